@@ -1,0 +1,422 @@
+// Command thaili is a self-hosted, Khalti-compatible wallet payment
+// gateway: `thaili serve` runs it; the other subcommands are for operators.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/thaili/thaili/internal/api"
+	"github.com/thaili/thaili/internal/config"
+	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "thaili:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var e exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 1
+}
+
+const usage = `thaili: a self-hosted, Khalti-compatible wallet payment gateway
+
+Usage:
+  thaili serve              run the HTTP server (SQLite sandbox by default)
+  thaili migrate            apply database migrations
+  thaili merchant create    create a merchant and print its test keys
+  thaili merchant show      show a merchant, its keys and balances
+  thaili kyc approve        approve (or set) a merchant's KYC state
+  thaili consumer create    create a wallet holder
+  thaili consumer topup     credit a wallet from platform funding
+  thaili consumer reset-mpin  set a new MPIN and unlock the wallet
+  thaili keys rotate        revoke a merchant's keys in one book and issue new ones
+  thaili ledger check       verify every ledger invariant
+  thaili version            print the version
+
+Run "thaili <command> -h" for a command's flags.
+`
+
+// run is the whole program, with its environment passed in so tests can
+// drive it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return exitError{2, "no command given"}
+	}
+	cmd, rest := args[1], args[2:]
+	e := env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	switch cmd {
+	case "serve":
+		return e.serve(rest)
+	case "migrate":
+		return e.migrate(rest)
+	case "merchant", "consumer", "kyc", "keys", "ledger":
+		if len(rest) == 0 {
+			fmt.Fprint(stderr, usage)
+			return exitError{2, fmt.Sprintf("%s: missing subcommand", cmd)}
+		}
+		return e.admin(cmd+" "+rest[0], rest[1:])
+	case "version", "--version":
+		fmt.Fprintln(stdout, "thaili", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return exitError{2, fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// env is what every command works with.
+type env struct {
+	ctx            context.Context
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func (e env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("thaili "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitError{2, err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return exitError{2, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}
+
+// app is an opened database with the service on top.
+type app struct {
+	db  *sqlite.DB
+	svc *payment.Service
+}
+
+func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*app, error) {
+	path, err := db.SQLitePath()
+	if err != nil {
+		return nil, exitError{2, err.Error()}
+	}
+	secret, err := config.ServerSecret(config.Getenv(e.getenv), path)
+	if err != nil {
+		return nil, err
+	}
+	d, err := sqlite.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(e.ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if v := e.getenv("THAILI_MPIN_ITERATIONS"); v != "" {
+		fmt.Sscan(v, &rules.MPINIterations)
+	}
+	svc, err := payment.New(payment.Deps{Store: d, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &app{db: d, svc: svc}, nil
+}
+
+func (e env) serve(args []string) error {
+	fs := e.flags("serve")
+	var cfg config.Serve
+	config.AddServe(fs, config.Getenv(e.getenv), &cfg)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return exitError{2, err.Error()}
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	rules := payment.DefaultConfig()
+	rules.NonKYCCap = money.Paisa(cfg.NonKYCCap)
+	a, err := e.open(cfg.Database, rules, log)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+
+	if cfg.Sandbox {
+		sb, err := a.svc.Seed(e.ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Sandbox merchant %q (%s), KYC approved\n", sb.Merchant.Name, sb.Merchant.Email)
+		fmt.Fprintf(e.stdout, "  test public key: %s\n  test secret key: %s\n", sb.Keys.Public, sb.Keys.Secret)
+		fmt.Fprintf(e.stdout, "Sandbox payers %s to %s: MPIN %s, OTP %s\n",
+			payment.SandboxPayers[0], payment.SandboxPayers[len(payment.SandboxPayers)-1], payment.SandboxMPIN, rules.TestOTP)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = base
+	}
+	srv := &http.Server{
+		Handler:           api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(e.ctx))
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		a.svc.RunSweeper(sweepCtx, cfg.SweepInterval)
+	}()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening on " + base)
+
+	select {
+	case err = <-served:
+	case <-e.ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 15*time.Second)
+		err = srv.Shutdown(shutdownCtx)
+		cancel()
+	}
+	stopSweep()
+	<-sweepDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (e env) migrate(args []string) error {
+	fs := e.flags("migrate")
+	var db config.Database
+	config.AddDatabase(fs, config.Getenv(e.getenv), &db)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	path, err := db.SQLitePath()
+	if err != nil {
+		return exitError{2, err.Error()}
+	}
+	d, err := sqlite.Open(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	n, err := d.Migrate(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "applied %d migration(s) to %s\n", n, path)
+	return nil
+}
+
+// admin runs the operator subcommands.
+func (e env) admin(name string, args []string) error {
+	fs := e.flags(name)
+	var db config.Database
+	config.AddDatabase(fs, config.Getenv(e.getenv), &db)
+	var (
+		merchantRef = new(string)
+		nameFlag    = new(string)
+		email       = new(string)
+		mobile      = new(string)
+		mpin        = new(string)
+		kyc         = new(string)
+		book        = new(string)
+		amount      = new(string)
+	)
+	switch name {
+	case "merchant create":
+		fs.StringVar(nameFlag, "name", "", "business name (required)")
+		fs.StringVar(email, "email", "", "login email (required)")
+		fs.StringVar(mobile, "mobile", "", "the owner's own wallet mobile, which may not pay this merchant")
+		fs.StringVar(kyc, "kyc", "none", "KYC state: none, submitted, approved or rejected")
+	case "merchant show":
+		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
+	case "kyc approve":
+		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
+		fs.StringVar(kyc, "state", "approved", "KYC state to set")
+	case "consumer create":
+		fs.StringVar(mobile, "mobile", "", "10-digit mobile, e.g. 9812345678 (required)")
+		fs.StringVar(nameFlag, "name", "", "full name (required)")
+		fs.StringVar(mpin, "mpin", "", "4-digit MPIN (required)")
+	case "consumer topup":
+		fs.StringVar(mobile, "mobile", "", "wallet mobile (required)")
+		fs.StringVar(amount, "amount", "", "amount in paisa (required)")
+		fs.StringVar(book, "book", "test", "book: test or live")
+	case "consumer reset-mpin":
+		fs.StringVar(mobile, "mobile", "", "wallet mobile (required)")
+		fs.StringVar(mpin, "mpin", "", "new 4-digit MPIN (required)")
+	case "keys rotate":
+		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
+		fs.StringVar(book, "book", "test", "book: test or live")
+	case "ledger check":
+	default:
+		fmt.Fprint(e.stderr, usage)
+		return exitError{2, fmt.Sprintf("unknown command %q", name)}
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := e.open(db, payment.DefaultConfig(), log)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	ctx, out := e.ctx, e.stdout
+	switch name {
+	case "merchant create":
+		m, kp, err := a.svc.CreateMerchant(ctx, payment.NewMerchant{Name: *nameFlag, Email: *email, Mobile: *mobile, KYC: store.KYC(*kyc)})
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(out, "created merchant %s %q <%s>, KYC %s\n", m.Idx, m.Name, m.Email, m.KYC)
+		fmt.Fprintf(out, "test public key: %s\ntest secret key: %s\n(the secret key is shown only now)\n", kp.Public, kp.Secret)
+	case "merchant show":
+		info, err := a.svc.ShowMerchant(ctx, *merchantRef)
+		if err != nil {
+			return cliError(err)
+		}
+		m := info.Merchant
+		fmt.Fprintf(out, "merchant %s %q <%s>\nKYC: %s\ncreated: %s\n", m.Idx, m.Name, m.Email, m.KYC, m.CreatedAt.Format(time.RFC3339))
+		live := false
+		for _, k := range info.Keys {
+			status := "active"
+			if !k.Key.RevokedAt.IsZero() {
+				status = "revoked " + k.Key.RevokedAt.Format(time.RFC3339)
+			}
+			shown := k.Key.Prefix
+			if k.Secret != "" {
+				shown = k.Secret + "  (shown once; store it now)"
+			}
+			live = live || (k.Key.Book == ledger.Live && k.Key.RevokedAt.IsZero())
+			fmt.Fprintf(out, "%s %s key: %s [%s]\n", k.Key.Book, k.Key.Kind, shown, status)
+		}
+		if !live {
+			fmt.Fprintln(out, "live keys: not yet issued (they are issued after the first completed test payment)")
+		}
+		fmt.Fprintf(out, "balance: test %d paisa, live %d paisa\n", info.Balances[ledger.Test], info.Balances[ledger.Live])
+	case "kyc approve":
+		m, err := a.svc.SetKYC(ctx, *merchantRef, store.KYC(*kyc))
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(out, "merchant %s KYC is now %s\n", m.Idx, m.KYC)
+	case "consumer create":
+		c, err := a.svc.CreateConsumer(ctx, *mobile, *nameFlag, *mpin)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(out, "created wallet %s for %s (%s)\n", c.Idx, c.Mobile, c.Name)
+	case "consumer topup":
+		p, err := money.Parse(*amount)
+		if err != nil {
+			return exitError{2, "--amount: " + err.Error()}
+		}
+		bal, err := a.svc.Topup(ctx, *mobile, ledger.Book(*book), p)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(out, "credited %d paisa to %s (%s book); balance %d paisa\n", p, *mobile, *book, bal)
+	case "consumer reset-mpin":
+		if err := a.svc.ResetMPIN(ctx, *mobile, *mpin); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(out, "MPIN of %s reset; wallet unlocked\n", *mobile)
+	case "keys rotate":
+		kp, err := a.svc.RotateKeys(ctx, *merchantRef, ledger.Book(*book))
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(out, "revoked the old %s keys\n%s public key: %s\n%s secret key: %s\n(the secret key is shown only now)\n",
+			*book, *book, kp.Public, *book, kp.Secret)
+	case "ledger check":
+		v, err := a.svc.CheckLedger(ctx)
+		if err != nil {
+			return err
+		}
+		if len(v) > 0 {
+			for _, x := range v {
+				fmt.Fprintln(out, x)
+			}
+			return exitError{1, fmt.Sprintf("ledger check failed: %d violation(s)", len(v))}
+		}
+		fmt.Fprintln(out, "ledger ok: every book sums to zero, balances match postings, no overdrafts, refunds within captures")
+	}
+	return nil
+}
+
+// cliError turns a service error into a one-line message.
+func cliError(err error) error {
+	e := payment.AsError(err)
+	if e.Kind == payment.KindInternal {
+		return err
+	}
+	var parts []string
+	for f, msgs := range e.Fields {
+		parts = append(parts, "--"+f+": "+strings.Join(msgs, " "))
+	}
+	if e.Detail != "" {
+		parts = append(parts, e.Detail)
+	}
+	return exitError{1, strings.Join(parts, "; ")}
+}

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+)
+
+// maxBody bounds every request body; Khalti requests are a few hundred bytes.
+const maxBody = 64 << 10
+
+// form is a decoded request body (JSON object or urlencoded form) or query
+// string, with the field errors found while reading it.
+type form struct {
+	values map[string]any
+	errs   map[string][]string
+}
+
+// readForm decodes a JSON or urlencoded body. The content type decides;
+// without one, a body starting with "{" is taken as JSON. An empty body
+// is an empty form.
+func readForm(r *http.Request) (*form, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, &payment.Error{Kind: payment.KindTooLarge, Detail: fmt.Sprintf("Request body is larger than %d bytes.", maxBody)}
+	}
+	if err != nil {
+		return nil, payment.DetailError("Could not read the request body.")
+	}
+	f := &form{values: map[string]any{}, errs: map[string][]string{}}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return f, nil
+	}
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isJSON := mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") || (mediaType == "" && trimmed[0] == '{')
+	if !isJSON {
+		q, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, payment.DetailError("Form body could not be parsed.")
+		}
+		return queryForm(q), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return nil, payment.DetailError("JSON parse error: the body is not valid JSON.")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &payment.Error{Kind: payment.KindValidation, ErrorKey: payment.ErrorKeyValidation,
+			Fields: map[string][]string{"non_field_error": {"Invalid data. Expected a dictionary."}}}
+	}
+	f.values = obj
+	return f, nil
+}
+
+// queryForm wraps url.Values, taking the first value of each key.
+func queryForm(q url.Values) *form {
+	f := &form{values: map[string]any{}, errs: map[string][]string{}}
+	for k, v := range q {
+		if len(v) > 0 {
+			f.values[k] = v[0]
+		}
+	}
+	return f
+}
+
+func (f *form) fail(field, msg string) { f.errs[field] = append(f.errs[field], msg) }
+
+// err returns the collected field errors, if any, in Khalti's E1 shape.
+func (f *form) err() error {
+	if e := payment.FieldErrors(f.errs); e != nil {
+		return e
+	}
+	return nil
+}
+
+// str reads a string field the way DRF's CharField does: numbers become
+// their text; objects, arrays and booleans are refused; a required field
+// may not be missing, null or blank.
+func (f *form) str(field string, required bool) string {
+	v, ok := f.values[field]
+	if !ok {
+		if required {
+			f.fail(field, payment.MsgRequired)
+		}
+		return ""
+	}
+	var s string
+	switch t := v.(type) {
+	case nil:
+		if required {
+			f.fail(field, payment.MsgNull)
+		}
+		return ""
+	case string:
+		s = strings.TrimSpace(t)
+	case json.Number:
+		s = t.String()
+	default:
+		f.fail(field, "Not a valid string.")
+		return ""
+	}
+	if required && s == "" {
+		f.fail(field, payment.MsgBlank)
+	}
+	if len(s) > 1000 {
+		f.fail(field, "Ensure this field has no more than 1000 characters.")
+		return ""
+	}
+	return s
+}
+
+// amount reads a required integer amount in paisa.
+func (f *form) amount(field string) money.Paisa {
+	v, ok := f.values[field]
+	if !ok {
+		f.fail(field, payment.MsgRequired)
+		return 0
+	}
+	if v == nil {
+		f.fail(field, payment.MsgNull)
+		return 0
+	}
+	p, err := money.Parse(v)
+	if err != nil {
+		f.fail(field, err.Error())
+	}
+	return p
+}
+
+// optionalAmount reads an amount that may be absent, null or blank.
+func (f *form) optionalAmount(field string) *money.Paisa {
+	v, ok := f.values[field]
+	if !ok || v == nil || v == "" {
+		return nil
+	}
+	p := f.amount(field)
+	return &p
+}
+
+// extras returns the merchant_* fields, kept as sent.
+func (f *form) extras() map[string]any {
+	out := map[string]any{}
+	for k, v := range f.values {
+		if strings.HasPrefix(k, "merchant_") && len(k) <= 100 {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+)
+
+// routes registers the whole HTTP surface. Each API path is served with
+// and without its trailing slash, and /api/v2/ paths also without "v2",
+// as older clients call them (spec §3.1).
+func (s *Server) routes(mux *http.ServeMux) {
+	const get, post, cors, noCORS = http.MethodGet, http.MethodPost, true, false
+
+	// Legacy wallet flow (KPG-1). initiate and confirm take the public key
+	// in the body and are called from browsers, so they allow CORS.
+	s.api(mux, "/api/v2/payment/initiate/", s.route(post, cors, s.handleInitiate))
+	s.api(mux, "/api/v2/payment/confirm/", s.route(post, cors, s.handleConfirm))
+	s.api(mux, "/api/v2/payment/verify/", s.route(post, noCORS, s.handleVerify))
+	s.api(mux, "/api/v2/payment/status/", s.route(get, noCORS, s.handleStatus))
+
+	// Transactions and refunds (secret key).
+	s.api(mux, "/api/v2/merchant-transaction/", s.route(get, noCORS, s.handleList))
+	s.api(mux, "/api/v2/merchant-transaction/{idx}/", s.route(get, noCORS, s.handleDetail))
+	s.api(mux, "/api/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.handleRefund))
+	s.api(mux, "/api/v2/epayment/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.handleRefund))
+
+	// Operations.
+	mux.Handle("/healthz", s.route(get, noCORS, s.handleHealth))
+
+	// Anything else is a JSON 404.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not found."})
+	})
+}
+
+// api registers h at path (which ends in "/"), at path without the slash,
+// and, for /api/v2/ paths, at the same two forms without "v2".
+func (s *Server) api(mux *http.ServeMux, path string, h http.Handler) {
+	paths := []string{path}
+	if rest, ok := strings.CutPrefix(path, "/api/v2/"); ok && !strings.HasPrefix(rest, "epayment/") {
+		paths = append(paths, "/api/"+rest)
+	}
+	for _, p := range paths {
+		mux.Handle(p+"{$}", h)
+		mux.Handle(strings.TrimSuffix(p, "/"), h)
+	}
+}

@@ -1,0 +1,191 @@
+// Package api serves Thaili's Khalti-compatible HTTP API. Handlers parse
+// requests and render responses; every decision is the payment service's.
+// routes.go lists the whole surface.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/payment"
+)
+
+// Server is the HTTP front of a payment.Service.
+type Server struct {
+	svc       *payment.Service
+	log       *slog.Logger
+	publicURL string // base of absolute links, without a trailing slash
+	ids       ids.Generator
+	handler   http.Handler
+}
+
+// Options configure a Server.
+type Options struct {
+	Service   *payment.Service
+	Log       *slog.Logger
+	PublicURL string
+	IDs       ids.Generator
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	s.handler = s.logRequests(mux)
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// handlerFunc is a handler that returns its error for writeError to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route adapts a handlerFunc for one method, answering other methods with
+// DRF's 405 and, when cors is set, browser preflights.
+func (s *Server) route(method string, cors bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cors {
+			allowCORS(w, r, method)
+			if r.Method == http.MethodOptions {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+		}
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", method+", OPTIONS")
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"detail": `Method "` + r.Method + `" not allowed.`})
+			return
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// allowCORS lets any origin call the browser-facing legacy endpoints, as
+// Khalti's widget iframe does from its CDN origin.
+func allowCORS(w http.ResponseWriter, r *http.Request, method string) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", method+", OPTIONS")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	} else {
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+	}
+	h.Set("Access-Control-Max-Age", "86400")
+	h.Add("Vary", "Origin")
+}
+
+// writeError is the one place where errors become wire responses.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := payment.AsError(err)
+	status := map[payment.Kind]int{
+		payment.KindValidation:   http.StatusBadRequest,
+		payment.KindNotFound:     http.StatusNotFound,
+		payment.KindUnauthorized: http.StatusUnauthorized,
+		payment.KindConflict:     http.StatusConflict,
+		payment.KindLocked:       http.StatusBadRequest,
+		payment.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	}[e.Kind]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	body := map[string]any{}
+	for field, msgs := range e.Fields {
+		body[field] = msgs
+	}
+	if e.Detail != "" {
+		body["detail"] = e.Detail
+	}
+	if e.TriesRemaining != "" {
+		body["tries_remaining"] = e.TriesRemaining
+	}
+	if e.ErrorKey != "" {
+		body["error_key"] = e.ErrorKey
+	}
+	if e.Kind == payment.KindUnauthorized {
+		body["status_code"] = http.StatusUnauthorized
+	}
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "err", e.Cause)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"detail":"A server error occurred."}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+type ctxKey struct{}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ctxKey{}).(string)
+	return id
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// logRequests gives every request an id (the client's X-Request-Id if it
+// is sane), logs one line per request, and turns panics into a plain 500.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			id = s.ids.New()
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					writeJSON(rec, http.StatusInternalServerError, map[string]any{"detail": "A server error occurred."})
+				}
+			}
+			s.log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}

@@ -1,0 +1,229 @@
+package payment
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// ConfirmInput is a legacy wallet confirm request.
+type ConfirmInput struct {
+	PublicKey        string
+	Token            string
+	ConfirmationCode string
+	MPIN             string
+}
+
+func invalidToken() *Error {
+	return &Error{Kind: KindValidation, Fields: map[string][]string{"token": {MsgInvalidToken}}}
+}
+
+// Confirm checks the confirmation code and MPIN and authorises the
+// payment: the amount moves from the payer's wallet to holds. Repeating a
+// successful confirm with the same code and PIN returns the same answer.
+func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, error) {
+	caller, err := s.publicCaller(ctx, in.PublicKey)
+	if err != nil {
+		return Transaction{}, err
+	}
+	t, err := s.find(ctx, caller.Scope(), in.Token, false)
+	if errors.Is(err, errNotFound) {
+		return Transaction{}, invalidToken()
+	}
+	if err != nil {
+		return Transaction{}, err
+	}
+	// The slow hash runs outside the write transaction.
+	pinOK := ValidMPIN(in.MPIN) && s.checkMPIN(t.Consumer.MPINHash, in.MPIN)
+	var refusal error
+	err = retry(ctx, func() error {
+		refusal = nil
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByID(ctx, t.Payment.ID)
+			if err != nil {
+				return err
+			}
+			codeOK := subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, in.ConfirmationCode))) == 1
+			switch p.State {
+			case store.Initiated:
+			case store.Confirmed, store.Completed, store.PartiallyRefunded, store.Refunded:
+				if codeOK && pinOK {
+					t.Payment = p
+					return nil // a retry of a confirm that succeeded
+				}
+				return DetailError("This transaction is already confirmed.")
+			default:
+				return DetailError("This transaction can no longer be confirmed.")
+			}
+			now := s.now()
+			if !codeOK || !pinOK {
+				p.OTPTries++
+				if p.OTPTries >= s.cfg.MaxOTPTries {
+					p.State = store.Disabled
+				}
+				p.UpdatedAt = now
+				if err := tx.UpdatePayment(ctx, &p); err != nil {
+					return err
+				}
+				refusal = &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}
+				return nil
+			}
+			if now.After(p.OTPExpiresAt) {
+				return FieldError("confirmation_code", "Confirmation code has expired.")
+			}
+			err = tx.Post(ctx, ledger.Transfer(p.Book, "authorise", p.ID,
+				account(p.Book, ledger.Wallet, p.ConsumerID), account(p.Book, ledger.Holds, 0), p.Amount), now)
+			if errors.Is(err, store.ErrInsufficientFunds) {
+				return DetailError("Insufficient balance in the wallet.")
+			}
+			if err != nil {
+				return err
+			}
+			p.State, p.ConfirmedAt, p.UpdatedAt = store.Confirmed, now, now
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			t.Payment = p
+			return nil
+		})
+	})
+	if err != nil {
+		return Transaction{}, s.wrap(err)
+	}
+	if refusal != nil {
+		return Transaction{}, refusal
+	}
+	return t, nil
+}
+
+// Verify captures a confirmed payment for the merchant: holds to the
+// merchant's balance minus the fee. Verifying a captured payment again
+// returns the same record.
+func (s *Service) Verify(ctx context.Context, caller Caller, token string, amount money.Paisa) (Transaction, error) {
+	t, err := s.find(ctx, caller.Scope(), token, false)
+	if errors.Is(err, errNotFound) {
+		return Transaction{}, invalidToken()
+	}
+	if err != nil {
+		return Transaction{}, err
+	}
+	if amount != t.Payment.Amount {
+		return Transaction{}, FieldError("amount", "Amount does not match the transaction amount.")
+	}
+	err = retry(ctx, func() error {
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByID(ctx, t.Payment.ID)
+			if err != nil {
+				return err
+			}
+			switch p.State {
+			case store.Completed, store.PartiallyRefunded, store.Refunded:
+				t.Payment = p
+				return nil
+			case store.Confirmed:
+			case store.Initiated:
+				return DetailError("Transaction is not confirmed yet.")
+			default:
+				return DetailError(fmt.Sprintf("Transaction cannot be verified: it is %s.", p.State))
+			}
+			now := s.now()
+			if err := tx.Post(ctx, captureEntry(p), now); err != nil {
+				return err
+			}
+			p.State, p.CompletedAt, p.UpdatedAt = store.Completed, now, now
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			if p.Book == ledger.Test {
+				if err := s.goLive(ctx, tx, p.MerchantID); err != nil {
+					return err
+				}
+			}
+			t.Payment = p
+			return nil
+		})
+	})
+	if err != nil {
+		return Transaction{}, s.wrap(err)
+	}
+	return t, nil
+}
+
+func captureEntry(p store.Payment) ledger.Entry {
+	e := ledger.Entry{Book: p.Book, Reason: "capture", PaymentID: p.ID, Postings: []ledger.Posting{
+		{Account: account(p.Book, ledger.Holds, 0), Amount: -p.Amount},
+	}}
+	if net := p.Amount - p.FeeAmount; net > 0 {
+		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Merchant, p.MerchantID), Amount: net})
+	}
+	if p.FeeAmount > 0 {
+		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Fees, 0), Amount: p.FeeAmount})
+	}
+	return e
+}
+
+// goLive issues live keys to a merchant the first time one of its test
+// payments completes. The secret is sealed so `thaili merchant show` can
+// display it once.
+func (s *Service) goLive(ctx context.Context, tx store.Tx, merchantID int64) error {
+	keys, err := tx.Keys(ctx, merchantID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Book == ledger.Live {
+			return nil
+		}
+	}
+	return s.storeKeyPair(ctx, tx, merchantID, s.newKeyPair(ledger.Live), true)
+}
+
+var errNotFound = NotFound()
+
+// find loads a payment by token (or, if byIdx, also by idx) within the
+// caller's scope, settling it first if it is overdue.
+func (s *Service) find(ctx context.Context, scope store.Scope, tokenOrIdx string, byIdx bool) (Transaction, error) {
+	var t Transaction
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		p, err := tx.PaymentByToken(ctx, scope, tokenOrIdx)
+		if errors.Is(err, store.ErrNotFound) && byIdx {
+			p, err = tx.PaymentByIdx(ctx, scope, tokenOrIdx)
+		}
+		if err != nil {
+			return err
+		}
+		t, err = s.parties(ctx, tx, p)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return t, errNotFound
+	}
+	if err != nil {
+		return t, s.wrap(err)
+	}
+	if s.overdue(t.Payment) {
+		p, err := s.settle(ctx, t.Payment.ID)
+		if err != nil {
+			return t, s.wrap(err)
+		}
+		t.Payment = p
+	}
+	return t, nil
+}
+
+func (s *Service) parties(ctx context.Context, tx store.Tx, p store.Payment) (Transaction, error) {
+	c, err := tx.Consumer(ctx, p.ConsumerID)
+	if err != nil {
+		return Transaction{}, err
+	}
+	m, err := tx.Merchant(ctx, p.MerchantID)
+	if err != nil {
+		return Transaction{}, err
+	}
+	return Transaction{Payment: p, Consumer: c, Merchant: m}, nil
+}

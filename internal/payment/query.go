@@ -1,0 +1,148 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// Status finds a payment by token or idx for the status API. A wrong
+// amount is reported like a missing payment, as Khalti does.
+func (s *Service) Status(ctx context.Context, caller Caller, tokenOrIdx string, amount money.Paisa) (store.Payment, error) {
+	t, err := s.find(ctx, caller.Scope(), tokenOrIdx, true)
+	if err != nil {
+		return store.Payment{}, err
+	}
+	if t.Payment.Amount != amount {
+		return store.Payment{}, errNotFound
+	}
+	return t.Payment, nil
+}
+
+// Detail returns one transaction of the caller's.
+func (s *Service) Detail(ctx context.Context, caller Caller, idx string) (Transaction, error) {
+	var t Transaction
+	var p store.Payment
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = tx.PaymentByIdx(ctx, caller.Scope(), idx)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return t, NotFound()
+	}
+	if err != nil {
+		return t, s.wrap(err)
+	}
+	return s.find(ctx, caller.Scope(), p.Token, false)
+}
+
+// CanRefund reports whether a refund of p would be accepted now, apart
+// from the merchant's balance.
+func (s *Service) CanRefund(p store.Payment) bool {
+	return (p.State == store.Completed || p.State == store.PartiallyRefunded) &&
+		p.Refunded < p.Amount && s.now().Before(p.CompletedAt.Add(s.cfg.RefundWindow))
+}
+
+// ListQuery selects a page of the caller's transactions.
+type ListQuery struct {
+	States   []store.State
+	From, To time.Time
+	Page     int // 1-based
+	PageSize int
+}
+
+// Page is one page of transactions and the total count.
+type Page struct {
+	Transactions []Transaction
+	Total        int
+}
+
+// List returns a page of the caller's transactions, newest first. Overdue
+// payments are settled first so no stale state is listed.
+func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, error) {
+	if _, err := s.Sweep(ctx); err != nil {
+		return Page{}, s.wrap(err)
+	}
+	var out Page
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		ps, total, err := tx.ListPayments(ctx, store.PaymentFilter{Scope: caller.Scope(), States: q.States,
+			From: q.From, To: q.To, Offset: (q.Page - 1) * q.PageSize, Limit: q.PageSize})
+		if err != nil {
+			return err
+		}
+		out.Total = total
+		for _, p := range ps {
+			t, err := s.parties(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			out.Transactions = append(out.Transactions, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return Page{}, s.wrap(err)
+	}
+	return out, nil
+}
+
+// Refund returns money from the merchant's balance to the payer: the
+// whole remaining amount when amount is nil, else amount. The fee is not
+// returned. Several partial refunds may follow each other; their sum never
+// exceeds the captured amount.
+func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount *money.Paisa) error {
+	if amount != nil && *amount < 1 {
+		return FieldError("amount", "Ensure this value is greater than or equal to 1.")
+	}
+	err := retry(ctx, func() error {
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByIdx(ctx, caller.Scope(), idx)
+			if errors.Is(err, store.ErrNotFound) {
+				return NotFound()
+			}
+			if err != nil {
+				return err
+			}
+			switch p.State {
+			case store.Completed, store.PartiallyRefunded:
+			case store.Refunded:
+				return DetailError("Transaction is already fully refunded.")
+			default:
+				return DetailError("Only completed transactions can be refunded.")
+			}
+			now := s.now()
+			if !now.Before(p.CompletedAt.Add(s.cfg.RefundWindow)) {
+				return DetailError("The refund window for this transaction has closed.")
+			}
+			remaining := p.Amount - p.Refunded
+			want := remaining
+			if amount != nil {
+				want = *amount
+			}
+			if want > remaining {
+				return FieldError("amount", "Refund amount is more than the refundable amount of "+remaining.String()+".")
+			}
+			err = tx.Post(ctx, ledger.Transfer(p.Book, "refund", p.ID,
+				account(p.Book, ledger.Merchant, p.MerchantID), account(p.Book, ledger.Wallet, p.ConsumerID), want), now)
+			if errors.Is(err, store.ErrInsufficientFunds) {
+				return DetailError("Merchant balance is not enough for this refund.")
+			}
+			if err != nil {
+				return err
+			}
+			p.Refunded += want
+			p.State = store.PartiallyRefunded
+			if p.Refunded == p.Amount {
+				p.State = store.Refunded
+			}
+			p.UpdatedAt = now
+			return tx.UpdatePayment(ctx, &p)
+		})
+	})
+	return s.wrap(err)
+}

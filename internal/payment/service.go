@@ -1,0 +1,334 @@
+// Package payment is Thaili's service layer: it decides. It owns the
+// transaction state machine, the business rules (limits, fees, MPIN and
+// OTP checks, expiry, refunds), merchants and their keys. It speaks to a
+// store.Store and never to HTTP or a SQL driver.
+package payment
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// Config holds the business rules. DefaultConfig gives Thaili's defaults.
+type Config struct {
+	MinAmount       money.Paisa   // smallest payment
+	NonKYCCap       money.Paisa   // largest payment to a merchant without approved KYC
+	OTPLifetime     time.Duration // how long a confirmation code is valid
+	InitiatedTTL    time.Duration // an unconfirmed payment fails after this
+	ConfirmedTTL    time.Duration // an unverified authorisation is released after this
+	RefundWindow    time.Duration // refunds allowed this long after completion
+	MaxMPINTries    int           // wrong MPINs in a row before the wallet locks
+	MaxOTPTries     int           // wrong codes before a payment is Disabled
+	TestOTP         string        // the fixed confirmation code of the test book
+	MPINIterations  int           // PBKDF2 rounds for MPIN hashes
+	DefaultFeeTiers []store.FeeTier
+}
+
+// DefaultConfig returns the rules described in DESIGN.md.
+func DefaultConfig() Config {
+	return Config{
+		MinAmount:       1000,
+		NonKYCCap:       20000,
+		OTPLifetime:     5 * time.Minute,
+		InitiatedTTL:    15 * time.Minute,
+		ConfirmedTTL:    24 * time.Hour,
+		RefundWindow:    30 * 24 * time.Hour,
+		MaxMPINTries:    3,
+		MaxOTPTries:     3,
+		TestOTP:         "987654",
+		MPINIterations:  10000,
+		DefaultFeeTiers: []store.FeeTier{{MinAmount: 1000, MaxAmount: 0, PercentBps: 300}},
+	}
+}
+
+// Notifier delivers confirmation codes to payers. Thaili has no SMS
+// gateway; the default notifier writes to the log.
+type Notifier interface {
+	SendOTP(ctx context.Context, mobile, code string, amount money.Paisa, merchant string) error
+}
+
+// LogNotifier writes confirmation codes to a logger.
+type LogNotifier struct{ Log *slog.Logger }
+
+// SendOTP logs the code.
+func (n LogNotifier) SendOTP(ctx context.Context, mobile, code string, amount money.Paisa, merchant string) error {
+	n.Log.InfoContext(ctx, "confirmation code", "mobile", mobile, "code", code, "amount", amount.String(), "merchant", merchant)
+	return nil
+}
+
+// Service implements every payment operation.
+type Service struct {
+	store    store.Store
+	cfg      Config
+	now      func() time.Time
+	ids      ids.Generator
+	secret   []byte // server secret: keys, MPIN pepper, OTP hashes, sealing
+	log      *slog.Logger
+	notifier Notifier
+}
+
+// Deps are the Service's collaborators, all injected.
+type Deps struct {
+	Store    store.Store
+	Config   Config
+	Now      func() time.Time
+	Rand     io.Reader
+	Secret   []byte
+	Log      *slog.Logger
+	Notifier Notifier
+}
+
+// New returns a Service. Secret must be at least 32 bytes.
+func New(d Deps) (*Service, error) {
+	if d.Store == nil || d.Now == nil || d.Rand == nil || d.Log == nil {
+		return nil, errors.New("payment: store, clock, randomness and logger are required")
+	}
+	if len(d.Secret) < 32 {
+		return nil, errors.New("payment: server secret must be at least 32 bytes")
+	}
+	if d.Notifier == nil {
+		d.Notifier = LogNotifier{Log: d.Log}
+	}
+	return &Service{store: d.Store, cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
+		secret: d.Secret, log: d.Log, notifier: d.Notifier}, nil
+}
+
+// Config returns the service's rules.
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) mac(purpose string, parts ...string) string {
+	h := hmac.New(sha256.New, s.secret)
+	h.Write([]byte(purpose))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// --- keys ---
+
+var keyPattern = regexp.MustCompile(`^(test|live)_(public|secret)_key_[0-9a-f]{32}$`)
+
+// keyLookup is how a key is found in the store: public keys in clear,
+// secret keys by keyed hash so a database leak does not leak them.
+func (s *Service) keyLookup(key string) string {
+	if strings.Contains(key, "_secret_key_") {
+		return "hmac:" + s.mac("api-key", key)
+	}
+	return key
+}
+
+// Caller is an authenticated merchant acting in one book.
+type Caller struct {
+	Merchant store.Merchant
+	Book     ledger.Book
+	Kind     store.KeyKind
+}
+
+// Scope is the window of payments the caller may see.
+func (c Caller) Scope() store.Scope { return store.Scope{MerchantID: c.Merchant.ID, Book: c.Book} }
+
+// Authenticate resolves an API key of the wanted kind. Any unknown,
+// revoked, malformed or wrong-kind key is the same "Invalid token." 401.
+func (s *Service) Authenticate(ctx context.Context, key string, kind store.KeyKind) (Caller, error) {
+	c, err := s.resolveKey(ctx, key, kind)
+	if err != nil {
+		return Caller{}, err
+	}
+	if c == nil {
+		return Caller{}, Unauthorized(MsgInvalidToken)
+	}
+	return *c, nil
+}
+
+func (s *Service) resolveKey(ctx context.Context, key string, kind store.KeyKind) (*Caller, error) {
+	if !keyPattern.MatchString(key) || !strings.Contains(key, "_"+string(kind)+"_key_") {
+		return nil, nil
+	}
+	var c *Caller
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		k, err := tx.KeyByLookup(ctx, s.keyLookup(key))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !k.RevokedAt.IsZero() || k.Kind != kind || !strings.HasPrefix(key, string(k.Book)+"_") {
+			return nil
+		}
+		m, err := tx.Merchant(ctx, k.MerchantID)
+		if err != nil {
+			return err
+		}
+		c = &Caller{Merchant: m, Book: k.Book, Kind: k.Kind}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return c, nil
+}
+
+// KeyPair is a newly issued public and secret key for one book.
+type KeyPair struct {
+	Book   ledger.Book
+	Public string
+	Secret string
+}
+
+// newKeyPair makes random keys in Khalti's format (UUID-v4-shaped hex).
+func (s *Service) newKeyPair(book ledger.Book) KeyPair {
+	return KeyPair{Book: book,
+		Public: string(book) + "_public_key_" + s.uuidHex(),
+		Secret: string(book) + "_secret_key_" + s.uuidHex()}
+}
+
+func (s *Service) uuidHex() string {
+	h := []byte(s.ids.Hex(16))
+	h[12] = '4'
+	h[16] = "89ab"[strings.IndexByte("0123456789abcdef", h[16])%4]
+	return string(h)
+}
+
+// storeKeyPair records kp for merchant m. When seal is true the secret is
+// also kept encrypted so an operator can be shown it once later.
+func (s *Service) storeKeyPair(ctx context.Context, tx store.Tx, merchantID int64, kp KeyPair, seal bool) error {
+	now := s.now()
+	pub := store.Key{MerchantID: merchantID, Book: kp.Book, Kind: store.PublicKey, Lookup: kp.Public, Prefix: kp.Public, CreatedAt: now}
+	sec := store.Key{MerchantID: merchantID, Book: kp.Book, Kind: store.SecretKey, Lookup: s.keyLookup(kp.Secret),
+		Prefix: kp.Secret[:len(kp.Book)+len("_secret_key_")+4] + "…", CreatedAt: now}
+	if seal {
+		sealed, err := s.seal(kp.Secret)
+		if err != nil {
+			return err
+		}
+		sec.Sealed = sealed
+	}
+	if err := tx.CreateKey(ctx, &pub); err != nil {
+		return err
+	}
+	return tx.CreateKey(ctx, &sec)
+}
+
+func (s *Service) aead() (cipher.AEAD, error) {
+	key := hmac.New(sha256.New, s.secret)
+	key.Write([]byte("seal-key"))
+	block, err := aes.NewCipher(key.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func (s *Service) seal(plain string) ([]byte, error) {
+	a, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, a.NonceSize())
+	if _, err := io.ReadFull(s.ids.Rand, nonce); err != nil {
+		return nil, err
+	}
+	return a.Seal(nonce, nonce, []byte(plain), nil), nil
+}
+
+func (s *Service) unseal(sealed []byte) (string, error) {
+	a, err := s.aead()
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < a.NonceSize() {
+		return "", errors.New("payment: sealed secret too short")
+	}
+	plain, err := a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], nil)
+	return string(plain), err
+}
+
+// --- MPIN and OTP ---
+
+// hashMPIN stores a 4-digit MPIN as PBKDF2-SHA256 over an HMAC with the
+// server secret. Ten thousand PINs are cheap to brute-force whatever the
+// cost factor, so the pepper (absent from the database) and the lock after
+// three wrong tries are the real protection; the rounds add a little.
+func (s *Service) hashMPIN(mpin string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := io.ReadFull(s.ids.Rand, salt); err != nil {
+		return "", err
+	}
+	iter := s.cfg.MPINIterations
+	dk, err := pbkdf2.Key(sha256.New, s.mac("mpin", mpin), salt, iter, 32)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", iter, enc.EncodeToString(salt), enc.EncodeToString(dk)), nil
+}
+
+func (s *Service) checkMPIN(hash, mpin string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+		return false
+	}
+	iter, err := strconv.Atoi(parts[1])
+	if err != nil || iter < 1 {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[2])
+	want, err2 := enc.DecodeString(parts[3])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, s.mac("mpin", mpin), salt, iter, len(want))
+	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+}
+
+func (s *Service) otpHash(token, code string) string { return s.mac("otp", token, code) }
+
+var (
+	mobilePattern = regexp.MustCompile(`^9[678][0-9]{8}$`)
+	mpinPattern   = regexp.MustCompile(`^[0-9]{4}$`)
+)
+
+// ValidMobile reports whether mobile is a Nepali mobile number.
+func ValidMobile(mobile string) bool { return mobilePattern.MatchString(mobile) }
+
+// ValidMPIN reports whether mpin is four digits.
+func ValidMPIN(mpin string) bool { return mpinPattern.MatchString(mpin) }
+
+// retry runs fn again when a concurrent writer changed a row it guarded.
+func retry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		err = fn()
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return err
+}

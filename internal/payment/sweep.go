@@ -1,0 +1,105 @@
+package payment
+
+import (
+	"context"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// overdue reports whether p should already have expired or been released.
+func (s *Service) overdue(p store.Payment) bool {
+	now := s.now()
+	switch p.State {
+	case store.Initiated:
+		return !now.Before(p.CreatedAt.Add(s.cfg.InitiatedTTL))
+	case store.Confirmed:
+		return !now.Before(p.ConfirmedAt.Add(s.cfg.ConfirmedTTL))
+	}
+	return false
+}
+
+// settle applies expiry or release to one payment if it is still overdue
+// when re-read inside the write transaction, and returns it as stored.
+// An unconfirmed payment fails; an unverified authorisation goes back to
+// the payer's wallet and the payment fails.
+func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
+	var out store.Payment
+	err := retry(ctx, func() error {
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			out = p
+			if !s.overdue(p) {
+				return nil
+			}
+			now := s.now()
+			if p.State == store.Confirmed {
+				err := tx.Post(ctx, ledger.Transfer(p.Book, "release", p.ID,
+					account(p.Book, ledger.Holds, 0), account(p.Book, ledger.Wallet, p.ConsumerID), p.Amount), now)
+				if err != nil {
+					return err
+				}
+			}
+			p.State, p.UpdatedAt = store.Failed, now
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			out = p
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Sweep settles every overdue payment, in batches, and returns how many
+// it changed. It is safe to run from several processes at once: each
+// change is guarded by the payment's version.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	changed := 0
+	for {
+		now := s.now()
+		var due []store.Payment
+		err := s.store.View(ctx, func(tx store.Tx) error {
+			var err error
+			due, err = tx.DuePayments(ctx, now.Add(-s.cfg.InitiatedTTL), now.Add(-s.cfg.ConfirmedTTL), 100)
+			return err
+		})
+		if err != nil {
+			return changed, err
+		}
+		for _, p := range due {
+			after, err := s.settle(ctx, p.ID)
+			if err != nil {
+				return changed, err
+			}
+			if after.State != p.State {
+				changed++
+			}
+		}
+		if len(due) < 100 {
+			return changed, nil
+		}
+	}
+}
+
+// RunSweeper sweeps every interval until ctx is done, logging failures.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "sweeping overdue payments", "err", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "swept overdue payments", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

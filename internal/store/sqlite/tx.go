@@ -1,0 +1,428 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// txn implements store.Tx on one database/sql transaction.
+type txn struct {
+	tx *sql.Tx
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	return res, mapErr(err)
+}
+
+func (t *txn) execOne(ctx context.Context, query string, args ...any) error {
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+const merchantColumns = `id, idx, name, email, mobile, password_hash, kyc, created_at`
+
+func scanMerchant(row *sql.Row) (store.Merchant, error) {
+	var m store.Merchant
+	var created int64
+	err := row.Scan(&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &created)
+	m.CreatedAt = fromMicros(created)
+	return m, mapErr(err)
+}
+
+func (t *txn) CreateMerchant(ctx context.Context, m *store.Merchant) error {
+	res, err := t.exec(ctx, `INSERT INTO merchants (idx, name, email, mobile, password_hash, kyc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.Idx, m.Name, m.Email, m.Mobile, m.PasswordHash, m.KYC, micros(m.CreatedAt))
+	if err != nil {
+		return err
+	}
+	m.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *txn) Merchant(ctx context.Context, id int64) (store.Merchant, error) {
+	return scanMerchant(t.tx.QueryRowContext(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE id = ?`, id))
+}
+
+func (t *txn) MerchantByIdx(ctx context.Context, idx string) (store.Merchant, error) {
+	return scanMerchant(t.tx.QueryRowContext(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE idx = ?`, idx))
+}
+
+func (t *txn) MerchantByEmail(ctx context.Context, email string) (store.Merchant, error) {
+	return scanMerchant(t.tx.QueryRowContext(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE email = ?`, email))
+}
+
+func (t *txn) SetMerchantKYC(ctx context.Context, id int64, kyc store.KYC) error {
+	return t.execOne(ctx, `UPDATE merchants SET kyc = ? WHERE id = ?`, kyc, id)
+}
+
+const keyColumns = `id, merchant_id, book, kind, lookup, prefix, sealed, created_at, revoked_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanKey(row scanner) (store.Key, error) {
+	var k store.Key
+	var created, revoked int64
+	err := row.Scan(&k.ID, &k.MerchantID, &k.Book, &k.Kind, &k.Lookup, &k.Prefix, &k.Sealed, &created, &revoked)
+	k.CreatedAt, k.RevokedAt = fromMicros(created), fromMicros(revoked)
+	return k, mapErr(err)
+}
+
+func (t *txn) CreateKey(ctx context.Context, k *store.Key) error {
+	res, err := t.exec(ctx, `INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.MerchantID, k.Book, k.Kind, k.Lookup, k.Prefix, k.Sealed, micros(k.CreatedAt))
+	if err != nil {
+		return err
+	}
+	k.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *txn) KeyByLookup(ctx context.Context, lookup string) (store.Key, error) {
+	return scanKey(t.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE lookup = ?`, lookup))
+}
+
+func (t *txn) Keys(ctx context.Context, merchantID int64) ([]store.Key, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = ? ORDER BY id`, merchantID)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []store.Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, mapErr(rows.Err())
+}
+
+func (t *txn) RevokeKeys(ctx context.Context, merchantID int64, book ledger.Book, at time.Time) error {
+	_, err := t.exec(ctx, `UPDATE api_keys SET revoked_at = ?, sealed = NULL WHERE merchant_id = ? AND book = ? AND revoked_at = 0`, micros(at), merchantID, book)
+	return err
+}
+
+func (t *txn) ForgetSealedSecret(ctx context.Context, keyID int64) error {
+	return t.execOne(ctx, `UPDATE api_keys SET sealed = NULL WHERE id = ?`, keyID)
+}
+
+func (t *txn) SetFeeTiers(ctx context.Context, merchantID int64, book ledger.Book, tiers []store.FeeTier) error {
+	if _, err := t.exec(ctx, `DELETE FROM fee_tiers WHERE merchant_id = ? AND book = ?`, merchantID, book); err != nil {
+		return err
+	}
+	for _, ft := range tiers {
+		if _, err := t.exec(ctx, `INSERT INTO fee_tiers (merchant_id, book, min_amount, max_amount, percent_bps, flat) VALUES (?, ?, ?, ?, ?, ?)`,
+			merchantID, book, ft.MinAmount, ft.MaxAmount, ft.PercentBps, ft.Flat); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) FeeTiers(ctx context.Context, merchantID int64, book ledger.Book) ([]store.FeeTier, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT min_amount, max_amount, percent_bps, flat FROM fee_tiers WHERE merchant_id = ? AND book = ? ORDER BY min_amount`, merchantID, book)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []store.FeeTier
+	for rows.Next() {
+		var ft store.FeeTier
+		if err := rows.Scan(&ft.MinAmount, &ft.MaxAmount, &ft.PercentBps, &ft.Flat); err != nil {
+			return nil, err
+		}
+		out = append(out, ft)
+	}
+	return out, mapErr(rows.Err())
+}
+
+const consumerColumns = `id, idx, mobile, name, mpin_hash, failed_mpin, locked, created_at`
+
+func scanConsumer(row *sql.Row) (store.Consumer, error) {
+	var c store.Consumer
+	var created int64
+	err := row.Scan(&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &c.Locked, &created)
+	c.CreatedAt = fromMicros(created)
+	return c, mapErr(err)
+}
+
+func (t *txn) CreateConsumer(ctx context.Context, c *store.Consumer) error {
+	res, err := t.exec(ctx, `INSERT INTO consumers (idx, mobile, name, mpin_hash, failed_mpin, locked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.Idx, c.Mobile, c.Name, c.MPINHash, c.FailedMPIN, c.Locked, micros(c.CreatedAt))
+	if err != nil {
+		return err
+	}
+	c.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *txn) Consumer(ctx context.Context, id int64) (store.Consumer, error) {
+	return scanConsumer(t.tx.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE id = ?`, id))
+}
+
+func (t *txn) ConsumerByMobile(ctx context.Context, mobile string) (store.Consumer, error) {
+	return scanConsumer(t.tx.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`, mobile))
+}
+
+func (t *txn) UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error {
+	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, failed_mpin = ?, locked = ? WHERE id = ?`, mpinHash, failedMPIN, locked, id)
+}
+
+// accountID returns the id of ref's account, creating it at zero.
+func (t *txn) accountID(ctx context.Context, ref ledger.AccountRef) (int64, error) {
+	if _, err := t.exec(ctx, `INSERT INTO accounts (book, kind, owner) VALUES (?, ?, ?) ON CONFLICT (book, kind, owner) DO NOTHING`, ref.Book, ref.Kind, ref.Owner); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := t.tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&id)
+	return id, mapErr(err)
+}
+
+func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	res, err := t.exec(ctx, `INSERT INTO ledger_txns (book, reason, payment_id, created_at) VALUES (?, ?, ?, ?)`, e.Book, e.Reason, e.PaymentID, micros(at))
+	if err != nil {
+		return err
+	}
+	ltx, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for _, p := range e.Postings {
+		id, err := t.accountID(ctx, p.Account)
+		if err != nil {
+			return err
+		}
+		// The conditional update is the overdraft guard: it changes no
+		// row when a non-funding balance would go negative.
+		res, err := t.exec(ctx, `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (balance + ? >= 0 OR kind = 'funding')`, p.Amount, id, p.Amount)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: %s", store.ErrInsufficientFunds, p.Account)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO postings (ledger_txn_id, account_id, amount) VALUES (?, ?, ?)`, ltx, id, p.Amount); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error) {
+	var b money.Paisa
+	err := t.tx.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&b)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return b, mapErr(err)
+}
+
+const (
+	snapshotAccounts = `SELECT a.id, a.book, a.kind, a.owner, a.balance, COALESCE(SUM(p.amount), 0)
+		FROM accounts a LEFT JOIN postings p ON p.account_id = a.id
+		GROUP BY a.id ORDER BY a.id`
+	snapshotUnbalanced = `SELECT ledger_txn_id FROM postings GROUP BY ledger_txn_id HAVING SUM(amount) <> 0`
+	// Captured is what left holds in capture entries; refunded is what
+	// reached wallets in refund entries. Both come from the ledger, not
+	// from the payment row, so the check is independent of it.
+	snapshotPayments = `SELECT py.idx,
+		COALESCE((SELECT -SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
+			WHERE l.payment_id = py.id AND l.reason = 'capture' AND a.kind = 'holds'), 0),
+		COALESCE((SELECT SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
+			WHERE l.payment_id = py.id AND l.reason = 'refund' AND a.kind = 'wallet'), 0)
+		FROM payments py WHERE py.refunded > 0 OR py.state IN ('Completed', 'Refunded', 'Partially refunded')`
+)
+
+func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
+	var s ledger.Snapshot
+	rows, err := t.tx.QueryContext(ctx, snapshotAccounts)
+	if err != nil {
+		return s, mapErr(err)
+	}
+	for rows.Next() {
+		var a ledger.AccountState
+		if err := rows.Scan(&a.ID, &a.Ref.Book, &a.Ref.Kind, &a.Ref.Owner, &a.Balance, &a.PostingsSum); err != nil {
+			rows.Close()
+			return s, err
+		}
+		s.Accounts = append(s.Accounts, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
+	rows, err = t.tx.QueryContext(ctx, snapshotUnbalanced)
+	if err != nil {
+		return s, mapErr(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return s, err
+		}
+		s.UnbalancedTxns = append(s.UnbalancedTxns, id)
+	}
+	rows.Close()
+	rows, err = t.tx.QueryContext(ctx, snapshotPayments)
+	if err != nil {
+		return s, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p ledger.PaymentState
+		if err := rows.Scan(&p.Idx, &p.Captured, &p.Refunded); err != nil {
+			return s, err
+		}
+		s.Payments = append(s.Payments, p)
+	}
+	return s, rows.Err()
+}
+
+const paymentColumns = `id, idx, token, fee_idx, book, merchant_id, consumer_id, state, amount, fee_amount, refunded,
+	product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries,
+	created_at, confirmed_at, completed_at, updated_at, version`
+
+func scanPayment(row scanner) (store.Payment, error) {
+	var p store.Payment
+	var otpExp, created, confirmed, completed, updated int64
+	err := row.Scan(&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
+		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
+		&created, &confirmed, &completed, &updated, &p.Version)
+	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
+	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
+	return p, mapErr(err)
+}
+
+func (t *txn) CreatePayment(ctx context.Context, p *store.Payment) error {
+	p.Version = 1
+	res, err := t.exec(ctx, `INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, state, amount, fee_amount, refunded,
+		product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries, created_at, confirmed_at, completed_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Idx, p.Token, p.FeeIdx, p.Book, p.MerchantID, p.ConsumerID, p.State, p.Amount, p.FeeAmount, p.Refunded,
+		p.ProductIdentity, p.ProductName, p.ProductURL, p.Extra, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
+		micros(p.CreatedAt), micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Version)
+	if err != nil {
+		return err
+	}
+	p.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *txn) PaymentByID(ctx context.Context, id int64) (store.Payment, error) {
+	return scanPayment(t.tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = ?`, id))
+}
+
+func (t *txn) PaymentByIdx(ctx context.Context, s store.Scope, idx string) (store.Payment, error) {
+	return scanPayment(t.tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE idx = ? AND merchant_id = ? AND book = ?`, idx, s.MerchantID, s.Book))
+}
+
+func (t *txn) PaymentByToken(ctx context.Context, s store.Scope, token string) (store.Payment, error) {
+	return scanPayment(t.tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND merchant_id = ? AND book = ?`, token, s.MerchantID, s.Book))
+}
+
+func (t *txn) UpdatePayment(ctx context.Context, p *store.Payment) error {
+	res, err := t.exec(ctx, `UPDATE payments SET state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
+		confirmed_at = ?, completed_at = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
+		micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.ID, p.Version)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrConflict
+	}
+	p.Version++
+	return nil
+}
+
+func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.Payment, int, error) {
+	where := []string{"merchant_id = ?", "book = ?"}
+	args := []any{f.MerchantID, f.Book}
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, s := range f.States {
+			args = append(args, s)
+		}
+	}
+	if !f.From.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, micros(f.To))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, mapErr(err)
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE `+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+		append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, mapErr(err)
+	}
+	defer rows.Close()
+	var out []store.Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, p)
+	}
+	return out, total, mapErr(rows.Err())
+}
+
+func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]store.Payment, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE (state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?)
+		ORDER BY created_at LIMIT ?`, micros(initiatedBefore), micros(confirmedBefore), limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []store.Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, mapErr(rows.Err())
+}

@@ -1,0 +1,225 @@
+// Package store defines what Thaili persists and the Store interface every
+// database implementation satisfies. It holds plain records and no SQL;
+// implementations live in sub-packages named after their database, and all
+// of them must pass the storetest suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+)
+
+// Errors a Store reports. Implementations wrap their driver errors so
+// callers can test with errors.Is.
+var (
+	ErrNotFound          = errors.New("store: not found")
+	ErrConflict          = errors.New("store: row changed concurrently")
+	ErrInsufficientFunds = errors.New("store: insufficient funds")
+	ErrDuplicate         = errors.New("store: duplicate")
+)
+
+// Store is a database. InTx runs fn in one read-write transaction and
+// commits it if fn returns nil; View runs fn in a read-only one.
+// Implementations may retry fn on serialization failures, so fn must not
+// have effects outside the transaction.
+type Store interface {
+	InTx(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is the set of operations available inside a transaction.
+type Tx interface {
+	CreateMerchant(ctx context.Context, m *Merchant) error
+	Merchant(ctx context.Context, id int64) (Merchant, error)
+	MerchantByIdx(ctx context.Context, idx string) (Merchant, error)
+	MerchantByEmail(ctx context.Context, email string) (Merchant, error)
+	SetMerchantKYC(ctx context.Context, id int64, kyc KYC) error
+
+	CreateKey(ctx context.Context, k *Key) error
+	KeyByLookup(ctx context.Context, lookup string) (Key, error)
+	Keys(ctx context.Context, merchantID int64) ([]Key, error)
+	RevokeKeys(ctx context.Context, merchantID int64, book ledger.Book, at time.Time) error
+	ForgetSealedSecret(ctx context.Context, keyID int64) error
+
+	SetFeeTiers(ctx context.Context, merchantID int64, book ledger.Book, tiers []FeeTier) error
+	FeeTiers(ctx context.Context, merchantID int64, book ledger.Book) ([]FeeTier, error)
+
+	CreateConsumer(ctx context.Context, c *Consumer) error
+	Consumer(ctx context.Context, id int64) (Consumer, error)
+	ConsumerByMobile(ctx context.Context, mobile string) (Consumer, error)
+	// UpdateConsumerSecurity stores the MPIN hash, the count of wrong
+	// MPINs in a row and the lock flag.
+	UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error
+
+	// Post applies a balanced entry: it records the postings and updates
+	// the balances, creating accounts on first use. A posting that would
+	// take a non-funding account below zero fails the whole entry with
+	// ErrInsufficientFunds; the caller's transaction must then roll back.
+	Post(ctx context.Context, e ledger.Entry, at time.Time) error
+	Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error)
+	LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error)
+
+	CreatePayment(ctx context.Context, p *Payment) error
+	PaymentByID(ctx context.Context, id int64) (Payment, error)
+	// PaymentByIdx and PaymentByToken find a payment of one merchant in
+	// one book; anything else is ErrNotFound.
+	PaymentByIdx(ctx context.Context, scope Scope, idx string) (Payment, error)
+	PaymentByToken(ctx context.Context, scope Scope, token string) (Payment, error)
+	// UpdatePayment writes p's mutable fields if the stored version is
+	// still p.Version, and increments it; otherwise ErrConflict.
+	UpdatePayment(ctx context.Context, p *Payment) error
+	ListPayments(ctx context.Context, f PaymentFilter) ([]Payment, int, error)
+	// DuePayments lists payments needing the sweeper: Initiated ones
+	// created before initiatedBefore and Confirmed ones confirmed before
+	// confirmedBefore, oldest first.
+	DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]Payment, error)
+}
+
+// KYC is a merchant's know-your-customer state.
+type KYC string
+
+// KYC states.
+const (
+	KYCNone      KYC = "none"
+	KYCSubmitted KYC = "submitted"
+	KYCApproved  KYC = "approved"
+	KYCRejected  KYC = "rejected"
+)
+
+// Valid reports whether k is a known KYC state.
+func (k KYC) Valid() bool {
+	switch k {
+	case KYCNone, KYCSubmitted, KYCApproved, KYCRejected:
+		return true
+	}
+	return false
+}
+
+// Merchant is a business that receives payments.
+type Merchant struct {
+	ID           int64
+	Idx          string
+	Name         string
+	Email        string
+	Mobile       string // the owner's own wallet mobile, if any; it may not pay the merchant
+	PasswordHash string
+	KYC          KYC
+	CreatedAt    time.Time
+}
+
+// KeyKind says whether a key is public (browser) or secret (server).
+type KeyKind string
+
+// Key kinds.
+const (
+	PublicKey KeyKind = "public"
+	SecretKey KeyKind = "secret"
+)
+
+// Key is an API key. Lookup is the public key itself, or for a secret key
+// its keyed hash, so the secret is never stored in clear. Prefix is the
+// part shown in listings. Sealed optionally holds the secret encrypted
+// under the server secret until an operator has been shown it once.
+type Key struct {
+	ID         int64
+	MerchantID int64
+	Book       ledger.Book
+	Kind       KeyKind
+	Lookup     string
+	Prefix     string
+	Sealed     []byte
+	CreatedAt  time.Time
+	RevokedAt  time.Time // zero while the key is active
+}
+
+// FeeTier charges PercentBps basis points plus Flat on amounts in
+// [MinAmount, MaxAmount]; MaxAmount 0 means no upper bound.
+type FeeTier struct {
+	MinAmount  money.Paisa
+	MaxAmount  money.Paisa
+	PercentBps int64
+	Flat       money.Paisa
+}
+
+// Covers reports whether the tier applies to amount.
+func (t FeeTier) Covers(amount money.Paisa) bool {
+	return amount >= t.MinAmount && (t.MaxAmount == 0 || amount <= t.MaxAmount)
+}
+
+// Consumer is a wallet holder identified by mobile number.
+type Consumer struct {
+	ID         int64
+	Idx        string
+	Mobile     string
+	Name       string
+	MPINHash   string
+	FailedMPIN int
+	Locked     bool
+	CreatedAt  time.Time
+}
+
+// State is a transaction state; the names are Khalti's, exactly.
+type State string
+
+// Transaction states (spec §8.8).
+const (
+	Initiated         State = "Initiated"
+	Confirmed         State = "Confirmed"
+	Completed         State = "Completed"
+	Disabled          State = "Disabled"
+	Refunded          State = "Refunded"
+	PartiallyRefunded State = "Partially refunded"
+	Failed            State = "Failed"
+)
+
+// States lists every legacy state, in lifecycle order.
+var States = []State{Initiated, Confirmed, Completed, Disabled, Refunded, PartiallyRefunded, Failed}
+
+// Scope is the only window through which an API caller sees payments:
+// one merchant, one book.
+type Scope struct {
+	MerchantID int64
+	Book       ledger.Book
+}
+
+// Payment is a wallet payment and its lifecycle.
+type Payment struct {
+	ID              int64
+	Idx             string // the transaction id clients see
+	Token           string // the legacy initiate token
+	FeeIdx          string // id of the Fee child transaction shown in details
+	Book            ledger.Book
+	MerchantID      int64
+	ConsumerID      int64
+	State           State
+	Amount          money.Paisa
+	FeeAmount       money.Paisa
+	Refunded        money.Paisa
+	ProductIdentity string
+	ProductName     string
+	ProductURL      string
+	Extra           []byte // merchant_* fields as a JSON object, echoed back
+	OTPHash         string
+	OTPExpiresAt    time.Time
+	OTPTries        int
+	CreatedAt       time.Time
+	ConfirmedAt     time.Time
+	CompletedAt     time.Time
+	UpdatedAt       time.Time
+	Version         int64
+}
+
+// PaymentFilter selects payments for listing, newest first.
+type PaymentFilter struct {
+	Scope
+	States []State // empty means all
+	From   time.Time
+	To     time.Time // exclusive; zero means no bound
+	Offset int
+	Limit  int
+}
