@@ -44,6 +44,7 @@ type testServer struct {
 	URL    string
 	DB     string
 	Stdout *syncBuffer
+	Stderr *syncBuffer // the server's log, e.g. live confirmation codes
 	env    map[string]string
 	client *http.Client
 }
@@ -67,7 +68,7 @@ func startServer(t testing.TB, args ...string) *testServer {
 	db := filepath.Join(t.TempDir(), "thaili.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	stdout := &syncBuffer{}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	env := map[string]string{}
 	go func() {
@@ -80,12 +81,12 @@ func startServer(t testing.TB, args ...string) *testServer {
 		sc := bufio.NewScanner(pr)
 		found := false
 		for sc.Scan() {
+			stderr.Write(append(sc.Bytes(), '\n'))
 			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil && !found {
 				found = true
 				urlCh <- m[1]
 			}
 		}
-		io.Copy(io.Discard, pr)
 	}()
 	var url string
 	select {
@@ -108,7 +109,7 @@ func startServer(t testing.TB, args ...string) *testServer {
 			t.Error("serve did not shut down within 20s")
 		}
 	})
-	return &testServer{URL: url, DB: db, Stdout: stdout, env: env, client: &http.Client{Timeout: 30 * time.Second}}
+	return &testServer{URL: url, DB: db, Stdout: stdout, Stderr: stderr, env: env, client: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // cli runs another thaili command against the server's database.
@@ -227,4 +228,21 @@ func (s *testServer) ledgerOK(t testing.TB) {
 	if err != nil {
 		t.Fatalf("ledger check failed: %v\n%s", err, out)
 	}
+}
+
+var otpRE = regexp.MustCompile(`msg="confirmation code" mobile=(\d+) code=(\d{6})`)
+
+// lastOTP returns the most recent live-book confirmation code logged for mobile.
+func (s *testServer) lastOTP(t testing.TB, mobile string) string {
+	t.Helper()
+	code := ""
+	for _, m := range otpRE.FindAllStringSubmatch(s.Stderr.String(), -1) {
+		if m[1] == mobile {
+			code = m[2]
+		}
+	}
+	if code == "" {
+		t.Fatalf("no confirmation code logged for %s", mobile)
+	}
+	return code
 }

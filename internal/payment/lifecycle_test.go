@@ -1,0 +1,473 @@
+package payment_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/sqlite"
+)
+
+// lcClock is a settable clock for expiry tests.
+type lcClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *lcClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *lcClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// lcNotifier records live confirmation codes.
+type lcNotifier struct {
+	mu    sync.Mutex
+	codes map[string]string
+}
+
+func (n *lcNotifier) SendOTP(_ context.Context, mobile, code string, _ money.Paisa, _ string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.codes[mobile] = code
+	return nil
+}
+
+type lcFixture struct {
+	svc      *payment.Service
+	db       *sqlite.DB
+	clock    *lcClock
+	notes    *lcNotifier
+	sandbox  payment.Sandbox
+	caller   payment.Caller
+	ctx      context.Context
+	consumer store.Consumer
+}
+
+const lcMobile = "9811111111"
+
+func newLC(t *testing.T) *lcFixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := payment.DefaultConfig()
+	cfg.MPINIterations = 100
+	f := &lcFixture{db: db, ctx: ctx, clock: &lcClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, notes: &lcNotifier{codes: map[string]string{}}}
+	f.svc, err = payment.New(payment.Deps{Store: db, Config: cfg, Now: f.clock.Now, Rand: rand.Reader,
+		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: f.notes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.sandbox, err = f.svc.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f.caller, err = f.svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
+		t.Fatal(err)
+	}
+	if f.consumer, err = f.svc.CreateConsumer(ctx, lcMobile, "Lifecycle Payer", "2468"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Topup(ctx, lcMobile, ledger.Test, 5000); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *lcFixture) initiate(t *testing.T, amount money.Paisa) string {
+	t.Helper()
+	res, err := f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "2468",
+		Amount: amount, ProductIdentity: "p", ProductName: "P"})
+	if err != nil {
+		t.Fatalf("initiate: %v", err)
+	}
+	return res.Token
+}
+
+func (f *lcFixture) confirm(token, code string) (payment.Transaction, error) {
+	return f.svc.Confirm(f.ctx, payment.ConfirmInput{PublicKey: payment.DemoPublicKey, Token: token, ConfirmationCode: code, MPIN: "2468"})
+}
+
+func (f *lcFixture) wallet(t *testing.T) money.Paisa {
+	t.Helper()
+	b, err := f.svc.WalletBalance(f.ctx, lcMobile, ledger.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (f *lcFixture) state(t *testing.T, token string, amount money.Paisa) store.State {
+	t.Helper()
+	p, err := f.svc.Status(f.ctx, f.caller, token, amount)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	return p.State
+}
+
+func (f *lcFixture) ledgerOK(t *testing.T) {
+	t.Helper()
+	v, err := f.svc.CheckLedger(f.ctx)
+	if err != nil || len(v) > 0 {
+		t.Fatalf("ledger check: %v %v", err, v)
+	}
+}
+
+func wantDetail(t *testing.T, err error, detail string) {
+	t.Helper()
+	e := payment.AsError(err)
+	if err == nil || e.Detail != detail {
+		t.Fatalf("got error %v, want detail %q", err, detail)
+	}
+}
+
+func wantField(t *testing.T, err error, field, msg string) {
+	t.Helper()
+	e := payment.AsError(err)
+	if err == nil || len(e.Fields[field]) == 0 || e.Fields[field][0] != msg {
+		t.Fatalf("got error %v, want %s: %q", err, field, msg)
+	}
+}
+
+func TestInitiatedExpiresAfter15Minutes(t *testing.T) {
+	f := newLC(t)
+	token := f.initiate(t, 1000)
+	f.clock.Advance(15*time.Minute - time.Second)
+	if got := f.state(t, token, 1000); got != store.Initiated {
+		t.Fatalf("before expiry: %s", got)
+	}
+	f.clock.Advance(time.Second)
+	// A read settles the overdue payment even before the sweeper runs.
+	if got := f.state(t, token, 1000); got != store.Failed {
+		t.Fatalf("after expiry: %s", got)
+	}
+	if _, err := f.confirm(token, "987654"); err == nil {
+		t.Fatal("confirm of an expired payment succeeded")
+	}
+	f.ledgerOK(t)
+}
+
+func TestSweeperExpiresAndReleases(t *testing.T) {
+	f := newLC(t)
+	expiring := f.initiate(t, 1000)
+	held := f.initiate(t, 2000)
+	if _, err := f.confirm(held, "987654"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.wallet(t); got != 3000 {
+		t.Fatalf("wallet after hold = %d, want 3000", got)
+	}
+	f.clock.Advance(time.Hour)
+	n, err := f.svc.Sweep(f.ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("first sweep changed %d, %v; want 1 (only the Initiated one)", n, err)
+	}
+	if got := f.state(t, expiring, 1000); got != store.Failed {
+		t.Fatalf("initiated after an hour: %s", got)
+	}
+	if got := f.state(t, held, 2000); got != store.Confirmed {
+		t.Fatalf("confirmed after an hour: %s", got)
+	}
+	f.clock.Advance(24 * time.Hour)
+	if n, err := f.svc.Sweep(f.ctx); err != nil || n != 1 {
+		t.Fatalf("second sweep changed %d, %v; want 1", n, err)
+	}
+	if got := f.state(t, held, 2000); got != store.Failed {
+		t.Fatalf("unverified after a day: %s", got)
+	}
+	if got := f.wallet(t); got != 5000 {
+		t.Fatalf("wallet after release = %d, want 5000", got)
+	}
+	if _, err := f.svc.Verify(f.ctx, f.caller, held, 2000); err == nil {
+		t.Fatal("verify of a released payment succeeded")
+	}
+	if n, err := f.svc.Sweep(f.ctx); err != nil || n != 0 {
+		t.Fatalf("third sweep changed %d, %v; want 0", n, err)
+	}
+	f.ledgerOK(t)
+}
+
+func TestVerifyAfterReleaseWindowReleasesOnRead(t *testing.T) {
+	f := newLC(t)
+	token := f.initiate(t, 1000)
+	if _, err := f.confirm(token, "987654"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(24 * time.Hour)
+	_, err := f.svc.Verify(f.ctx, f.caller, token, 1000)
+	if err == nil {
+		t.Fatal("verify after 24h captured the payment")
+	}
+	if got := f.wallet(t); got != 5000 {
+		t.Fatalf("wallet = %d, want 5000 (released)", got)
+	}
+	f.ledgerOK(t)
+}
+
+func TestOTPLifetime(t *testing.T) {
+	f := newLC(t)
+	token := f.initiate(t, 1000)
+	f.clock.Advance(5*time.Minute + time.Second)
+	_, err := f.confirm(token, "987654")
+	wantField(t, err, "confirmation_code", "Confirmation code has expired.")
+	if got := f.state(t, token, 1000); got != store.Initiated {
+		t.Fatalf("state = %s, want Initiated", got)
+	}
+	if got := f.wallet(t); got != 5000 {
+		t.Fatalf("wallet = %d, want 5000", got)
+	}
+}
+
+func TestWrongOTPsDisable(t *testing.T) {
+	f := newLC(t)
+	token := f.initiate(t, 1000)
+	for i, want := range []string{"2", "1", "0"} {
+		_, err := f.confirm(token, "000000")
+		wantDetail(t, err, payment.MsgCodeOrPin)
+		if got := payment.AsError(err).TriesRemaining; got != want {
+			t.Fatalf("try %d: tries_remaining %q, want %q", i+1, got, want)
+		}
+	}
+	if got := f.state(t, token, 1000); got != store.Disabled {
+		t.Fatalf("state = %s, want Disabled", got)
+	}
+	if _, err := f.confirm(token, "987654"); err == nil {
+		t.Fatal("a Disabled payment was confirmed")
+	}
+	if got := f.wallet(t); got != 5000 {
+		t.Fatalf("wallet = %d, want 5000", got)
+	}
+}
+
+func TestRefundWindow(t *testing.T) {
+	f := newLC(t)
+	token := f.initiate(t, 1000)
+	tr, err := f.confirm(token, "987654")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Verify(f.ctx, f.caller, token, 1000); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(30*24*time.Hour - time.Second)
+	part := money.Paisa(100)
+	if err := f.svc.Refund(f.ctx, f.caller, tr.Payment.Idx, &part); err != nil {
+		t.Fatalf("refund inside the window: %v", err)
+	}
+	f.clock.Advance(time.Second)
+	err = f.svc.Refund(f.ctx, f.caller, tr.Payment.Idx, nil)
+	wantDetail(t, err, "The refund window for this transaction has closed.")
+	d, err := f.svc.Detail(f.ctx, f.caller, tr.Payment.Idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.svc.CanRefund(d.Payment) {
+		t.Fatal("can_refund true after the window")
+	}
+	if got := f.wallet(t); got != 4100 {
+		t.Fatalf("wallet = %d, want 4100", got)
+	}
+	f.ledgerOK(t)
+}
+
+func TestFeeNotFoundAndFeeTiers(t *testing.T) {
+	f := newLC(t)
+	err := f.db.InTx(f.ctx, func(tx store.Tx) error {
+		return tx.SetFeeTiers(f.ctx, f.sandbox.Merchant.ID, ledger.Test, []store.FeeTier{
+			{MinAmount: 1000, MaxAmount: 2000, PercentBps: 0, Flat: 100},
+			{MinAmount: 2001, MaxAmount: 3000, PercentBps: 1000},
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "2468",
+		Amount: 3001, ProductIdentity: "p", ProductName: "P"})
+	wantDetail(t, err, payment.MsgFeeNotFound)
+	for _, c := range []struct{ amount, fee money.Paisa }{{1500, 100}, {2500, 250}} {
+		token := f.initiate(t, c.amount)
+		if _, err := f.confirm(token, "987654"); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := f.svc.Verify(f.ctx, f.caller, token, c.amount)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Payment.FeeAmount != c.fee {
+			t.Fatalf("fee on %d = %d, want %d", c.amount, tr.Payment.FeeAmount, c.fee)
+		}
+	}
+	f.ledgerOK(t)
+}
+
+func TestSelfPaymentRefused(t *testing.T) {
+	f := newLC(t)
+	_, keys, err := f.svc.CreateMerchant(f.ctx, payment.NewMerchant{Name: "Own Shop", Email: "own@example.com", Mobile: lcMobile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: keys.Public, Mobile: lcMobile, MPIN: "2468",
+		Amount: 1000, ProductIdentity: "p", ProductName: "P"})
+	wantField(t, err, "mobile", "A merchant cannot pay itself.")
+}
+
+func TestLiveBookUsesRandomNotifiedOTPAndGoLive(t *testing.T) {
+	f := newLC(t)
+	token := f.initiate(t, 1000)
+	if _, err := f.confirm(token, "987654"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Verify(f.ctx, f.caller, token, 1000); err != nil {
+		t.Fatal(err)
+	}
+	info, err := f.svc.ShowMerchant(f.ctx, payment.DemoMerchantEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var livePublic, liveSecret string
+	for _, k := range info.Keys {
+		if k.Key.Book == ledger.Live && k.Key.Kind == store.PublicKey {
+			livePublic = k.Key.Prefix
+		}
+		if k.Key.Book == ledger.Live && k.Key.Kind == store.SecretKey {
+			liveSecret = k.Secret
+		}
+	}
+	if livePublic == "" || liveSecret == "" {
+		t.Fatalf("live keys not issued or secret not shown: %+v", info.Keys)
+	}
+	again, err := f.svc.ShowMerchant(f.ctx, payment.DemoMerchantEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range again.Keys {
+		if k.Secret != "" {
+			t.Fatal("a secret was shown twice")
+		}
+	}
+	if _, err := f.svc.Topup(f.ctx, lcMobile, ledger.Live, 1000); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: livePublic, Mobile: lcMobile, MPIN: "2468",
+		Amount: 1000, ProductIdentity: "p", ProductName: "P"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := f.notes.codes[lcMobile]
+	if len(code) != 6 {
+		t.Fatalf("live code %q not notified", code)
+	}
+	if code != "987654" { // the test code must not work live (1 in a million it is the code)
+		if _, err := f.svc.Confirm(f.ctx, payment.ConfirmInput{PublicKey: livePublic, Token: res.Token, ConfirmationCode: "987654", MPIN: "2468"}); err == nil {
+			t.Fatal("the test-book OTP confirmed a live payment")
+		}
+	}
+	if _, err := f.svc.Confirm(f.ctx, payment.ConfirmInput{PublicKey: livePublic, Token: res.Token, ConfirmationCode: code, MPIN: "2468"}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := f.svc.Authenticate(f.ctx, liveSecret, store.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Verify(f.ctx, f.caller, res.Token, 1000); err == nil {
+		t.Fatal("the test secret key verified a live payment")
+	}
+	if _, err := f.svc.Verify(f.ctx, live, res.Token, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := f.svc.WalletBalance(f.ctx, lcMobile, ledger.Live); b != 0 {
+		t.Fatalf("live wallet = %d, want 0", b)
+	}
+	if got := f.wallet(t); got != 4000 {
+		t.Fatalf("test wallet = %d, want 4000 (live payment must not touch it)", got)
+	}
+	f.ledgerOK(t)
+}
+
+func TestKeyRotationAndKinds(t *testing.T) {
+	f := newLC(t)
+	if _, err := f.svc.Authenticate(f.ctx, payment.DemoPublicKey, store.SecretKey); err == nil {
+		t.Fatal("a public key authenticated as a secret key")
+	}
+	if _, err := f.svc.RotateKeys(f.ctx, payment.DemoMerchantEmail, ledger.Live); err == nil {
+		t.Fatal("rotating live keys before go-live succeeded")
+	}
+	kp, err := f.svc.RotateKeys(f.ctx, payment.DemoMerchantEmail, ledger.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey)
+	if e := payment.AsError(err); err == nil || e.Kind != payment.KindUnauthorized || e.Detail != payment.MsgInvalidToken {
+		t.Fatalf("revoked key: %v", err)
+	}
+	if _, err := f.svc.Authenticate(f.ctx, kp.Secret, store.SecretKey); err != nil {
+		t.Fatalf("new key: %v", err)
+	}
+	if _, err := f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "2468",
+		Amount: 1000, ProductIdentity: "p", ProductName: "P"}); err == nil {
+		t.Fatal("revoked public key initiated a payment")
+	}
+}
+
+func TestInsufficientBalanceAtInitiate(t *testing.T) {
+	f := newLC(t)
+	_, err := f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "2468",
+		Amount: 5001, ProductIdentity: "p", ProductName: "P"})
+	wantDetail(t, err, "Insufficient balance in the wallet.")
+}
+
+func TestMPINLockAndReset(t *testing.T) {
+	f := newLC(t)
+	in := payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "0000", Amount: 1000, ProductIdentity: "p", ProductName: "P"}
+	for _, want := range []string{"2", "1"} {
+		_, err := f.svc.Initiate(f.ctx, in)
+		if got := payment.AsError(err).TriesRemaining; got != want {
+			t.Fatalf("tries_remaining %q, want %q (%v)", got, want, err)
+		}
+	}
+	_, err := f.svc.Initiate(f.ctx, in)
+	if e := payment.AsError(err); e.ErrorKey != "third_party_transaction_locked" {
+		t.Fatalf("third wrong MPIN: %v", err)
+	}
+	in.MPIN = "2468"
+	if _, err := f.svc.Initiate(f.ctx, in); payment.AsError(err).ErrorKey != "third_party_transaction_locked" {
+		t.Fatalf("right MPIN on a locked wallet: %v", err)
+	}
+	if err := f.svc.ResetMPIN(f.ctx, lcMobile, "1357"); err != nil {
+		t.Fatal(err)
+	}
+	in.MPIN = "1357"
+	if _, err := f.svc.Initiate(f.ctx, in); err != nil {
+		t.Fatalf("after reset: %v", err)
+	}
+}
+
+func TestErrorsAreTyped(t *testing.T) {
+	err := payment.AsError(errors.New("boom"))
+	if err.Kind != payment.KindInternal || err.Detail != "A server error occurred." {
+		t.Fatalf("internal error: %+v", err)
+	}
+}
