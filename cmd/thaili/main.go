@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,9 @@ type exitError struct {
 func (e exitError) Error() string { return e.msg }
 
 func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
 	var e exitError
 	if errors.As(err, &e) {
 		return e.code
@@ -415,6 +419,7 @@ func cliError(err error) error {
 	for f, msgs := range e.Fields {
 		parts = append(parts, "--"+f+": "+strings.Join(msgs, " "))
 	}
+	sort.Strings(parts)
 	if e.Detail != "" {
 		parts = append(parts, e.Detail)
 	}
