@@ -296,6 +296,9 @@ func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 		s.UnbalancedTxns = append(s.UnbalancedTxns, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
 	rows, err = t.tx.QueryContext(ctx, snapshotPayments)
 	if err != nil {
 		return s, mapErr(err)
