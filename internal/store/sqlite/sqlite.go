@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -119,7 +120,7 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 
 // InTx runs fn in a write transaction.
 func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx}) })
+	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect)) })
 }
 
 // View runs fn in a read-only transaction on a reader connection.
@@ -129,7 +130,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&txn{tx: tx})
+	return fn(sqlstore.NewTx(tx, dialect))
 }
 
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -146,6 +147,8 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return nil
 }
+
+var dialect = &sqlstore.Dialect{MapErr: mapErr}
 
 // mapErr turns driver errors into the store's sentinel errors.
 func mapErr(err error) error {

@@ -1,9 +1,11 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,25 +17,31 @@ import (
 // txn implements store.Tx on one database/sql transaction.
 type txn struct {
 	tx *sql.Tx
+	d  *Dialect
 }
 
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
+// NewTx returns the store.Tx for a transaction opened by a store.
+func NewTx(tx *sql.Tx, d *Dialect) store.Tx { return &txn{tx: tx, d: d} }
+
+func (t *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.d.rebind(query), args...)
 }
 
-func fromMicros(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
+func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, t.d.rebind(query), args...)
+	return rows, t.d.MapErr(err)
+}
+
+// insert runs an INSERT ... RETURNING id and returns the id.
+func (t *txn) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	err := t.queryRow(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, t.d.MapErr(err)
 }
 
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(ctx, query, args...)
-	return res, mapErr(err)
+	res, err := t.tx.ExecContext(ctx, t.d.rebind(query), args...)
+	return res, t.d.MapErr(err)
 }
 
 func (t *txn) execOne(ctx context.Context, query string, args ...any) error {
@@ -54,29 +62,26 @@ func scanMerchant(row *sql.Row) (store.Merchant, error) {
 	var created int64
 	err := row.Scan(&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &created)
 	m.CreatedAt = fromMicros(created)
-	return m, mapErr(err)
+	return m, noRows(err)
 }
 
 func (t *txn) CreateMerchant(ctx context.Context, m *store.Merchant) error {
-	res, err := t.exec(ctx, `INSERT INTO merchants (idx, name, email, mobile, password_hash, kyc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	var err error
+	m.ID, err = t.insert(ctx, `INSERT INTO merchants (idx, name, email, mobile, password_hash, kyc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		m.Idx, m.Name, m.Email, m.Mobile, m.PasswordHash, m.KYC, micros(m.CreatedAt))
-	if err != nil {
-		return err
-	}
-	m.ID, err = res.LastInsertId()
 	return err
 }
 
 func (t *txn) Merchant(ctx context.Context, id int64) (store.Merchant, error) {
-	return scanMerchant(t.tx.QueryRowContext(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE id = ?`, id))
+	return scanMerchant(t.queryRow(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE id = ?`, id))
 }
 
 func (t *txn) MerchantByIdx(ctx context.Context, idx string) (store.Merchant, error) {
-	return scanMerchant(t.tx.QueryRowContext(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE idx = ?`, idx))
+	return scanMerchant(t.queryRow(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE idx = ?`, idx))
 }
 
 func (t *txn) MerchantByEmail(ctx context.Context, email string) (store.Merchant, error) {
-	return scanMerchant(t.tx.QueryRowContext(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE email = ?`, email))
+	return scanMerchant(t.queryRow(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE email = ?`, email))
 }
 
 func (t *txn) SetMerchantKYC(ctx context.Context, id int64, kyc store.KYC) error {
@@ -92,27 +97,24 @@ func scanKey(row scanner) (store.Key, error) {
 	var created, revoked int64
 	err := row.Scan(&k.ID, &k.MerchantID, &k.Book, &k.Kind, &k.Lookup, &k.Prefix, &k.Sealed, &created, &revoked)
 	k.CreatedAt, k.RevokedAt = fromMicros(created), fromMicros(revoked)
-	return k, mapErr(err)
+	return k, noRows(err)
 }
 
 func (t *txn) CreateKey(ctx context.Context, k *store.Key) error {
-	res, err := t.exec(ctx, `INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	var err error
+	k.ID, err = t.insert(ctx, `INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		k.MerchantID, k.Book, k.Kind, k.Lookup, k.Prefix, k.Sealed, micros(k.CreatedAt))
-	if err != nil {
-		return err
-	}
-	k.ID, err = res.LastInsertId()
 	return err
 }
 
 func (t *txn) KeyByLookup(ctx context.Context, lookup string) (store.Key, error) {
-	return scanKey(t.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE lookup = ?`, lookup))
+	return scanKey(t.queryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE lookup = ?`, lookup))
 }
 
 func (t *txn) Keys(ctx context.Context, merchantID int64) ([]store.Key, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = ? ORDER BY id`, merchantID)
+	rows, err := t.query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = ? ORDER BY id`, merchantID)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []store.Key
@@ -123,7 +125,7 @@ func (t *txn) Keys(ctx context.Context, merchantID int64) ([]store.Key, error) {
 		}
 		out = append(out, k)
 	}
-	return out, mapErr(rows.Err())
+	return out, noRows(rows.Err())
 }
 
 func (t *txn) RevokeKeys(ctx context.Context, merchantID int64, book ledger.Book, at time.Time) error {
@@ -149,9 +151,9 @@ func (t *txn) SetFeeTiers(ctx context.Context, merchantID int64, book ledger.Boo
 }
 
 func (t *txn) FeeTiers(ctx context.Context, merchantID int64, book ledger.Book) ([]store.FeeTier, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT min_amount, max_amount, percent_bps, flat FROM fee_tiers WHERE merchant_id = ? AND book = ? ORDER BY min_amount`, merchantID, book)
+	rows, err := t.query(ctx, `SELECT min_amount, max_amount, percent_bps, flat FROM fee_tiers WHERE merchant_id = ? AND book = ? ORDER BY min_amount`, merchantID, book)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []store.FeeTier
@@ -162,7 +164,7 @@ func (t *txn) FeeTiers(ctx context.Context, merchantID int64, book ledger.Book) 
 		}
 		out = append(out, ft)
 	}
-	return out, mapErr(rows.Err())
+	return out, noRows(rows.Err())
 }
 
 const consumerColumns = `id, idx, mobile, name, mpin_hash, failed_mpin, locked, created_at`
@@ -172,25 +174,22 @@ func scanConsumer(row *sql.Row) (store.Consumer, error) {
 	var created int64
 	err := row.Scan(&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &c.Locked, &created)
 	c.CreatedAt = fromMicros(created)
-	return c, mapErr(err)
+	return c, noRows(err)
 }
 
 func (t *txn) CreateConsumer(ctx context.Context, c *store.Consumer) error {
-	res, err := t.exec(ctx, `INSERT INTO consumers (idx, mobile, name, mpin_hash, failed_mpin, locked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	var err error
+	c.ID, err = t.insert(ctx, `INSERT INTO consumers (idx, mobile, name, mpin_hash, failed_mpin, locked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		c.Idx, c.Mobile, c.Name, c.MPINHash, c.FailedMPIN, c.Locked, micros(c.CreatedAt))
-	if err != nil {
-		return err
-	}
-	c.ID, err = res.LastInsertId()
 	return err
 }
 
 func (t *txn) Consumer(ctx context.Context, id int64) (store.Consumer, error) {
-	return scanConsumer(t.tx.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE id = ?`, id))
+	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE id = ?`, id))
 }
 
 func (t *txn) ConsumerByMobile(ctx context.Context, mobile string) (store.Consumer, error) {
-	return scanConsumer(t.tx.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`, mobile))
+	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`, mobile))
 }
 
 func (t *txn) UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error {
@@ -203,37 +202,45 @@ func (t *txn) accountID(ctx context.Context, ref ledger.AccountRef) (int64, erro
 		return 0, err
 	}
 	var id int64
-	err := t.tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&id)
-	return id, mapErr(err)
+	err := t.queryRow(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&id)
+	return id, noRows(err)
 }
 
 func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	res, err := t.exec(ctx, `INSERT INTO ledger_txns (book, reason, payment_id, created_at) VALUES (?, ?, ?, ?)`, e.Book, e.Reason, e.PaymentID, micros(at))
+	ltx, err := t.insert(ctx, `INSERT INTO ledger_txns (book, reason, payment_id, created_at) VALUES (?, ?, ?, ?)`, e.Book, e.Reason, e.PaymentID, micros(at))
 	if err != nil {
 		return err
 	}
-	ltx, err := res.LastInsertId()
-	if err != nil {
-		return err
+	type change struct {
+		id     int64
+		ref    ledger.AccountRef
+		amount money.Paisa
 	}
+	changes := make([]change, 0, len(e.Postings))
 	for _, p := range e.Postings {
 		id, err := t.accountID(ctx, p.Account)
 		if err != nil {
 			return err
 		}
+		changes = append(changes, change{id, p.Account, p.Amount})
+	}
+	// Rows are updated in account-id order so that concurrent entries
+	// always lock balances in the same order and cannot deadlock.
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].id < changes[j].id })
+	for _, c := range changes {
 		// The conditional update is the overdraft guard: it changes no
 		// row when a non-funding balance would go negative.
-		res, err := t.exec(ctx, `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (balance + ? >= 0 OR kind = 'funding')`, p.Amount, id, p.Amount)
+		res, err := t.exec(ctx, `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (balance + ? >= 0 OR kind = 'funding')`, c.amount, c.id, c.amount)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", store.ErrInsufficientFunds, p.Account)
+			return fmt.Errorf("%w: %s", store.ErrInsufficientFunds, c.ref)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO postings (ledger_txn_id, account_id, amount) VALUES (?, ?, ?)`, ltx, id, p.Amount); err != nil {
+		if _, err := t.exec(ctx, `INSERT INTO postings (ledger_txn_id, account_id, amount) VALUES (?, ?, ?)`, ltx, c.id, c.amount); err != nil {
 			return err
 		}
 	}
@@ -242,11 +249,11 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 
 func (t *txn) Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error) {
 	var b money.Paisa
-	err := t.tx.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&b)
-	if err == sql.ErrNoRows {
+	err := t.queryRow(ctx, `SELECT balance FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
-	return b, mapErr(err)
+	return b, noRows(err)
 }
 
 const (
@@ -267,9 +274,9 @@ const (
 
 func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 	var s ledger.Snapshot
-	rows, err := t.tx.QueryContext(ctx, snapshotAccounts)
+	rows, err := t.query(ctx, snapshotAccounts)
 	if err != nil {
-		return s, mapErr(err)
+		return s, err
 	}
 	for rows.Next() {
 		var a ledger.AccountState
@@ -283,9 +290,9 @@ func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 	if err := rows.Err(); err != nil {
 		return s, err
 	}
-	rows, err = t.tx.QueryContext(ctx, snapshotUnbalanced)
+	rows, err = t.query(ctx, snapshotUnbalanced)
 	if err != nil {
-		return s, mapErr(err)
+		return s, err
 	}
 	for rows.Next() {
 		var id int64
@@ -299,9 +306,9 @@ func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 	if err := rows.Err(); err != nil {
 		return s, err
 	}
-	rows, err = t.tx.QueryContext(ctx, snapshotPayments)
+	rows, err = t.query(ctx, snapshotPayments)
 	if err != nil {
-		return s, mapErr(err)
+		return s, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -326,34 +333,31 @@ func scanPayment(row scanner) (store.Payment, error) {
 		&created, &confirmed, &completed, &updated, &p.Version)
 	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
 	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
-	return p, mapErr(err)
+	return p, noRows(err)
 }
 
 func (t *txn) CreatePayment(ctx context.Context, p *store.Payment) error {
 	p.Version = 1
-	res, err := t.exec(ctx, `INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, state, amount, fee_amount, refunded,
+	var err error
+	p.ID, err = t.insert(ctx, `INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, state, amount, fee_amount, refunded,
 		product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries, created_at, confirmed_at, completed_at, updated_at, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Idx, p.Token, p.FeeIdx, p.Book, p.MerchantID, p.ConsumerID, p.State, p.Amount, p.FeeAmount, p.Refunded,
 		p.ProductIdentity, p.ProductName, p.ProductURL, p.Extra, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
 		micros(p.CreatedAt), micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Version)
-	if err != nil {
-		return err
-	}
-	p.ID, err = res.LastInsertId()
 	return err
 }
 
 func (t *txn) PaymentByID(ctx context.Context, id int64) (store.Payment, error) {
-	return scanPayment(t.tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = ?`, id))
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = ?`, id))
 }
 
 func (t *txn) PaymentByIdx(ctx context.Context, s store.Scope, idx string) (store.Payment, error) {
-	return scanPayment(t.tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE idx = ? AND merchant_id = ? AND book = ?`, idx, s.MerchantID, s.Book))
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE idx = ? AND merchant_id = ? AND book = ?`, idx, s.MerchantID, s.Book))
 }
 
 func (t *txn) PaymentByToken(ctx context.Context, s store.Scope, token string) (store.Payment, error) {
-	return scanPayment(t.tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND merchant_id = ? AND book = ?`, token, s.MerchantID, s.Book))
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND merchant_id = ? AND book = ?`, token, s.MerchantID, s.Book))
 }
 
 func (t *txn) UpdatePayment(ctx context.Context, p *store.Payment) error {
@@ -391,13 +395,13 @@ func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, mapErr(err)
+	if err := t.queryRow(ctx, `SELECT count(*) FROM payments WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments WHERE `+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE `+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
-		return nil, 0, mapErr(err)
+		return nil, 0, err
 	}
 	defer rows.Close()
 	var out []store.Payment
@@ -408,15 +412,15 @@ func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.
 		}
 		out = append(out, p)
 	}
-	return out, total, mapErr(rows.Err())
+	return out, total, noRows(rows.Err())
 }
 
 func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]store.Payment, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
+	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE (state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?)
 		ORDER BY created_at LIMIT ?`, micros(initiatedBefore), micros(confirmedBefore), limit)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []store.Payment
@@ -427,5 +431,5 @@ func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore 
 		}
 		out = append(out, p)
 	}
-	return out, mapErr(rows.Err())
+	return out, noRows(rows.Err())
 }
