@@ -65,12 +65,20 @@ var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 // and stops it (gracefully) when the test ends.
 func startServer(t testing.TB, args ...string) *testServer {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "thaili.db")
+	return startServerDB(t, filepath.Join(t.TempDir(), "thaili.db"), nil, args...)
+}
+
+// startServerDB runs `thaili serve` on the database db (a SQLite path or
+// a postgres:// URL) with extra environment variables.
+func startServerDB(t testing.TB, db string, env map[string]string, args ...string) *testServer {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
-	env := map[string]string{}
 	go func() {
 		all := append([]string{"thaili", "serve", "--addr", "127.0.0.1:0", "--database-url", db}, args...)
 		done <- run(ctx, all, testEnv(env), strings.NewReader(""), stdout, pw)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sort"
@@ -26,6 +27,7 @@ import (
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/postgres"
 	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
@@ -79,6 +81,7 @@ Usage:
   thaili consumer reset-mpin  set a new MPIN and unlock the wallet
   thaili keys rotate        revoke a merchant's keys in one book and issue new ones
   thaili ledger check       verify every ledger invariant
+  thaili sandbox seed       add the demo merchant and test payers (automatic on SQLite)
   thaili version            print the version
 
 Run "thaili <command> -h" for a command's flags.
@@ -98,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.serve(rest)
 	case "migrate":
 		return e.migrate(rest)
-	case "merchant", "consumer", "kyc", "keys", "ledger":
+	case "merchant", "consumer", "kyc", "keys", "ledger", "sandbox":
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
 			return exitError{2, fmt.Sprintf("%s: missing subcommand", cmd)}
@@ -144,36 +147,76 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 // app is an opened database with the service on top.
 type app struct {
-	db  *sqlite.DB
-	svc *payment.Service
+	store  store.Store
+	sqlite bool // the embedded database, which is migrated on open and may hold the sandbox
+	svc    *payment.Service
 }
 
-func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*app, error) {
+// openStore opens the configured database. SQLite is migrated on open, so
+// the embedded default needs no setup; PostgreSQL must already be migrated
+// to exactly this build's schema (`thaili migrate`).
+func (e env) openStore(db config.Database) (store.Store, string, error) {
+	if db.Postgres() {
+		d, err := postgres.Open(e.ctx, db.URL)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := d.CheckSchema(e.ctx); err != nil {
+			d.Close()
+			return nil, "", err
+		}
+		return d, "", nil
+	}
 	path, err := db.SQLitePath()
 	if err != nil {
-		return nil, exitError{2, err.Error()}
-	}
-	secret, err := config.ServerSecret(config.Getenv(e.getenv), path)
-	if err != nil {
-		return nil, err
+		return nil, "", exitError{2, err.Error()}
 	}
 	d, err := sqlite.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := d.Migrate(e.ctx); err != nil {
 		d.Close()
+		return nil, "", err
+	}
+	return d, path, nil
+}
+
+func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*app, error) {
+	if err := db.Validate(); err != nil {
+		return nil, exitError{2, err.Error()}
+	}
+	path, _ := db.SQLitePath()
+	secret, err := config.ServerSecret(config.Getenv(e.getenv), path)
+	if err != nil {
+		return nil, exitError{2, err.Error()}
+	}
+	st, _, err := e.openStore(db)
+	if err != nil {
 		return nil, err
 	}
 	if v := e.getenv("THAILI_MPIN_ITERATIONS"); v != "" {
 		fmt.Sscan(v, &rules.MPINIterations)
 	}
-	svc, err := payment.New(payment.Deps{Store: d, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log})
+	svc, err := payment.New(payment.Deps{Store: st, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log})
 	if err != nil {
-		d.Close()
+		st.Close()
 		return nil, err
 	}
-	return &app{db: d, svc: svc}, nil
+	return &app{store: st, sqlite: !db.Postgres(), svc: svc}, nil
+}
+
+// printSandbox seeds the sandbox and prints its credentials.
+func (e env) printSandbox(svc *payment.Service) error {
+	sb, err := svc.Seed(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Sandbox merchant %q (%s), KYC approved\n", sb.Merchant.Name, sb.Merchant.Email)
+	fmt.Fprintf(e.stdout, "  test public key: %s\n  test secret key: %s\n", sb.Keys.Public, sb.Keys.Secret)
+	fmt.Fprintf(e.stdout, "Sandbox payers %s to %s: MPIN %s, OTP %s\n",
+		payment.SandboxPayers[0], payment.SandboxPayers[len(payment.SandboxPayers)-1], payment.SandboxMPIN, svc.Config().TestOTP)
+	return nil
 }
 
 func (e env) serve(args []string) error {
@@ -193,17 +236,14 @@ func (e env) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
+	defer a.store.Close()
 
-	if cfg.Sandbox {
-		sb, err := a.svc.Seed(e.ctx)
-		if err != nil {
+	// The sandbox is seeded only into the embedded database; a PostgreSQL
+	// deployment gets it only from an explicit `thaili sandbox seed`.
+	if cfg.Sandbox && a.sqlite {
+		if err := e.printSandbox(a.svc); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Sandbox merchant %q (%s), KYC approved\n", sb.Merchant.Name, sb.Merchant.Email)
-		fmt.Fprintf(e.stdout, "  test public key: %s\n  test secret key: %s\n", sb.Keys.Public, sb.Keys.Secret)
-		fmt.Fprintf(e.stdout, "Sandbox payers %s to %s: MPIN %s, OTP %s\n",
-			payment.SandboxPayers[0], payment.SandboxPayers[len(payment.SandboxPayers)-1], payment.SandboxMPIN, rules.TestOTP)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -255,21 +295,44 @@ func (e env) migrate(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	path, err := db.SQLitePath()
-	if err != nil {
+	if err := db.Validate(); err != nil {
 		return exitError{2, err.Error()}
 	}
-	d, err := sqlite.Open(path)
-	if err != nil {
-		return err
+	var n int
+	where := db.URL
+	if db.Postgres() {
+		d, err := postgres.Open(e.ctx, db.URL)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if n, err = d.Migrate(e.ctx); err != nil {
+			return err
+		}
+		where = redact(db.URL)
+	} else {
+		path, _ := db.SQLitePath()
+		d, err := sqlite.Open(path)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if n, err = d.Migrate(e.ctx); err != nil {
+			return err
+		}
+		where = path
 	}
-	defer d.Close()
-	n, err := d.Migrate(e.ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "applied %d migration(s) to %s\n", n, path)
+	fmt.Fprintf(e.stdout, "applied %d migration(s) to %s\n", n, where)
 	return nil
+}
+
+// redact hides a password in a database URL.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the database"
+	}
+	return u.Redacted()
 }
 
 // admin runs the operator subcommands.
@@ -312,7 +375,7 @@ func (e env) admin(name string, args []string) error {
 	case "keys rotate":
 		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
 		fs.StringVar(book, "book", "test", "book: test or live")
-	case "ledger check":
+	case "ledger check", "sandbox seed":
 	default:
 		fmt.Fprint(e.stderr, usage)
 		return exitError{2, fmt.Sprintf("unknown command %q", name)}
@@ -325,7 +388,7 @@ func (e env) admin(name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
+	defer a.store.Close()
 	ctx, out := e.ctx, e.stdout
 	switch name {
 	case "merchant create":
@@ -393,6 +456,8 @@ func (e env) admin(name string, args []string) error {
 		}
 		fmt.Fprintf(out, "revoked the old %s keys\n%s public key: %s\n%s secret key: %s\n(the secret key is shown only now)\n",
 			*book, *book, kp.Public, *book, kp.Secret)
+	case "sandbox seed":
+		return e.printSandbox(a.svc)
 	case "ledger check":
 		v, err := a.svc.CheckLedger(ctx)
 		if err != nil {

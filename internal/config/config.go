@@ -32,15 +32,20 @@ type Database struct {
 	URL string
 }
 
+// Postgres reports whether the URL names a PostgreSQL database.
+func (d Database) Postgres() bool {
+	return strings.HasPrefix(d.URL, "postgres://") || strings.HasPrefix(d.URL, "postgresql://")
+}
+
 // SQLitePath returns the SQLite file path of the database URL, or an
-// error for URLs Thaili cannot open yet.
+// error if it is not a SQLite URL.
 func (d Database) SQLitePath() (string, error) {
 	u := d.URL
 	switch {
 	case u == "":
 		return "", errors.New("--database-url is empty")
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return "", errors.New("PostgreSQL databases are not supported by this build yet; use a SQLite path")
+	case d.Postgres():
+		return "", errors.New("not a SQLite database URL")
 	case strings.HasPrefix(u, "sqlite://"):
 		return strings.TrimPrefix(u, "sqlite://"), nil
 	case strings.HasPrefix(u, "sqlite:"):
@@ -58,7 +63,7 @@ type Getenv func(string) string
 // AddDatabase registers --database-url (THAILI_DATABASE_URL).
 func AddDatabase(fs *flag.FlagSet, getenv Getenv, d *Database) {
 	fs.StringVar(&d.URL, "database-url", envOr(getenv, "THAILI_DATABASE_URL", "./thaili.db"),
-		"database: a SQLite file path or sqlite:PATH (env THAILI_DATABASE_URL)")
+		"database: a SQLite file path, sqlite:PATH or postgres://... (env THAILI_DATABASE_URL)")
 }
 
 // AddServe registers the serve flags.
@@ -75,7 +80,7 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 
 // Validate checks a parsed serve configuration and fills defaults.
 func (s *Serve) Validate() error {
-	if _, err := s.SQLitePath(); err != nil {
+	if err := s.Database.Validate(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
@@ -96,6 +101,15 @@ func (s *Serve) Validate() error {
 	return nil
 }
 
+// Validate checks that the URL names a database Thaili can open.
+func (d Database) Validate() error {
+	if d.Postgres() {
+		return nil
+	}
+	_, err := d.SQLitePath()
+	return err
+}
+
 func envOr(getenv Getenv, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v
@@ -104,7 +118,8 @@ func envOr(getenv Getenv, key, def string) string {
 }
 
 // ServerSecret returns the server secret: THAILI_SECRET if set (at least
-// 32 characters), else the contents of a file beside the SQLite database,
+// 32 characters); on PostgreSQL it is required, since every node must
+// share it. On SQLite without it, the contents of a file beside the SQLite database,
 // created with 32 random bytes on first use. Losing it invalidates every
 // secret key and MPIN, so the file is created once and never rewritten.
 func ServerSecret(getenv Getenv, sqlitePath string) ([]byte, error) {
@@ -113,6 +128,9 @@ func ServerSecret(getenv Getenv, sqlitePath string) ([]byte, error) {
 			return nil, errors.New("THAILI_SECRET must be at least 32 characters")
 		}
 		return []byte(v), nil
+	}
+	if sqlitePath == "" {
+		return nil, errors.New("THAILI_SECRET is required with PostgreSQL (at least 32 characters, the same on every node)")
 	}
 	path := sqlitePath + ".secret"
 	if b, err := os.ReadFile(path); err == nil {

@@ -18,7 +18,7 @@ func TestSQLitePath(t *testing.T) {
 		{"./thaili.db", "./thaili.db", true},
 		{"sqlite:/tmp/x.db", "/tmp/x.db", true},
 		{"sqlite:///tmp/x.db", "/tmp/x.db", true},
-		{"postgres://localhost/x", "", false},
+		{"postgres://localhost/x", "", false}, // not SQLite: see Postgres()
 		{"mysql://x", "", false},
 		{"", "", false},
 	}

@@ -30,9 +30,13 @@ var migrationFiles embed.FS
 
 // DB is a SQLite-backed store.Store.
 type DB struct {
+	path  string
 	write *sql.DB
 	read  *sql.DB
 }
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
 
 var _ store.Store = (*DB)(nil)
 
@@ -63,7 +67,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	return &DB{write: w, read: r}, nil
+	return &DB{path: path, write: w, read: r}, nil
 }
 
 // Close closes both connection pools.
@@ -82,6 +86,16 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sort.Strings(names)
+	if len(names) > 0 {
+		latest, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(names[len(names)-1], "migrations/"), "_", 2)[0])
+		var current sql.NullInt64
+		if err := db.write.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&current); err != nil {
+			return 0, fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		if int(current.Int64) > latest {
+			return 0, fmt.Errorf("sqlite: the database schema is at version %d, newer than this thaili knows (%d): upgrade thaili", current.Int64, latest)
+		}
+	}
 	applied := 0
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")

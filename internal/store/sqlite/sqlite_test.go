@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/thaili/thaili/internal/store"
@@ -58,5 +60,25 @@ func TestMigrateIdempotent(t *testing.T) {
 func TestOpenEmptyPath(t *testing.T) {
 	if _, err := sqlite.Open(""); err == nil {
 		t.Fatal("Open(\"\") succeeded, want an error")
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	err := db.InTx(ctx, func(store.Tx) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version) VALUES (9999)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer than this thaili knows") {
+		t.Fatalf("Migrate on a newer schema: %v", err)
 	}
 }

@@ -1,0 +1,243 @@
+// Package postgres is the PostgreSQL implementation of store.Store, on
+// jackc/pgx/v5 through database/sql. Several Thaili processes may share
+// one database: write transactions run at READ COMMITTED, every money
+// movement is a conditional update and every state change is guarded by
+// the row's version, and transactions that PostgreSQL aborts for a
+// serialization failure or deadlock are retried.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is a PostgreSQL-backed store.Store.
+type DB struct {
+	db *sql.DB
+}
+
+var _ store.Store = (*DB)(nil)
+
+var dialect = &sqlstore.Dialect{Numbered: true, MapErr: mapErr}
+
+// Open connects to the database at url (postgres://...). It does not
+// migrate; call Migrate, or CheckSchema to refuse a wrong schema.
+func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connecting: %w", err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes the connection pool.
+func (d *DB) Close() error { return d.db.Close() }
+
+// SQL exposes the pool for tests and tools that inspect the database.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+type migration struct {
+	version int
+	name    string
+	body    string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []migration
+	for _, name := range names {
+		num, _, _ := strings.Cut(strings.TrimPrefix(name, "migrations/"), "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: migration %s: bad number", name)
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{v, name, string(body)})
+	}
+	return out, nil
+}
+
+// LatestVersion is the newest schema version this build knows.
+func LatestVersion() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// migrationLock is the advisory lock key that serialises migrations of
+// several processes started at once.
+const migrationLock = 7_465_632_001
+
+// Migrate applies the migrations not yet applied and returns how many.
+func (d *DB) Migrate(ctx context.Context) (int, error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, err
+	}
+	applied := 0
+	for _, m := range ms {
+		err := d.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.body); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.version); err != nil {
+				return err
+			}
+			applied++
+			return nil
+		})
+		if err != nil {
+			return applied, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the newest applied migration (0 if none).
+func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var exists bool
+	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, err
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	err := d.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}
+
+// CheckSchema refuses a database that is not migrated to exactly this
+// build's schema, with a message that says what to do.
+func (d *DB) CheckSchema(ctx context.Context) error {
+	v, err := d.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	latest := LatestVersion()
+	switch {
+	case v < latest:
+		return fmt.Errorf("the database schema is at version %d but this thaili needs %d: run `thaili migrate` first", v, latest)
+	case v > latest:
+		return fmt.Errorf("the database schema is at version %d, newer than this thaili knows (%d): upgrade thaili", v, latest)
+	}
+	return nil
+}
+
+// InTx runs fn in a READ COMMITTED transaction, retrying it when
+// PostgreSQL reports a serialization failure or a deadlock.
+func (d *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect)) })
+}
+
+// View runs fn in a read-only REPEATABLE READ transaction, so everything
+// it reads (a ledger snapshot, say) is one consistent picture.
+func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return fmt.Errorf("postgres: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(sqlstore.NewTx(tx, dialect))
+}
+
+func (d *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		err = d.once(ctx, fn)
+		if !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+	return err
+}
+
+func (d *DB) once(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr(fmt.Errorf("postgres: commit: %w", err))
+	}
+	return nil
+}
+
+// SQLSTATE codes Thaili handles.
+const (
+	uniqueViolation      = "23505"
+	serializationFailure = "40001"
+	deadlockDetected     = "40P01"
+)
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == serializationFailure || pe.Code == deadlockDetected)
+}
+
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == uniqueViolation {
+		return fmt.Errorf("%w: %v", store.ErrDuplicate, err)
+	}
+	return err
+}
