@@ -42,13 +42,42 @@ const (
 func (k Kind) MayGoNegative() bool { return k == Funding }
 
 // AccountRef names an account without knowing its storage id.
+//
+// Busy accounts (a merchant's balance, the platform's holds and fees) are
+// split into Shards sub-accounts, each a row of its own, so concurrent
+// payments do not all wait on one row lock. An account's balance is the
+// sum of its shards; each shard alone obeys the no-overdraft rule, which
+// keeps the guarantee without any cross-row check.
 type AccountRef struct {
 	Book  Book
 	Kind  Kind
 	Owner int64 // consumer or merchant id; 0 for platform accounts
+	Shard int   // 0 <= Shard < Shards
+}
+
+// Shards is how many sub-accounts a sharded account has.
+const Shards = 16
+
+// ShardOf spreads payments over the shards of the accounts they touch;
+// a payment always uses the same shard, so what it put into holds is
+// there to take out again.
+func ShardOf(paymentID int64) int {
+	if paymentID < 0 {
+		paymentID = -paymentID
+	}
+	return int(paymentID % Shards)
+}
+
+// WithShard returns a with its shard set.
+func (a AccountRef) WithShard(shard int) AccountRef {
+	a.Shard = shard
+	return a
 }
 
 func (a AccountRef) String() string {
+	if a.Shard != 0 {
+		return fmt.Sprintf("%s/%s/%d#%d", a.Book, a.Kind, a.Owner, a.Shard)
+	}
 	return fmt.Sprintf("%s/%s/%d", a.Book, a.Kind, a.Owner)
 }
 
@@ -91,6 +120,9 @@ func (e Entry) Validate() error {
 		}
 		if p.Amount == 0 || p.Amount > money.Max || p.Amount < -money.Max {
 			return ErrZero
+		}
+		if p.Account.Shard < 0 || p.Account.Shard >= Shards {
+			return fmt.Errorf("ledger: shard %d out of range", p.Account.Shard)
 		}
 		sum += p.Amount
 	}

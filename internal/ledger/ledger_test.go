@@ -9,9 +9,9 @@ import (
 )
 
 var (
-	alice = AccountRef{Test, Wallet, 1}
-	shop  = AccountRef{Test, Merchant, 1}
-	fund  = AccountRef{Test, Funding, 0}
+	alice = AccountRef{Book: Test, Kind: Wallet, Owner: 1}
+	shop  = AccountRef{Book: Test, Kind: Merchant, Owner: 1}
+	fund  = AccountRef{Book: Test, Kind: Funding}
 )
 
 func TestValidate(t *testing.T) {
@@ -24,7 +24,7 @@ func TestValidate(t *testing.T) {
 		{"unbalanced", Entry{Book: Test, Postings: []Posting{{alice, 5}, {shop, -4}}}, ErrUnbalanced},
 		{"single", Entry{Book: Test, Postings: []Posting{{alice, 0}}}, ErrEmpty},
 		{"zero", Entry{Book: Test, Postings: []Posting{{alice, 0}, {shop, 0}}}, ErrZero},
-		{"mixed", Entry{Book: Test, Postings: []Posting{{alice, 5}, {AccountRef{Live, Merchant, 1}, -5}}}, ErrMixedBooks},
+		{"mixed", Entry{Book: Test, Postings: []Posting{{alice, 5}, {AccountRef{Book: Live, Kind: Merchant, Owner: 1}, -5}}}, ErrMixedBooks},
 	}
 	for _, tt := range tests {
 		if err := tt.e.Validate(); !errors.Is(err, tt.err) {
@@ -109,7 +109,7 @@ func FuzzEntries(f *testing.F) {
 	f.Add(uint64(42), uint16(500))
 	f.Fuzz(func(t *testing.T, seed uint64, steps uint16) {
 		r := rand.New(rand.NewPCG(seed, seed>>1))
-		refs := []AccountRef{fund, alice, shop, {Test, Wallet, 2}, {Test, Holds, 0}, {Test, Fees, 0}}
+		refs := []AccountRef{fund, alice, shop, {Book: Test, Kind: Wallet, Owner: 2}, {Book: Test, Kind: Holds}, {Book: Test, Kind: Fees, Shard: 3}}
 		m := &memoryBook{balances: map[AccountRef]money.Paisa{}, postings: map[AccountRef]money.Paisa{}}
 		for i := 0; i < int(steps%1000); i++ {
 			from, to := refs[r.IntN(len(refs))], refs[r.IntN(len(refs))]

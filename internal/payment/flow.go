@@ -77,7 +77,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 				return FieldError("confirmation_code", "Confirmation code has expired.")
 			}
 			err = tx.Post(ctx, ledger.Transfer(p.Book, "authorise", p.ID,
-				account(p.Book, ledger.Wallet, p.ConsumerID), account(p.Book, ledger.Holds, 0), p.Amount), now)
+				account(p.Book, ledger.Wallet, p.ConsumerID), account(p.Book, ledger.Holds, 0).WithShard(ledger.ShardOf(p.ID)), p.Amount), now)
 			if errors.Is(err, store.ErrInsufficientFunds) {
 				return DetailError("Insufficient balance in the wallet.")
 			}
@@ -154,15 +154,18 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 	return t, nil
 }
 
+// captureEntry moves a payment's hold to the merchant and the fee to the
+// platform, all on the payment's shard.
 func captureEntry(p store.Payment) ledger.Entry {
+	shard := ledger.ShardOf(p.ID)
 	e := ledger.Entry{Book: p.Book, Reason: "capture", PaymentID: p.ID, Postings: []ledger.Posting{
-		{Account: account(p.Book, ledger.Holds, 0), Amount: -p.Amount},
+		{Account: account(p.Book, ledger.Holds, 0).WithShard(shard), Amount: -p.Amount},
 	}}
 	if net := p.Amount - p.FeeAmount; net > 0 {
-		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Merchant, p.MerchantID), Amount: net})
+		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Merchant, p.MerchantID).WithShard(shard), Amount: net})
 	}
 	if p.FeeAmount > 0 {
-		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Fees, 0), Amount: p.FeeAmount})
+		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Fees, 0).WithShard(shard), Amount: p.FeeAmount})
 	}
 	return e
 }

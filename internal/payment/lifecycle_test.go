@@ -471,3 +471,52 @@ func TestErrorsAreTyped(t *testing.T) {
 		t.Fatalf("internal error: %+v", err)
 	}
 }
+
+func TestRefundDrawsOnSeveralShards(t *testing.T) {
+	f := newLC(t)
+	token := f.initiate(t, 1000)
+	tr, err := f.confirm(token, "987654")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Verify(f.ctx, f.caller, token, 1000); err != nil {
+		t.Fatal(err)
+	}
+	merchant := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Merchant, Owner: f.sandbox.Merchant.ID}
+	var before money.Paisa
+	var shards map[int]money.Paisa
+	err = f.db.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		before, err = tx.Balance(f.ctx, merchant)
+		if err != nil {
+			return err
+		}
+		shards, err = tx.ShardBalances(f.ctx, merchant)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := ledger.ShardOf(tr.Payment.ID)
+	if own == 0 || shards[own] != 970 || before != payment.DemoMerchantFloat+970 {
+		t.Fatalf("shards before refund: %v (own %d), total %d", shards, own, before)
+	}
+	// The payment's shard holds 970; the full 1000 needs 30 more from
+	// another shard (the sandbox float).
+	if err := f.svc.Refund(f.ctx, f.caller, tr.Payment.Idx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var after money.Paisa
+	f.db.View(f.ctx, func(tx store.Tx) error {
+		after, _ = tx.Balance(f.ctx, merchant)
+		shards, _ = tx.ShardBalances(f.ctx, merchant)
+		return nil
+	})
+	if before-after != 1000 || shards[own] != 0 || shards[0] != payment.DemoMerchantFloat-30 {
+		t.Fatalf("after refund: total %d -> %d, shards %v", before, after, shards)
+	}
+	if got := f.wallet(t); got != 5000 {
+		t.Fatalf("wallet = %d, want 5000", got)
+	}
+	f.ledgerOK(t)
+}

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/thaili/thaili/internal/ledger"
@@ -127,10 +128,18 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 			if want > remaining {
 				return FieldError("amount", "Refund amount is more than the refundable amount of "+remaining.String()+".")
 			}
-			err = tx.Post(ctx, ledger.Transfer(p.Book, "refund", p.ID,
-				account(p.Book, ledger.Merchant, p.MerchantID), account(p.Book, ledger.Wallet, p.ConsumerID), want), now)
-			if errors.Is(err, store.ErrInsufficientFunds) {
+			entry, ok, err := s.refundEntry(ctx, tx, p, want)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				return DetailError("Merchant balance is not enough for this refund.")
+			}
+			err = tx.Post(ctx, entry, now)
+			if errors.Is(err, store.ErrInsufficientFunds) {
+				// A concurrent refund drained a shard after we read it:
+				// start again from fresh balances.
+				return store.ErrConflict
 			}
 			if err != nil {
 				return err
@@ -145,4 +154,44 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 		})
 	})
 	return s.wrap(err)
+}
+
+// refundEntry pays want from the merchant's balance shards to the payer:
+// the payment's own shard first, then the fullest ones. ok is false when
+// the merchant's whole balance does not cover want.
+func (s *Service) refundEntry(ctx context.Context, tx store.Tx, p store.Payment, want money.Paisa) (ledger.Entry, bool, error) {
+	merchant := account(p.Book, ledger.Merchant, p.MerchantID)
+	shards, err := tx.ShardBalances(ctx, merchant)
+	if err != nil {
+		return ledger.Entry{}, false, err
+	}
+	order := make([]int, 0, len(shards))
+	for shard, bal := range shards {
+		if bal > 0 {
+			order = append(order, shard)
+		}
+	}
+	own := ledger.ShardOf(p.ID)
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if (a == own) != (b == own) {
+			return a == own
+		}
+		if shards[a] != shards[b] {
+			return shards[a] > shards[b]
+		}
+		return a < b
+	})
+	e := ledger.Entry{Book: p.Book, Reason: "refund", PaymentID: p.ID,
+		Postings: []ledger.Posting{{Account: account(p.Book, ledger.Wallet, p.ConsumerID), Amount: want}}}
+	left := want
+	for _, shard := range order {
+		if left == 0 {
+			break
+		}
+		take := min(left, shards[shard])
+		e.Postings = append(e.Postings, ledger.Posting{Account: merchant.WithShard(shard), Amount: -take})
+		left -= take
+	}
+	return e, left == 0, nil
 }

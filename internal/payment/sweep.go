@@ -39,7 +39,7 @@ func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
 			now := s.now()
 			if p.State == store.Confirmed {
 				err := tx.Post(ctx, ledger.Transfer(p.Book, "release", p.ID,
-					account(p.Book, ledger.Holds, 0), account(p.Book, ledger.Wallet, p.ConsumerID), p.Amount), now)
+					account(p.Book, ledger.Holds, 0).WithShard(ledger.ShardOf(p.ID)), account(p.Book, ledger.Wallet, p.ConsumerID), p.Amount), now)
 				if err != nil {
 					return err
 				}

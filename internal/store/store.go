@@ -61,7 +61,11 @@ type Tx interface {
 	// take a non-funding account below zero fails the whole entry with
 	// ErrInsufficientFunds; the caller's transaction must then roll back.
 	Post(ctx context.Context, e ledger.Entry, at time.Time) error
+	// Balance is the account's total over all its shards (ref.Shard is
+	// ignored); an account never posted to has balance 0.
 	Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error)
+	// ShardBalances returns the non-zero shard balances of the account.
+	ShardBalances(ctx context.Context, ref ledger.AccountRef) (map[int]money.Paisa, error)
 	LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error)
 
 	CreatePayment(ctx context.Context, p *Payment) error

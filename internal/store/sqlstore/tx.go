@@ -198,11 +198,18 @@ func (t *txn) UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash str
 
 // accountID returns the id of ref's account, creating it at zero.
 func (t *txn) accountID(ctx context.Context, ref ledger.AccountRef) (int64, error) {
-	if _, err := t.exec(ctx, `INSERT INTO accounts (book, kind, owner) VALUES (?, ?, ?) ON CONFLICT (book, kind, owner) DO NOTHING`, ref.Book, ref.Kind, ref.Owner); err != nil {
+	var id int64
+	err := t.queryRow(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ? AND shard = ?`, ref.Book, ref.Kind, ref.Owner, ref.Shard).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	var id int64
-	err := t.queryRow(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&id)
+	if _, err := t.exec(ctx, `INSERT INTO accounts (book, kind, owner, shard) VALUES (?, ?, ?, ?) ON CONFLICT (book, kind, owner, shard) DO NOTHING`, ref.Book, ref.Kind, ref.Owner, ref.Shard); err != nil {
+		return 0, err
+	}
+	err = t.queryRow(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ? AND shard = ?`, ref.Book, ref.Kind, ref.Owner, ref.Shard).Scan(&id)
 	return id, noRows(err)
 }
 
@@ -249,15 +256,30 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 
 func (t *txn) Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error) {
 	var b money.Paisa
-	err := t.queryRow(ctx, `SELECT balance FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+	err := t.queryRow(ctx, `SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&b)
+	return b, err
+}
+
+func (t *txn) ShardBalances(ctx context.Context, ref ledger.AccountRef) (map[int]money.Paisa, error) {
+	rows, err := t.query(ctx, `SELECT shard, balance FROM accounts WHERE book = ? AND kind = ? AND owner = ? AND balance <> 0`, ref.Book, ref.Kind, ref.Owner)
+	if err != nil {
+		return nil, err
 	}
-	return b, noRows(err)
+	defer rows.Close()
+	out := map[int]money.Paisa{}
+	for rows.Next() {
+		var shard int
+		var b money.Paisa
+		if err := rows.Scan(&shard, &b); err != nil {
+			return nil, err
+		}
+		out[shard] = b
+	}
+	return out, rows.Err()
 }
 
 const (
-	snapshotAccounts = `SELECT a.id, a.book, a.kind, a.owner, a.balance, COALESCE(SUM(p.amount), 0)
+	snapshotAccounts = `SELECT a.id, a.book, a.kind, a.owner, a.shard, a.balance, COALESCE(SUM(p.amount), 0)
 		FROM accounts a LEFT JOIN postings p ON p.account_id = a.id
 		GROUP BY a.id ORDER BY a.id`
 	snapshotUnbalanced = `SELECT ledger_txn_id FROM postings GROUP BY ledger_txn_id HAVING SUM(amount) <> 0`
@@ -280,7 +302,7 @@ func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 	}
 	for rows.Next() {
 		var a ledger.AccountState
-		if err := rows.Scan(&a.ID, &a.Ref.Book, &a.Ref.Kind, &a.Ref.Owner, &a.Balance, &a.PostingsSum); err != nil {
+		if err := rows.Scan(&a.ID, &a.Ref.Book, &a.Ref.Kind, &a.Ref.Owner, &a.Ref.Shard, &a.Balance, &a.PostingsSum); err != nil {
 			rows.Close()
 			return s, err
 		}

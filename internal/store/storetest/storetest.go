@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LedgerInvalidEntry", testLedgerInvalidEntry},
 		{"LedgerSnapshotCheck", testLedgerSnapshot},
 		{"ConcurrentDebits", testConcurrentDebits},
+		{"ShardedAccounts", testShardedAccounts},
 		{"PaymentsCreateAndScope", testPaymentsCreateAndScope},
 		{"PaymentsUpdate", testPaymentsUpdate},
 		{"PaymentsList", testPaymentsList},
@@ -1046,4 +1047,69 @@ func testPaymentsDue(t *testing.T, s store.Store) {
 		same(t, "DuePayments(early cutoffs)", idxs(got), []string{})
 		return nil
 	})
+}
+
+// testShardedAccounts checks that shards of one account are separate rows
+// for the overdraft guard and sum up in Balance.
+func testShardedAccounts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	funding := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Funding}
+	merchant := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Merchant, Owner: 9}
+	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: 9}
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.Post(ctx, ledger.Transfer(ledger.Test, "topup", 0, funding, merchant.WithShard(3), 300), at); err != nil {
+			return err
+		}
+		return tx.Post(ctx, ledger.Transfer(ledger.Test, "topup", 0, funding.WithShard(5), merchant.WithShard(7), 700), at)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shard 3 holds only 300: taking 400 from it fails even though the
+	// account's total is 1000.
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Transfer(ledger.Test, "refund", 0, merchant.WithShard(3), wallet, 400), at)
+	})
+	if !errors.Is(err, store.ErrInsufficientFunds) {
+		t.Fatalf("overdrawing one shard: %v", err)
+	}
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Entry{Book: ledger.Test, Reason: "refund", Postings: []ledger.Posting{
+			{Account: merchant.WithShard(3), Amount: -300}, {Account: merchant.WithShard(7), Amount: -100}, {Account: wallet, Amount: 400},
+		}}, at)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(tx store.Tx) error {
+		total, err := tx.Balance(ctx, merchant.WithShard(11))
+		if err != nil {
+			return err
+		}
+		if total != 600 {
+			t.Errorf("Balance = %d, want 600 (sum of shards)", total)
+		}
+		shards, err := tx.ShardBalances(ctx, merchant)
+		if err != nil {
+			return err
+		}
+		if len(shards) != 1 || shards[7] != 600 {
+			t.Errorf("ShardBalances = %v, want map[7:600]", shards)
+		}
+		if f, err := tx.Balance(ctx, funding); err != nil || f != -1000 {
+			t.Errorf("funding = %d, %v; want -1000", f, err)
+		}
+		snap, err := tx.LedgerSnapshot(ctx)
+		if err != nil {
+			return err
+		}
+		if v := ledger.Check(snap); len(v) != 0 {
+			t.Errorf("ledger check: %v", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

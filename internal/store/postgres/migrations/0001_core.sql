@@ -53,8 +53,9 @@ CREATE TABLE accounts (
 	book    TEXT NOT NULL CHECK (book IN ('test', 'live')),
 	kind    TEXT NOT NULL,
 	owner   BIGINT NOT NULL,
+	shard   INTEGER NOT NULL DEFAULT 0,
 	balance BIGINT NOT NULL DEFAULT 0,
-	UNIQUE (book, kind, owner),
+	UNIQUE (book, kind, owner, shard),
 	CHECK (balance >= 0 OR kind = 'funding')
 );
 

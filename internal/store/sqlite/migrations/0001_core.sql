@@ -51,8 +51,9 @@ CREATE TABLE accounts (
 	book    TEXT NOT NULL CHECK (book IN ('test', 'live')),
 	kind    TEXT NOT NULL,
 	owner   INTEGER NOT NULL,
+	shard   INTEGER NOT NULL DEFAULT 0,
 	balance INTEGER NOT NULL DEFAULT 0,
-	UNIQUE (book, kind, owner),
+	UNIQUE (book, kind, owner, shard),
 	CHECK (balance >= 0 OR kind = 'funding')
 );
 
