@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -33,6 +34,12 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+
+	queue    chan writeRequest // group commit: see groupcommit.go
+	closed   chan struct{}
+	stopped  chan struct{}
+	mu       sync.RWMutex
+	isClosed bool
 }
 
 // Path is the database file.
@@ -67,12 +74,31 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	return &DB{path: path, write: w, read: r}, nil
+	db := &DB{path: path, write: w, read: r, queue: make(chan writeRequest, 1024), closed: make(chan struct{}), stopped: make(chan struct{})}
+	go db.commitLoop()
+	return db, nil
 }
 
-// Close closes both connection pools.
+// Close stops the committer, after it has answered the batch in hand,
+// and closes both connection pools. Requests still queued are refused.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	db.mu.Lock()
+	if db.isClosed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.isClosed = true
+	db.mu.Unlock()
+	close(db.closed)
+	<-db.stopped
+	for {
+		select {
+		case r := <-db.queue:
+			r.done <- errors.New("sqlite: database is closed")
+		default:
+			return errors.Join(db.read.Close(), db.write.Close())
+		}
+	}
 }
 
 // Migrate applies the embedded numbered migrations not yet applied, each
@@ -130,11 +156,6 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		}
 	}
 	return applied, nil
-}
-
-// InTx runs fn in a write transaction.
-func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect)) })
 }
 
 // View runs fn in a read-only transaction on a reader connection.

@@ -3,9 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlite"
@@ -80,5 +84,64 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 	}
 	if _, err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer than this thaili knows") {
 		t.Fatalf("Migrate on a newer schema: %v", err)
+	}
+}
+
+// TestGroupCommitIsolatesRequests runs many write transactions at once, so
+// they share commits, and checks that each failing or panicking one loses
+// exactly its own writes.
+func TestGroupCommitIsolatesRequests(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	const n = 60
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- db.InTx(ctx, func(tx store.Tx) error {
+				c := store.Consumer{Idx: fmt.Sprintf("idx%02d", i), Mobile: fmt.Sprintf("98000001%02d", i), Name: "n", MPINHash: "h", CreatedAt: time.Unix(1, 0)}
+				if err := tx.CreateConsumer(ctx, &c); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return errors.New("refused")
+				case 2:
+					panic("boom")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if failed != 2*n/3 {
+		t.Fatalf("%d requests failed, want %d", failed, 2*n/3)
+	}
+	err := db.View(ctx, func(tx store.Tx) error {
+		for i := 0; i < n; i++ {
+			_, err := tx.ConsumerByMobile(ctx, fmt.Sprintf("98000001%02d", i))
+			if want := i%3 == 0; (err == nil) != want {
+				t.Errorf("consumer %d present=%v, want %v (%v)", i, err == nil, want, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InTx(ctx, func(store.Tx) error { return nil }); err == nil {
+		t.Fatal("InTx after Close succeeded")
 	}
 }
