@@ -141,10 +141,11 @@ func (f *form) amount(field string) money.Paisa {
 	return p
 }
 
-// optionalAmount reads an amount that may be absent, null or blank.
+// optionalAmount reads an amount that may be absent. A present but blank
+// or null amount is an error rather than "no amount": for a refund that
+// would silently mean "everything".
 func (f *form) optionalAmount(field string) *money.Paisa {
-	v, ok := f.values[field]
-	if !ok || v == nil || v == "" {
+	if _, ok := f.values[field]; !ok {
 		return nil
 	}
 	p := f.amount(field)

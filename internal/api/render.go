@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -111,11 +112,20 @@ func record(t payment.Transaction) recordJSON {
 	p := t.Payment
 	return recordJSON{
 		Idx: p.Idx, Type: walletPaymentType, State: stateOf(p.State),
-		Amount: int64(p.Amount), FeeAmount: int64(p.FeeAmount), Refunded: p.Refunded > 0,
+		Amount: int64(p.Amount), FeeAmount: int64(feeCharged(p)), Refunded: p.Refunded > 0,
 		CreatedOn: timestamp(p.CreatedAt),
 		User:      partyJSON{Idx: t.Consumer.Idx, Name: t.Consumer.Name, Mobile: maskUser(t.Consumer.Mobile)},
 		Merchant:  merchantParty(t.Merchant),
 	}
+}
+
+// feeCharged is the fee a record shows: zero until the payment is
+// captured, as in Khalti's sample of a Confirmed record.
+func feeCharged(p store.Payment) money.Paisa {
+	if captured(p.State) {
+		return p.FeeAmount
+	}
+	return 0
 }
 
 func captured(s store.State) bool {

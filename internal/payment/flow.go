@@ -129,7 +129,7 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 			case store.Initiated:
 				return DetailError("Transaction is not confirmed yet.")
 			default:
-				return DetailError(fmt.Sprintf("Transaction cannot be verified: it is %s.", p.State))
+				return DetailError("Transaction failed and cannot be verified.")
 			}
 			now := s.now()
 			if err := tx.Post(ctx, captureEntry(p), now); err != nil {
