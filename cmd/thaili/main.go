@@ -82,6 +82,7 @@ Usage:
   thaili keys rotate        revoke a merchant's keys in one book and issue new ones
   thaili ledger check       verify every ledger invariant
   thaili sandbox seed       add the demo merchant and test payers (automatic on SQLite)
+  thaili bench              load-test a running server with concurrent legacy payments
   thaili version            print the version
 
 Run "thaili <command> -h" for a command's flags.
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.serve(rest)
 	case "migrate":
 		return e.migrate(rest)
+	case "bench":
+		return e.bench(rest)
 	case "merchant", "consumer", "kyc", "keys", "ledger", "sandbox":
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)

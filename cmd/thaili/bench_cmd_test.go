@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// runBench runs `thaili bench` in-process with the test environment.
+func runBench(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	all := append([]string{"thaili", "bench"}, args...)
+	err := run(context.Background(), all, testEnv(nil), strings.NewReader(""), &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+var benchThroughputRE = regexp.MustCompile(`throughput: ([0-9.]+) payments/s`)
+
+// TestBenchCommand runs a small bench against a real server over two
+// merchants and checks the report and the ledger.
+func TestBenchCommand(t *testing.T) {
+	s := startServer(t)
+	out, err := runBench(t, "--url", s.URL, "--database-url", s.DB, "--payers", "4", "--count", "40", "--merchants", "2")
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out)
+	}
+	m := benchThroughputRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no payments/s figure in:\n%s", out)
+	}
+	if v, _ := strconv.ParseFloat(m[1], 64); v <= 0 {
+		t.Errorf("throughput %s payments/s, want > 0\n%s", m[1], out)
+	}
+	for _, want := range []string{"completed: 40 payments\n", "\nerrors: 0\n", "ledger check: ok\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, ep := range []string{"initiate", "confirm", "verify"} {
+		if !regexp.MustCompile(`(?m)^` + ep + `\s+40\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+0$`).MatchString(out) {
+			t.Errorf("no line for %s with 40 requests and 0 errors:\n%s", ep, out)
+		}
+	}
+	s.ledgerOK(t)
+}
+
+// TestBenchWrongURL fails clearly, with a non-zero exit, when no server
+// answers at --url, and before touching the database.
+func TestBenchWrongURL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+
+	db := t.TempDir() + "/thaili.db"
+	out, err := runBench(t, "--url", dead, "--database-url", db, "--payers", "2", "--count", "2")
+	if err == nil {
+		t.Fatalf("bench against %s succeeded:\n%s", dead, out)
+	}
+	if exitCode(err) == 0 {
+		t.Errorf("exit code 0 for %v", err)
+	}
+	if !strings.Contains(err.Error(), "no thaili server at "+dead) {
+		t.Errorf("error %q does not say that no server answers at %s", err, dead)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("bench touched the database before reaching the server: stat %v", err)
+	}
+
+	// A malformed URL is a usage error.
+	_, err = runBench(t, "--url", "127.0.0.1:8000", "--database-url", db)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--url") {
+		t.Errorf("malformed --url: exit %d, error %v; want exit 2 naming --url", exitCode(err), err)
+	}
+}
