@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,9 +26,10 @@ type form struct {
 	errs   map[string][]string
 }
 
-// readForm decodes a JSON or urlencoded body. The content type decides;
-// without one, a body starting with "{" is taken as JSON. An empty body
-// is an empty form.
+// readForm decodes a JSON, urlencoded or multipart body. The content type
+// decides; without one, a body starting with "{" or "[" is taken as JSON.
+// Any other content type is a 415, and a JSON body sent as a form is
+// refused. An empty body is an empty form whatever its content type.
 func readForm(r *http.Request) (*form, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
@@ -42,14 +44,39 @@ func readForm(r *http.Request) (*form, error) {
 	if len(trimmed) == 0 {
 		return f, nil
 	}
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	isJSON := mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") || (mediaType == "" && trimmed[0] == '{')
-	if !isJSON {
+	// A body is read only as what its content type says (DRF's JSON, form
+	// and multipart parsers). Reading anything else as a form would find
+	// no fields, and a refund without an amount refunds everything.
+	contentType := strings.TrimSpace(r.Header.Get("Content-Type"))
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) && contentType != "" {
+		return nil, unsupportedMedia(contentType)
+	}
+	looksJSON := trimmed[0] == '{' || trimmed[0] == '['
+	switch {
+	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") || (mediaType == "" && looksJSON):
+	case mediaType == "application/x-www-form-urlencoded" || mediaType == "":
+		if looksJSON {
+			return nil, payment.DetailError("Form parse error: the body is JSON; send it with Content-Type: application/json.")
+		}
 		q, err := url.ParseQuery(string(body))
 		if err != nil {
 			return nil, payment.DetailError("Form body could not be parsed.")
 		}
 		return queryForm(q), nil
+	case mediaType == "multipart/form-data":
+		bad := payment.DetailError("Multipart form parse error: the body is not a valid multipart form.")
+		if params["boundary"] == "" {
+			return nil, bad
+		}
+		mf, err := multipart.NewReader(bytes.NewReader(body), params["boundary"]).ReadForm(maxBody)
+		if err != nil {
+			return nil, bad
+		}
+		defer mf.RemoveAll()
+		return queryForm(mf.Value), nil
+	default:
+		return nil, unsupportedMedia(contentType)
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.UseNumber()
@@ -64,6 +91,11 @@ func readForm(r *http.Request) (*form, error) {
 	}
 	f.values = obj
 	return f, nil
+}
+
+// unsupportedMedia is DRF's 415 answer.
+func unsupportedMedia(contentType string) error {
+	return &payment.Error{Kind: payment.KindUnsupportedMedia, Detail: fmt.Sprintf("Unsupported media type %q in request.", contentType)}
 }
 
 // queryForm wraps url.Values, taking the first value of each key.
@@ -106,7 +138,14 @@ func (f *form) str(field string, required bool) string {
 		}
 		return ""
 	case string:
-		s = strings.TrimSpace(t)
+		// Form values may hold any bytes: invalid UTF-8 is replaced as
+		// Django decodes it, and NUL, which no database text column
+		// takes, is refused as DRF's CharField does.
+		s = strings.TrimSpace(strings.ToValidUTF8(t, "\uFFFD"))
+		if strings.ContainsRune(s, 0) {
+			f.fail(field, "Null characters are not allowed.")
+			return ""
+		}
 	case json.Number:
 		s = t.String()
 	default:

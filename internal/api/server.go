@@ -90,12 +90,13 @@ func allowCORS(w http.ResponseWriter, r *http.Request, method string) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := payment.AsError(err)
 	status := map[payment.Kind]int{
-		payment.KindValidation:   http.StatusBadRequest,
-		payment.KindNotFound:     http.StatusNotFound,
-		payment.KindUnauthorized: http.StatusUnauthorized,
-		payment.KindConflict:     http.StatusConflict,
-		payment.KindLocked:       http.StatusBadRequest,
-		payment.KindTooLarge:     http.StatusRequestEntityTooLarge,
+		payment.KindValidation:       http.StatusBadRequest,
+		payment.KindNotFound:         http.StatusNotFound,
+		payment.KindUnauthorized:     http.StatusUnauthorized,
+		payment.KindConflict:         http.StatusConflict,
+		payment.KindLocked:           http.StatusBadRequest,
+		payment.KindTooLarge:         http.StatusRequestEntityTooLarge,
+		payment.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
 	}[e.Kind]
 	if status == 0 {
 		status = http.StatusInternalServerError

@@ -10,13 +10,14 @@ type Kind int
 
 // Error kinds.
 const (
-	KindValidation   Kind = iota + 1 // the request is wrong: 400
-	KindNotFound                     // no such thing visible to the caller: 404
-	KindUnauthorized                 // missing or bad credentials: 401
-	KindConflict                     // the request clashes with the current state: 409
-	KindLocked                       // the payer's wallet is locked: 400
-	KindTooLarge                     // the request body is too large: 413
-	KindInternal                     // a bug or an outage: 500, details only in the log
+	KindValidation       Kind = iota + 1 // the request is wrong: 400
+	KindNotFound                         // no such thing visible to the caller: 404
+	KindUnauthorized                     // missing or bad credentials: 401
+	KindConflict                         // the request clashes with the current state: 409
+	KindLocked                           // the payer's wallet is locked: 400
+	KindTooLarge                         // the request body is too large: 413
+	KindInternal                         // a bug or an outage: 500, details only in the log
+	KindUnsupportedMedia                 // the body's content type is not understood: 415
 )
 
 // Error is the one error type the service returns. Its fields are what

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -192,6 +193,11 @@ var errNotFound = NotFound()
 // caller's scope, settling it first if it is overdue.
 func (s *Service) find(ctx context.Context, scope store.Scope, tokenOrIdx string, byIdx bool) (Transaction, error) {
 	var t Transaction
+	if !ids.Valid(tokenOrIdx) {
+		// Never issued; and text a database may refuse (NUL, invalid
+		// UTF-8) never reaches it.
+		return t, errNotFound
+	}
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		p, err := tx.PaymentByToken(ctx, scope, tokenOrIdx)
 		if errors.Is(err, store.ErrNotFound) && byIdx {

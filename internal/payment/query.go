@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -28,6 +29,9 @@ func (s *Service) Status(ctx context.Context, caller Caller, tokenOrIdx string, 
 func (s *Service) Detail(ctx context.Context, caller Caller, idx string) (Transaction, error) {
 	var t Transaction
 	var p store.Payment
+	if !ids.Valid(idx) {
+		return t, NotFound()
+	}
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		p, err = tx.PaymentByIdx(ctx, caller.Scope(), idx)
@@ -99,6 +103,9 @@ func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, e
 func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount *money.Paisa) error {
 	if amount != nil && *amount < 1 {
 		return FieldError("amount", "Ensure this value is greater than or equal to 1.")
+	}
+	if !ids.Valid(idx) {
+		return NotFound()
 	}
 	err := retry(ctx, func() error {
 		return s.store.InTx(ctx, func(tx store.Tx) error {

@@ -175,7 +175,7 @@ func (d *DB) CheckSchema(ctx context.Context) error {
 // InTx runs fn in a READ COMMITTED transaction, retrying it when
 // PostgreSQL reports a serialization failure or a deadlock.
 func (d *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect)) })
+	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect, nil)) })
 }
 
 // View runs fn in a read-only REPEATABLE READ transaction, so everything
@@ -186,7 +186,7 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(sqlstore.NewTx(tx, dialect))
+	return fn(sqlstore.NewTx(tx, dialect, nil))
 }
 
 func (d *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -89,7 +89,7 @@ func (db *DB) runBatch(batch []writeRequest) {
 				results[i] = err
 				continue
 			}
-			results[i] = runInSavepoint(tx, r)
+			results[i] = db.runInSavepoint(tx, r)
 		}
 		return nil
 	})
@@ -105,7 +105,7 @@ func (db *DB) runBatch(batch []writeRequest) {
 // runInSavepoint runs one request's function inside a savepoint, rolling
 // back to it if the function fails. A panic is turned into an error so
 // one bad request cannot take down the committer.
-func runInSavepoint(tx *sql.Tx, r writeRequest) (err error) {
+func (db *DB) runInSavepoint(tx *sql.Tx, r writeRequest) (err error) {
 	if _, err := tx.ExecContext(context.Background(), "SAVEPOINT request"); err != nil {
 		return err
 	}
@@ -122,5 +122,5 @@ func runInSavepoint(tx *sql.Tx, r writeRequest) (err error) {
 			err = relErr
 		}
 	}()
-	return r.fn(sqlstore.NewTx(tx, dialect))
+	return r.fn(sqlstore.NewTx(tx, dialect, db.writeStmts))
 }

@@ -35,6 +35,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 
+	writeStmts, readStmts *sqlstore.StmtCache
+
 	queue    chan writeRequest // group commit: see groupcommit.go
 	closed   chan struct{}
 	stopped  chan struct{}
@@ -57,7 +59,11 @@ func Open(path string) (*DB, error) {
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
 		pragmas.Add("_pragma", p)
 	}
-	writeDSN := "file:" + path + "?" + pragmas.Encode() + "&_txlock=immediate"
+	// In a file: URI "?" starts the query and "#" a fragment, so a path
+	// holding either would silently open another file; SQLite decodes
+	// %HH escapes in the path.
+	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	writeDSN := uri + "?" + pragmas.Encode() + "&_txlock=immediate"
 	w, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -68,13 +74,13 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	pragmas.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
+	r, err := sql.Open("sqlite", uri+"?"+pragmas.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	db := &DB{path: path, write: w, read: r, queue: make(chan writeRequest, 1024), closed: make(chan struct{}), stopped: make(chan struct{})}
+	db := &DB{path: path, write: w, read: r, writeStmts: sqlstore.NewStmtCache(w), readStmts: sqlstore.NewStmtCache(r), queue: make(chan writeRequest, 1024), closed: make(chan struct{}), stopped: make(chan struct{})}
 	go db.commitLoop()
 	return db, nil
 }
@@ -96,7 +102,7 @@ func (db *DB) Close() error {
 		case r := <-db.queue:
 			r.done <- errors.New("sqlite: database is closed")
 		default:
-			return errors.Join(db.read.Close(), db.write.Close())
+			return errors.Join(db.writeStmts.Close(), db.readStmts.Close(), db.read.Close(), db.write.Close())
 		}
 	}
 }
@@ -165,7 +171,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(sqlstore.NewTx(tx, dialect))
+	return fn(sqlstore.NewTx(tx, dialect, db.readStmts))
 }
 
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

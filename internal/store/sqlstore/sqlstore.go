@@ -5,6 +5,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"strconv"
@@ -45,6 +46,76 @@ func (d *Dialect) rebind(query string) string {
 	}
 	d.cache.Store(query, b.String())
 	return b.String()
+}
+
+// StmtCache keeps one prepared statement per query text, so each query is
+// parsed once per connection instead of on every call. database/sql
+// re-prepares a cached statement on a transaction's connection the first
+// time that connection uses it and keeps it there. Drivers that cache
+// statements themselves (pgx does) need none.
+//
+// A query missing from the cache runs unprepared while a goroutine
+// prepares it: preparing on the pool needs a free connection, and waiting
+// for one from inside a transaction could wait forever when every
+// connection is held by a transaction doing the same.
+type StmtCache struct {
+	db      *sql.DB
+	m       sync.Map // query text -> *sql.Stmt
+	pending sync.Map // query text -> struct{}, while being prepared
+	closed  chan struct{}
+}
+
+// NewStmtCache returns a cache preparing statements on db.
+func NewStmtCache(db *sql.DB) *StmtCache { return &StmtCache{db: db, closed: make(chan struct{})} }
+
+// get returns the cached statement for query, or nil after starting to
+// prepare it.
+func (c *StmtCache) get(query string) *sql.Stmt {
+	if s, ok := c.m.Load(query); ok {
+		return s.(*sql.Stmt)
+	}
+	if _, busy := c.pending.LoadOrStore(query, struct{}{}); !busy {
+		go c.prepare(query)
+	}
+	return nil
+}
+
+func (c *StmtCache) prepare(query string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	s, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		c.pending.Delete(query) // try again on a later call
+		return
+	}
+	select {
+	case <-c.closed:
+		s.Close()
+	default:
+		c.m.Store(query, s)
+	}
+}
+
+// Close closes every cached statement.
+func (c *StmtCache) Close() error {
+	select {
+	case <-c.closed:
+	default:
+		close(c.closed)
+	}
+	c.m.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		c.m.Delete(k)
+		return true
+	})
+	return nil
 }
 
 // noRows maps sql.ErrNoRows to store.ErrNotFound.

@@ -16,19 +16,45 @@ import (
 
 // txn implements store.Tx on one database/sql transaction.
 type txn struct {
-	tx *sql.Tx
-	d  *Dialect
+	tx    *sql.Tx
+	d     *Dialect
+	cache *StmtCache
 }
 
-// NewTx returns the store.Tx for a transaction opened by a store.
-func NewTx(tx *sql.Tx, d *Dialect) store.Tx { return &txn{tx: tx, d: d} }
+// NewTx returns the store.Tx for a transaction opened by a store; cache
+// may be nil.
+func NewTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
+	return &txn{tx: tx, d: d, cache: cache}
+}
+
+// stmt returns the transaction's copy of the cached statement for query,
+// or nil to run the query unprepared.
+func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.cache == nil {
+		return nil
+	}
+	s := t.cache.get(query)
+	if s == nil {
+		return nil
+	}
+	return t.tx.StmtContext(ctx, s)
+}
 
 func (t *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.d.rebind(query), args...)
+	query = t.d.rebind(query)
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := t.tx.QueryContext(ctx, t.d.rebind(query), args...)
+	query = t.d.rebind(query)
+	if s := t.stmt(ctx, query); s != nil {
+		rows, err := s.QueryContext(ctx, args...)
+		return rows, t.d.MapErr(err)
+	}
+	rows, err := t.tx.QueryContext(ctx, query, args...)
 	return rows, t.d.MapErr(err)
 }
 
@@ -40,7 +66,12 @@ func (t *txn) insert(ctx context.Context, query string, args ...any) (int64, err
 }
 
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(ctx, t.d.rebind(query), args...)
+	query = t.d.rebind(query)
+	if s := t.stmt(ctx, query); s != nil {
+		res, err := s.ExecContext(ctx, args...)
+		return res, t.d.MapErr(err)
+	}
+	res, err := t.tx.ExecContext(ctx, query, args...)
 	return res, t.d.MapErr(err)
 }
 
