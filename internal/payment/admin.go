@@ -85,6 +85,7 @@ func (s *Service) SetKYC(ctx context.Context, merchantIdx string, kyc store.KYC)
 		m.KYC = kyc
 		return tx.SetMerchantKYC(ctx, m.ID, kyc)
 	})
+	s.forgetKeys()
 	return m, s.wrap(err)
 }
 
@@ -179,6 +180,7 @@ func (s *Service) RotateKeys(ctx context.Context, ref string, book ledger.Book) 
 		}
 		return s.storeKeyPair(ctx, tx, m.ID, kp, false)
 	})
+	s.forgetKeys()
 	if err != nil {
 		return KeyPair{}, s.wrap(err)
 	}

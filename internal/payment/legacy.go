@@ -173,7 +173,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 				Extra: extra, OTPExpiresAt: now.Add(s.cfg.OTPLifetime),
 				CreatedAt: now, UpdatedAt: now,
 			}
-			p.OTPHash = s.otpHash(p.Token, code)
+			p.OTPHash = s.otpHash(p.Token, code, in.MPIN)
 			if err := tx.CreatePayment(ctx, &p); err != nil {
 				return err
 			}

@@ -520,3 +520,33 @@ func TestRefundDrawsOnSeveralShards(t *testing.T) {
 	}
 	f.ledgerOK(t)
 }
+
+// TestKeyCacheAcrossNodes shows the documented bound: another node (here a
+// second service on the same database) honours a revoked key for at most
+// KeyCacheTTL.
+func TestKeyCacheAcrossNodes(t *testing.T) {
+	f := newLC(t)
+	cfg := payment.DefaultConfig()
+	other, err := payment.New(payment.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, Rand: rand.Reader,
+		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RotateKeys(f.ctx, payment.DemoMerchantEmail, ledger.Test); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err == nil {
+		t.Fatal("the rotating node still accepts the revoked key")
+	}
+	f.clock.Advance(cfg.KeyCacheTTL - time.Millisecond)
+	if _, err := other.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
+		t.Fatalf("within the TTL the other node answers from its cache: %v", err)
+	}
+	f.clock.Advance(time.Millisecond)
+	if _, err := other.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err == nil {
+		t.Fatal("the other node accepts a revoked key after the TTL")
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thaili/thaili/internal/ids"
@@ -41,6 +42,7 @@ type Config struct {
 	MaxOTPTries     int           // wrong codes before a payment is Disabled
 	TestOTP         string        // the fixed confirmation code of the test book
 	MPINIterations  int           // PBKDF2 rounds for MPIN hashes
+	KeyCacheTTL     time.Duration // how long a resolved API key is remembered; 0 disables
 	DefaultFeeTiers []store.FeeTier
 }
 
@@ -57,6 +59,7 @@ func DefaultConfig() Config {
 		MaxOTPTries:     3,
 		TestOTP:         "987654",
 		MPINIterations:  10000,
+		KeyCacheTTL:     5 * time.Second,
 		DefaultFeeTiers: []store.FeeTier{{MinAmount: 1000, MaxAmount: 0, PercentBps: 300}},
 	}
 }
@@ -85,6 +88,7 @@ type Service struct {
 	secret   []byte // server secret: keys, MPIN pepper, OTP hashes, sealing
 	log      *slog.Logger
 	notifier Notifier
+	keyCache sync.Map // API key -> cachedCaller
 }
 
 // Deps are the Service's collaborators, all injected.
@@ -162,9 +166,29 @@ func (s *Service) Authenticate(ctx context.Context, key string, kind store.KeyKi
 	return *c, nil
 }
 
+// cachedCaller is a resolved key remembered for Config.KeyCacheTTL.
+type cachedCaller struct {
+	caller  Caller
+	expires time.Time
+}
+
+// resolveKey finds the merchant and book of an active key of the wanted
+// kind, or nil. Resolved keys are remembered briefly, since every API
+// request starts with this lookup; only known keys are remembered, so a
+// new key works at once, and this node forgets everything when keys are
+// rotated or KYC changes. Another node may honour a revoked key, or an
+// old KYC state, for up to KeyCacheTTL.
 func (s *Service) resolveKey(ctx context.Context, key string, kind store.KeyKind) (*Caller, error) {
 	if !keyPattern.MatchString(key) || !strings.Contains(key, "_"+string(kind)+"_key_") {
 		return nil, nil
+	}
+	now := s.now()
+	if v, ok := s.keyCache.Load(key); ok {
+		if cc := v.(cachedCaller); now.Before(cc.expires) {
+			c := cc.caller
+			return &c, nil
+		}
+		s.keyCache.Delete(key)
 	}
 	var c *Caller
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -188,8 +212,14 @@ func (s *Service) resolveKey(ctx context.Context, key string, kind store.KeyKind
 	if err != nil {
 		return nil, Internal(err)
 	}
+	if c != nil && s.cfg.KeyCacheTTL > 0 {
+		s.keyCache.Store(key, cachedCaller{caller: *c, expires: now.Add(s.cfg.KeyCacheTTL)})
+	}
 	return c, nil
 }
+
+// forgetKeys empties the key cache after keys or merchants change.
+func (s *Service) forgetKeys() { s.keyCache.Clear() }
 
 // KeyPair is a newly issued public and secret key for one book.
 type KeyPair struct {
@@ -305,7 +335,10 @@ func (s *Service) checkMPIN(hash, mpin string) bool {
 	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
 }
 
-func (s *Service) otpHash(token, code string) string { return s.mac("otp", token, code) }
+// otpHash is the keyed MAC a payment keeps of its confirmation code and
+// the MPIN that initiated it: confirm must present both, and the MPIN's
+// slow hash is then computed once per payment, at initiate.
+func (s *Service) otpHash(token, code, mpin string) string { return s.mac("otp", token, code, mpin) }
 
 var (
 	mobilePattern = regexp.MustCompile(`^9[678][0-9]{8}$`)
