@@ -59,10 +59,13 @@ func (d *Dialect) rebind(query string) string {
 // for one from inside a transaction could wait forever when every
 // connection is held by a transaction doing the same.
 type StmtCache struct {
-	db      *sql.DB
-	m       sync.Map // query text -> *sql.Stmt
-	pending sync.Map // query text -> struct{}, while being prepared
-	closed  chan struct{}
+	db        *sql.DB
+	m         sync.Map // query text -> *sql.Stmt
+	pending   sync.Map // query text -> struct{}, while being prepared
+	closed    chan struct{}
+	mu        sync.Mutex // guards isClosed and preparing.Add against Close
+	isClosed  bool
+	preparing sync.WaitGroup
 }
 
 // NewStmtCache returns a cache preparing statements on db.
@@ -75,12 +78,18 @@ func (c *StmtCache) get(query string) *sql.Stmt {
 		return s.(*sql.Stmt)
 	}
 	if _, busy := c.pending.LoadOrStore(query, struct{}{}); !busy {
-		go c.prepare(query)
+		c.mu.Lock()
+		if !c.isClosed {
+			c.preparing.Add(1)
+			go c.prepare(query)
+		}
+		c.mu.Unlock()
 	}
 	return nil
 }
 
 func (c *StmtCache) prepare(query string) {
+	defer c.preparing.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -103,13 +112,16 @@ func (c *StmtCache) prepare(query string) {
 	}
 }
 
-// Close closes every cached statement.
+// Close stops and waits for preparations in flight, so none touches the
+// database after its pool closes, and closes every cached statement.
 func (c *StmtCache) Close() error {
-	select {
-	case <-c.closed:
-	default:
+	c.mu.Lock()
+	if !c.isClosed {
+		c.isClosed = true
 		close(c.closed)
 	}
+	c.mu.Unlock()
+	c.preparing.Wait()
 	c.m.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()
 		c.m.Delete(k)

@@ -1,11 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -227,21 +228,37 @@ func (t *txn) UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash str
 	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, failed_mpin = ?, locked = ? WHERE id = ?`, mpinHash, failedMPIN, locked, id)
 }
 
-// accountID returns the id of ref's account, creating it at zero.
-func (t *txn) accountID(ctx context.Context, ref ledger.AccountRef) (int64, error) {
-	var id int64
-	err := t.queryRow(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ? AND shard = ?`, ref.Book, ref.Kind, ref.Owner, ref.Shard).Scan(&id)
-	if err == nil {
-		return id, nil
+// apply adds amount to ref's balance, creating the account on its first
+// credit, and returns the account id. It is the overdraft guard: a
+// conditional update that changes no row when a non-funding balance would
+// go negative, reported as ErrInsufficientFunds.
+func (t *txn) apply(ctx context.Context, ref ledger.AccountRef, amount money.Paisa) (int64, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		var id int64
+		err := t.queryRow(ctx, `UPDATE accounts SET balance = balance + ?
+			WHERE book = ? AND kind = ? AND owner = ? AND shard = ? AND (balance + ? >= 0 OR kind = 'funding')
+			RETURNING id`, amount, ref.Book, ref.Kind, ref.Owner, ref.Shard, amount).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, t.d.MapErr(err)
+		}
+		// No row: the account is new, or the debit would overdraw it.
+		if amount < 0 && !ref.Kind.MayGoNegative() {
+			return 0, fmt.Errorf("%w: %s", store.ErrInsufficientFunds, ref)
+		}
+		err = t.queryRow(ctx, `INSERT INTO accounts (book, kind, owner, shard, balance) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (book, kind, owner, shard) DO NOTHING RETURNING id`, ref.Book, ref.Kind, ref.Owner, ref.Shard, amount).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, t.d.MapErr(err)
+		}
+		// A concurrent transaction created it first: update it instead.
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
-	}
-	if _, err := t.exec(ctx, `INSERT INTO accounts (book, kind, owner, shard) VALUES (?, ?, ?, ?) ON CONFLICT (book, kind, owner, shard) DO NOTHING`, ref.Book, ref.Kind, ref.Owner, ref.Shard); err != nil {
-		return 0, err
-	}
-	err = t.queryRow(ctx, `SELECT id FROM accounts WHERE book = ? AND kind = ? AND owner = ? AND shard = ?`, ref.Book, ref.Kind, ref.Owner, ref.Shard).Scan(&id)
-	return id, noRows(err)
+	return 0, fmt.Errorf("sqlstore: account %s could not be created or updated", ref)
 }
 
 func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
@@ -252,37 +269,26 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	type change struct {
-		id     int64
-		ref    ledger.AccountRef
-		amount money.Paisa
-	}
-	changes := make([]change, 0, len(e.Postings))
-	for _, p := range e.Postings {
-		id, err := t.accountID(ctx, p.Account)
+	postings := slices.Clone(e.Postings)
+	// Balances are updated in one fixed order of accounts, so concurrent
+	// entries always lock rows in the same order and cannot deadlock.
+	slices.SortStableFunc(postings, func(a, b ledger.Posting) int {
+		return cmp.Or(strings.Compare(string(a.Account.Book), string(b.Account.Book)),
+			strings.Compare(string(a.Account.Kind), string(b.Account.Kind)),
+			cmp.Compare(a.Account.Owner, b.Account.Owner), cmp.Compare(a.Account.Shard, b.Account.Shard))
+	})
+	values := make([]string, 0, len(postings))
+	args := make([]any, 0, 3*len(postings))
+	for _, p := range postings {
+		id, err := t.apply(ctx, p.Account, p.Amount)
 		if err != nil {
 			return err
 		}
-		changes = append(changes, change{id, p.Account, p.Amount})
+		values = append(values, "(?, ?, ?)")
+		args = append(args, ltx, id, p.Amount)
 	}
-	// Rows are updated in account-id order so that concurrent entries
-	// always lock balances in the same order and cannot deadlock.
-	sort.SliceStable(changes, func(i, j int) bool { return changes[i].id < changes[j].id })
-	for _, c := range changes {
-		// The conditional update is the overdraft guard: it changes no
-		// row when a non-funding balance would go negative.
-		res, err := t.exec(ctx, `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (balance + ? >= 0 OR kind = 'funding')`, c.amount, c.id, c.amount)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: %s", store.ErrInsufficientFunds, c.ref)
-		}
-		if _, err := t.exec(ctx, `INSERT INTO postings (ledger_txn_id, account_id, amount) VALUES (?, ?, ?)`, ltx, c.id, c.amount); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = t.exec(ctx, `INSERT INTO postings (ledger_txn_id, account_id, amount) VALUES `+strings.Join(values, ", "), args...)
+	return err
 }
 
 func (t *txn) Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error) {
