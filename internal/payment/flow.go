@@ -174,13 +174,21 @@ func captureEntry(p store.Payment) ledger.Entry {
 // goLive issues live keys to a merchant the first time one of its test
 // payments completes. The secret is sealed so `thaili merchant show` can
 // display it once.
+//
+// Merchants known to be live are remembered, so a busy test merchant's
+// verifies do not look its keys up every time; live keys are never
+// removed, only rotated, so the memory cannot go stale.
 func (s *Service) goLive(ctx context.Context, tx store.Tx, merchantID int64) error {
+	if _, ok := s.liveMerchants.Load(merchantID); ok {
+		return nil
+	}
 	keys, err := tx.Keys(ctx, merchantID)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
 		if k.Book == ledger.Live {
+			s.liveMerchants.Store(merchantID, true)
 			return nil
 		}
 	}

@@ -89,6 +89,8 @@ type Service struct {
 	log      *slog.Logger
 	notifier Notifier
 	keyCache sync.Map // API key -> cachedCaller
+	// liveMerchants holds the ids of merchants known to have live keys.
+	liveMerchants sync.Map
 }
 
 // Deps are the Service's collaborators, all injected.
