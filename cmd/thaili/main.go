@@ -80,6 +80,8 @@ Usage:
   thaili consumer topup     credit a wallet from platform funding
   thaili consumer reset-mpin  set a new MPIN and unlock the wallet
   thaili keys rotate        revoke a merchant's keys in one book and issue new ones
+  thaili bank add           add a bank to the bank list (empty by default)
+  thaili bank list          show the bank list
   thaili ledger check       verify every ledger invariant
   thaili sandbox seed       add the demo merchant and test payers (automatic on SQLite)
   thaili bench              load-test a running server with concurrent legacy payments
@@ -104,10 +106,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.migrate(rest)
 	case "bench":
 		return e.bench(rest)
-	case "merchant", "consumer", "kyc", "keys", "ledger", "sandbox":
+	case "merchant", "consumer", "kyc", "keys", "ledger", "sandbox", "bank":
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
 			return exitError{2, fmt.Sprintf("%s: missing subcommand", cmd)}
+		}
+		if cmd == "bank" {
+			return e.bank(rest[0], rest[1:])
 		}
 		return e.admin(cmd+" "+rest[0], rest[1:])
 	case "version", "--version":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestPostgresDeployment(t *testing.T) {
 		t.Fatalf("serve without THAILI_SECRET: %v", err)
 	}
 	s := &testServer{DB: url, env: pgEnv}
-	if o, err := s.cli(t, "migrate"); err != nil || !strings.Contains(o, "applied 1 migration(s)") {
+	if o, err := s.cli(t, "migrate"); err != nil || !regexp.MustCompile(`applied [1-9][0-9]* migration`).MatchString(o) {
 		t.Fatalf("migrate: %v %s", err, o)
 	}
 	srv := startServerDB(t, url, pgEnv)

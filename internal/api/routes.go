@@ -18,11 +18,23 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.api(mux, "/api/v2/payment/verify/", s.route(post, noCORS, s.handleVerify))
 	s.api(mux, "/api/v2/payment/status/", s.route(get, noCORS, s.handleStatus))
 
+	// ePayment (KPG-2): initiate with the secret key; the lookup family
+	// also takes the public key the mobile SDKs send.
+	s.api(mux, "/api/v2/epayment/initiate/", s.route(post, noCORS, s.handleEPaymentInitiate))
+	s.api(mux, "/api/v2/epayment/lookup/", s.route(post, noCORS, s.handleEPaymentLookup))
+	s.api(mux, "/api/v2/epayment/lookup-sdk/", s.route(post, noCORS, s.handleEPaymentLookupSDK))
+	s.api(mux, "/api/v2/epayment/detail/", s.route(post, noCORS, s.handleEPaymentDetail))
+
 	// Transactions and refunds (secret key).
 	s.api(mux, "/api/v2/merchant-transaction/", s.route(get, noCORS, s.handleList))
 	s.api(mux, "/api/v2/merchant-transaction/{idx}/", s.route(get, noCORS, s.handleDetail))
 	s.api(mux, "/api/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.handleRefund))
 	s.api(mux, "/api/v2/epayment/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.handleRefund))
+
+	// Bank lists (no auth; /api/v2/bank/ also as /api/bank/). The widget
+	// iframe fetches /api/v2/bank/ cross-origin, so they allow CORS.
+	s.api(mux, "/api/v5/bank/", s.route(get, cors, s.handleBanks))
+	s.api(mux, "/api/v2/bank/", s.route(get, cors, s.handleBanks))
 
 	// Operations.
 	mux.Handle("/healthz", s.route(get, noCORS, s.handleHealth))

@@ -33,7 +33,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 		return Transaction{}, err
 	}
 	t, err := s.find(ctx, caller.Scope(), in.Token, false)
-	if errors.Is(err, errNotFound) {
+	if errors.Is(err, errNotFound) || (err == nil && t.Payment.Kind == store.EPayment) {
 		return Transaction{}, invalidToken()
 	}
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 // returns the same record.
 func (s *Service) Verify(ctx context.Context, caller Caller, token string, amount money.Paisa) (Transaction, error) {
 	t, err := s.find(ctx, caller.Scope(), token, false)
-	if errors.Is(err, errNotFound) {
+	if errors.Is(err, errNotFound) || (err == nil && t.Payment.Kind == store.EPayment) {
 		return Transaction{}, invalidToken()
 	}
 	if err != nil {
@@ -234,9 +234,12 @@ func (s *Service) find(ctx context.Context, scope store.Scope, tokenOrIdx string
 }
 
 func (s *Service) parties(ctx context.Context, tx store.Tx, p store.Payment) (Transaction, error) {
-	c, err := tx.Consumer(ctx, p.ConsumerID)
-	if err != nil {
-		return Transaction{}, err
+	var c store.Consumer
+	if p.ConsumerID != 0 { // an ePayment has no payer until one signs in
+		var err error
+		if c, err = tx.Consumer(ctx, p.ConsumerID); err != nil {
+			return Transaction{}, err
+		}
 	}
 	m, err := tx.Merchant(ctx, p.MerchantID)
 	if err != nil {

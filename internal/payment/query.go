@@ -19,7 +19,8 @@ func (s *Service) Status(ctx context.Context, caller Caller, tokenOrIdx string, 
 	if err != nil {
 		return store.Payment{}, err
 	}
-	if t.Payment.Amount != amount {
+	// The legacy status API knows legacy payments; ePayments have lookup.
+	if t.Payment.Amount != amount || t.Payment.Kind == store.EPayment {
 		return store.Payment{}, errNotFound
 	}
 	return t.Payment, nil

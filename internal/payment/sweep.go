@@ -13,6 +13,9 @@ func (s *Service) overdue(p store.Payment) bool {
 	now := s.now()
 	switch p.State {
 	case store.Initiated:
+		if p.Kind == store.EPayment {
+			return !now.Before(p.ExpiresAt)
+		}
 		return !now.Before(p.CreatedAt.Add(s.cfg.InitiatedTTL))
 	case store.Confirmed:
 		return !now.Before(p.ConfirmedAt.Add(s.cfg.ConfirmedTTL))
@@ -45,6 +48,9 @@ func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
 				}
 			}
 			p.State, p.UpdatedAt = store.Failed, now
+			if p.Kind == store.EPayment {
+				p.State = store.Expired // an unpaid link; nothing was held
+			}
 			if err := tx.UpdatePayment(ctx, &p); err != nil {
 				return err
 			}
@@ -66,6 +72,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		err := s.store.View(ctx, func(tx store.Tx) error {
 			var err error
 			due, err = tx.DuePayments(ctx, now.Add(-s.cfg.InitiatedTTL), now.Add(-s.cfg.ConfirmedTTL), 100)
+			if err != nil {
+				return err
+			}
+			links, err := tx.DueEPayments(ctx, now, 100)
+			due = append(due, links...)
 			return err
 		})
 		if err != nil {
@@ -82,6 +93,9 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		}
 		if len(due) < 100 {
 			return changed, nil
+		}
+		if changed == 0 {
+			return changed, nil // nothing settled: another node is on it
 		}
 	}
 }

@@ -34,6 +34,8 @@ type Store interface {
 
 // Tx is the set of operations available inside a transaction.
 type Tx interface {
+	BankTx
+
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	Merchant(ctx context.Context, id int64) (Merchant, error)
 	MerchantByIdx(ctx context.Context, idx string) (Merchant, error)
@@ -74,14 +76,20 @@ type Tx interface {
 	// one book; anything else is ErrNotFound.
 	PaymentByIdx(ctx context.Context, scope Scope, idx string) (Payment, error)
 	PaymentByToken(ctx context.Context, scope Scope, token string) (Payment, error)
+	// PaymentByPidx finds an ePayment by pidx alone, for the hosted page,
+	// where knowing the pidx is the credential.
+	PaymentByPidx(ctx context.Context, pidx string) (Payment, error)
 	// UpdatePayment writes p's mutable fields if the stored version is
 	// still p.Version, and increments it; otherwise ErrConflict.
 	UpdatePayment(ctx context.Context, p *Payment) error
 	ListPayments(ctx context.Context, f PaymentFilter) ([]Payment, int, error)
-	// DuePayments lists payments needing the sweeper: Initiated ones
+	// DuePayments lists wallet payments needing the sweeper: Initiated ones
 	// created before initiatedBefore and Confirmed ones confirmed before
 	// confirmedBefore, oldest first.
 	DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]Payment, error)
+	// DueEPayments lists Initiated ePayments whose link expired at or
+	// before now, oldest first.
+	DueEPayments(ctx context.Context, now time.Time, limit int) ([]Payment, error)
 }
 
 // KYC is a merchant's know-your-customer state.
@@ -179,10 +187,22 @@ const (
 	Refunded          State = "Refunded"
 	PartiallyRefunded State = "Partially refunded"
 	Failed            State = "Failed"
+	// ePayment only (spec §6.4).
+	Expired      State = "Expired"
+	UserCanceled State = "User canceled"
 )
 
 // States lists every legacy state, in lifecycle order.
-var States = []State{Initiated, Confirmed, Completed, Disabled, Refunded, PartiallyRefunded, Failed}
+var States = []State{Initiated, Confirmed, Completed, Disabled, Refunded, PartiallyRefunded, Failed, Expired, UserCanceled}
+
+// PaymentKind tells the two generations of payments apart.
+type PaymentKind string
+
+// Payment kinds.
+const (
+	WalletPayment PaymentKind = "wallet"   // legacy KPG-1: initiate, confirm, verify
+	EPayment      PaymentKind = "epayment" // KPG-2: hosted page, lookup
+)
 
 // Scope is the only window through which an API caller sees payments:
 // one merchant, one book.
@@ -199,7 +219,8 @@ type Payment struct {
 	FeeIdx          string // id of the Fee child transaction shown in details
 	Book            ledger.Book
 	MerchantID      int64
-	ConsumerID      int64
+	ConsumerID      int64 // 0 until an ePayment payer signs in
+	Kind            PaymentKind
 	State           State
 	Amount          money.Paisa
 	FeeAmount       money.Paisa
@@ -216,6 +237,14 @@ type Payment struct {
 	CompletedAt     time.Time
 	UpdatedAt       time.Time
 	Version         int64
+
+	// ePayment fields; Token holds the pidx.
+	PurchaseOrderID   string
+	PurchaseOrderName string
+	ReturnURL         string
+	WebsiteURL        string
+	ExpiresAt         time.Time
+	Details           []byte // customer_info, amount_breakdown, product_details, modes as JSON
 }
 
 // PaymentFilter selects payments for listing, newest first.

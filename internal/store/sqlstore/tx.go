@@ -320,12 +320,13 @@ const (
 		FROM accounts a LEFT JOIN postings p ON p.account_id = a.id
 		GROUP BY a.id ORDER BY a.id`
 	snapshotUnbalanced = `SELECT ledger_txn_id FROM postings GROUP BY ledger_txn_id HAVING SUM(amount) <> 0`
-	// Captured is what left holds in capture entries; refunded is what
-	// reached wallets in refund entries. Both come from the ledger, not
-	// from the payment row, so the check is independent of it.
+	// Captured is what capture entries credited to the merchant and the
+	// fee (from holds for wallet payments, from the wallet for ePayments);
+	// refunded is what reached wallets in refund entries. Both come from
+	// the ledger, not from the payment row, so the check is independent.
 	snapshotPayments = `SELECT py.idx,
-		COALESCE((SELECT -SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
-			WHERE l.payment_id = py.id AND l.reason = 'capture' AND a.kind = 'holds'), 0),
+		COALESCE((SELECT SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
+			WHERE l.payment_id = py.id AND l.reason = 'capture' AND a.kind IN ('merchant', 'fees')), 0),
 		COALESCE((SELECT SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
 			WHERE l.payment_id = py.id AND l.reason = 'refund' AND a.kind = 'wallet'), 0)
 		FROM payments py WHERE py.refunded > 0 OR py.state IN ('Completed', 'Refunded', 'Partially refunded')`
@@ -380,16 +381,27 @@ func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 	return s, rows.Err()
 }
 
-const paymentColumns = `id, idx, token, fee_idx, book, merchant_id, consumer_id, state, amount, fee_amount, refunded,
+const paymentColumns = `id, idx, token, fee_idx, book, merchant_id, COALESCE(consumer_id, 0), kind, state, amount, fee_amount, refunded,
 	product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries,
-	created_at, confirmed_at, completed_at, updated_at, version`
+	created_at, confirmed_at, completed_at, updated_at, version,
+	purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details`
+
+// consumerRef stores a payment's consumer, NULL while there is none.
+func consumerRef(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
 
 func scanPayment(row scanner) (store.Payment, error) {
 	var p store.Payment
-	var otpExp, created, confirmed, completed, updated int64
-	err := row.Scan(&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
+	var otpExp, created, confirmed, completed, updated, expires int64
+	err := row.Scan(&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.Kind, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
 		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
-		&created, &confirmed, &completed, &updated, &p.Version)
+		&created, &confirmed, &completed, &updated, &p.Version,
+		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details)
+	p.ExpiresAt = fromMicros(expires)
 	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
 	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
 	return p, noRows(err)
@@ -398,12 +410,17 @@ func scanPayment(row scanner) (store.Payment, error) {
 func (t *txn) CreatePayment(ctx context.Context, p *store.Payment) error {
 	p.Version = 1
 	var err error
-	p.ID, err = t.insert(ctx, `INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, state, amount, fee_amount, refunded,
-		product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries, created_at, confirmed_at, completed_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.Idx, p.Token, p.FeeIdx, p.Book, p.MerchantID, p.ConsumerID, p.State, p.Amount, p.FeeAmount, p.Refunded,
+	if p.Kind == "" {
+		p.Kind = store.WalletPayment
+	}
+	p.ID, err = t.insert(ctx, `INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, kind, state, amount, fee_amount, refunded,
+		product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries, created_at, confirmed_at, completed_at, updated_at, version,
+		purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Idx, p.Token, p.FeeIdx, p.Book, p.MerchantID, consumerRef(p.ConsumerID), p.Kind, p.State, p.Amount, p.FeeAmount, p.Refunded,
 		p.ProductIdentity, p.ProductName, p.ProductURL, p.Extra, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
-		micros(p.CreatedAt), micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Version)
+		micros(p.CreatedAt), micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Version,
+		p.PurchaseOrderID, p.PurchaseOrderName, p.ReturnURL, p.WebsiteURL, micros(p.ExpiresAt), p.Details)
 	return err
 }
 
@@ -419,11 +436,15 @@ func (t *txn) PaymentByToken(ctx context.Context, s store.Scope, token string) (
 	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND merchant_id = ? AND book = ?`, token, s.MerchantID, s.Book))
 }
 
+func (t *txn) PaymentByPidx(ctx context.Context, pidx string) (store.Payment, error) {
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND kind = 'epayment'`, pidx))
+}
+
 func (t *txn) UpdatePayment(ctx context.Context, p *store.Payment) error {
-	res, err := t.exec(ctx, `UPDATE payments SET state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
+	res, err := t.exec(ctx, `UPDATE payments SET consumer_id = ?, state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
 		confirmed_at = ?, completed_at = ?, updated_at = ?, version = version + 1
 		WHERE id = ? AND version = ?`,
-		p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
+		consumerRef(p.ConsumerID), p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
 		micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.ID, p.Version)
 	if err != nil {
 		return err
@@ -476,8 +497,27 @@ func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.
 
 func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]store.Payment, error) {
 	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
-		WHERE (state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?)
+		WHERE kind = 'wallet' AND ((state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?))
 		ORDER BY created_at LIMIT ?`, micros(initiatedBefore), micros(confirmedBefore), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, noRows(rows.Err())
+}
+
+func (t *txn) DueEPayments(ctx context.Context, now time.Time, limit int) ([]store.Payment, error) {
+	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE state = 'Initiated' AND expires_at <= ? AND kind = 'epayment'
+		ORDER BY expires_at LIMIT ?`, micros(now), limit)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PaymentsUpdate", testPaymentsUpdate},
 		{"PaymentsList", testPaymentsList},
 		{"PaymentsDue", testPaymentsDue},
+		{"Banks", testBanks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

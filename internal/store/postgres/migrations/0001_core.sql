@@ -84,7 +84,7 @@ CREATE TABLE payments (
 	fee_idx          TEXT NOT NULL,
 	book             TEXT NOT NULL CHECK (book IN ('test', 'live')),
 	merchant_id      BIGINT NOT NULL REFERENCES merchants(id),
-	consumer_id      BIGINT NOT NULL REFERENCES consumers(id),
+	consumer_id      BIGINT REFERENCES consumers(id), -- NULL until an ePayment payer signs in
 	state            TEXT NOT NULL,
 	amount           BIGINT NOT NULL CHECK (amount > 0),
 	fee_amount       BIGINT NOT NULL CHECK (fee_amount >= 0),

@@ -82,7 +82,7 @@ CREATE TABLE payments (
 	fee_idx          TEXT NOT NULL,
 	book             TEXT NOT NULL CHECK (book IN ('test', 'live')),
 	merchant_id      INTEGER NOT NULL REFERENCES merchants(id),
-	consumer_id      INTEGER NOT NULL REFERENCES consumers(id),
+	consumer_id      INTEGER REFERENCES consumers(id), -- NULL until an ePayment payer signs in
 	state            TEXT NOT NULL,
 	amount           INTEGER NOT NULL CHECK (amount > 0),
 	fee_amount       INTEGER NOT NULL CHECK (fee_amount >= 0),

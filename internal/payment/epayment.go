@@ -1,0 +1,396 @@
+package payment
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// ePayment (KPG-2): the merchant's server initiates with its secret key,
+// the payer pays on the hosted page (mobile and MPIN, then the OTP), and
+// the merchant looks the payment up. Paying debits the wallet and
+// credits the merchant (minus the fee) in one ledger entry.
+
+// Default link lifetimes (spec §4.2): the sandbox sample shows 1800 s,
+// production documents 60 minutes.
+const (
+	DefaultTestTTL = 30 * time.Minute
+	DefaultLiveTTL = 60 * time.Minute
+	MinTTL         = time.Minute
+	MaxTTL         = 7 * 24 * time.Hour
+)
+
+// EPaymentInput is a decoded ePayment initiate request.
+type EPaymentInput struct {
+	ReturnURL         string
+	WebsiteURL        string
+	Amount            money.Paisa
+	PurchaseOrderID   string
+	PurchaseOrderName string
+	// Breakdown holds the amount_breakdown amounts, nil when absent.
+	Breakdown []money.Paisa
+	// Details is kept as sent: customer_info, amount_breakdown,
+	// product_details, modes, bank.
+	Details map[string]any
+	TTL     time.Duration // 0 means the book's default
+	Extra   map[string]any
+}
+
+// InitiateEPayment creates an Initiated ePayment whose pidx the payer
+// pays on the hosted page before ExpiresAt.
+func (s *Service) InitiateEPayment(ctx context.Context, caller Caller, in EPaymentInput) (store.Payment, error) {
+	if in.Breakdown != nil {
+		var sum money.Paisa
+		for _, a := range in.Breakdown {
+			sum += a // each is within ±money.Max, so a few cannot overflow
+		}
+		if sum != in.Amount {
+			return store.Payment{}, FieldError("amount", "Amount Breakdown mismatch.")
+		}
+	}
+	ttl := in.TTL
+	if ttl == 0 {
+		ttl = DefaultTestTTL
+		if caller.Book == ledger.Live {
+			ttl = DefaultLiveTTL
+		}
+	}
+	if ttl < MinTTL || ttl > MaxTTL {
+		return store.Payment{}, FieldError("ttl", fmt.Sprintf("Ensure this value is between %d and %d seconds.", int(MinTTL.Seconds()), int(MaxTTL.Seconds())))
+	}
+	extra, err := json.Marshal(in.Extra)
+	if err != nil {
+		return store.Payment{}, Internal(err)
+	}
+	details, err := json.Marshal(in.Details)
+	if err != nil {
+		return store.Payment{}, Internal(err)
+	}
+	now := s.now()
+	p := store.Payment{
+		Idx: s.ids.New(), Token: s.ids.New(), FeeIdx: s.ids.New(),
+		Book: caller.Book, MerchantID: caller.Merchant.ID, Kind: store.EPayment, State: store.Initiated,
+		Amount: in.Amount, ProductIdentity: in.PurchaseOrderID, ProductName: in.PurchaseOrderName, ProductURL: in.WebsiteURL,
+		Extra: extra, Details: details, PurchaseOrderID: in.PurchaseOrderID, PurchaseOrderName: in.PurchaseOrderName,
+		ReturnURL: in.ReturnURL, WebsiteURL: in.WebsiteURL, ExpiresAt: now.Add(ttl), CreatedAt: now, UpdatedAt: now,
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		fee, err := s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount)
+		if err != nil {
+			return err
+		}
+		p.FeeAmount = fee
+		return tx.CreatePayment(ctx, &p)
+	})
+	if err != nil {
+		return store.Payment{}, s.wrap(err)
+	}
+	return p, nil
+}
+
+// LookupEPayment returns one of the caller's ePayments by pidx, settling
+// an expired link first.
+func (s *Service) LookupEPayment(ctx context.Context, caller Caller, pidx string) (Transaction, error) {
+	t, err := s.find(ctx, caller.Scope(), pidx, false)
+	if err != nil {
+		return Transaction{}, err
+	}
+	if t.Payment.Kind != store.EPayment {
+		return Transaction{}, errNotFound
+	}
+	return t, nil
+}
+
+// EPaymentForPage finds an ePayment for the hosted page, where the pidx
+// itself is the credential, settling an expired link first.
+func (s *Service) EPaymentForPage(ctx context.Context, pidx string) (Transaction, error) {
+	if !ids.Valid(pidx) {
+		return Transaction{}, NotFound()
+	}
+	var t Transaction
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		p, err := tx.PaymentByPidx(ctx, pidx)
+		if err != nil {
+			return err
+		}
+		t, err = s.parties(ctx, tx, p)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return t, NotFound()
+	}
+	if err != nil {
+		return t, s.wrap(err)
+	}
+	if s.overdue(t.Payment) {
+		p, err := s.settle(ctx, t.Payment.ID)
+		if err != nil {
+			return t, s.wrap(err)
+		}
+		t.Payment = p
+	}
+	return t, nil
+}
+
+// payable refuses a payment the page can no longer act on.
+func payable(p store.Payment) error {
+	switch p.State {
+	case store.Initiated:
+		return nil
+	case store.Completed, store.PartiallyRefunded, store.Refunded:
+		return DetailError("This payment is already paid.")
+	case store.Expired:
+		return DetailError("This payment link has expired.")
+	case store.UserCanceled:
+		return DetailError("This payment was canceled.")
+	}
+	return DetailError("This payment can no longer be paid.")
+}
+
+// StartEPayment signs the payer in on the hosted page: it checks the
+// mobile and MPIN (with the legacy lock rules) and the balance, and sends
+// the confirmation code.
+func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin string) (Transaction, error) {
+	t, err := s.EPaymentForPage(ctx, pidx)
+	if err != nil {
+		return t, err
+	}
+	if err := payable(t.Payment); err != nil {
+		return t, err
+	}
+	c, err := s.payerPIN(ctx, mobile, mpin)
+	if err != nil {
+		return t, err
+	}
+	code := s.cfg.TestOTP
+	if t.Payment.Book == ledger.Live {
+		code = s.ids.Digits(6)
+	}
+	err = retry(ctx, func() error {
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByID(ctx, t.Payment.ID)
+			if err != nil {
+				return err
+			}
+			if err := payable(p); err != nil {
+				return err
+			}
+			if c.Mobile == t.Merchant.Mobile {
+				return FieldError("mobile", "A merchant cannot pay itself.")
+			}
+			bal, err := tx.Balance(ctx, account(p.Book, ledger.Wallet, c.ID))
+			if err != nil {
+				return err
+			}
+			if bal < p.Amount {
+				return DetailError("Insufficient balance in the wallet.")
+			}
+			now := s.now()
+			p.ConsumerID, p.OTPTries, p.UpdatedAt = c.ID, 0, now
+			p.OTPHash, p.OTPExpiresAt = s.otpHash(p.Token, code, mpin), now.Add(s.cfg.OTPLifetime)
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			t.Payment, t.Consumer = p, c
+			return nil
+		})
+	})
+	if err != nil {
+		return t, s.wrap(err)
+	}
+	if t.Payment.Book == ledger.Live {
+		if err := s.notifier.SendOTP(ctx, mobile, code, t.Payment.Amount, t.Merchant.Name); err != nil {
+			s.log.ErrorContext(ctx, "sending confirmation code", "err", err)
+		}
+	}
+	return t, nil
+}
+
+// CompleteEPayment checks the confirmation code (bound to the MPIN given
+// at sign-in) and pays: wallet to merchant and fee in one ledger entry.
+// Repeating a successful completion returns the paid payment again, so a
+// double submit or a second tab never charges twice.
+func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string) (Transaction, error) {
+	t, err := s.EPaymentForPage(ctx, pidx)
+	if err != nil {
+		return t, err
+	}
+	var refusal error
+	err = retry(ctx, func() error {
+		refusal = nil
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByID(ctx, t.Payment.ID)
+			if err != nil {
+				return err
+			}
+			codeOK := p.OTPHash != "" && subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, code, mpin))) == 1
+			if captured(p.State) && codeOK {
+				t.Payment = p
+				return nil
+			}
+			if err := payable(p); err != nil {
+				return err
+			}
+			if p.ConsumerID == 0 {
+				return DetailError("Sign in with your mobile number and MPIN first.")
+			}
+			now := s.now()
+			if !codeOK {
+				p.OTPTries++
+				if p.OTPTries >= s.cfg.MaxOTPTries {
+					p.State = store.Disabled
+				}
+				p.UpdatedAt = now
+				if err := tx.UpdatePayment(ctx, &p); err != nil {
+					return err
+				}
+				refusal = &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}
+				return nil
+			}
+			if now.After(p.OTPExpiresAt) {
+				return FieldError("confirmation_code", "Confirmation code has expired.")
+			}
+			err = tx.Post(ctx, payEntry(p), now)
+			if errors.Is(err, store.ErrInsufficientFunds) {
+				return DetailError("Insufficient balance in the wallet.")
+			}
+			if err != nil {
+				return err
+			}
+			p.State, p.ConfirmedAt, p.CompletedAt, p.UpdatedAt = store.Completed, now, now, now
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			if p.Book == ledger.Test {
+				if err := s.goLive(ctx, tx, p.MerchantID); err != nil {
+					return err
+				}
+			}
+			t.Payment = p
+			return nil
+		})
+	})
+	if err != nil {
+		return t, s.wrap(err)
+	}
+	if refusal != nil {
+		return t, refusal
+	}
+	return s.EPaymentForPage(ctx, pidx)
+}
+
+// payEntry moves an ePayment from the payer's wallet straight to the
+// merchant and the fee, on the payment's shard: there is no hold, since
+// the payer's own action completes it.
+func payEntry(p store.Payment) ledger.Entry {
+	shard := ledger.ShardOf(p.ID)
+	e := ledger.Entry{Book: p.Book, Reason: "capture", PaymentID: p.ID, Postings: []ledger.Posting{
+		{Account: account(p.Book, ledger.Wallet, p.ConsumerID), Amount: -p.Amount},
+	}}
+	if net := p.Amount - p.FeeAmount; net > 0 {
+		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Merchant, p.MerchantID).WithShard(shard), Amount: net})
+	}
+	if p.FeeAmount > 0 {
+		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Fees, 0).WithShard(shard), Amount: p.FeeAmount})
+	}
+	return e
+}
+
+// CancelEPayment is the page's Cancel button: an unpaid payment becomes
+// User canceled. Canceling a canceled payment is harmless.
+func (s *Service) CancelEPayment(ctx context.Context, pidx string) (Transaction, error) {
+	t, err := s.EPaymentForPage(ctx, pidx)
+	if err != nil {
+		return t, err
+	}
+	err = retry(ctx, func() error {
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByID(ctx, t.Payment.ID)
+			if err != nil {
+				return err
+			}
+			if p.State == store.UserCanceled {
+				t.Payment = p
+				return nil
+			}
+			if err := payable(p); err != nil {
+				return err
+			}
+			p.State, p.UpdatedAt = store.UserCanceled, s.now()
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			t.Payment = p
+			return nil
+		})
+	})
+	return t, s.wrap(err)
+}
+
+func captured(st store.State) bool {
+	return st == store.Completed || st == store.PartiallyRefunded || st == store.Refunded
+}
+
+// payerPIN checks a payer's mobile and MPIN with the legacy rules: three
+// wrong MPINs in a row lock the wallet; an unknown mobile gets the same
+// answer as a wrong MPIN. The count is committed even when refusing.
+func (s *Service) payerPIN(ctx context.Context, mobile, mpin string) (store.Consumer, error) {
+	if !ValidMobile(mobile) {
+		return store.Consumer{}, FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
+	}
+	if !ValidMPIN(mpin) {
+		return store.Consumer{}, FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
+	}
+	var c store.Consumer
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		c, err = tx.ConsumerByMobile(ctx, mobile)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return c, &Error{Kind: KindValidation, Detail: MsgMobileOrPin, TriesRemaining: fmt.Sprint(s.cfg.MaxMPINTries - 1), ErrorKey: ErrorKeyValidation}
+	}
+	if err != nil {
+		return c, s.wrap(err)
+	}
+	if c.Locked {
+		return c, lockedError()
+	}
+	pinOK := s.checkMPIN(c.MPINHash, mpin) // slow: outside the write transaction
+	var refusal error
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		refusal = nil
+		fresh, err := tx.ConsumerByMobile(ctx, mobile)
+		if err != nil {
+			return err
+		}
+		c = fresh
+		if c.Locked {
+			refusal = lockedError()
+			return nil
+		}
+		if !pinOK {
+			c.FailedMPIN++
+			c.Locked = c.FailedMPIN >= s.cfg.MaxMPINTries
+			refusal = s.wrongPIN(c)
+			return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, c.FailedMPIN, c.Locked)
+		}
+		if c.FailedMPIN != 0 {
+			c.FailedMPIN = 0
+			return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false)
+		}
+		return nil
+	})
+	if err != nil {
+		return c, s.wrap(err)
+	}
+	return c, refusal
+}

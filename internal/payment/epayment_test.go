@@ -1,0 +1,144 @@
+package payment_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+)
+
+func (f *lcFixture) initiateEPayment(t *testing.T, amount money.Paisa, ttl time.Duration) store.Payment {
+	t.Helper()
+	p, err := f.svc.InitiateEPayment(f.ctx, f.caller, payment.EPaymentInput{ReturnURL: "https://shop.example/return?order=7",
+		WebsiteURL: "https://shop.example", Amount: amount, PurchaseOrderID: "order-7", PurchaseOrderName: "Book", TTL: ttl})
+	if err != nil {
+		t.Fatalf("initiate ePayment: %v", err)
+	}
+	return p
+}
+
+func TestEPaymentPaysOnceAndRefunds(t *testing.T) {
+	f := newLC(t)
+	p := f.initiateEPayment(t, 2000, 0)
+	if p.Kind != store.EPayment || p.State != store.Initiated || !p.ExpiresAt.Equal(p.CreatedAt.Add(payment.DefaultTestTTL)) {
+		t.Fatalf("initiated ePayment: %+v", p)
+	}
+	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468"); err == nil {
+		t.Fatal("paid without signing in")
+	}
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.wallet(t); got != 5000 {
+		t.Fatalf("signing in moved money: wallet %d", got)
+	}
+	paid, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paid.Payment.State != store.Completed || paid.Consumer.Mobile != lcMobile {
+		t.Fatalf("paid: %+v", paid.Payment)
+	}
+	// A double submit or a second tab returns the paid payment, once.
+	again, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468")
+	if err != nil || again.Payment.State != store.Completed {
+		t.Fatalf("second completion: %v %s", err, again.Payment.State)
+	}
+	if got := f.wallet(t); got != 3000 {
+		t.Fatalf("wallet = %d, want 3000 (charged once)", got)
+	}
+	if _, err := f.svc.CancelEPayment(f.ctx, p.Token); err == nil {
+		t.Fatal("a paid payment was canceled")
+	}
+	look, err := f.svc.LookupEPayment(f.ctx, f.caller, p.Token)
+	if err != nil || look.Payment.State != store.Completed || look.Payment.FeeAmount != 60 {
+		t.Fatalf("lookup: %v %+v", err, look.Payment)
+	}
+	// The transaction id is the idx of the record: one refund path.
+	half := money.Paisa(1000)
+	if err := f.svc.Refund(f.ctx, f.caller, p.Idx, &half); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.wallet(t); got != 4000 {
+		t.Fatalf("wallet after refund = %d, want 4000", got)
+	}
+	if _, err := f.svc.Verify(f.ctx, f.caller, p.Token, 2000); err == nil {
+		t.Fatal("legacy verify accepted an ePayment pidx")
+	}
+	f.ledgerOK(t)
+}
+
+func TestEPaymentExpiresCancelsAndDisables(t *testing.T) {
+	f := newLC(t)
+	expiring := f.initiateEPayment(t, 1000, time.Minute)
+	canceled := f.initiateEPayment(t, 1000, 0)
+	disabled := f.initiateEPayment(t, 1000, 0)
+	if _, err := f.svc.CancelEPayment(f.ctx, canceled.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.StartEPayment(f.ctx, canceled.Token, lcMobile, "2468"); err == nil {
+		t.Fatal("signed in to a canceled payment")
+	}
+	if _, err := f.svc.StartEPayment(f.ctx, disabled.Token, lcMobile, "2468"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2", "1", "0"} {
+		_, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "111111", "2468")
+		if e := payment.AsError(err); e.Detail != payment.MsgCodeOrPin || e.TriesRemaining != want {
+			t.Fatalf("wrong code: %v (tries %q, want %q)", err, e.TriesRemaining, want)
+		}
+	}
+	if _, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "987654", "2468"); err == nil {
+		t.Fatal("a disabled payment was paid")
+	}
+	f.clock.Advance(time.Minute)
+	n, err := f.svc.Sweep(f.ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep changed %d, %v; want 1", n, err)
+	}
+	for _, c := range []struct {
+		p    store.Payment
+		want store.State
+	}{{expiring, store.Expired}, {canceled, store.UserCanceled}, {disabled, store.Disabled}} {
+		got, err := f.svc.LookupEPayment(f.ctx, f.caller, c.p.Token)
+		if err != nil || got.Payment.State != c.want {
+			t.Errorf("%s: %v %s", c.want, err, got.Payment.State)
+		}
+	}
+	if got := f.wallet(t); got != 5000 {
+		t.Fatalf("wallet = %d, want 5000", got)
+	}
+	f.ledgerOK(t)
+}
+
+func TestEPaymentRules(t *testing.T) {
+	f := newLC(t)
+	in := payment.EPaymentInput{ReturnURL: "https://a.example/r", WebsiteURL: "https://a.example", Amount: 1000,
+		PurchaseOrderID: "1", PurchaseOrderName: "x", Breakdown: []money.Paisa{600, 300}}
+	_, err := f.svc.InitiateEPayment(f.ctx, f.caller, in)
+	wantField(t, err, "amount", "Amount Breakdown mismatch.")
+	in.Breakdown = []money.Paisa{1100, -100} // a discount line may be negative
+	if _, err := f.svc.InitiateEPayment(f.ctx, f.caller, in); err != nil {
+		t.Fatal(err)
+	}
+	in.Amount = 999
+	in.Breakdown = nil
+	_, err = f.svc.InitiateEPayment(f.ctx, f.caller, in)
+	wantField(t, err, "amount", payment.MsgMinAmount)
+	in.Amount, in.TTL = 1000, 10*time.Second
+	_, err = f.svc.InitiateEPayment(f.ctx, f.caller, in)
+	if e := payment.AsError(err); len(e.Fields["ttl"]) != 1 {
+		t.Fatalf("short ttl: %v", err)
+	}
+	// An expired link cannot be signed into, and a wrong MPIN counts.
+	p := f.initiateEPayment(t, 1000, time.Minute)
+	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "0000")
+	if e := payment.AsError(err); e.Detail != payment.MsgMobileOrPin || e.TriesRemaining != "2" {
+		t.Fatalf("wrong MPIN: %v", err)
+	}
+	f.clock.Advance(time.Minute)
+	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468")
+	wantDetail(t, err, "This payment link has expired.")
+}
