@@ -14,17 +14,7 @@ import (
 // secretCaller authenticates the Authorization header ("Key <secret>",
 // keyword in any case) with DRF's exact 401 messages.
 func (s *Server) secretCaller(r *http.Request) (payment.Caller, error) {
-	parts := strings.Fields(r.Header.Get("Authorization"))
-	if len(parts) == 0 || !strings.EqualFold(parts[0], "key") {
-		return payment.Caller{}, payment.Unauthorized(payment.MsgNoCredentials)
-	}
-	switch {
-	case len(parts) == 1:
-		return payment.Caller{}, payment.Unauthorized(payment.MsgTokenNoCredentials)
-	case len(parts) > 2:
-		return payment.Caller{}, payment.Unauthorized(payment.MsgTokenSpaces)
-	}
-	return s.svc.Authenticate(r.Context(), parts[1], store.SecretKey)
+	return s.keyCaller(r, store.SecretKey)
 }
 
 // handleInitiate is POST /api/v2/payment/initiate/ (spec §8.2).

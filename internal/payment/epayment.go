@@ -244,16 +244,8 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string)
 			}
 			now := s.now()
 			if !codeOK {
-				p.OTPTries++
-				if p.OTPTries >= s.cfg.MaxOTPTries {
-					p.State = store.Disabled
-				}
-				p.UpdatedAt = now
-				if err := tx.UpdatePayment(ctx, &p); err != nil {
-					return err
-				}
-				refusal = &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}
-				return nil
+				refusal, err = s.wrongCode(ctx, tx, &p, now)
+				return err
 			}
 			if now.After(p.OTPExpiresAt) {
 				return FieldError("confirmation_code", "Confirmation code has expired.")

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
@@ -63,16 +64,8 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 			}
 			now := s.now()
 			if !codeOK {
-				p.OTPTries++
-				if p.OTPTries >= s.cfg.MaxOTPTries {
-					p.State = store.Disabled
-				}
-				p.UpdatedAt = now
-				if err := tx.UpdatePayment(ctx, &p); err != nil {
-					return err
-				}
-				refusal = &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}
-				return nil
+				refusal, err = s.wrongCode(ctx, tx, &p, now)
+				return err
 			}
 			if now.After(p.OTPExpiresAt) {
 				return FieldError("confirmation_code", "Confirmation code has expired.")
@@ -157,6 +150,21 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 
 // captureEntry moves a payment's hold to the merchant and the fee to the
 // platform, all on the payment's shard.
+// wrongCode counts a wrong confirmation code (or MPIN) against p, which
+// becomes Disabled at the last try, and returns the refusal to give once
+// the count is committed.
+func (s *Service) wrongCode(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) (error, error) {
+	p.OTPTries++
+	if p.OTPTries >= s.cfg.MaxOTPTries {
+		p.State = store.Disabled
+	}
+	p.UpdatedAt = now
+	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return nil, err
+	}
+	return &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}, nil
+}
+
 func captureEntry(p store.Payment) ledger.Entry {
 	shard := ledger.ShardOf(p.ID)
 	e := ledger.Entry{Book: p.Book, Reason: "capture", PaymentID: p.ID, Postings: []ledger.Posting{

@@ -145,19 +145,7 @@ func (t *txn) KeyByLookup(ctx context.Context, lookup string) (store.Key, error)
 
 func (t *txn) Keys(ctx context.Context, merchantID int64) ([]store.Key, error) {
 	rows, err := t.query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = ? ORDER BY id`, merchantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, noRows(rows.Err())
+	return collect(rows, err, scanKey)
 }
 
 func (t *txn) RevokeKeys(ctx context.Context, merchantID int64, book ledger.Book, at time.Time) error {
@@ -499,36 +487,29 @@ func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore 
 	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE kind = 'wallet' AND ((state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?))
 		ORDER BY created_at LIMIT ?`, micros(initiatedBefore), micros(confirmedBefore), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, noRows(rows.Err())
+	return collect(rows, err, scanPayment)
 }
 
 func (t *txn) DueEPayments(ctx context.Context, now time.Time, limit int) ([]store.Payment, error) {
 	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE state = 'Initiated' AND expires_at <= ? AND kind = 'epayment'
 		ORDER BY expires_at LIMIT ?`, micros(now), limit)
+	return collect(rows, err, scanPayment)
+}
+
+// collect scans every row of a query's result with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Payment
+	var out []T
 	for rows.Next() {
-		p, err := scanPayment(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+		out = append(out, v)
 	}
-	return out, noRows(rows.Err())
+	return out, rows.Err()
 }
