@@ -1042,7 +1042,12 @@ func TestPathAliasesAndMethods(t *testing.T) {
 		r := s.do(t, c.method, c.path, testSK, "")
 		checkBody(t, c.method+" "+c.path, r, 405, `{"detail":`+strconv.Quote(`Method "`+c.method+`" not allowed.`)+`}`)
 	}
-	for _, path := range []string{"/", "/api/", "/api/v2/payment/", "/api/v2/payment/initiate/extra/", "/api/v3/payment/initiate/", "/api/epayment/merchant-transaction/" + idxs[0] + "/refund/"} {
+	// GET / is the hosted payment page (a 404 page without a pidx); other methods stay JSON.
+	if r := s.do(t, "GET", "/", "", ""); r.Status != 404 || !strings.Contains(r.Raw, "Payment not found") {
+		t.Errorf("GET / without pidx: %d %s", r.Status, r.Raw)
+	}
+	checkBody(t, "POST /", s.do(t, "POST", "/", "", "{}"), 404, `{"detail":"Not found."}`)
+	for _, path := range []string{"/api/", "/api/v2/payment/", "/api/v2/payment/initiate/extra/", "/api/v3/payment/initiate/", "/api/epayment/merchant-transaction/" + idxs[0] + "/refund/"} {
 		checkBody(t, "GET "+path, s.do(t, "GET", path, "", ""), 404, `{"detail":"Not found."}`)
 		checkBody(t, "POST "+path, s.do(t, "POST", path, "", "{}"), 404, `{"detail":"Not found."}`)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/postgres"
 	"github.com/thaili/thaili/internal/store/sqlite"
+	"github.com/thaili/thaili/internal/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -158,6 +159,7 @@ type app struct {
 	store  store.Store
 	sqlite bool // the embedded database, which is migrated on open and may hold the sandbox
 	svc    *payment.Service
+	secret []byte // the server secret, which also keys the hosted page's CSRF tokens
 }
 
 // openStore opens the configured database. SQLite is migrated on open, so
@@ -211,7 +213,7 @@ func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, sqlite: !db.Postgres(), svc: svc}, nil
+	return &app{store: st, sqlite: !db.Postgres(), svc: svc, secret: secret}, nil
 }
 
 // printSandbox seeds the sandbox and prints its credentials.
@@ -262,8 +264,13 @@ func (e env) serve(args []string) error {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
+	pages, err := web.New(web.Options{Service: a.svc, Log: log, Key: a.secret})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}}),
+		Handler:           api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -39,6 +39,18 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Operations.
 	mux.Handle("/healthz", s.route(get, noCORS, s.handleHealth))
 
+	// The hosted payment page (spec §4.3, §5): the payment_url forms, the
+	// payer's form posts, and its stylesheet.
+	if pages := s.pages; pages != nil {
+		mux.Handle("GET /{$}", pages.Payment())
+		mux.Handle("GET /wallet/{$}", pages.Payment())
+		mux.Handle("GET /wallet", pages.Payment())
+		mux.Handle("POST /pay/{pidx}/signin", pages.SignIn())
+		mux.Handle("POST /pay/{pidx}/confirm", pages.Confirm())
+		mux.Handle("POST /pay/{pidx}/cancel", pages.Cancel())
+		mux.Handle("GET /static/thaili.css", pages.CSS())
+	}
+
 	// Anything else is a JSON 404.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not found."})

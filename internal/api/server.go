@@ -15,6 +15,7 @@ import (
 
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/web"
 )
 
 // Server is the HTTP front of a payment.Service.
@@ -23,6 +24,7 @@ type Server struct {
 	log       *slog.Logger
 	publicURL string // base of absolute links, without a trailing slash
 	ids       ids.Generator
+	pages     *web.Pages // the hosted payment page; nil serves none
 	handler   http.Handler
 }
 
@@ -32,11 +34,14 @@ type Options struct {
 	Log       *slog.Logger
 	PublicURL string
 	IDs       ids.Generator
+	// Pages is the hosted ePayment page (spec §4.3); nil leaves its paths
+	// to the JSON 404.
+	Pages *web.Pages
 }
 
 // New builds the server and its routes.
 func New(o Options) *Server {
-	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs}
+	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.logRequests(mux)

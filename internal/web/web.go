@@ -1,0 +1,380 @@
+// Package web serves Thaili's hosted ePayment page (spec §4.3 and §5):
+// a server-rendered form where the payer signs in with mobile and MPIN,
+// confirms with the code and MPIN, or cancels, and is then sent back to
+// the merchant's return_url. It needs no JavaScript and no external asset.
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+)
+
+//go:embed assets/page.html assets/thaili.css
+var assets embed.FS
+
+// Options configure Pages.
+type Options struct {
+	Service *payment.Service
+	Log     *slog.Logger
+	// Key is the secret the CSRF tokens are derived from (the server
+	// secret); a purpose-specific subkey is derived from it.
+	Key []byte
+	// Now is the clock for the expiry text; time.Now if nil.
+	Now func() time.Time
+}
+
+// Pages serves the hosted payment page.
+type Pages struct {
+	svc  *payment.Service
+	log  *slog.Logger
+	key  []byte
+	now  func() time.Time
+	tmpl *template.Template
+	css  []byte
+}
+
+// New builds the pages from their embedded template and stylesheet.
+func New(o Options) (*Pages, error) {
+	tmpl, err := template.ParseFS(assets, "assets/page.html")
+	if err != nil {
+		return nil, err
+	}
+	css, err := assets.ReadFile("assets/thaili.css")
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, o.Key)
+	mac.Write([]byte("thaili hosted page csrf v1"))
+	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// Step names which form the page shows.
+const (
+	stepSignIn = "signin"
+	stepOTP    = "otp"
+	stepClosed = "closed"
+)
+
+// view is the template's data.
+type view struct {
+	Status      int
+	Title       string
+	Found       bool
+	Merchant    string
+	Order       string
+	Amount      string
+	Expires     string
+	Test        bool
+	Pidx        string
+	Token       string
+	Step        string
+	Notice      string
+	Message     string
+	Error       string
+	FieldErrors []string
+	Tries       string
+	Mobile      string
+	ReturnLink  string
+	returnURL   string
+}
+
+// Payment is GET /?pidx= and /wallet/?pidx=: the payment's summary and
+// the form for its current step. Other query parameters are ignored.
+func (p *Pages) Payment() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pidx := r.URL.Query().Get("pidx")
+		if pidx == "" {
+			p.render(w, notFound())
+			return
+		}
+		t, err := p.svc.EPaymentForPage(r.Context(), pidx)
+		if err != nil {
+			p.render(w, p.failure(r, err))
+			return
+		}
+		p.render(w, p.viewOf(t, ""))
+	})
+}
+
+// SignIn is POST /pay/{pidx}/signin: mobile and MPIN; on success the
+// confirmation code form.
+func (p *Pages) SignIn() http.Handler {
+	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string) {
+		mobile := strings.TrimSpace(r.PostFormValue("mobile"))
+		t, err := p.svc.StartEPayment(r.Context(), pidx, mobile, r.PostFormValue("mpin"))
+		if err != nil {
+			v := p.retry(r, pidx, err, stepSignIn)
+			if v.Step == stepSignIn {
+				v.Mobile = mobile
+			}
+			p.render(w, v)
+			return
+		}
+		v := p.viewOf(t, stepOTP)
+		v.Notice = "We sent a confirmation code to your mobile."
+		p.render(w, v)
+	})
+}
+
+// Confirm is POST /pay/{pidx}/confirm: the code and MPIN pay; success
+// (or a repeat of it, which never charges again) redirects to return_url.
+func (p *Pages) Confirm() http.Handler {
+	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string) {
+		t, err := p.svc.CompleteEPayment(r.Context(), pidx, strings.TrimSpace(r.PostFormValue("code")), r.PostFormValue("mpin"))
+		if err != nil {
+			p.render(w, p.retry(r, pidx, err, stepOTP))
+			return
+		}
+		p.redirect(w, t)
+	})
+}
+
+// Cancel is POST /pay/{pidx}/cancel: the payment becomes User canceled
+// and the payer returns to return_url.
+func (p *Pages) Cancel() http.Handler {
+	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string) {
+		t, err := p.svc.CancelEPayment(r.Context(), pidx)
+		if err != nil {
+			p.render(w, p.retry(r, pidx, err, ""))
+			return
+		}
+		p.redirect(w, t)
+	})
+}
+
+// CSS is GET /static/thaili.css, the embedded stylesheet.
+func (p *Pages) CSS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Write(p.css)
+	})
+}
+
+// post checks the CSRF token of a form POST for the path's pidx.
+func (p *Pages) post(h func(w http.ResponseWriter, r *http.Request, pidx string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		pidx := r.PathValue("pidx")
+		if err := r.ParseForm(); err != nil || !p.validToken(pidx, r.PostFormValue("csrf")) {
+			p.render(w, view{Status: http.StatusForbidden, Title: "Request refused", Step: stepClosed,
+				Message: "This form has expired or did not come from this page. Open the payment link again."})
+			return
+		}
+		h(w, r, pidx)
+	})
+}
+
+// token is the CSRF token of pidx's forms: an HMAC of the pidx.
+func (p *Pages) token(pidx string) string {
+	mac := hmac.New(sha256.New, p.key)
+	mac.Write([]byte(pidx))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func (p *Pages) validToken(pidx, got string) bool {
+	return hmac.Equal([]byte(p.token(pidx)), []byte(got))
+}
+
+// retry renders a refused POST: the service's message over the form for
+// step, or over whatever the payment's current state calls for.
+func (p *Pages) retry(r *http.Request, pidx string, err error, step string) view {
+	e := payment.AsError(err)
+	if e.Kind == payment.KindNotFound || e.Kind == payment.KindInternal {
+		return p.failure(r, err)
+	}
+	t, lerr := p.svc.EPaymentForPage(r.Context(), pidx)
+	if lerr != nil {
+		return p.failure(r, lerr)
+	}
+	if e.Detail == "Sign in with your mobile number and MPIN first." {
+		step = stepSignIn
+	}
+	v := p.viewOf(t, step)
+	v.Status = http.StatusBadRequest
+	v.Error, v.Tries = e.Detail, e.TriesRemaining
+	for _, msgs := range e.Fields {
+		v.FieldErrors = append(v.FieldErrors, msgs...)
+	}
+	if v.Error == "" && len(v.FieldErrors) > 0 {
+		v.Error, v.FieldErrors = v.FieldErrors[0], v.FieldErrors[1:]
+	}
+	if v.Step == stepClosed && v.Error == v.Message {
+		v.Error = ""
+	}
+	return v
+}
+
+// failure is the page for a payment that cannot be shown.
+func (p *Pages) failure(r *http.Request, err error) view {
+	e := payment.AsError(err)
+	if e.Kind == payment.KindNotFound {
+		return notFound()
+	}
+	p.log.ErrorContext(r.Context(), "hosted page failed", "err", err)
+	return view{Status: http.StatusInternalServerError, Title: "Something went wrong", Step: stepClosed,
+		Message: "The payment page is not available right now. Please try again shortly."}
+}
+
+func notFound() view {
+	return view{Status: http.StatusNotFound, Title: "Payment not found", Step: stepClosed,
+		Message: "This payment link is not valid. Check the link or start the payment again from the shop."}
+}
+
+// viewOf describes t; step forces a form when the payment is payable,
+// otherwise the step follows from its state.
+func (p *Pages) viewOf(t payment.Transaction, step string) view {
+	pay := t.Payment
+	now := p.now()
+	v := view{Status: http.StatusOK, Title: "Pay " + t.Merchant.Name, Found: true, Merchant: t.Merchant.Name,
+		Order: pay.PurchaseOrderName, Amount: pay.Amount.String(), Test: pay.Book == ledger.Test,
+		Pidx: pay.Token, Token: p.token(pay.Token), returnURL: pay.ReturnURL}
+	switch pay.State {
+	case store.Initiated:
+		v.Expires = expiresIn(pay.ExpiresAt.Sub(now))
+		switch {
+		case step != "":
+			v.Step = step
+		case pay.ConsumerID != 0 && pay.OTPHash != "" && now.Before(pay.OTPExpiresAt):
+			v.Step = stepOTP
+		default:
+			v.Step = stepSignIn
+		}
+		if v.Step == stepOTP && t.Consumer.Mobile != "" {
+			v.Mobile = maskMobile(t.Consumer.Mobile)
+		}
+		return v
+	case store.Completed, store.PartiallyRefunded, store.Refunded:
+		v.Title, v.Message = "Already paid", "This payment is already paid."
+		v.ReturnLink = returnURL(t, true)
+	case store.Expired:
+		v.Status, v.Title, v.Message = http.StatusGone, "Link expired", "This payment link has expired. Start the payment again from the shop."
+	case store.UserCanceled:
+		v.Status, v.Title, v.Message = http.StatusGone, "Payment canceled", "This payment was canceled."
+	default:
+		v.Status, v.Title, v.Message = http.StatusGone, "Payment disabled", "This payment can no longer be paid: the confirmation code was entered wrongly too many times."
+	}
+	v.Step = stepClosed
+	return v
+}
+
+// expiresIn renders the time left, e.g. "expires in 29 min".
+func expiresIn(d time.Duration) string {
+	if d <= 0 {
+		return "expires now"
+	}
+	mins := int((d + time.Minute - 1) / time.Minute)
+	switch {
+	case mins < 120:
+		return fmt.Sprintf("expires in %d min", mins)
+	case mins < 48*60:
+		return fmt.Sprintf("expires in %d h %d min", mins/60, mins%60)
+	}
+	return fmt.Sprintf("expires in %d days", mins/(24*60))
+}
+
+// maskMobile shows the first 2 and last 3 digits: 98XXXXX001.
+func maskMobile(m string) string {
+	if len(m) < 5 {
+		return m
+	}
+	return m[:2] + strings.Repeat("X", len(m)-5) + m[len(m)-3:]
+}
+
+// returnURL is t's return_url with the §5 parameters in the documented
+// order, after the return_url's own parameters (except any it repeats).
+func returnURL(t payment.Transaction, paid bool) string {
+	pay := t.Payment
+	amount := fmt.Sprint(int64(pay.Amount))
+	var params [][2]string
+	if paid {
+		params = [][2]string{{"pidx", pay.Token}, {"txnId", pay.Idx}, {"amount", amount}, {"total_amount", amount},
+			{"status", string(store.Completed)}, {"mobile", maskMobile(t.Consumer.Mobile)}, {"tidx", pay.Idx},
+			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}, {"transaction_id", pay.Idx}}
+	} else {
+		params = [][2]string{{"pidx", pay.Token}, {"transaction_id", ""}, {"tidx", ""}, {"amount", amount},
+			{"total_amount", amount}, {"mobile", ""}, {"status", string(store.UserCanceled)},
+			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}}
+	}
+	u, err := url.Parse(pay.ReturnURL)
+	if err != nil {
+		u = &url.URL{Path: pay.ReturnURL}
+	}
+	ours := map[string]bool{"txnId": true, "transaction_id": true, "tidx": true, "amount": true, "total_amount": true,
+		"mobile": true, "status": true, "pidx": true, "purchase_order_id": true, "purchase_order_name": true}
+	var parts []string
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		if kv == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		if name, err := url.QueryUnescape(k); err == nil && ours[name] {
+			continue
+		}
+		parts = append(parts, kv)
+	}
+	for _, kv := range params {
+		parts = append(parts, url.QueryEscape(kv[0])+"="+url.QueryEscape(kv[1]))
+	}
+	u.RawQuery = strings.Join(parts, "&")
+	u.ForceQuery = false
+	return u.String()
+}
+
+// redirect sends the payer back to the merchant with the §5 parameters.
+func (p *Pages) redirect(w http.ResponseWriter, t payment.Transaction) {
+	setHeaders(w.Header(), t.Payment.ReturnURL)
+	w.Header().Set("Location", returnURL(t, t.Payment.State != store.UserCanceled))
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// render writes v with the page's security headers.
+func (p *Pages) render(w http.ResponseWriter, v view) {
+	var b strings.Builder
+	if err := p.tmpl.Execute(&b, v); err != nil {
+		p.log.Error("rendering the hosted page", "err", err)
+		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w.Header(), v.returnURL)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(v.Status)
+	w.Write([]byte(b.String()))
+}
+
+// setHeaders sets the security headers of every page; forms may post to
+// this origin and be redirected to the return_url's origin.
+func setHeaders(h http.Header, returnURL string) {
+	formAction := "'self'"
+	if u, err := url.Parse(returnURL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		!strings.ContainsAny(u.Host, " ;,'\"") {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action "+formAction+
+		"; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}

@@ -1,0 +1,56 @@
+package web
+
+import (
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+)
+
+func TestReturnURL(t *testing.T) {
+	tx := payment.Transaction{
+		Payment:  store.Payment{Token: "P", Idx: "T", Amount: 1300, PurchaseOrderID: "o 1", PurchaseOrderName: "Book & pen"},
+		Consumer: store.Consumer{Mobile: "9800000904"},
+	}
+	tests := []struct {
+		ret  string
+		paid bool
+		want string
+	}{
+		{"https://shop.example/return?order=7", true, "https://shop.example/return?order=7&pidx=P&txnId=T&amount=1300&total_amount=1300&status=Completed&mobile=98XXXXX904&tidx=T&purchase_order_id=o+1&purchase_order_name=Book+%26+pen&transaction_id=T"},
+		{"http://example.com/", false, "http://example.com/?pidx=P&transaction_id=&tidx=&amount=1300&total_amount=1300&mobile=&status=User+canceled&purchase_order_id=o+1&purchase_order_name=Book+%26+pen"},
+		{"https://x.example/r?status=old&a=1#top", false, "https://x.example/r?a=1&pidx=P&transaction_id=&tidx=&amount=1300&total_amount=1300&mobile=&status=User+canceled&purchase_order_id=o+1&purchase_order_name=Book+%26+pen#top"},
+	}
+	for _, tt := range tests {
+		tx.Payment.ReturnURL = tt.ret
+		if got := returnURL(tx, tt.paid); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.ret, got, tt.want)
+		}
+	}
+}
+
+func TestExpiresIn(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		29*time.Minute + 30*time.Second: "expires in 30 min",
+		29 * time.Minute:                "expires in 29 min",
+		3*time.Hour + 5*time.Minute:     "expires in 3 h 5 min",
+		7 * 24 * time.Hour:              "expires in 7 days",
+		-time.Second:                    "expires now",
+	} {
+		if got := expiresIn(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestToken(t *testing.T) {
+	p, err := New(Options{Key: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := New(Options{Key: []byte("other")})
+	if !p.validToken("P", p.token("P")) || p.validToken("Q", p.token("P")) || p.validToken("P", q.token("P")) || p.validToken("P", "") {
+		t.Fatal("token check")
+	}
+}
