@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -193,6 +194,34 @@ func TestBrowserHostedPageTwoTabs(t *testing.T) {
 	out, err := s.cli(t, "consumer", "topup", "--mobile", "9800000003", "--amount", "1")
 	if err != nil || !strings.Contains(out, "balance 99997501 paisa") {
 		t.Fatalf("payer balance: %v %s", err, out)
+	}
+	s.ledgerOK(t)
+}
+
+// TestBrowserHostedPageExpired moves a link's expiry into the past in the
+// database (as if its time had run out) and opens it.
+func TestBrowserHostedPageExpired(t *testing.T) {
+	s := startServer(t)
+	rr := newReturnRecorder(t)
+	ctx := browsertest.New(t, 90*time.Second)
+	pidx, payURL := browserEPayment(t, s, rr)
+	raw, err := sql.Open("sqlite", s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE payments SET expires_at = ? WHERE token = ?`, time.Now().Add(-time.Second).UnixMicro(), pidx); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "open the expired link", chromedp.Navigate(payURL), chromedp.WaitVisible(chromedp.CSS("main")))
+	text := pageText(t, ctx)
+	if !strings.Contains(strings.ToLower(text), "expired") || strings.Contains(text, "Continue") {
+		t.Fatalf("expired link page: %q", text)
+	}
+	browsertest.Screenshot(t, ctx, "hosted-7-expired")
+	r := s.do(t, "POST", "/api/v2/epayment/lookup/", testSK, `{"pidx":"`+pidx+`"}`)
+	if r.Status != 400 || r.Body["status"] != "Expired" || r.Body["transaction_id"] != nil {
+		t.Fatalf("lookup of the expired link: %d %s", r.Status, r.Raw)
 	}
 	s.ledgerOK(t)
 }
