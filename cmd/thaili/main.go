@@ -22,6 +22,7 @@ import (
 
 	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/config"
+	"github.com/thaili/thaili/internal/demo"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -30,6 +31,7 @@ import (
 	"github.com/thaili/thaili/internal/store/postgres"
 	"github.com/thaili/thaili/internal/store/sqlite"
 	"github.com/thaili/thaili/internal/web"
+	"github.com/thaili/thaili/internal/widget"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -269,8 +271,22 @@ func (e env) serve(args []string) error {
 		ln.Close()
 		return err
 	}
+	kpg, err := widget.New()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	var shop http.Handler // the demo shop, only beside the sandbox seeded above
+	if cfg.Sandbox && a.sqlite {
+		if shop, err = demo.New(demo.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL}); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	handler := api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
+		Widget: kpg, Demo: shop})
 	srv := &http.Server{
-		Handler:           api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -51,6 +51,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.Handle("GET /static/thaili.css", pages.CSS())
 	}
 
+	// The web checkout widget and its loader script (spec §10), and the
+	// sandbox's demo shop.
+	if s.widget != nil {
+		mux.Handle("/kpg/", s.widget)
+	}
+	if s.demo != nil {
+		mux.Handle("/demo/", s.demo)
+	}
+
 	// Anything else is a JSON 404.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not found."})

@@ -24,7 +24,9 @@ type Server struct {
 	log       *slog.Logger
 	publicURL string // base of absolute links, without a trailing slash
 	ids       ids.Generator
-	pages     *web.Pages // the hosted payment page; nil serves none
+	pages     *web.Pages   // the hosted payment page; nil serves none
+	widget    http.Handler // the web checkout widget under /kpg/; nil serves none
+	demo      http.Handler // the sandbox demo shop under /demo/; nil serves none
 	handler   http.Handler
 }
 
@@ -37,11 +39,18 @@ type Options struct {
 	// Pages is the hosted ePayment page (spec §4.3); nil leaves its paths
 	// to the JSON 404.
 	Pages *web.Pages
+	// Widget serves the web checkout widget under /kpg/ (spec §10); nil
+	// leaves its paths to the JSON 404.
+	Widget http.Handler
+	// Demo serves the demo shop under /demo/, beside a seeded sandbox;
+	// nil leaves its paths to the JSON 404.
+	Demo http.Handler
 }
 
 // New builds the server and its routes.
 func New(o Options) *Server {
-	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages}
+	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
+		widget: o.Widget, demo: o.Demo}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.logRequests(mux)
