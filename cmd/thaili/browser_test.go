@@ -225,3 +225,43 @@ func TestBrowserHostedPageExpired(t *testing.T) {
 	}
 	s.ledgerOK(t)
 }
+
+// TestBrowserDemoShopWidget pays in the demo shop with the checkout
+// widget: the loader opens the /kpg/ iframe, the payer signs in and
+// confirms, onSuccess hands the token to the shop, and the shop's server
+// verifies it.
+func TestBrowserDemoShopWidget(t *testing.T) {
+	s := startServer(t)
+	ctx := browsertest.New(t, 60*time.Second)
+	step(t, ctx, "open the shop", chromedp.Navigate(s.URL+"/demo/"), chromedp.WaitVisible(chromedp.CSS("#widget-pay")))
+	browsertest.Screenshot(t, ctx, "demo-1-shop")
+	step(t, ctx, "open the widget", chromedp.Click(chromedp.CSS("#widget-pay")), chromedp.WaitVisible(chromedp.CSS("iframe")))
+	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("iframe")))
+	if err != nil || len(frames) == 0 {
+		t.Fatalf("widget iframe: %v", err)
+	}
+	in := chromedp.FromNode(frames[0])
+	step(t, ctx, "sign in inside the widget", chromedp.WaitVisible(chromedp.CSS("#mobile"), in),
+		chromedp.SendKeys(chromedp.CSS("#mobile"), "9800000004", in), chromedp.SendKeys(chromedp.CSS("#pin"), "1111", in))
+	browsertest.Screenshot(t, ctx, "demo-2-widget")
+	// Click the buttons: the widget's script handles the forms' submit
+	// events, which a scripted form.submit() would bypass.
+	step(t, ctx, "pay", chromedp.Click(chromedp.CSS("#wallet-form button[type=submit]"), in), chromedp.WaitVisible(chromedp.CSS("#code"), in))
+	browsertest.Screenshot(t, ctx, "demo-3-widget-code")
+	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS("#code"), "987654", in), chromedp.Click(chromedp.CSS("#otp-form button[type=submit]"), in),
+		chromedp.WaitVisible(chromedp.CSS(`#result[data-verified="true"]`)))
+	browsertest.Screenshot(t, ctx, "demo-4-verified")
+	result, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#result")))
+	if err != nil || !strings.Contains(result, "Completed") {
+		t.Fatalf("shop result: %v %q", err, result)
+	}
+	list := s.do(t, "GET", "/api/v2/merchant-transaction/?state=Completed", testSK, "")
+	records, _ := list.Body["records"].([]any)
+	if len(records) != 1 {
+		t.Fatalf("completed transactions: %s", list.Raw)
+	}
+	if user := records[0].(map[string]any)["user"].(map[string]any); user["mobile"] != "98XXXXXXX4" {
+		t.Fatalf("payer: %v", user)
+	}
+	s.ledgerOK(t)
+}
