@@ -253,3 +253,49 @@ func equalValues(got, want url.Values) bool {
 	}
 	return true
 }
+
+// TestEPaymentLookupAfterPayAndRefunds pays an ePayment on the page and
+// follows its lookup through partial and full refunds on both paths.
+func TestEPaymentLookupAfterPayAndRefunds(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	p := newPage(t, s)
+	pidx, path := initiateEPayment(t, s)
+	token := csrf(t, p.get(path))
+	p.post("/pay/"+pidx+"/signin", url.Values{"csrf": {token}, "mobile": {"9800000005"}, "mpin": {"1111"}})
+	if r := p.post("/pay/"+pidx+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}, "mpin": {"1111"}}); r.Status != 303 {
+		t.Fatalf("pay: %d %s", r.Status, r.Body)
+	}
+	lookup := func(want string, refunded bool) string {
+		t.Helper()
+		r := s.do(t, "POST", "/api/v2/epayment/lookup/", testSK, `{"pidx":"`+pidx+`"}`)
+		txn, _ := r.Body["transaction_id"].(string)
+		if r.Status != 200 || r.Body["status"] != want || r.Body["refunded"] != refunded || len(txn) != 22 ||
+			r.Body["total_amount"] != json.Number("1300") || r.Body["fee"] != json.Number("39") {
+			t.Fatalf("lookup (want %s): %d %s", want, r.Status, r.Raw)
+		}
+		sdk := s.do(t, "POST", "/api/v2/epayment/lookup-sdk/", testPK, "pidx="+pidx)
+		if sdk.Body["status"] != want || sdk.Body["transaction_id"] != txn || sdk.Body["refunded"] != refunded {
+			t.Fatalf("lookup-sdk (want %s): %s", want, sdk.Raw)
+		}
+		return txn
+	}
+	txn := lookup("Completed", false)
+	// The transaction id is the record's idx: the list and both refund paths take it.
+	if d := s.do(t, "GET", "/api/v2/merchant-transaction/"+txn+"/", testSK, ""); d.Status != 200 || d.Body["amount"] != json.Number("1300") {
+		t.Fatalf("detail of the ePayment: %s", d.Raw)
+	}
+	if r := s.do(t, "POST", "/api/v2/epayment/merchant-transaction/"+txn+"/refund/", testSK, `{"amount": 300, "mobile": "9800000005"}`); r.Status != 200 {
+		t.Fatalf("partial refund: %s", r.Raw)
+	}
+	lookup("Partially refunded", true)
+	if r := s.do(t, "POST", "/api/merchant-transaction/"+txn+"/refund/", testSK, ""); r.Status != 200 {
+		t.Fatalf("full refund: %s", r.Raw)
+	}
+	lookup("Refunded", true)
+	out, err := s.cli(t, "consumer", "topup", "--mobile", "9800000005", "--amount", "1")
+	if err != nil || !strings.Contains(out, "balance 100000001 paisa") {
+		t.Fatalf("payer refunded in full: %v %s", err, out)
+	}
+	s.ledgerOK(t)
+}
