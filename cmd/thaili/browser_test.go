@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -88,6 +89,11 @@ func TestBrowserHostedPagePay(t *testing.T) {
 	step(t, ctx, "open the payment page", chromedp.Navigate(payURL), chromedp.WaitVisible(chromedp.CSS("#mobile")))
 	if text := pageText(t, ctx); !strings.Contains(text, "TEST MODE") || !strings.Contains(text, "Dhaka topi") || !strings.Contains(text, "Rs 25.00") {
 		t.Fatalf("page: %q", text)
+	}
+	// The countdown script ran (the CSP allows it) and ticks.
+	countdown, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".expiry")))
+	if err != nil || !regexp.MustCompile(`^expires in (29:[0-5][0-9]|30:00)$`).MatchString(countdown) {
+		t.Fatalf("countdown: %q %v", countdown, err)
 	}
 	browsertest.Screenshot(t, ctx, "hosted-1-signin")
 

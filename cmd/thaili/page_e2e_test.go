@@ -105,7 +105,7 @@ func TestHostedPagePay(t *testing.T) {
 	r := p.get(path)
 	mustContain(t, "page", r, 200, "Book", "Rs 13.00", "TEST MODE", "expires in 30 min", `action="/pay/`+pidx+`/signin"`, `<label for="mpin">`)
 	csp := r.Header.Get("Content-Security-Policy")
-	if csp != "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' https://shop.example; frame-ancestors 'none'; base-uri 'none'" ||
+	if csp != "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self' https://shop.example; frame-ancestors 'none'; base-uri 'none'" ||
 		r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Referrer-Policy") != "no-referrer" || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("headers: %v", r.Header)
 	}

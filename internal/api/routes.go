@@ -49,6 +49,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.Handle("POST /pay/{pidx}/confirm", pages.Confirm())
 		mux.Handle("POST /pay/{pidx}/cancel", pages.Cancel())
 		mux.Handle("GET /static/thaili.css", pages.CSS())
+		mux.Handle("GET /static/countdown.js", pages.Countdown())
 	}
 
 	// The web checkout widget and its loader script (spec §10), and the

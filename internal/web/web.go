@@ -22,7 +22,7 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-//go:embed assets/page.html assets/thaili.css
+//go:embed assets/page.html assets/thaili.css assets/countdown.js
 var assets embed.FS
 
 // Options configure Pages.
@@ -44,6 +44,7 @@ type Pages struct {
 	now  func() time.Time
 	tmpl *template.Template
 	css  []byte
+	js   []byte // the expiry countdown
 }
 
 // New builds the pages from their embedded template and stylesheet.
@@ -56,9 +57,13 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
+	js, err := assets.ReadFile("assets/countdown.js")
+	if err != nil {
+		return nil, err
+	}
 	mac := hmac.New(sha256.New, o.Key)
 	mac.Write([]byte("thaili hosted page csrf v1"))
-	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css}
+	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -84,6 +89,7 @@ type view struct {
 	Order       string
 	Amount      string
 	Expires     string
+	ExpiresAt   string // RFC 3339, for the countdown script
 	Test        bool
 	Pidx        string
 	Token       string
@@ -172,6 +178,16 @@ func (p *Pages) CSS() http.Handler {
 	})
 }
 
+// Countdown is GET /static/countdown.js, the page's only script.
+func (p *Pages) Countdown() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Write(p.js)
+	})
+}
+
 // post checks the CSRF token of a form POST for the path's pidx.
 func (p *Pages) post(h func(w http.ResponseWriter, r *http.Request, pidx string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -253,6 +269,7 @@ func (p *Pages) viewOf(t payment.Transaction, step string) view {
 	switch pay.State {
 	case store.Initiated:
 		v.Expires = expiresIn(pay.ExpiresAt.Sub(now))
+		v.ExpiresAt = pay.ExpiresAt.UTC().Format(time.RFC3339)
 		switch {
 		case step != "":
 			v.Step = step
@@ -371,7 +388,7 @@ func setHeaders(h http.Header, returnURL string) {
 		!strings.ContainsAny(u.Host, " ;,'\"") {
 		formAction += " " + u.Scheme + "://" + u.Host
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action "+formAction+
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action "+formAction+
 		"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
