@@ -178,27 +178,28 @@ func lookupBody(t payment.Transaction) (map[string]any, int) {
 	}, code
 }
 
-// readPidx reads the pidx of a lookup-family body.
-func readPidx(r *http.Request) (string, error) {
+// lookupRequest authenticates a lookup-family request (a secret or a
+// public key: Khalti's SDKs send either) and finds the ePayment whose
+// pidx its body names.
+func (s *Server) lookupRequest(r *http.Request) (payment.Transaction, error) {
+	caller, err := s.keyCaller(r, store.SecretKey, store.PublicKey)
+	if err != nil {
+		return payment.Transaction{}, err
+	}
 	f, err := readForm(r)
 	if err != nil {
-		return "", err
+		return payment.Transaction{}, err
 	}
 	pidx := f.str("pidx", true)
-	return pidx, f.err()
+	if err := f.err(); err != nil {
+		return payment.Transaction{}, err
+	}
+	return s.svc.LookupEPayment(r.Context(), caller, pidx)
 }
 
 // handleEPaymentLookup is POST /api/v2/epayment/lookup/ (spec §6.1).
 func (s *Server) handleEPaymentLookup(w http.ResponseWriter, r *http.Request) error {
-	caller, err := s.keyCaller(r, store.SecretKey, store.PublicKey)
-	if err != nil {
-		return err
-	}
-	pidx, err := readPidx(r)
-	if err != nil {
-		return err
-	}
-	t, err := s.svc.LookupEPayment(r.Context(), caller, pidx)
+	t, err := s.lookupRequest(r)
 	if err != nil {
 		return err
 	}
@@ -211,15 +212,7 @@ func (s *Server) handleEPaymentLookup(w http.ResponseWriter, r *http.Request) er
 // §6.2): lookup plus the order and the merchant extras, with the strict
 // types the mobile SDKs cast to.
 func (s *Server) handleEPaymentLookupSDK(w http.ResponseWriter, r *http.Request) error {
-	caller, err := s.keyCaller(r, store.PublicKey, store.SecretKey)
-	if err != nil {
-		return err
-	}
-	pidx, err := readPidx(r)
-	if err != nil {
-		return err
-	}
-	t, err := s.svc.LookupEPayment(r.Context(), caller, pidx)
+	t, err := s.lookupRequest(r)
 	if err != nil {
 		return err
 	}
@@ -245,15 +238,7 @@ func extras(p store.Payment) any {
 // handleEPaymentDetail is POST /api/v2/epayment/detail/ (spec §6.3); the
 // SDKs read only return_url.
 func (s *Server) handleEPaymentDetail(w http.ResponseWriter, r *http.Request) error {
-	caller, err := s.keyCaller(r, store.PublicKey, store.SecretKey)
-	if err != nil {
-		return err
-	}
-	pidx, err := readPidx(r)
-	if err != nil {
-		return err
-	}
-	t, err := s.svc.LookupEPayment(r.Context(), caller, pidx)
+	t, err := s.lookupRequest(r)
 	if err != nil {
 		return err
 	}

@@ -257,14 +257,8 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string)
 			if err != nil {
 				return err
 			}
-			p.State, p.ConfirmedAt, p.CompletedAt, p.UpdatedAt = store.Completed, now, now, now
-			if err := tx.UpdatePayment(ctx, &p); err != nil {
+			if err := s.markCompleted(ctx, tx, &p, now); err != nil {
 				return err
-			}
-			if p.Book == ledger.Test {
-				if err := s.goLive(ctx, tx, p.MerchantID); err != nil {
-					return err
-				}
 			}
 			t.Payment = p
 			return nil

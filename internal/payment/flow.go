@@ -129,14 +129,8 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 			if err := tx.Post(ctx, captureEntry(p), now); err != nil {
 				return err
 			}
-			p.State, p.CompletedAt, p.UpdatedAt = store.Completed, now, now
-			if err := tx.UpdatePayment(ctx, &p); err != nil {
+			if err := s.markCompleted(ctx, tx, &p, now); err != nil {
 				return err
-			}
-			if p.Book == ledger.Test {
-				if err := s.goLive(ctx, tx, p.MerchantID); err != nil {
-					return err
-				}
 			}
 			t.Payment = p
 			return nil
@@ -177,6 +171,22 @@ func captureEntry(p store.Payment) ledger.Entry {
 		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Fees, 0).WithShard(shard), Amount: p.FeeAmount})
 	}
 	return e
+}
+
+// markCompleted records that p's money reached the merchant, and issues
+// live keys on a merchant's first completed test payment.
+func (s *Service) markCompleted(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) error {
+	if p.ConfirmedAt.IsZero() {
+		p.ConfirmedAt = now
+	}
+	p.State, p.CompletedAt, p.UpdatedAt = store.Completed, now, now
+	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return err
+	}
+	if p.Book == ledger.Test {
+		return s.goLive(ctx, tx, p.MerchantID)
+	}
+	return nil
 }
 
 // goLive issues live keys to a merchant the first time one of its test
