@@ -266,7 +266,7 @@ func (e env) serve(args []string) error {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
-	pages, err := web.New(web.Options{Service: a.svc, Log: log, Key: a.secret})
+	pages, err := web.New(web.Options{Service: a.svc, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects})
 	if err != nil {
 		ln.Close()
 		return err
@@ -284,7 +284,7 @@ func (e env) serve(args []string) error {
 		}
 	}
 	handler := api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
-		Widget: kpg, Demo: shop})
+		Widget: kpg, Demo: shop, Ready: readiness(a.store)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -520,4 +520,14 @@ func cliError(err error) error {
 		parts = append(parts, e.Detail)
 	}
 	return exitError{1, strings.Join(parts, "; ")}
+}
+
+// readiness is the /readyz check: the database answers and its schema is
+// exactly this build's (both stores implement CheckSchema).
+func readiness(st store.Store) func(context.Context) error {
+	c, ok := st.(interface{ CheckSchema(context.Context) error })
+	if !ok {
+		return nil
+	}
+	return c.CheckSchema
 }

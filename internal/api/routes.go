@@ -11,16 +11,19 @@ import (
 func (s *Server) routes(mux *http.ServeMux) {
 	const get, post, cors, noCORS = http.MethodGet, http.MethodPost, true, false
 
+	// POSTs that create or move something take an Idempotency-Key header
+	// (idempotency.go); the wrapper names where the credential is.
+
 	// Legacy wallet flow (KPG-1). initiate and confirm take the public key
 	// in the body and are called from browsers, so they allow CORS.
-	s.api(mux, "/api/v2/payment/initiate/", s.route(post, cors, s.handleInitiate))
-	s.api(mux, "/api/v2/payment/confirm/", s.route(post, cors, s.handleConfirm))
-	s.api(mux, "/api/v2/payment/verify/", s.route(post, noCORS, s.handleVerify))
+	s.api(mux, "/api/v2/payment/initiate/", s.route(post, cors, s.idempotent(publicKeyInBody, s.handleInitiate)))
+	s.api(mux, "/api/v2/payment/confirm/", s.route(post, cors, s.idempotent(publicKeyInBody, s.handleConfirm)))
+	s.api(mux, "/api/v2/payment/verify/", s.route(post, noCORS, s.idempotent(secretKeyHeader, s.handleVerify)))
 	s.api(mux, "/api/v2/payment/status/", s.route(get, noCORS, s.handleStatus))
 
 	// ePayment (KPG-2): initiate with the secret key; the lookup family
 	// also takes the public key the mobile SDKs send.
-	s.api(mux, "/api/v2/epayment/initiate/", s.route(post, noCORS, s.handleEPaymentInitiate))
+	s.api(mux, "/api/v2/epayment/initiate/", s.route(post, noCORS, s.idempotent(secretKeyHeader, s.handleEPaymentInitiate)))
 	s.api(mux, "/api/v2/epayment/lookup/", s.route(post, noCORS, s.handleEPaymentLookup))
 	s.api(mux, "/api/v2/epayment/lookup-sdk/", s.route(post, noCORS, s.handleEPaymentLookupSDK))
 	s.api(mux, "/api/v2/epayment/detail/", s.route(post, noCORS, s.handleEPaymentDetail))
@@ -28,8 +31,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Transactions and refunds (secret key).
 	s.api(mux, "/api/v2/merchant-transaction/", s.route(get, noCORS, s.handleList))
 	s.api(mux, "/api/v2/merchant-transaction/{idx}/", s.route(get, noCORS, s.handleDetail))
-	s.api(mux, "/api/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.handleRefund))
-	s.api(mux, "/api/v2/epayment/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.handleRefund))
+	s.api(mux, "/api/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.idempotent(secretKeyHeader, s.handleRefund)))
+	s.api(mux, "/api/v2/epayment/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.idempotent(secretKeyHeader, s.handleRefund)))
 
 	// Bank lists (no auth; /api/v2/bank/ also as /api/bank/). The widget
 	// iframe fetches /api/v2/bank/ cross-origin, so they allow CORS.
@@ -38,6 +41,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Operations.
 	mux.Handle("/healthz", s.route(get, noCORS, s.handleHealth))
+	mux.Handle("/readyz", s.route(get, noCORS, s.handleReady))
+	mux.Handle("/metrics", s.route(get, noCORS, s.handleMetrics))
 
 	// The hosted payment page (spec §4.3, §5): the payment_url forms, the
 	// payer's form posts, and its stylesheet.

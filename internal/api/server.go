@@ -27,6 +27,8 @@ type Server struct {
 	pages     *web.Pages   // the hosted payment page; nil serves none
 	widget    http.Handler // the web checkout widget under /kpg/; nil serves none
 	demo      http.Handler // the sandbox demo shop under /demo/; nil serves none
+	ready     func(context.Context) error
+	metrics   *opsMetrics
 	handler   http.Handler
 }
 
@@ -45,15 +47,19 @@ type Options struct {
 	// Demo serves the demo shop under /demo/, beside a seeded sandbox;
 	// nil leaves its paths to the JSON 404.
 	Demo http.Handler
+	// Ready reports whether the database answers with the schema this
+	// build needs, for /readyz; nil is always ready.
+	Ready func(context.Context) error
 }
 
 // New builds the server and its routes.
 func New(o Options) *Server {
 	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
-		widget: o.Widget, demo: o.Demo}
+		widget: o.Widget, demo: o.Demo, ready: o.Ready}
+	s.metrics = s.newOpsMetrics()
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.logRequests(mux)
+	s.handler = s.logRequests(s.instrument(mux))
 	return s
 }
 

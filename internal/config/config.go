@@ -25,6 +25,7 @@ type Serve struct {
 	Sandbox       bool
 	NonKYCCap     int64
 	SweepInterval time.Duration
+	SignRedirects bool
 }
 
 // Database says which database to use.
@@ -76,6 +77,9 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	capDefault, _ := strconv.ParseInt(envOr(getenv, "THAILI_NON_KYC_CAP", "20000"), 10, 64)
 	fs.Int64Var(&s.NonKYCCap, "non-kyc-cap", capDefault, "largest payment in paisa to a merchant without approved KYC (env THAILI_NON_KYC_CAP)")
 	fs.DurationVar(&s.SweepInterval, "sweep-interval", 30*time.Second, "how often overdue payments are expired or released")
+	sign, _ := strconv.ParseBool(envOr(getenv, "THAILI_SIGN_REDIRECTS", "false"))
+	fs.BoolVar(&s.SignRedirects, "sign-redirects", sign,
+		"add signature and signed_field_names to the hosted page's redirects to return_url (env THAILI_SIGN_REDIRECTS)")
 }
 
 // Validate checks a parsed serve configuration and fills defaults.

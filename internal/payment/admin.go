@@ -284,7 +284,7 @@ func (s *Service) WalletBalance(ctx context.Context, mobile string, book ledger.
 // invariant; an empty result means the books are sound.
 func (s *Service) CheckLedger(ctx context.Context) ([]ledger.Violation, error) {
 	var snap ledger.Snapshot
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err := s.store.Snapshot(ctx, func(tx store.Tx) error {
 		var err error
 		snap, err = tx.LedgerSnapshot(ctx)
 		return err

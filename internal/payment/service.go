@@ -250,7 +250,8 @@ func (s *Service) storeKeyPair(ctx context.Context, tx store.Tx, merchantID int6
 	now := s.now()
 	pub := store.Key{MerchantID: merchantID, Book: kp.Book, Kind: store.PublicKey, Lookup: kp.Public, Prefix: kp.Public, CreatedAt: now}
 	sec := store.Key{MerchantID: merchantID, Book: kp.Book, Kind: store.SecretKey, Lookup: s.keyLookup(kp.Secret),
-		Prefix: kp.Secret[:len(kp.Book)+len("_secret_key_")+4] + "…", CreatedAt: now}
+		Prefix: kp.Secret[:len(kp.Book)+len("_secret_key_")+4] + "…", CreatedAt: now,
+		SigningKey: RedirectSigningKey(kp.Secret)}
 	if seal {
 		sealed, err := s.seal(kp.Secret)
 		if err != nil {

@@ -100,7 +100,8 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
-// RunSweeper sweeps every interval until ctx is done, logging failures.
+// RunSweeper sweeps every interval until ctx is done, logging failures;
+// each round also forgets idempotency keys older than IdempotencyTTL.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -109,6 +110,9 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 			s.log.ErrorContext(ctx, "sweeping overdue payments", "err", err)
 		} else if n > 0 {
 			s.log.InfoContext(ctx, "swept overdue payments", "count", n)
+		}
+		if _, err := s.PurgeIdempotency(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "purging idempotency keys", "err", err)
 		}
 		select {
 		case <-ctx.Done():

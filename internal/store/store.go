@@ -23,18 +23,24 @@ var (
 )
 
 // Store is a database. InTx runs fn in one read-write transaction and
-// commits it if fn returns nil; View runs fn in a read-only one.
+// commits it if fn returns nil; View runs fn read-only.
 // Implementations may retry fn on serialization failures, so fn must not
 // have effects outside the transaction.
 type Store interface {
 	InTx(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
+	// Snapshot runs fn read-only on one consistent picture of the whole
+	// database, as the ledger check needs. View may not: on PostgreSQL
+	// each of its statements sees the latest committed data.
+	Snapshot(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }
 
 // Tx is the set of operations available inside a transaction.
 type Tx interface {
 	BankTx
+	IdempotencyTx
+	StatsTx
 
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	Merchant(ctx context.Context, id int64) (Merchant, error)
@@ -147,6 +153,10 @@ type Key struct {
 	Sealed     []byte
 	CreatedAt  time.Time
 	RevokedAt  time.Time // zero while the key is active
+	// SigningKey, for a secret key issued since migration 5, is
+	// HMAC-SHA256(secret key, "thaili-redirect-v1"): it signs the hosted
+	// page's redirects, and cannot give back the secret. Nil otherwise.
+	SigningKey []byte
 }
 
 // FeeTier charges PercentBps basis points plus Flat on amounts in

@@ -34,6 +34,9 @@ type Options struct {
 	Key []byte
 	// Now is the clock for the expiry text; time.Now if nil.
 	Now func() time.Time
+	// SignRedirects adds signature and signed_field_names to the
+	// redirects to return_url (see payment.SignRedirect).
+	SignRedirects bool
 }
 
 // Pages serves the hosted payment page.
@@ -45,6 +48,7 @@ type Pages struct {
 	tmpl *template.Template
 	css  []byte
 	js   []byte // the expiry countdown
+	sign bool   // sign the redirects to return_url
 }
 
 // New builds the pages from their embedded template and stylesheet.
@@ -63,7 +67,7 @@ func New(o Options) (*Pages, error) {
 	}
 	mac := hmac.New(sha256.New, o.Key)
 	mac.Write([]byte("thaili hosted page csrf v1"))
-	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js}
+	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -151,7 +155,7 @@ func (p *Pages) Confirm() http.Handler {
 			p.render(w, p.retry(r, pidx, err, stepOTP))
 			return
 		}
-		p.redirect(w, t)
+		p.redirect(w, r, t)
 	})
 }
 
@@ -164,7 +168,7 @@ func (p *Pages) Cancel() http.Handler {
 			p.render(w, p.retry(r, pidx, err, ""))
 			return
 		}
-		p.redirect(w, t)
+		p.redirect(w, r, t)
 	})
 }
 
@@ -322,6 +326,11 @@ func maskMobile(m string) string {
 // returnURL is t's return_url with the §5 parameters in the documented
 // order, after the return_url's own parameters (except any it repeats).
 func returnURL(t payment.Transaction, paid bool) string {
+	return buildReturnURL(t.Payment.ReturnURL, returnParams(t, paid))
+}
+
+// returnParams are the §5 parameters, in the documented order.
+func returnParams(t payment.Transaction, paid bool) [][2]string {
 	pay := t.Payment
 	amount := fmt.Sprint(int64(pay.Amount))
 	var params [][2]string
@@ -334,12 +343,22 @@ func returnURL(t payment.Transaction, paid bool) string {
 			{"total_amount", amount}, {"mobile", ""}, {"status", string(store.UserCanceled)},
 			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}}
 	}
-	u, err := url.Parse(pay.ReturnURL)
+	return params
+}
+
+// buildReturnURL appends params to return_url's own query, dropping any
+// own parameter with a §5 name (or, when params are signed, a signature
+// parameter's name).
+func buildReturnURL(returnURL string, params [][2]string) string {
+	u, err := url.Parse(returnURL)
 	if err != nil {
-		u = &url.URL{Path: pay.ReturnURL}
+		u = &url.URL{Path: returnURL}
 	}
 	ours := map[string]bool{"txnId": true, "transaction_id": true, "tidx": true, "amount": true, "total_amount": true,
 		"mobile": true, "status": true, "pidx": true, "purchase_order_id": true, "purchase_order_name": true}
+	for _, kv := range params {
+		ours[kv[0]] = true
+	}
 	var parts []string
 	for _, kv := range strings.Split(u.RawQuery, "&") {
 		if kv == "" {
@@ -359,11 +378,34 @@ func returnURL(t payment.Transaction, paid bool) string {
 	return u.String()
 }
 
-// redirect sends the payer back to the merchant with the §5 parameters.
-func (p *Pages) redirect(w http.ResponseWriter, t payment.Transaction) {
+// redirect sends the payer back to the merchant with the §5 parameters,
+// signed when Options.SignRedirects is set.
+func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, t payment.Transaction) {
 	setHeaders(w.Header(), t.Payment.ReturnURL)
-	w.Header().Set("Location", returnURL(t, t.Payment.State != store.UserCanceled))
+	w.Header().Set("Location", p.signedReturnURL(r, t, t.Payment.State != store.UserCanceled))
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// signedReturnURL is returnURL plus, when redirects are signed and the
+// merchant's active secret key has a signing key, signature and
+// signed_field_names. A key issued before signed redirects existed has
+// none: the redirect is then unsigned, as it would be if the lookup of
+// the key failed (logged), so a verifying merchant refuses it and falls
+// back on lookup, which it must call anyway.
+func (p *Pages) signedReturnURL(r *http.Request, t payment.Transaction, paid bool) string {
+	params := returnParams(t, paid)
+	if !p.sign {
+		return buildReturnURL(t.Payment.ReturnURL, params)
+	}
+	key, err := p.svc.RedirectKey(r.Context(), t.Payment.MerchantID, t.Payment.Book)
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "finding the redirect signing key", "err", err)
+	}
+	if len(key) > 0 {
+		sig, names := payment.SignRedirect(key, params)
+		params = append(params, [2]string{"signature", sig}, [2]string{"signed_field_names", names})
+	}
+	return buildReturnURL(t.Payment.ReturnURL, params)
 }
 
 // render writes v with the page's security headers.

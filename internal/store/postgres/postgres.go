@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,8 @@ var migrationFiles embed.FS
 
 // DB is a PostgreSQL-backed store.Store.
 type DB struct {
-	db *sql.DB
+	db    *sql.DB
+	reads *sql.DB // read-only sessions for View: statements run without BEGIN/COMMIT
 }
 
 var _ store.Store = (*DB)(nil)
@@ -53,11 +55,38 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connecting: %w", err)
 	}
-	return &DB{db: db}, nil
+	readURL, err := readOnlyURL(url)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	reads, err := sql.Open("pgx", readURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	reads.SetMaxOpenConns(16)
+	reads.SetMaxIdleConns(16)
+	reads.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{db: db, reads: reads}, nil
 }
 
-// Close closes the connection pool.
-func (d *DB) Close() error { return d.db.Close() }
+// Close closes the connection pools.
+func (d *DB) Close() error { return errors.Join(d.reads.Close(), d.db.Close()) }
+
+// readOnlyURL adds the session setting that makes every statement of a
+// connection read-only, so a write through View fails instead of
+// committing on its own.
+func readOnlyURL(raw string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("postgres: database URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("default_transaction_read_only", "on")
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
 
 // SQL exposes the pool for tests and tools that inspect the database.
 func (d *DB) SQL() *sql.DB { return d.db }
@@ -178,9 +207,16 @@ func (d *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect, nil)) })
 }
 
-// View runs fn in a read-only REPEATABLE READ transaction, so everything
-// it reads (a ledger snapshot, say) is one consistent picture.
+// View runs fn's statements each on its own on a read-only session: the
+// hot read paths (finding a payment, listing) then cost no BEGIN and
+// COMMIT round trips.
 func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
+	return fn(sqlstore.NewReader(d.reads, dialect))
+}
+
+// Snapshot runs fn in a read-only REPEATABLE READ transaction, so
+// everything it reads (a ledger snapshot, say) is one consistent picture.
+func (d *DB) Snapshot(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return fmt.Errorf("postgres: begin read: %w", err)

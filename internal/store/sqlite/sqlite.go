@@ -164,6 +164,9 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	return applied, nil
 }
 
+// Snapshot is View: SQLite's read transactions are already snapshots.
+func (db *DB) Snapshot(ctx context.Context, fn func(store.Tx) error) error { return db.View(ctx, fn) }
+
 // View runs fn in a read-only transaction on a reader connection.
 func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

@@ -15,23 +15,38 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// txn implements store.Tx on one database/sql transaction.
+// txn implements store.Tx on one database/sql transaction, or on a
+// read-only pool (NewReader).
 type txn struct {
-	tx    *sql.Tx
+	q     querier
+	tx    *sql.Tx // nil for a reader outside any transaction
 	d     *Dialect
 	cache *StmtCache
+}
+
+// querier is what both *sql.Tx and *sql.DB offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // NewTx returns the store.Tx for a transaction opened by a store; cache
 // may be nil.
 func NewTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
-	return &txn{tx: tx, d: d, cache: cache}
+	return &txn{q: tx, tx: tx, d: d, cache: cache}
 }
+
+// NewReader returns a store.Tx whose statements each run on their own,
+// outside any transaction, on db: no BEGIN and COMMIT round trips, but no
+// snapshot across statements either. db should refuse writes (a
+// read-only pool), since nothing here would roll them back.
+func NewReader(db *sql.DB, d *Dialect) store.Tx { return &txn{q: db, d: d} }
 
 // stmt returns the transaction's copy of the cached statement for query,
 // or nil to run the query unprepared.
 func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
-	if t.cache == nil {
+	if t.cache == nil || t.tx == nil {
 		return nil
 	}
 	s := t.cache.get(query)
@@ -46,7 +61,7 @@ func (t *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	return t.q.QueryRowContext(ctx, query, args...)
 }
 
 func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -55,7 +70,7 @@ func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 		rows, err := s.QueryContext(ctx, args...)
 		return rows, t.d.MapErr(err)
 	}
-	rows, err := t.tx.QueryContext(ctx, query, args...)
+	rows, err := t.q.QueryContext(ctx, query, args...)
 	return rows, t.d.MapErr(err)
 }
 
@@ -72,7 +87,7 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		res, err := s.ExecContext(ctx, args...)
 		return res, t.d.MapErr(err)
 	}
-	res, err := t.tx.ExecContext(ctx, query, args...)
+	res, err := t.q.ExecContext(ctx, query, args...)
 	return res, t.d.MapErr(err)
 }
 
@@ -120,22 +135,22 @@ func (t *txn) SetMerchantKYC(ctx context.Context, id int64, kyc store.KYC) error
 	return t.execOne(ctx, `UPDATE merchants SET kyc = ? WHERE id = ?`, kyc, id)
 }
 
-const keyColumns = `id, merchant_id, book, kind, lookup, prefix, sealed, created_at, revoked_at`
+const keyColumns = `id, merchant_id, book, kind, lookup, prefix, sealed, created_at, revoked_at, signing_key`
 
 type scanner interface{ Scan(...any) error }
 
 func scanKey(row scanner) (store.Key, error) {
 	var k store.Key
 	var created, revoked int64
-	err := row.Scan(&k.ID, &k.MerchantID, &k.Book, &k.Kind, &k.Lookup, &k.Prefix, &k.Sealed, &created, &revoked)
+	err := row.Scan(&k.ID, &k.MerchantID, &k.Book, &k.Kind, &k.Lookup, &k.Prefix, &k.Sealed, &created, &revoked, &k.SigningKey)
 	k.CreatedAt, k.RevokedAt = fromMicros(created), fromMicros(revoked)
 	return k, noRows(err)
 }
 
 func (t *txn) CreateKey(ctx context.Context, k *store.Key) error {
 	var err error
-	k.ID, err = t.insert(ctx, `INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.MerchantID, k.Book, k.Kind, k.Lookup, k.Prefix, k.Sealed, micros(k.CreatedAt))
+	k.ID, err = t.insert(ctx, `INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, sealed, created_at, signing_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.MerchantID, k.Book, k.Kind, k.Lookup, k.Prefix, k.Sealed, micros(k.CreatedAt), k.SigningKey)
 	return err
 }
 

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Consumers", testConsumers},
 		{"InTxRollsBack", testInTxRollsBack},
 		{"View", testView},
+		{"Snapshot", testSnapshot},
 		{"LedgerPost", testLedgerPost},
 		{"LedgerOverdraftRollsBack", testLedgerOverdraft},
 		{"LedgerInvalidEntry", testLedgerInvalidEntry},
@@ -42,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PaymentsList", testPaymentsList},
 		{"PaymentsDue", testPaymentsDue},
 		{"Banks", testBanks},
+		{"Stats", testStats},
+		{"Idempotency", testIdempotency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1107,6 +1110,52 @@ func testShardedAccounts(t *testing.T, s store.Store) {
 		}
 		if v := ledger.Check(snap); len(v) != 0 {
 			t.Errorf("ledger check: %v", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testSnapshot checks that Snapshot reads what was committed and refuses
+// writes.
+func testSnapshot(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m := store.Merchant{Idx: "snapshotmerchant000001", Name: "Snap", Email: "snap@example.com", KYC: store.KYCNone,
+		CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateMerchant(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Snapshot(ctx, func(tx store.Tx) error {
+		got, err := tx.MerchantByEmail(ctx, "snap@example.com")
+		if err != nil {
+			return err
+		}
+		if got.ID != m.ID {
+			t.Errorf("Snapshot read merchant %d, want %d", got.ID, m.ID)
+		}
+		snap, err := tx.LedgerSnapshot(ctx)
+		if err != nil {
+			return err
+		}
+		if v := ledger.Check(snap); len(v) != 0 {
+			t.Errorf("empty ledger: %v", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := store.Merchant{Idx: "snapshotmerchant000002", Name: "Snap2", Email: "snap2@example.com", KYC: store.KYCNone,
+		CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := s.Snapshot(ctx, func(tx store.Tx) error { return tx.CreateMerchant(ctx, &other) }); err == nil {
+		t.Error("a write inside Snapshot succeeded")
+	}
+	err = s.View(ctx, func(tx store.Tx) error {
+		_, err := tx.MerchantByEmail(ctx, "snap2@example.com")
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the refused write left a merchant behind: %v", err)
 		}
 		return nil
 	})

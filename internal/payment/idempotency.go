@@ -1,0 +1,117 @@
+package payment
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/thaili/thaili/internal/store"
+)
+
+// Idempotency-Key timing. Keys are kept at least IdempotencyTTL; a request
+// still marked running after IdempotencyStale was abandoned (its node
+// stopped mid-request) and a retry may run it anew.
+const (
+	IdempotencyTTL   = 24 * time.Hour
+	IdempotencyStale = 10 * time.Minute
+)
+
+// Idempotency outcomes that are not a replay.
+var (
+	// ErrIdempotencyMismatch: the key was used with a different request.
+	ErrIdempotencyMismatch = errors.New("payment: idempotency key used with a different request")
+	// ErrIdempotencyBusy: the first request with the key is still running.
+	ErrIdempotencyBusy = errors.New("payment: idempotent request still in progress")
+)
+
+// IdempotentRequest is a request made under an Idempotency-Key.
+type IdempotentRequest struct {
+	Scope string // whose namespace the key is in: IdempotencyScope
+	Key   string
+	Hash  string // IdempotencyHash of the request
+	began time.Time
+}
+
+// IdempotencyScope names the namespace of a caller's keys: one per key
+// kind, merchant and book, so a public key (which anyone may hold) can
+// never claim or read keys used with the secret key.
+func IdempotencyScope(c Caller) string {
+	return string(c.Kind) + ":" + strconv.FormatInt(c.Merchant.ID, 10) + ":" + string(c.Book)
+}
+
+// IdempotencyHash is a keyed hash of a request's method, path and body.
+// It is keyed with the server secret because bodies may hold an MPIN.
+func (s *Service) IdempotencyHash(method, path string, body []byte) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("idempotency\x00" + method + "\x00" + path + "\x00"))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// BeginIdempotent claims req's key. It returns nil, nil when the caller
+// should run the request and then call FinishIdempotent; the stored
+// record when the same request already finished (to replay);
+// ErrIdempotencyMismatch or ErrIdempotencyBusy otherwise.
+func (s *Service) BeginIdempotent(ctx context.Context, req *IdempotentRequest) (*store.IdempotencyRecord, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		now := s.now()
+		rec := store.IdempotencyRecord{Scope: req.Scope, Key: req.Key, RequestHash: req.Hash, CreatedAt: now}
+		err := s.store.InTx(ctx, func(tx store.Tx) error {
+			return tx.BeginIdempotency(ctx, &rec, now.Add(-IdempotencyStale))
+		})
+		if err == nil {
+			req.began = now
+			return nil, nil
+		}
+		if !errors.Is(err, store.ErrDuplicate) {
+			return nil, err
+		}
+		var old store.IdempotencyRecord
+		err = s.store.View(ctx, func(tx store.Tx) error {
+			var err error
+			old, err = tx.Idempotency(ctx, req.Scope, req.Key)
+			return err
+		})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue // deleted (a 5xx) or purged in between: claim it again
+		case err != nil:
+			return nil, err
+		case !hmac.Equal([]byte(old.RequestHash), []byte(req.Hash)):
+			return nil, ErrIdempotencyMismatch
+		case !old.Completed:
+			return nil, ErrIdempotencyBusy
+		}
+		return &old, nil
+	}
+	return nil, ErrIdempotencyBusy
+}
+
+// FinishIdempotent stores the response of a request BeginIdempotent let
+// run. A server error (5xx) is not kept: the key is released so a retry
+// runs again.
+func (s *Service) FinishIdempotent(ctx context.Context, req *IdempotentRequest, status int, headers string, body []byte) error {
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		if status >= 500 {
+			return tx.DeleteIdempotency(ctx, req.Scope, req.Key, req.began)
+		}
+		return tx.CompleteIdempotency(ctx, &store.IdempotencyRecord{Scope: req.Scope, Key: req.Key, RequestHash: req.Hash,
+			ResponseStatus: status, ResponseHeaders: headers, ResponseBody: body, CreatedAt: req.began, CompletedAt: s.now()})
+	})
+}
+
+// PurgeIdempotency forgets keys older than IdempotencyTTL and returns how
+// many. Several nodes may run it at once.
+func (s *Service) PurgeIdempotency(ctx context.Context) (int, error) {
+	var n int
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.PurgeIdempotency(ctx, s.now().Add(-IdempotencyTTL))
+		return err
+	})
+	return n, err
+}

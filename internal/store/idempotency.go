@@ -1,0 +1,40 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// IdempotencyRecord is a request remembered under an Idempotency-Key and,
+// once it has finished, its response.
+type IdempotencyRecord struct {
+	Scope       string // whose key it is: the authenticating key's kind, merchant and book
+	Key         string
+	RequestHash string // a keyed hash of method, path and body
+	Completed   bool   // false while the first request is still running
+	// The stored response, once Completed.
+	ResponseStatus  int
+	ResponseHeaders string // the handler's headers as a JSON object of lists
+	ResponseBody    []byte
+	CreatedAt       time.Time
+	CompletedAt     time.Time
+}
+
+// IdempotencyTx is the idempotency-key part of Tx.
+type IdempotencyTx interface {
+	// BeginIdempotency stores r as running. If a row with the same scope
+	// and key exists it is ErrDuplicate, unless that row is still running
+	// and was created before staleBefore: such a row (its request
+	// abandoned by a node that stopped) is replaced by r.
+	BeginIdempotency(ctx context.Context, r *IdempotencyRecord, staleBefore time.Time) error
+	// Idempotency returns the row of scope and key, or ErrNotFound.
+	Idempotency(ctx context.Context, scope, key string) (IdempotencyRecord, error)
+	// CompleteIdempotency stores r's response on the running row of r's
+	// scope and key created at r.CreatedAt; anything else is ErrNotFound.
+	CompleteIdempotency(ctx context.Context, r *IdempotencyRecord) error
+	// DeleteIdempotency removes the running row of scope and key created
+	// at createdAt, so a retry runs anew; anything else is ErrNotFound.
+	DeleteIdempotency(ctx context.Context, scope, key string, createdAt time.Time) error
+	// PurgeIdempotency removes rows created before before and returns how many.
+	PurgeIdempotency(ctx context.Context, before time.Time) (int, error)
+}

@@ -1,0 +1,114 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/internal/store"
+)
+
+func testIdempotency(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	stale := base.Add(-10 * time.Minute)
+	begin := func(r store.IdempotencyRecord, staleBefore time.Time) error {
+		return s.InTx(ctx, func(tx store.Tx) error { return tx.BeginIdempotency(ctx, &r, staleBefore) })
+	}
+	get := func(scope, key string) (store.IdempotencyRecord, error) {
+		var r store.IdempotencyRecord
+		err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			r, err = tx.Idempotency(ctx, scope, key)
+			return err
+		})
+		return r, err
+	}
+
+	first := store.IdempotencyRecord{Scope: "secret:1:test", Key: "order-1", RequestHash: "h1", CreatedAt: base}
+	if err := begin(first, stale); err != nil {
+		t.Fatalf("BeginIdempotency: %v", err)
+	}
+	_, err := get("secret:1:test", "missing")
+	wantErr(t, "Idempotency(missing)", err, store.ErrNotFound)
+	got, err := get(first.Scope, first.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "running row", got, store.IdempotencyRecord{Scope: first.Scope, Key: first.Key, RequestHash: "h1",
+		ResponseBody: []byte{}, CreatedAt: base})
+
+	// The same key again is a duplicate while the row is fresh, whatever the hash.
+	again := store.IdempotencyRecord{Scope: first.Scope, Key: first.Key, RequestHash: "h2", CreatedAt: base.Add(time.Second)}
+	wantErr(t, "BeginIdempotency(duplicate)", begin(again, stale), store.ErrDuplicate)
+	// Another scope or another key is independent.
+	for _, r := range []store.IdempotencyRecord{
+		{Scope: "secret:1:live", Key: "order-1", RequestHash: "h3", CreatedAt: base},
+		{Scope: "public:1:test", Key: "order-1", RequestHash: "h4", CreatedAt: base},
+		{Scope: "secret:1:test", Key: "order-2", RequestHash: "h5", CreatedAt: base},
+	} {
+		if err := begin(r, stale); err != nil {
+			t.Fatalf("BeginIdempotency(%s %s): %v", r.Scope, r.Key, err)
+		}
+	}
+
+	// Completing stores the response byte for byte; only the running row
+	// created at that instant completes.
+	done := first
+	done.ResponseStatus, done.ResponseHeaders = 200, `{"Content-Type":["application/json"]}`
+	done.ResponseBody, done.CompletedAt = []byte("{\"pidx\":\"x\"}\n\x00\xff"), base.Add(2*time.Second)
+	wrong := done
+	wrong.CreatedAt = base.Add(time.Microsecond)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, &wrong) })
+	wantErr(t, "CompleteIdempotency(other created_at)", err, store.ErrNotFound)
+	inTx(t, s, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, &done) })
+	got, err = get(first.Scope, first.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Completed = true
+	same(t, "completed row", got, done)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, &done) })
+	wantErr(t, "CompleteIdempotency(twice)", err, store.ErrNotFound)
+	// A completed row is never taken over, however old.
+	wantErr(t, "BeginIdempotency(completed, stale)", begin(again, base.Add(time.Hour)), store.ErrDuplicate)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, first.Scope, first.Key, base) })
+	wantErr(t, "DeleteIdempotency(completed)", err, store.ErrNotFound)
+
+	// A running row older than staleBefore is taken over by a new request.
+	takeover := store.IdempotencyRecord{Scope: "secret:1:test", Key: "order-2", RequestHash: "h6", CreatedAt: base.Add(time.Hour)}
+	wantErr(t, "BeginIdempotency(running, fresh)", begin(takeover, base), store.ErrDuplicate)
+	if err := begin(takeover, base.Add(time.Minute)); err != nil {
+		t.Fatalf("BeginIdempotency(take over): %v", err)
+	}
+	got, _ = get(takeover.Scope, takeover.Key)
+	same(t, "taken over", got, store.IdempotencyRecord{Scope: takeover.Scope, Key: takeover.Key, RequestHash: "h6",
+		ResponseBody: []byte{}, CreatedAt: takeover.CreatedAt})
+
+	// Delete removes only the running row created at that instant.
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, takeover.Scope, takeover.Key, base) })
+	wantErr(t, "DeleteIdempotency(other created_at)", err, store.ErrNotFound)
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.DeleteIdempotency(ctx, takeover.Scope, takeover.Key, takeover.CreatedAt)
+	})
+	_, err = get(takeover.Scope, takeover.Key)
+	wantErr(t, "Idempotency(deleted)", err, store.ErrNotFound)
+	if err := begin(takeover, stale); err != nil {
+		t.Fatalf("BeginIdempotency(after delete): %v", err)
+	}
+
+	// Purge removes rows created before the cut-off.
+	var n int
+	inTx(t, s, func(tx store.Tx) error {
+		var err error
+		n, err = tx.PurgeIdempotency(ctx, base.Add(time.Minute))
+		return err
+	})
+	same(t, "purged", n, 3)
+	for _, k := range [][2]string{{first.Scope, first.Key}, {"secret:1:live", "order-1"}, {"public:1:test", "order-1"}} {
+		_, err = get(k[0], k[1])
+		wantErr(t, "Idempotency(purged "+k[0]+")", err, store.ErrNotFound)
+	}
+	if _, err := get(takeover.Scope, takeover.Key); err != nil {
+		t.Errorf("a row newer than the cut-off was purged: %v", err)
+	}
+}
