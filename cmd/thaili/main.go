@@ -244,6 +244,7 @@ func (e env) serve(args []string) error {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	rules := payment.DefaultConfig()
 	rules.NonKYCCap = money.Paisa(cfg.NonKYCCap)
+	rules.SandboxPendingDelay = cfg.SandboxPendingDelay
 	a, err := e.open(cfg.Database, rules, log)
 	if err != nil {
 		return err

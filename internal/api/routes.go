@@ -3,12 +3,14 @@ package api
 import (
 	"net/http"
 	"strings"
+
+	"github.com/thaili/thaili/internal/apidoc"
 )
 
 // routes registers the whole HTTP surface. Each API path is served with
 // and without its trailing slash, and /api/v2/ paths also without "v2",
 // as older clients call them (spec §3.1).
-func (s *Server) routes(mux *http.ServeMux) {
+func (s *Server) routes(mux *routeMux) {
 	const get, post, cors, noCORS = http.MethodGet, http.MethodPost, true, false
 
 	// POSTs that create or move something take an Idempotency-Key header
@@ -44,6 +46,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("/readyz", s.route(get, noCORS, s.handleReady))
 	mux.Handle("/metrics", s.route(get, noCORS, s.handleMetrics))
 
+	// The API reference (internal/apidoc): the OpenAPI 3.1 document, and
+	// a readable page rendered from it (also as /docs).
+	mux.Handle("/openapi.json", s.route(get, cors, apidoc.ServeJSON))
+	s.api(mux, "/docs/", s.route(get, noCORS, apidoc.ServeDocs))
+
 	// The hosted payment page (spec §4.3, §5): the payment_url forms, the
 	// payer's form posts, and its stylesheet.
 	if pages := s.pages; pages != nil {
@@ -74,7 +81,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 // api registers h at path (which ends in "/"), at path without the slash,
 // and, for /api/v2/ paths, at the same two forms without "v2".
-func (s *Server) api(mux *http.ServeMux, path string, h http.Handler) {
+func (s *Server) api(mux *routeMux, path string, h http.Handler) {
 	paths := []string{path}
 	if rest, ok := strings.CutPrefix(path, "/api/v2/"); ok && !strings.HasPrefix(rest, "epayment/") {
 		paths = append(paths, "/api/"+rest)

@@ -30,6 +30,7 @@ type Server struct {
 	ready     func(context.Context) error
 	metrics   *opsMetrics
 	handler   http.Handler
+	patterns  []string // every pattern routes registered (patterns.go)
 }
 
 // Options configure a Server.
@@ -57,9 +58,10 @@ func New(o Options) *Server {
 	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
 		widget: o.Widget, demo: o.Demo, ready: o.Ready}
 	s.metrics = s.newOpsMetrics()
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
-	s.handler = s.logRequests(s.instrument(mux))
+	s.patterns = mux.patterns
+	s.handler = s.logRequests(s.instrument(mux.ServeMux))
 	return s
 }
 

@@ -26,6 +26,9 @@ type Serve struct {
 	NonKYCCap     int64
 	SweepInterval time.Duration
 	SignRedirects bool
+	// SandboxPendingDelay is how long the pending scenario payer's test
+	// payments stay Pending before they complete.
+	SandboxPendingDelay time.Duration
 }
 
 // Database says which database to use.
@@ -77,6 +80,12 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	capDefault, _ := strconv.ParseInt(envOr(getenv, "THAILI_NON_KYC_CAP", "20000"), 10, 64)
 	fs.Int64Var(&s.NonKYCCap, "non-kyc-cap", capDefault, "largest payment in paisa to a merchant without approved KYC (env THAILI_NON_KYC_CAP)")
 	fs.DurationVar(&s.SweepInterval, "sweep-interval", 30*time.Second, "how often overdue payments are expired or released")
+	delay, err := time.ParseDuration(envOr(getenv, "THAILI_SANDBOX_PENDING_DELAY", "30s"))
+	if err != nil {
+		delay = -1 // refused by Validate
+	}
+	fs.DurationVar(&s.SandboxPendingDelay, "sandbox-pending-delay", delay,
+		"how long the sandbox's pending scenario payer (9800000010) leaves a test payment Pending (env THAILI_SANDBOX_PENDING_DELAY)")
 	sign, _ := strconv.ParseBool(envOr(getenv, "THAILI_SIGN_REDIRECTS", "false"))
 	fs.BoolVar(&s.SignRedirects, "sign-redirects", sign,
 		"add signature and signed_field_names to the hosted page's redirects to return_url (env THAILI_SIGN_REDIRECTS)")
@@ -95,6 +104,9 @@ func (s *Serve) Validate() error {
 	}
 	if s.SweepInterval <= 0 {
 		return fmt.Errorf("--sweep-interval must be positive")
+	}
+	if s.SandboxPendingDelay < 0 {
+		return fmt.Errorf("--sandbox-pending-delay (THAILI_SANDBOX_PENDING_DELAY) must be a duration such as 30s, not negative")
 	}
 	if s.PublicURL != "" {
 		u, err := url.Parse(s.PublicURL)

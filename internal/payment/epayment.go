@@ -151,6 +151,8 @@ func payable(p store.Payment) error {
 		return DetailError("This payment link has expired.")
 	case store.UserCanceled:
 		return DetailError("This payment was canceled.")
+	case store.Pending:
+		return DetailError("This payment is already paid and is being processed.")
 	}
 	return DetailError("This payment can no longer be paid.")
 }
@@ -232,7 +234,8 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string)
 				return err
 			}
 			codeOK := p.OTPHash != "" && subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, code, mpin))) == 1
-			if captured(p.State) && codeOK {
+			// A repeat of a completion that paid, held or (sandbox) failed.
+			if codeOK && (captured(p.State) || p.State == store.Pending || p.State == store.Failed) {
 				t.Payment = p
 				return nil
 			}
@@ -250,14 +253,30 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string)
 			if now.After(p.OTPExpiresAt) {
 				return FieldError("confirmation_code", "Confirmation code has expired.")
 			}
-			err = tx.Post(ctx, payEntry(p), now)
+			sc, err := s.paymentScenario(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			switch sc {
+			case ScenarioFailMobile: // the payment fails; no money moves
+				p.State, p.UpdatedAt = store.Failed, now
+				err = tx.UpdatePayment(ctx, &p)
+			case ScenarioPendingMobile: // held now, completed after the delay
+				err = tx.Post(ctx, holdEntry(p, "authorise"), now)
+				if err == nil {
+					p.State, p.ConfirmedAt, p.UpdatedAt = store.Pending, now, now
+					err = tx.UpdatePayment(ctx, &p)
+				}
+			default:
+				err = tx.Post(ctx, payEntry(p), now)
+				if err == nil {
+					err = s.markCompleted(ctx, tx, &p, now)
+				}
+			}
 			if errors.Is(err, store.ErrInsufficientFunds) {
 				return DetailError("Insufficient balance in the wallet.")
 			}
 			if err != nil {
-				return err
-			}
-			if err := s.markCompleted(ctx, tx, &p, now); err != nil {
 				return err
 			}
 			t.Payment = p
@@ -288,6 +307,25 @@ func payEntry(p store.Payment) ledger.Entry {
 		e.Postings = append(e.Postings, ledger.Posting{Account: account(p.Book, ledger.Fees, 0).WithShard(shard), Amount: p.FeeAmount})
 	}
 	return e
+}
+
+// holdEntry moves p's amount from the payer's wallet to holds, on the
+// payment's shard, as a legacy confirm does.
+func holdEntry(p store.Payment, reason string) ledger.Entry {
+	return ledger.Transfer(p.Book, reason, p.ID,
+		account(p.Book, ledger.Wallet, p.ConsumerID), account(p.Book, ledger.Holds, 0).WithShard(ledger.ShardOf(p.ID)), p.Amount)
+}
+
+// paymentScenario is the sandbox scenario p's payer follows, if any.
+func (s *Service) paymentScenario(ctx context.Context, tx store.Tx, p store.Payment) (string, error) {
+	if p.Book != ledger.Test || p.ConsumerID == 0 {
+		return "", nil
+	}
+	c, err := tx.Consumer(ctx, p.ConsumerID)
+	if err != nil {
+		return "", err
+	}
+	return scenario(p.Book, c.Mobile), nil
 }
 
 // CancelEPayment is the page's Cancel button: an unpaid payment becomes

@@ -70,8 +70,14 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 			if now.After(p.OTPExpiresAt) {
 				return FieldError("confirmation_code", "Confirmation code has expired.")
 			}
-			err = tx.Post(ctx, ledger.Transfer(p.Book, "authorise", p.ID,
-				account(p.Book, ledger.Wallet, p.ConsumerID), account(p.Book, ledger.Holds, 0).WithShard(ledger.ShardOf(p.ID)), p.Amount), now)
+			if scenario(p.Book, t.Consumer.Mobile) == ScenarioFailMobile {
+				// The sandbox's failing payer: the transaction fails and
+				// no money moves.
+				p.State, p.UpdatedAt = store.Failed, now
+				refusal = DetailError("The payment failed (sandbox scenario payer " + ScenarioFailMobile + ").")
+				return tx.UpdatePayment(ctx, &p)
+			}
+			err = tx.Post(ctx, holdEntry(p, "authorise"), now)
 			if errors.Is(err, store.ErrInsufficientFunds) {
 				return DetailError("Insufficient balance in the wallet.")
 			}
@@ -120,6 +126,9 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 				t.Payment = p
 				return nil
 			case store.Confirmed:
+				if scenario(p.Book, t.Consumer.Mobile) == ScenarioPendingMobile && s.now().Before(p.ConfirmedAt.Add(s.cfg.SandboxPendingDelay)) {
+					return DetailError("Transaction is pending. Verify again later.")
+				}
 			case store.Initiated:
 				return DetailError("Transaction is not confirmed yet.")
 			default:

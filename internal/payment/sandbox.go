@@ -27,6 +27,49 @@ const (
 // SandboxPayers are Khalti's documented test wallets.
 var SandboxPayers = []string{"9800000000", "9800000001", "9800000002", "9800000003", "9800000004", "9800000005"}
 
+// The sandbox scenario payers: like Stripe's test cards, each makes a
+// test-book payment take one branch. Their MPIN is SandboxMPIN too. In
+// the live book they are ordinary wallets (with no live balance).
+const (
+	// ScenarioPendingMobile's payments are Pending (the money held) for
+	// Config.SandboxPendingDelay, then Completed. ePayment: lookup answers
+	// Pending until then. Legacy: verify answers "pending" until then.
+	ScenarioPendingMobile = "9800000010"
+	// ScenarioFailMobile's payments fail once the code is entered: the
+	// ePayment or transaction ends Failed and no money moves.
+	ScenarioFailMobile = "9800000011"
+	// ScenarioInsufficientMobile has a zero balance: the ordinary
+	// insufficient balance refusal.
+	ScenarioInsufficientMobile = "9800000012"
+	// ScenarioLockedMobile is seeded locked, as after three wrong MPINs;
+	// Seed locks it again at every start.
+	ScenarioLockedMobile = "9800000013"
+)
+
+// scenarioPayers are seeded with these names and test balances.
+var scenarioPayers = []struct {
+	mobile, name string
+	balance      money.Paisa
+}{
+	{ScenarioPendingMobile, "Scenario Pending then Completed", SandboxWalletBalance},
+	{ScenarioFailMobile, "Scenario Fails", SandboxWalletBalance},
+	{ScenarioInsufficientMobile, "Scenario Insufficient Balance", 0},
+	{ScenarioLockedMobile, "Scenario MPIN Locked", SandboxWalletBalance},
+}
+
+// scenario returns the scenario payer mobile a payment in book by the
+// payer with mobile follows, or "" for ordinary behaviour.
+func scenario(book ledger.Book, mobile string) string {
+	if book != ledger.Test {
+		return ""
+	}
+	switch mobile {
+	case ScenarioPendingMobile, ScenarioFailMobile:
+		return mobile
+	}
+	return ""
+}
+
 // Sandbox describes what Seed ensured exists.
 type Sandbox struct {
 	Merchant store.Merchant
@@ -72,5 +115,43 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 		}
 		out.Created = true
 	}
+	for _, sp := range scenarioPayers {
+		if err := s.seedScenario(ctx, sp.mobile, sp.name, sp.balance, &out); err != nil {
+			return out, err
+		}
+	}
 	return out, nil
+}
+
+// seedScenario creates one scenario payer if missing, and keeps the
+// locked one locked.
+func (s *Service) seedScenario(ctx context.Context, mobile, name string, balance money.Paisa, out *Sandbox) error {
+	_, err := s.CreateConsumer(ctx, mobile, name, SandboxMPIN)
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Fields["mobile"] != nil: // already there
+	case err != nil:
+		return fmt.Errorf("seeding payer %s: %w", mobile, err)
+	default:
+		out.Created = true
+		if balance > 0 {
+			if _, err := s.Topup(ctx, mobile, ledger.Test, balance); err != nil {
+				return fmt.Errorf("funding payer %s: %w", mobile, err)
+			}
+		}
+	}
+	if mobile != ScenarioLockedMobile {
+		return nil
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := tx.ConsumerByMobile(ctx, mobile)
+		if err != nil || c.Locked {
+			return err
+		}
+		return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, s.cfg.MaxMPINTries, true)
+	})
+	if err != nil {
+		return fmt.Errorf("locking payer %s: %w", mobile, err)
+	}
+	return nil
 }

@@ -44,6 +44,10 @@ type Config struct {
 	MPINIterations  int           // PBKDF2 rounds for MPIN hashes
 	KeyCacheTTL     time.Duration // how long a resolved API key is remembered; 0 disables
 	DefaultFeeTiers []store.FeeTier
+	// SandboxPendingDelay is how long the sandbox's pending scenario payer
+	// (ScenarioPendingMobile) leaves a test payment Pending before it
+	// completes.
+	SandboxPendingDelay time.Duration
 }
 
 // DefaultConfig returns the rules described in DESIGN.md.
@@ -61,6 +65,8 @@ func DefaultConfig() Config {
 		MPINIterations:  10000,
 		KeyCacheTTL:     5 * time.Second,
 		DefaultFeeTiers: []store.FeeTier{{MinAmount: 1000, MaxAmount: 0, PercentBps: 300}},
+
+		SandboxPendingDelay: 30 * time.Second,
 	}
 }
 

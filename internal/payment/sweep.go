@@ -19,6 +19,8 @@ func (s *Service) overdue(p store.Payment) bool {
 		return !now.Before(p.CreatedAt.Add(s.cfg.InitiatedTTL))
 	case store.Confirmed:
 		return !now.Before(p.ConfirmedAt.Add(s.cfg.ConfirmedTTL))
+	case store.Pending:
+		return !now.Before(p.ConfirmedAt.Add(s.cfg.SandboxPendingDelay))
 	}
 	return false
 }
@@ -26,7 +28,8 @@ func (s *Service) overdue(p store.Payment) bool {
 // settle applies expiry or release to one payment if it is still overdue
 // when re-read inside the write transaction, and returns it as stored.
 // An unconfirmed payment fails; an unverified authorisation goes back to
-// the payer's wallet and the payment fails.
+// the payer's wallet and the payment fails; a Pending ePayment (the
+// sandbox's pending scenario) completes.
 func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
 	var out store.Payment
 	err := retry(ctx, func() error {
@@ -40,6 +43,16 @@ func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
 				return nil
 			}
 			now := s.now()
+			if p.State == store.Pending { // the held money reaches the merchant
+				if err := tx.Post(ctx, captureEntry(p), now); err != nil {
+					return err
+				}
+				if err := s.markCompleted(ctx, tx, &p, now); err != nil {
+					return err
+				}
+				out = p
+				return nil
+			}
 			if p.State == store.Confirmed {
 				err := tx.Post(ctx, ledger.Transfer(p.Book, "release", p.ID,
 					account(p.Book, ledger.Holds, 0).WithShard(ledger.ShardOf(p.ID)), account(p.Book, ledger.Wallet, p.ConsumerID), p.Amount), now)
@@ -75,7 +88,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			links, err := tx.DueEPayments(ctx, now, 100)
+			links, err := tx.DueEPayments(ctx, now, now.Add(-s.cfg.SandboxPendingDelay), 100)
 			due = append(due, links...)
 			return err
 		})

@@ -93,9 +93,11 @@ type Tx interface {
 	// created before initiatedBefore and Confirmed ones confirmed before
 	// confirmedBefore, oldest first.
 	DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]Payment, error)
-	// DueEPayments lists Initiated ePayments whose link expired at or
-	// before now, oldest first.
-	DueEPayments(ctx context.Context, now time.Time, limit int) ([]Payment, error)
+	// DueEPayments lists ePayments needing the sweeper: Initiated ones
+	// whose link expired at or before now, oldest first, then Pending ones
+	// held (ConfirmedAt) at or before heldBefore, oldest first; up to
+	// limit of each.
+	DueEPayments(ctx context.Context, now, heldBefore time.Time, limit int) ([]Payment, error)
 }
 
 // KYC is a merchant's know-your-customer state.
@@ -200,10 +202,14 @@ const (
 	// ePayment only (spec §6.4).
 	Expired      State = "Expired"
 	UserCanceled State = "User canceled"
+	// Pending: paid, the money held, not yet settled to the merchant;
+	// the merchant must look the payment up again. Only the sandbox's
+	// pending scenario payer produces it (test book).
+	Pending State = "Pending"
 )
 
 // States lists every legacy state, in lifecycle order.
-var States = []State{Initiated, Confirmed, Completed, Disabled, Refunded, PartiallyRefunded, Failed, Expired, UserCanceled}
+var States = []State{Initiated, Confirmed, Completed, Disabled, Refunded, PartiallyRefunded, Failed, Expired, UserCanceled, Pending}
 
 // PaymentKind tells the two generations of payments apart.
 type PaymentKind string

@@ -289,6 +289,11 @@ func (p *Pages) viewOf(t payment.Transaction, step string) view {
 	case store.Completed, store.PartiallyRefunded, store.Refunded:
 		v.Title, v.Message = "Already paid", "This payment is already paid."
 		v.ReturnLink = returnURL(t, true)
+	case store.Pending:
+		v.Title, v.Message = "Payment pending", "This payment is paid and being processed."
+		v.ReturnLink = returnURL(t, true)
+	case store.Failed:
+		v.Status, v.Title, v.Message = http.StatusGone, "Payment failed", "This payment failed. Start the payment again from the shop."
 	case store.Expired:
 		v.Status, v.Title, v.Message = http.StatusGone, "Link expired", "This payment link has expired. Start the payment again from the shop."
 	case store.UserCanceled:
@@ -334,13 +339,22 @@ func returnParams(t payment.Transaction, paid bool) [][2]string {
 	pay := t.Payment
 	amount := fmt.Sprint(int64(pay.Amount))
 	var params [][2]string
-	if paid {
+	switch {
+	case paid && pay.State == store.Pending: // held, no transaction yet: as lookup says
+		params = [][2]string{{"pidx", pay.Token}, {"txnId", ""}, {"amount", amount}, {"total_amount", amount},
+			{"status", string(store.Pending)}, {"mobile", maskMobile(t.Consumer.Mobile)}, {"tidx", ""},
+			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}, {"transaction_id", ""}}
+	case paid:
 		params = [][2]string{{"pidx", pay.Token}, {"txnId", pay.Idx}, {"amount", amount}, {"total_amount", amount},
 			{"status", string(store.Completed)}, {"mobile", maskMobile(t.Consumer.Mobile)}, {"tidx", pay.Idx},
 			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}, {"transaction_id", pay.Idx}}
-	} else {
+	default:
+		status := store.UserCanceled
+		if pay.State == store.Failed {
+			status = store.Failed
+		}
 		params = [][2]string{{"pidx", pay.Token}, {"transaction_id", ""}, {"tidx", ""}, {"amount", amount},
-			{"total_amount", amount}, {"mobile", ""}, {"status", string(store.UserCanceled)},
+			{"total_amount", amount}, {"mobile", ""}, {"status", string(status)},
 			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}}
 	}
 	return params
@@ -382,7 +396,8 @@ func buildReturnURL(returnURL string, params [][2]string) string {
 // signed when Options.SignRedirects is set.
 func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, t payment.Transaction) {
 	setHeaders(w.Header(), t.Payment.ReturnURL)
-	w.Header().Set("Location", p.signedReturnURL(r, t, t.Payment.State != store.UserCanceled))
+	paid := t.Payment.State != store.UserCanceled && t.Payment.State != store.Failed
+	w.Header().Set("Location", p.signedReturnURL(r, t, paid))
 	w.WriteHeader(http.StatusSeeOther)
 }
 

@@ -505,11 +505,19 @@ func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore 
 	return collect(rows, err, scanPayment)
 }
 
-func (t *txn) DueEPayments(ctx context.Context, now time.Time, limit int) ([]store.Payment, error) {
+func (t *txn) DueEPayments(ctx context.Context, now, heldBefore time.Time, limit int) ([]store.Payment, error) {
 	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE state = 'Initiated' AND expires_at <= ? AND kind = 'epayment'
 		ORDER BY expires_at LIMIT ?`, micros(now), limit)
-	return collect(rows, err, scanPayment)
+	links, err := collect(rows, err, scanPayment)
+	if err != nil {
+		return nil, err
+	}
+	rows, err = t.query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE state = 'Pending' AND confirmed_at <= ? AND kind = 'epayment'
+		ORDER BY confirmed_at LIMIT ?`, micros(heldBefore), limit)
+	held, err := collect(rows, err, scanPayment)
+	return append(links, held...), err
 }
 
 // collect scans every row of a query's result with scan.

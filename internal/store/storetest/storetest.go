@@ -1051,6 +1051,34 @@ func testPaymentsDue(t *testing.T, s store.Store) {
 		same(t, "DuePayments(early cutoffs)", idxs(got), []string{})
 		return nil
 	})
+
+	// ePayments: Initiated ones by link expiry, Pending ones by hold time.
+	ep := func(name string, st store.State, expires, held time.Time) *store.Payment {
+		p := mk(name, ledger.Test, st, iCut.Add(-20*time.Hour), held)
+		p.Kind, p.ExpiresAt = store.EPayment, expires
+		return p
+	}
+	create(t, s,
+		ep("ep-init-expired", store.Initiated, iCut.Add(-time.Minute), time.Time{}),
+		ep("ep-init-live", store.Initiated, iCut.Add(time.Minute), time.Time{}),
+		ep("ep-pending-at-cutoff", store.Pending, iCut.Add(time.Hour), cCut),
+		ep("ep-pending-old", store.Pending, iCut.Add(time.Hour), cCut.Add(-time.Minute)),
+		ep("ep-pending-new", store.Pending, iCut.Add(time.Hour), cCut.Add(time.Minute)),
+		ep("ep-completed", store.Completed, iCut.Add(-time.Hour), cCut.Add(-time.Hour)),
+	)
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.DueEPayments(ctx, iCut, cCut, 100)
+		if err != nil {
+			return err
+		}
+		same(t, "DueEPayments", idxs(got), []string{"idx-ep-init-expired", "idx-ep-pending-old", "idx-ep-pending-at-cutoff"})
+		got, err = tx.DuePayments(ctx, iCut, cCut, 100)
+		if err != nil {
+			return err
+		}
+		same(t, "DuePayments (no ePayments)", idxs(got), []string{"idx-conf-old", "idx-init-live-old", "idx-init-old"})
+		return nil
+	})
 }
 
 // testShardedAccounts checks that shards of one account are separate rows
