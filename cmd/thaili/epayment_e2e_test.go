@@ -37,6 +37,9 @@ func TestEPaymentInitiateAndLookup(t *testing.T) {
 	if len(pidx) != 22 || len(r.Body) != 4 {
 		t.Fatalf("initiate body: %s", r.Raw)
 	}
+	if !strings.HasPrefix(r.Body["payment_url"].(string), "https://pay.example.np/?pidx="+pidx+"&") {
+		t.Fatalf("payment_url must start with ?pidx=: %v", r.Body["payment_url"])
+	}
 	u, err := url.Parse(r.Body["payment_url"].(string))
 	if err != nil || u.Scheme+"://"+u.Host+u.Path != "https://pay.example.np/" || u.Query().Get("pidx") != pidx ||
 		u.Query().Get("return_url") != "https://shop.example/return?order=7" || u.Query().Get("mode") != "wallet" {

@@ -135,13 +135,9 @@ func (s *Server) handleEPaymentInitiate(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	q.Set("pidx", p.Token)
-	q.Set("return_url", p.ReturnURL)
-	q.Set("mode", "wallet")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"pidx":        p.Token,
-		"payment_url": s.publicURL + "/?" + q.Encode(),
+		"payment_url": payment.PaymentURL(s.publicURL, p),
 		"expires_at":  timestamp(p.ExpiresAt),
 		"expires_in":  int64(p.ExpiresAt.Sub(p.CreatedAt).Seconds()),
 	})

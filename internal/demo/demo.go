@@ -187,15 +187,8 @@ func (s *Shop) handlePay(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, s.PaymentURL(p), http.StatusSeeOther)
 }
 
-// PaymentURL is the payment_url the initiate API answers for p (spec
-// §4.3): the hosted page with pidx, return_url and mode.
-func (s *Shop) PaymentURL(p store.Payment) string {
-	q := url.Values{}
-	q.Set("pidx", p.Token)
-	q.Set("return_url", p.ReturnURL)
-	q.Set("mode", "wallet")
-	return s.publicURL + "/?" + q.Encode()
-}
+// PaymentURL is the payment_url the initiate API answers for p.
+func (s *Shop) PaymentURL(p store.Payment) string { return payment.PaymentURL(s.publicURL, p) }
 
 // fail shows the product page with the service's error.
 func (s *Shop) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/thaili/thaili/internal/ids"
@@ -94,6 +96,15 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller Caller, in EPayme
 		return store.Payment{}, s.wrap(err)
 	}
 	return p, nil
+}
+
+// PaymentURL is the payment_url of p on the host at publicURL (spec
+// §4.3): the hosted page with pidx first (an old Android SDK matched
+// "?pidx=" right after the path), then return_url and mode, which the
+// newer SDKs read back.
+func PaymentURL(publicURL string, p store.Payment) string {
+	return strings.TrimRight(publicURL, "/") + "/?pidx=" + url.QueryEscape(p.Token) +
+		"&return_url=" + url.QueryEscape(p.ReturnURL) + "&mode=wallet"
 }
 
 // LookupEPayment returns one of the caller's ePayments by pidx, settling
