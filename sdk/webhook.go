@@ -25,8 +25,8 @@ var (
 )
 
 // VerifyWebhook checks a webhook's Thaili-Signature header against its raw
-// body. NOTE: the Thaili server does not send webhooks yet; this verifies
-// the documented future scheme, so merchant code can be written against it:
+// body, as Thaili signs every delivery to an endpoint registered with
+// POST /api/thaili/webhooks/ (secret is the whsec_... value shown then):
 //
 //	Thaili-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>
 //

@@ -52,7 +52,7 @@ type testServer struct {
 // testEnv is the environment tests run thaili with: a cheap MPIN hash
 // keeps the suite fast without changing any behaviour under test.
 func testEnv(extra map[string]string) func(string) string {
-	env := map[string]string{"THAILI_MPIN_ITERATIONS": "1000"}
+	env := map[string]string{"THAILI_MPIN_ITERATIONS": "1000", "THAILI_PASSWORD_COST": "4"}
 	for k, v := range extra {
 		env[k] = v
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/config"
+	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/demo"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
@@ -210,6 +211,9 @@ func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*
 	if v := e.getenv("THAILI_MPIN_ITERATIONS"); v != "" {
 		fmt.Sscan(v, &rules.MPINIterations)
 	}
+	if v := e.getenv("THAILI_PASSWORD_COST"); v != "" { // bcrypt cost; tests lower it
+		fmt.Sscan(v, &rules.PasswordCost)
+	}
 	svc, err := payment.New(payment.Deps{Store: st, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log})
 	if err != nil {
 		st.Close()
@@ -245,6 +249,8 @@ func (e env) serve(args []string) error {
 	rules := payment.DefaultConfig()
 	rules.NonKYCCap = money.Paisa(cfg.NonKYCCap)
 	rules.SandboxPendingDelay = cfg.SandboxPendingDelay
+	rules.WebhooksAllowPrivate = cfg.WebhooksAllowPrivate
+	rules.WebhookBackoff = cfg.WebhookBackoff
 	a, err := e.open(cfg.Database, rules, log)
 	if err != nil {
 		return err
@@ -284,8 +290,13 @@ func (e env) serve(args []string) error {
 			return err
 		}
 	}
+	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	handler := api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
-		Widget: kpg, Demo: shop, Ready: readiness(a.store)})
+		Widget: kpg, Demo: shop, Dashboard: merchants, Ready: readiness(a.store)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -299,6 +310,11 @@ func (e env) serve(args []string) error {
 	go func() {
 		defer close(sweepDone)
 		a.svc.RunSweeper(sweepCtx, cfg.SweepInterval)
+	}()
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		a.svc.RunWebhooks(sweepCtx, cfg.WebhookInterval)
 	}()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -314,6 +330,7 @@ func (e env) serve(args []string) error {
 	}
 	stopSweep()
 	<-sweepDone
+	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -182,6 +182,30 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 	}
 
+	// Webhooks: register (and a refused metadata address), list, a
+	// refund's delivery in the log, replay, delete.
+	const (
+		wh, whOne, whLog, whReplay = "/api/thaili/webhooks/", "/api/thaili/webhooks/{idx}/", "/api/thaili/webhooks/{idx}/deliveries/", "/api/thaili/webhooks/deliveries/{idx}/replay/"
+		unknown                    = "bZQLD9wRVWo4CdESSfuSsB"
+	)
+	r = c.req("POST", wh, wh, testSK, nil, `{"url":"https://192.0.2.1/thaili","events":["payment.partially_refunded","payment.refunded"]}`, 201)
+	hook, _ := r.Body["idx"].(string)
+	c.req("POST", wh, wh, testSK, nil, `{"url":"http://169.254.169.254/","events":["payment.completed"]}`, 400)
+	c.req("GET", wh, wh, testSK, nil, "", 200)
+	c.req("POST", refund, "/api/merchant-transaction/"+idx+"/refund/", testSK, nil, `{"amount":100}`, 200)
+	r = c.req("GET", whLog, "/api/thaili/webhooks/"+hook+"/deliveries/", testSK, nil, "", 200)
+	c.req("GET", whLog, "/api/thaili/webhooks/"+unknown+"/deliveries/", testSK, nil, "", 404)
+	if ds, _ := r.Body["deliveries"].([]any); len(ds) != 1 {
+		t.Errorf("delivery log: %s", r.Raw)
+	} else {
+		d, _ := ds[0].(map[string]any)
+		did, _ := d["idx"].(string)
+		c.req("POST", whReplay, "/api/thaili/webhooks/deliveries/"+did+"/replay/", testSK, nil, "", 200)
+	}
+	c.req("POST", whReplay, "/api/thaili/webhooks/deliveries/"+unknown+"/replay/", testSK, nil, "", 404)
+	c.req("DELETE", whOne, "/api/thaili/webhooks/"+hook+"/", testSK, nil, "", 200)
+	c.req("DELETE", whOne, "/api/thaili/webhooks/"+hook+"/", testSK, nil, "", 404)
+
 	// Banks, operations and this document.
 	s.addBank(t, "--name", "Nabil Bank", "--short-name", "NABIL", "--ebanking", "--logo", "https://bank.example/n.png")
 	for _, path := range []string{"/api/v5/bank/", "/api/v2/bank/"} {

@@ -36,6 +36,13 @@ func (s *Server) routes(mux *routeMux) {
 	s.api(mux, "/api/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.idempotent(secretKeyHeader, s.handleRefund)))
 	s.api(mux, "/api/v2/epayment/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.idempotent(secretKeyHeader, s.handleRefund)))
 
+	// Signed webhooks (secret key): endpoints of the key's book, their
+	// delivery log, and replay.
+	s.api(mux, "/api/thaili/webhooks/", s.methods(map[string]handlerFunc{get: s.handleWebhookList, post: s.handleWebhookCreate}))
+	s.api(mux, "/api/thaili/webhooks/{idx}/", s.methods(map[string]handlerFunc{http.MethodDelete: s.handleWebhookDelete}))
+	s.api(mux, "/api/thaili/webhooks/{idx}/deliveries/", s.route(get, noCORS, s.handleWebhookDeliveries))
+	s.api(mux, "/api/thaili/webhooks/deliveries/{idx}/replay/", s.route(post, noCORS, s.handleWebhookReplay))
+
 	// Bank lists (no auth; /api/v2/bank/ also as /api/bank/). The widget
 	// iframe fetches /api/v2/bank/ cross-origin, so they allow CORS.
 	s.api(mux, "/api/v5/bank/", s.route(get, cors, s.handleBanks))
@@ -62,6 +69,11 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("POST /pay/{pidx}/cancel", pages.Cancel())
 		mux.Handle("GET /static/thaili.css", pages.CSS())
 		mux.Handle("GET /static/countdown.js", pages.Countdown())
+	}
+
+	// The merchant pages (issue 6): sign-up, log-in and the dashboard.
+	if s.dashboard != nil {
+		s.dashboard.Register(mux)
 	}
 
 	// The web checkout widget and its loader script (spec §10), and the

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/web"
@@ -24,9 +25,10 @@ type Server struct {
 	log       *slog.Logger
 	publicURL string // base of absolute links, without a trailing slash
 	ids       ids.Generator
-	pages     *web.Pages   // the hosted payment page; nil serves none
-	widget    http.Handler // the web checkout widget under /kpg/; nil serves none
-	demo      http.Handler // the sandbox demo shop under /demo/; nil serves none
+	pages     *web.Pages       // the hosted payment page; nil serves none
+	widget    http.Handler     // the web checkout widget under /kpg/; nil serves none
+	demo      http.Handler     // the sandbox demo shop under /demo/; nil serves none
+	dashboard *dashboard.Pages // merchant sign-up, log-in and dashboard; nil serves none
 	ready     func(context.Context) error
 	metrics   *opsMetrics
 	handler   http.Handler
@@ -48,6 +50,9 @@ type Options struct {
 	// Demo serves the demo shop under /demo/, beside a seeded sandbox;
 	// nil leaves its paths to the JSON 404.
 	Demo http.Handler
+	// Dashboard serves the merchant pages (/join/merchant/, /login/,
+	// /dashboard/); nil leaves their paths to the JSON 404.
+	Dashboard *dashboard.Pages
 	// Ready reports whether the database answers with the schema this
 	// build needs, for /readyz; nil is always ready.
 	Ready func(context.Context) error
@@ -56,7 +61,7 @@ type Options struct {
 // New builds the server and its routes.
 func New(o Options) *Server {
 	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
-		widget: o.Widget, demo: o.Demo, ready: o.Ready}
+		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, ready: o.Ready}
 	s.metrics = s.newOpsMetrics()
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)

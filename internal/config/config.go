@@ -29,6 +29,12 @@ type Serve struct {
 	// SandboxPendingDelay is how long the pending scenario payer's test
 	// payments stay Pending before they complete.
 	SandboxPendingDelay time.Duration
+	// Webhooks: whether endpoints may be private addresses, how often
+	// the worker looks for due deliveries, and the first retry's base
+	// delay (doubled per attempt, at most 6 hours).
+	WebhooksAllowPrivate bool
+	WebhookInterval      time.Duration
+	WebhookBackoff       time.Duration
 }
 
 // Database says which database to use.
@@ -86,6 +92,20 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	}
 	fs.DurationVar(&s.SandboxPendingDelay, "sandbox-pending-delay", delay,
 		"how long the sandbox's pending scenario payer (9800000010) leaves a test payment Pending (env THAILI_SANDBOX_PENDING_DELAY)")
+	private, _ := strconv.ParseBool(envOr(getenv, "THAILI_WEBHOOKS_ALLOW_PRIVATE", "false"))
+	fs.BoolVar(&s.WebhooksAllowPrivate, "webhooks-allow-private", private,
+		"allow webhook endpoints on private, loopback and link-local addresses (env THAILI_WEBHOOKS_ALLOW_PRIVATE)")
+	interval, err := time.ParseDuration(envOr(getenv, "THAILI_WEBHOOK_INTERVAL", "2s"))
+	if err != nil {
+		interval = -1 // refused by Validate
+	}
+	fs.DurationVar(&s.WebhookInterval, "webhook-interval", interval, "how often due webhook deliveries are sent (env THAILI_WEBHOOK_INTERVAL)")
+	backoff, err := time.ParseDuration(envOr(getenv, "THAILI_WEBHOOK_BACKOFF", "30s"))
+	if err != nil {
+		backoff = -1 // refused by Validate
+	}
+	fs.DurationVar(&s.WebhookBackoff, "webhook-backoff", backoff,
+		"base delay of webhook retries: attempt n waits min(base*2^n, 6h) (env THAILI_WEBHOOK_BACKOFF)")
 	sign, _ := strconv.ParseBool(envOr(getenv, "THAILI_SIGN_REDIRECTS", "false"))
 	fs.BoolVar(&s.SignRedirects, "sign-redirects", sign,
 		"add signature and signed_field_names to the hosted page's redirects to return_url (env THAILI_SIGN_REDIRECTS)")
@@ -104,6 +124,9 @@ func (s *Serve) Validate() error {
 	}
 	if s.SweepInterval <= 0 {
 		return fmt.Errorf("--sweep-interval must be positive")
+	}
+	if s.WebhookInterval <= 0 || s.WebhookBackoff <= 0 {
+		return fmt.Errorf("--webhook-interval and --webhook-backoff must be positive durations such as 2s")
 	}
 	if s.SandboxPendingDelay < 0 {
 		return fmt.Errorf("--sandbox-pending-delay (THAILI_SANDBOX_PENDING_DELAY) must be a duration such as 30s, not negative")

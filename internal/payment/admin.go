@@ -21,6 +21,8 @@ type NewMerchant struct {
 	// TestKeys, if set, are used instead of random test keys (the sandbox
 	// seed uses the keys from Khalti's documentation).
 	TestKeys *KeyPair
+
+	passwordHash string // set by SignUpMerchant
 }
 
 // CreateMerchant creates a merchant with test keys and the default fee
@@ -50,7 +52,8 @@ func (s *Service) CreateMerchant(ctx context.Context, in NewMerchant) (store.Mer
 	if in.TestKeys != nil {
 		kp = *in.TestKeys
 	}
-	m := store.Merchant{Idx: s.ids.New(), Name: in.Name, Email: in.Email, Mobile: in.Mobile, KYC: in.KYC, CreatedAt: s.now()}
+	m := store.Merchant{Idx: s.ids.New(), Name: in.Name, Email: in.Email, Mobile: in.Mobile, KYC: in.KYC, CreatedAt: s.now(),
+		PasswordHash: in.passwordHash}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateMerchant(ctx, &m); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {

@@ -271,7 +271,9 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string)
 			switch sc {
 			case ScenarioFailMobile: // the payment fails; no money moves
 				p.State, p.UpdatedAt = store.Failed, now
-				err = tx.UpdatePayment(ctx, &p)
+				if err = tx.UpdatePayment(ctx, &p); err == nil {
+					err = s.emit(ctx, tx, p, EventFailed)
+				}
 			case ScenarioPendingMobile: // held now, completed after the delay
 				err = tx.Post(ctx, holdEntry(p, "authorise"), now)
 				if err == nil {
@@ -361,6 +363,9 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx string) (Transaction,
 			}
 			p.State, p.UpdatedAt = store.UserCanceled, s.now()
 			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, p, EventCanceled); err != nil {
 				return err
 			}
 			t.Payment = p

@@ -75,7 +75,10 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 				// no money moves.
 				p.State, p.UpdatedAt = store.Failed, now
 				refusal = DetailError("The payment failed (sandbox scenario payer " + ScenarioFailMobile + ").")
-				return tx.UpdatePayment(ctx, &p)
+				if err := tx.UpdatePayment(ctx, &p); err != nil {
+					return err
+				}
+				return s.emit(ctx, tx, p, EventFailed)
 			}
 			err = tx.Post(ctx, holdEntry(p, "authorise"), now)
 			if errors.Is(err, store.ErrInsufficientFunds) {
@@ -165,6 +168,11 @@ func (s *Service) wrongCode(ctx context.Context, tx store.Tx, p *store.Payment, 
 	if err := tx.UpdatePayment(ctx, p); err != nil {
 		return nil, err
 	}
+	if p.State == store.Disabled {
+		if err := s.emit(ctx, tx, *p, EventFailed); err != nil {
+			return nil, err
+		}
+	}
 	return &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}, nil
 }
 
@@ -190,6 +198,9 @@ func (s *Service) markCompleted(ctx context.Context, tx store.Tx, p *store.Payme
 	}
 	p.State, p.CompletedAt, p.UpdatedAt = store.Completed, now, now
 	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return err
+	}
+	if err := s.emit(ctx, tx, *p, EventCompleted); err != nil {
 		return err
 	}
 	if p.Book == ledger.Test {

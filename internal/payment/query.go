@@ -158,7 +158,10 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 				p.State = store.Refunded
 			}
 			p.UpdatedAt = now
-			return tx.UpdatePayment(ctx, &p)
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			return s.emit(ctx, tx, p, eventFor(p.State))
 		})
 	})
 	return s.wrap(err)

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,12 +43,24 @@ type Config struct {
 	MaxOTPTries     int           // wrong codes before a payment is Disabled
 	TestOTP         string        // the fixed confirmation code of the test book
 	MPINIterations  int           // PBKDF2 rounds for MPIN hashes
+	PasswordCost    int           // bcrypt cost of merchant passwords (accounts.go)
 	KeyCacheTTL     time.Duration // how long a resolved API key is remembered; 0 disables
 	DefaultFeeTiers []store.FeeTier
 	// SandboxPendingDelay is how long the sandbox's pending scenario payer
 	// (ScenarioPendingMobile) leaves a test payment Pending before it
 	// completes.
 	SandboxPendingDelay time.Duration
+
+	// Webhooks: WebhooksAllowPrivate lets endpoints be private, loopback
+	// or link-local addresses (development, tests). A failed delivery is
+	// retried after min(WebhookBackoff * 2^attempt, WebhookMaxBackoff)
+	// until WebhookRetryFor after its event; each POST may take
+	// WebhookTimeout. Zero durations take the Default* values.
+	WebhooksAllowPrivate bool
+	WebhookBackoff       time.Duration
+	WebhookMaxBackoff    time.Duration
+	WebhookRetryFor      time.Duration
+	WebhookTimeout       time.Duration
 }
 
 // DefaultConfig returns the rules described in DESIGN.md.
@@ -63,10 +76,16 @@ func DefaultConfig() Config {
 		MaxOTPTries:     3,
 		TestOTP:         "987654",
 		MPINIterations:  10000,
+		PasswordCost:    12,
 		KeyCacheTTL:     5 * time.Second,
 		DefaultFeeTiers: []store.FeeTier{{MinAmount: 1000, MaxAmount: 0, PercentBps: 300}},
 
 		SandboxPendingDelay: 30 * time.Second,
+
+		WebhookBackoff:    DefaultWebhookBackoff,
+		WebhookMaxBackoff: DefaultWebhookMaxBackoff,
+		WebhookRetryFor:   DefaultWebhookRetryFor,
+		WebhookTimeout:    DefaultWebhookTimeout,
 	}
 }
 
@@ -97,6 +116,10 @@ type Service struct {
 	keyCache sync.Map // API key -> cachedCaller
 	// liveMerchants holds the ids of merchants known to have live keys.
 	liveMerchants sync.Map
+	http          *http.Client // posts webhooks
+	// dummyOnce makes dummyHash, compared against for unknown emails.
+	dummyOnce sync.Once
+	dummyHash string
 }
 
 // Deps are the Service's collaborators, all injected.
@@ -108,6 +131,9 @@ type Deps struct {
 	Secret   []byte
 	Log      *slog.Logger
 	Notifier Notifier
+	// HTTPClient posts webhooks; nil builds one that refuses private
+	// addresses at connect time unless Config.WebhooksAllowPrivate.
+	HTTPClient *http.Client
 }
 
 // New returns a Service. Secret must be at least 32 bytes.
@@ -121,8 +147,11 @@ func New(d Deps) (*Service, error) {
 	if d.Notifier == nil {
 		d.Notifier = LogNotifier{Log: d.Log}
 	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
+	}
 	return &Service{store: d.Store, cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
-		secret: d.Secret, log: d.Log, notifier: d.Notifier}, nil
+		secret: d.Secret, log: d.Log, notifier: d.Notifier, http: d.HTTPClient}, nil
 }
 
 // Config returns the service's rules.

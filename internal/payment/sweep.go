@@ -67,6 +67,9 @@ func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
 			if err := tx.UpdatePayment(ctx, &p); err != nil {
 				return err
 			}
+			if err := s.emit(ctx, tx, p, eventFor(p.State)); err != nil {
+				return err
+			}
 			out = p
 			return nil
 		})

@@ -41,6 +41,8 @@ type Tx interface {
 	BankTx
 	IdempotencyTx
 	StatsTx
+	AccountTx
+	WebhookTx
 
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	Merchant(ctx context.Context, id int64) (Merchant, error)

@@ -20,6 +20,10 @@ import (
 type Dialect struct {
 	// Numbered turns "?" placeholders into "$1", "$2", ... (PostgreSQL).
 	Numbered bool
+	// SkipLocked adds FOR UPDATE SKIP LOCKED to the subquery that picks
+	// webhook deliveries to claim (PostgreSQL); SQLite's single writer
+	// serialises claims without it.
+	SkipLocked bool
 	// MapErr maps driver errors (unique violations, serialization
 	// failures) to store errors; it must return nil for nil.
 	MapErr func(error) error

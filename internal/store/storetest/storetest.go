@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Banks", testBanks},
 		{"Stats", testStats},
 		{"Idempotency", testIdempotency},
+		{"Webhooks", testWebhooks},
+		{"Accounts", testAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

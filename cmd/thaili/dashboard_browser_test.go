@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/thaili/thaili/internal/browsertest"
+)
+
+// TestBrowserMerchantSignUp: sign up, confirm the phone with the logged
+// code, and land on the dashboard with the test keys, in Chromium.
+func TestBrowserMerchantSignUp(t *testing.T) {
+	s := startServer(t)
+	ctx := browsertest.New(t, 90*time.Second)
+	const phone = "9812340001"
+
+	step(t, ctx, "open sign-up", chromedp.Navigate(s.URL+"/join/merchant/"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	browsertest.Screenshot(t, ctx, "merchant-1-signup")
+	step(t, ctx, "sign up", chromedp.SendKeys(chromedp.CSS("#name"), "Pokhara <b>Crafts</b>"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "crafts@pokhara.example"), chromedp.SendKeys(chromedp.CSS("#phone"), phone),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a long enough password"), chromedp.Click(chromedp.CSS("#signup")),
+		chromedp.WaitVisible(chromedp.CSS("#code")))
+	text := pageText(t, ctx)
+	sk := dashTestSecretRE.FindString(text)
+	if !strings.Contains(text, "Confirm your phone") || sk == "" {
+		t.Fatalf("confirmation page: %q", text)
+	}
+	browsertest.Screenshot(t, ctx, "merchant-2-confirm")
+
+	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS("#code"), s.lastAccountCode(t, phone)), chromedp.Click(chromedp.CSS("#confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#checklist")))
+	text = pageText(t, ctx)
+	if !strings.Contains(text, "Pokhara <b>Crafts</b>") || !dashTestPublicRE.MatchString(text) || strings.Contains(text, sk) ||
+		!strings.Contains(text, "Complete a test payment") {
+		t.Fatalf("dashboard: %q", text)
+	}
+	browsertest.Screenshot(t, ctx, "merchant-3-dashboard")
+
+	step(t, ctx, "log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))
+	step(t, ctx, "dashboard after logout", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#login")))
+}

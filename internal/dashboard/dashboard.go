@@ -1,0 +1,439 @@
+// Package dashboard serves the merchant pages (issue 6): sign-up at
+// /join/merchant/ with a phone confirmation code, log in and out, and a
+// minimal dashboard with the merchant's keys, go-live checklist and
+// balances. Pages are server-rendered from embedded templates and need no
+// JavaScript. Sessions live in the database (payment/accounts.go); every
+// form carries a CSRF token, an HMAC under the server secret of the
+// session id, or before sign-in of a random pre-session cookie.
+package dashboard
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+)
+
+//go:embed assets/pages.html assets/dashboard.css
+var assets embed.FS
+
+// Cookie names.
+const (
+	SessionCookie = "thaili_session"
+	preCookie     = "thaili_pre" // random id the CSRF token of sign-in forms derives from
+)
+
+// Options configure Pages.
+type Options struct {
+	Service *payment.Service
+	Log     *slog.Logger
+	// PublicURL decides whether cookies are Secure (an https URL).
+	PublicURL string
+}
+
+// Pages serves the merchant pages.
+type Pages struct {
+	svc    *payment.Service
+	log    *slog.Logger
+	tmpl   *template.Template
+	css    []byte
+	secure bool
+}
+
+// New builds the pages from their embedded template and stylesheet.
+func New(o Options) (*Pages, error) {
+	tmpl, err := template.ParseFS(assets, "assets/pages.html")
+	if err != nil {
+		return nil, err
+	}
+	css, err := assets.ReadFile("assets/dashboard.css")
+	if err != nil {
+		return nil, err
+	}
+	p := &Pages{svc: o.Service, log: o.Log, tmpl: tmpl, css: css, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// Register adds the pages' routes to mux.
+func (p *Pages) Register(mux interface {
+	Handle(pattern string, h http.Handler)
+}) {
+	mux.Handle("GET /join/merchant/{$}", http.HandlerFunc(p.signUpForm))
+	mux.Handle("POST /join/merchant/{$}", p.anonPost(p.signUp))
+	mux.Handle("POST /join/merchant/confirm", p.anonPost(p.confirm))
+	mux.Handle("GET /login/{$}", http.HandlerFunc(p.loginForm))
+	mux.Handle("POST /login/{$}", p.anonPost(p.login))
+	mux.Handle("POST /logout/{$}", p.sessionPost(p.logout))
+	mux.Handle("GET /dashboard/{$}", http.HandlerFunc(p.dashboard))
+	mux.Handle("POST /dashboard/rotate", p.sessionPost(p.rotate))
+	mux.Handle("POST /dashboard/password", p.sessionPost(p.password))
+	mux.Handle("POST /dashboard/logout-everywhere", p.sessionPost(p.logoutEverywhere))
+	mux.Handle("GET /static/dashboard.css", http.HandlerFunc(p.serveCSS))
+}
+
+// view is the template's data.
+type view struct {
+	Status   int
+	Title    string
+	Page     string // signup, confirm, login, dashboard, or a message page
+	CSRF     string
+	SignedIn bool
+	Error    string
+	Errors   []string
+	Notice   string
+	Message  string
+	// Form values echoed back.
+	Name, Email, Phone string
+	// Keys shown only this once (sign-up, rotation).
+	NewKeys *payment.KeyPair
+	// The dashboard.
+	Merchant    store.Merchant
+	KYC         string
+	TestPaid    bool
+	KYCApproved bool
+	Keys        []keyRow
+	Books       []ledger.Book
+	Balances    []balanceRow
+}
+
+type keyRow struct {
+	Book  ledger.Book
+	Kind  store.KeyKind
+	Shown string
+	Once  bool
+}
+
+type balanceRow struct {
+	Book   ledger.Book
+	Amount string
+}
+
+// --- sign-up and sign-in ---
+
+func (p *Pages) signUpForm(w http.ResponseWriter, r *http.Request) {
+	p.render(w, view{Status: http.StatusOK, Title: "Sign up", Page: "signup", CSRF: p.preToken(w, r)})
+}
+
+func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := p.session(r); err == nil {
+		http.Redirect(w, r, "/dashboard/", http.StatusSeeOther)
+		return
+	}
+	p.render(w, view{Status: http.StatusOK, Title: "Log in", Page: "login", CSRF: p.preToken(w, r)})
+}
+
+func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf string) {
+	in := payment.SignUp{Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
+		Phone: strings.TrimSpace(r.PostFormValue("phone")), Password: r.PostFormValue("password")}
+	m, kp, err := p.svc.SignUpMerchant(r.Context(), in)
+	if err != nil {
+		v := p.failure(r, err, view{Title: "Sign up", Page: "signup", CSRF: csrf, Name: in.Name, Email: in.Email, Phone: in.Phone})
+		p.render(w, v)
+		return
+	}
+	p.render(w, view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf,
+		Email: m.Email, Phone: maskPhone(m.Mobile), NewKeys: &kp})
+}
+
+func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf string) {
+	email := r.PostFormValue("email")
+	m, err := p.svc.ConfirmPhone(r.Context(), email, r.PostFormValue("code"))
+	if err != nil {
+		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Email: email, Phone: "your phone"}))
+		return
+	}
+	p.signIn(w, r, m)
+}
+
+func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
+	email := r.PostFormValue("email")
+	m, err := p.svc.Login(r.Context(), email, r.PostFormValue("password"))
+	if errors.Is(err, payment.ErrPhoneNotConfirmed) {
+		p.render(w, view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf,
+			Email: m.Email, Phone: maskPhone(m.Mobile), Notice: payment.ErrPhoneNotConfirmed.Detail})
+		return
+	}
+	if err != nil {
+		p.render(w, p.failure(r, err, view{Title: "Log in", Page: "login", CSRF: csrf, Email: email}))
+		return
+	}
+	p.signIn(w, r, m)
+}
+
+// signIn starts a session for m and goes to the dashboard.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, m store.Merchant) {
+	id, err := p.svc.NewSession(r.Context(), m.ID)
+	if err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	http.SetCookie(w, p.cookie(SessionCookie, id, 0))
+	http.SetCookie(w, p.cookie(preCookie, "", -1))
+	setHeaders(w.Header())
+	http.Redirect(w, r, "/dashboard/", http.StatusSeeOther)
+}
+
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ store.Merchant) {
+	if err := p.svc.Logout(r.Context(), id); err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	p.signedOut(w, r)
+}
+
+func (p *Pages) logoutEverywhere(w http.ResponseWriter, r *http.Request, _ string, m store.Merchant) {
+	if err := p.svc.LogoutEverywhere(r.Context(), m.ID); err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	p.signedOut(w, r)
+}
+
+func (p *Pages) signedOut(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, p.cookie(SessionCookie, "", -1))
+	setHeaders(w.Header())
+	http.Redirect(w, r, "/login/", http.StatusSeeOther)
+}
+
+// --- the dashboard ---
+
+func (p *Pages) dashboard(w http.ResponseWriter, r *http.Request) {
+	id, m, err := p.session(r)
+	if err != nil {
+		p.toLogin(w, r, err)
+		return
+	}
+	p.renderDashboard(w, r, id, m, view{})
+}
+
+func (p *Pages) rotate(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
+	book := ledger.Book(r.PostFormValue("book"))
+	kp, err := p.svc.RotateKeys(r.Context(), m.Idx, book)
+	if err != nil {
+		p.renderDashboard(w, r, id, m, p.failure(r, err, view{}))
+		return
+	}
+	p.renderDashboard(w, r, id, m, view{NewKeys: &kp, Notice: "The " + string(book) + " keys were rotated; the old ones no longer work."})
+}
+
+func (p *Pages) password(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
+	err := p.svc.ChangePassword(r.Context(), m.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), id)
+	if err != nil {
+		p.renderDashboard(w, r, id, m, p.failure(r, err, view{}))
+		return
+	}
+	p.renderDashboard(w, r, id, m, view{Notice: "Your password was changed; your other sessions were logged out."})
+}
+
+// renderDashboard fills v with m's keys, checklist and balances. A sealed
+// secret (live keys issued on go-live) is revealed here once.
+func (p *Pages) renderDashboard(w http.ResponseWriter, r *http.Request, id string, m store.Merchant, v view) {
+	info, err := p.svc.ShowMerchant(r.Context(), m.Idx)
+	if err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	if v.Status == 0 {
+		v.Status = http.StatusOK
+	}
+	v.Title, v.Page, v.SignedIn, v.CSRF = "Dashboard", "dashboard", true, p.svc.CSRFToken("session:"+id)
+	v.Merchant, v.KYC = info.Merchant, string(info.Merchant.KYC)
+	v.KYCApproved = info.Merchant.KYC == store.KYCApproved
+	v.Books = []ledger.Book{ledger.Test}
+	for _, k := range info.Keys {
+		if k.Key.Book == ledger.Live {
+			v.TestPaid = true // live keys are issued on the first completed test payment
+		}
+		if !k.Key.RevokedAt.IsZero() {
+			continue
+		}
+		row := keyRow{Book: k.Key.Book, Kind: k.Key.Kind, Shown: k.Key.Lookup}
+		if k.Key.Kind == store.SecretKey {
+			row.Shown = k.Key.Prefix
+			if !strings.HasSuffix(row.Shown, "…") {
+				row.Shown += "…"
+			}
+			if k.Secret != "" {
+				row.Shown, row.Once = k.Secret, true
+			}
+		}
+		v.Keys = append(v.Keys, row)
+	}
+	if v.TestPaid {
+		v.Books = append(v.Books, ledger.Live)
+	}
+	sort.SliceStable(v.Keys, func(i, j int) bool {
+		if v.Keys[i].Book != v.Keys[j].Book {
+			return v.Keys[i].Book == ledger.Test
+		}
+		return v.Keys[i].Kind == store.PublicKey && v.Keys[j].Kind != store.PublicKey
+	})
+	for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
+		v.Balances = append(v.Balances, balanceRow{Book: b, Amount: info.Balances[b].String()})
+	}
+	p.render(w, v)
+}
+
+// --- sessions and CSRF ---
+
+// session returns the signed-in session id and merchant of r.
+func (p *Pages) session(r *http.Request) (string, store.Merchant, error) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return "", store.Merchant{}, &payment.Error{Kind: payment.KindUnauthorized}
+	}
+	m, err := p.svc.SessionMerchant(r.Context(), c.Value)
+	return c.Value, m, err
+}
+
+// toLogin answers a request without a valid session: 303 to /login/.
+func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
+	if e := payment.AsError(err); e.Kind != payment.KindUnauthorized {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	if _, cerr := r.Cookie(SessionCookie); cerr == nil {
+		http.SetCookie(w, p.cookie(SessionCookie, "", -1))
+	}
+	setHeaders(w.Header())
+	http.Redirect(w, r, "/login/", http.StatusSeeOther)
+}
+
+// sessionPost checks a signed-in form POST: session, then CSRF token.
+func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id string, m store.Merchant)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		id, m, err := p.session(r)
+		if err != nil {
+			p.toLogin(w, r, err)
+			return
+		}
+		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.svc.CSRFToken("session:"+id)), []byte(r.PostFormValue("csrf"))) {
+			p.refuse(w)
+			return
+		}
+		h(w, r, id, m)
+	})
+}
+
+// anonPost checks a sign-in form POST against the pre-session cookie.
+func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		c, err := r.Cookie(preCookie)
+		if err != nil || c.Value == "" {
+			p.refuse(w)
+			return
+		}
+		want := p.svc.CSRFToken("pre:" + c.Value)
+		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
+			p.refuse(w)
+			return
+		}
+		h(w, r, want)
+	})
+}
+
+func (p *Pages) refuse(w http.ResponseWriter) {
+	p.render(w, view{Status: http.StatusForbidden, Title: "Request refused",
+		Message: "This form has expired or did not come from this site. Open the page again and retry."})
+}
+
+// preToken returns the CSRF token of sign-in forms, setting the
+// pre-session cookie it derives from if r has none.
+func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(preCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		return p.svc.CSRFToken("pre:" + c.Value)
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, p.cookie(preCookie, v, 0))
+	return p.svc.CSRFToken("pre:" + v)
+}
+
+// cookie is a Path=/, HttpOnly, SameSite=Lax cookie, Secure behind https;
+// maxAge -1 deletes it, 0 makes it last the browser session.
+func (p *Pages) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: p.secure, SameSite: http.SameSiteLaxMode}
+}
+
+// failure renders err over v: the service's message with 400 (429 when
+// sign-in is locked), or a generic 500 logged.
+func (p *Pages) failure(r *http.Request, err error, v view) view {
+	e := payment.AsError(err)
+	switch e.Kind {
+	case payment.KindValidation, payment.KindConflict, payment.KindLocked, payment.KindNotFound:
+		v.Status = http.StatusBadRequest
+		if e.Kind == payment.KindLocked {
+			v.Status = http.StatusTooManyRequests
+		}
+		v.Error = e.Detail
+		keys := make([]string, 0, len(e.Fields))
+		for k := range e.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v.Errors = append(v.Errors, e.Fields[k]...)
+		}
+		return v
+	}
+	p.log.ErrorContext(r.Context(), "merchant page failed", "err", err)
+	return view{Status: http.StatusInternalServerError, Title: "Something went wrong",
+		Message: "This page is not available right now. Please try again shortly."}
+}
+
+// serveCSS is GET /static/dashboard.css.
+func (p *Pages) serveCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(p.css)
+}
+
+// render writes v with the pages' security headers.
+func (p *Pages) render(w http.ResponseWriter, v view) {
+	var b strings.Builder
+	if err := p.tmpl.Execute(&b, v); err != nil {
+		p.log.Error("rendering a merchant page", "err", err)
+		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(v.Status)
+	w.Write([]byte(b.String()))
+}
+
+// setHeaders sets the security headers of every page: no script at all,
+// forms post only to this origin, never framed or cached.
+func setHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// maskPhone shows the first 2 and last 3 digits: 98XXXXX001.
+func maskPhone(m string) string {
+	if len(m) < 5 {
+		return m
+	}
+	return m[:2] + strings.Repeat("X", len(m)-5) + m[len(m)-3:]
+}
