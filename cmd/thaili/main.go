@@ -22,6 +22,7 @@ import (
 
 	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/config"
+	"github.com/thaili/thaili/internal/console"
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/demo"
 	"github.com/thaili/thaili/internal/ids"
@@ -31,6 +32,7 @@ import (
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/postgres"
 	"github.com/thaili/thaili/internal/store/sqlite"
+	"github.com/thaili/thaili/internal/wallet"
 	"github.com/thaili/thaili/internal/web"
 	"github.com/thaili/thaili/internal/widget"
 )
@@ -88,6 +90,7 @@ Usage:
   thaili bank list          show the bank list
   thaili ledger check       verify every ledger invariant
   thaili sandbox seed       add the demo merchant and test payers (automatic on SQLite)
+  thaili admin create       create an operator of the console at /admin/
   thaili bench              load-test a running server with concurrent legacy payments
   thaili version            print the version
 
@@ -110,6 +113,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.migrate(rest)
 	case "bench":
 		return e.bench(rest)
+	case "admin":
+		return e.operatorAdmin(rest)
 	case "merchant", "consumer", "kyc", "keys", "ledger", "sandbox", "bank":
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
@@ -295,8 +300,18 @@ func (e env) serve(args []string) error {
 		ln.Close()
 		return err
 	}
+	consumers, err := wallet.New(wallet.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	operators, err := console.New(console.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	handler := api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
-		Widget: kpg, Demo: shop, Dashboard: merchants, Ready: readiness(a.store)})
+		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

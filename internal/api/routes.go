@@ -76,6 +76,17 @@ func (s *Server) routes(mux *routeMux) {
 		s.dashboard.Register(mux)
 	}
 
+	// The consumer pages (issue 6): sign-up at /join/, log-in, and the
+	// wallet page /me/ with history, MPIN reset and the OTP inbox.
+	if s.wallet != nil {
+		s.wallet.Register(mux)
+	}
+
+	// The operator console (issue 6): /admin/.
+	if s.console != nil {
+		s.console.Register(mux)
+	}
+
 	// The web checkout widget and its loader script (spec §10), and the
 	// sandbox's demo shop.
 	if s.widget != nil {

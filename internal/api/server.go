@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/console"
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/wallet"
 	"github.com/thaili/thaili/internal/web"
 )
 
@@ -29,6 +31,8 @@ type Server struct {
 	widget    http.Handler     // the web checkout widget under /kpg/; nil serves none
 	demo      http.Handler     // the sandbox demo shop under /demo/; nil serves none
 	dashboard *dashboard.Pages // merchant sign-up, log-in and dashboard; nil serves none
+	wallet    *wallet.Pages    // consumer sign-up, log-in and wallet page; nil serves none
+	console   *console.Pages   // the operator console; nil serves none
 	ready     func(context.Context) error
 	metrics   *opsMetrics
 	handler   http.Handler
@@ -53,6 +57,12 @@ type Options struct {
 	// Dashboard serves the merchant pages (/join/merchant/, /login/,
 	// /dashboard/); nil leaves their paths to the JSON 404.
 	Dashboard *dashboard.Pages
+	// Wallet serves the consumer pages (/join/, /me/); nil leaves their
+	// paths to the JSON 404.
+	Wallet *wallet.Pages
+	// Console serves the operator console (/admin/); nil leaves its paths
+	// to the JSON 404.
+	Console *console.Pages
 	// Ready reports whether the database answers with the schema this
 	// build needs, for /readyz; nil is always ready.
 	Ready func(context.Context) error
@@ -61,7 +71,7 @@ type Options struct {
 // New builds the server and its routes.
 func New(o Options) *Server {
 	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
-		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, ready: o.Ready}
+		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready}
 	s.metrics = s.newOpsMetrics()
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)

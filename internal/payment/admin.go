@@ -252,21 +252,28 @@ func (s *Service) Topup(ctx context.Context, mobile string, book ledger.Book, am
 	}
 	var bal money.Paisa
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		c, err := tx.ConsumerByMobile(ctx, mobile)
-		if errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
-		}
-		if err != nil {
-			return err
-		}
-		wallet := account(book, ledger.Wallet, c.ID)
-		if err := tx.Post(ctx, ledger.Transfer(book, "topup", 0, account(book, ledger.Funding, 0), wallet, amount), s.now()); err != nil {
-			return err
-		}
-		bal, err = tx.Balance(ctx, wallet)
+		var err error
+		bal, err = s.topup(ctx, tx, mobile, book, amount)
 		return err
 	})
 	return bal, s.wrap(err)
+}
+
+// topup posts a top-up of the wallet of mobile in tx and returns its new
+// balance; the caller has checked book and amount.
+func (s *Service) topup(ctx context.Context, tx store.Tx, mobile string, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
+	c, err := tx.ConsumerByMobile(ctx, mobile)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
+	}
+	if err != nil {
+		return 0, err
+	}
+	wallet := account(book, ledger.Wallet, c.ID)
+	if err := tx.Post(ctx, ledger.Transfer(book, "topup", 0, account(book, ledger.Funding, 0), wallet, amount), s.now()); err != nil {
+		return 0, err
+	}
+	return tx.Balance(ctx, wallet)
 }
 
 // WalletBalance returns a consumer's balance in one book.

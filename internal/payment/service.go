@@ -147,6 +147,8 @@ func New(d Deps) (*Service, error) {
 	if d.Notifier == nil {
 		d.Notifier = LogNotifier{Log: d.Log}
 	}
+	// Every code delivered to a wallet is also kept in its OTP inbox.
+	d.Notifier = inboxNotifier{next: d.Notifier, store: d.Store, now: d.Now, log: d.Log}
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
 	}

@@ -42,7 +42,9 @@ type Tx interface {
 	IdempotencyTx
 	StatsTx
 	AccountTx
+	ConsumerAccountTx
 	WebhookTx
+	OperatorTx
 
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	Merchant(ctx context.Context, id int64) (Merchant, error)

@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
 		{"Accounts", testAccounts},
+		{"Operators", testOperators},
+		{"ConsumerAccounts", testConsumerAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

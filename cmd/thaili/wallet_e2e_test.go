@@ -1,0 +1,135 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestWalletPages walks a consumer through the wallet pages: sign-up with
+// a phone code, the wallet's balance, history and OTP inbox, a payment on
+// the hosted page and its refund, the MPIN lock and its reset with a
+// fresh code, and who may see the wallet.
+func TestWalletPages(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	const mobile, mpin = "9812345670", "2580"
+	b := newMerchantBrowser(t, s)
+
+	// Sign-up: the MPIN is confirmed, the form needs its CSRF token.
+	p := b.get(t, "/join/")
+	wantPage(t, "sign-up form", p, 200, `action="/join/"`, `name="mpin2"`)
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'") || !strings.Contains(csp, "form-action 'self'") {
+		t.Fatalf("CSP %q", csp)
+	}
+	form := func() url.Values {
+		return url.Values{"mobile": {mobile}, "name": {"<b>Sita</b>"}, "mpin": {mpin}, "mpin2": {mpin}}
+	}
+	bad := form()
+	bad.Set("mpin2", "2581")
+	wantPage(t, "mismatched MPIN", b.post(t, "/join/", bad), 400, "The two MPINs do not match.")
+	noCSRF := form()
+	noCSRF.Set("csrf", "")
+	wantPage(t, "sign-up without CSRF", b.post(t, "/join/", noCSRF), 403, "Request refused")
+	wantPage(t, "sign-up", b.post(t, "/join/", form()), 200, `action="/join/confirm"`, "98XXXXX670")
+	code := s.lastAccountCode(t, mobile)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "000001"
+	}
+	wantPage(t, "wrong code", b.post(t, "/join/confirm", url.Values{"mobile": {mobile}, "code": {wrong}}), 400, "The code is wrong.")
+	wantRedirect(t, "confirm", b.post(t, "/join/confirm", url.Values{"mobile": {mobile}, "code": {code}}), "/me/")
+
+	// The wallet: balance 0, the name escaped, the sign-up code in the inbox.
+	p = b.get(t, "/me/")
+	wantPage(t, "wallet", p, 200, "&lt;b&gt;Sita&lt;/b&gt;", `<td class="balance-test">Rs 0.00</td>`, "No payments yet.",
+		"<code>"+code+"</code>", "confirm phone")
+	if strings.Contains(p.Body, "<b>Sita</b>") {
+		t.Fatal("the name is not escaped")
+	}
+	if p.Header.Get("Cache-Control") != "no-store" || p.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("headers %v", p.Header)
+	}
+	// A signed-in POST without the token is refused.
+	wantPage(t, "logout without CSRF", b.post(t, "/me/logout/", url.Values{"csrf": {"x"}}), 403, "Request refused")
+
+	// An operator top-up shows.
+	s.cliOK(t, "consumer", "topup", "--mobile", mobile, "--amount", "50000")
+	wantPage(t, "after topup", b.get(t, "/me/"), 200, `<td class="balance-test">Rs 500.00</td>`)
+
+	// Pay an ePayment with this wallet on the hosted page; then refund part.
+	hp := newPage(t, s)
+	pidx, path := initiateEPayment(t, s)
+	token := csrf(t, hp.get(path))
+	mustContain(t, "hosted signin", hp.post("/pay/"+pidx+"/signin", url.Values{"csrf": {token}, "mobile": {mobile}, "mpin": {mpin}}), 200, `name="code"`)
+	if r := hp.post("/pay/"+pidx+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}, "mpin": {mpin}}); r.Status != 303 {
+		t.Fatalf("pay: %d %s", r.Status, r.Body)
+	}
+	lookup := s.do(t, "POST", "/api/v2/epayment/lookup/", testSK, `{"pidx":"`+pidx+`"}`)
+	txn, _ := lookup.Body["transaction_id"].(string)
+	if len(txn) != 22 {
+		t.Fatalf("lookup: %s", lookup.Raw)
+	}
+	wantPage(t, "history", b.get(t, "/me/"), 200, `<td class="balance-test">Rs 487.00</td>`, "<code>"+txn+"</code>", "Rs 13.00", "Completed")
+	if r := s.do(t, "POST", "/api/v2/epayment/merchant-transaction/"+txn+"/refund/", testSK, `{"amount": 300}`); r.Status != 200 {
+		t.Fatalf("partial refund: %s", r.Raw)
+	}
+	wantPage(t, "history with refund", b.get(t, "/me/"), 200, `<td class="balance-test">Rs 490.00</td>`, "Rs 3.00", "Partially refunded")
+
+	// Log out: the wallet is gone.
+	wantRedirect(t, "logout", b.post(t, "/me/logout/", url.Values{}), "/me/login/")
+	wantRedirect(t, "wallet after logout", b.get(t, "/me/"), "/me/login/")
+
+	// Nobody else sees this wallet: anonymous, a merchant, another consumer.
+	wantRedirect(t, "anonymous", newMerchantBrowser(t, s).get(t, "/me/"), "/me/login/")
+	mb := newMerchantBrowser(t, s)
+	signUpMerchant(t, mb, "Shop", "shop@example.com", "9812345679", "long enough password")
+	wantRedirect(t, "merchant", mb.get(t, "/me/"), "/me/login/")
+	s.cliOK(t, "consumer", "create", "--mobile", "9812345671", "--name", "Hari", "--mpin", "1234")
+	other := newMerchantBrowser(t, s)
+	wantPage(t, "other login form", other.get(t, "/me/login/"), 200, `action="/me/login/"`)
+	wantRedirect(t, "other login", other.post(t, "/me/login/", url.Values{"mobile": {"9812345671"}, "mpin": {"1234"}}), "/me/")
+	p = other.get(t, "/me/")
+	wantPage(t, "other wallet", p, 200, "Hari", "No payments yet.", "No codes in the last hour.")
+	for _, leak := range []string{mobile, "Sita", txn, code} {
+		if strings.Contains(p.Body, leak) {
+			t.Fatalf("another wallet shows %q", leak)
+		}
+	}
+
+	// The lock: a session opened before, then three wrong MPINs.
+	kept := newMerchantBrowser(t, s)
+	kept.get(t, "/me/login/")
+	wantRedirect(t, "login", kept.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), "/me/")
+	b.get(t, "/me/login/")
+	wantPage(t, "wrong MPIN 1", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 400, "Tries remaining: 2")
+	wantPage(t, "wrong MPIN 2", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 400, "Tries remaining: 1")
+	wantPage(t, "wrong MPIN 3", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 429, "locked")
+	wantPage(t, "right MPIN, locked", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), 429, "locked")
+	wantPage(t, "locked wallet", kept.get(t, "/me/"), 200, `id="locked"`)
+
+	// Reset on the wallet page: a fresh code is needed (not the sign-up one).
+	wantPage(t, "reset code sent", kept.post(t, "/me/reset/", url.Values{}), 200, `action="/me/reset/confirm"`, "98XXXXX670")
+	reset := s.lastAccountCode(t, mobile)
+	wantPage(t, "reset with the sign-up code", kept.post(t, "/me/reset/confirm", url.Values{"code": {code}, "mpin": {"1357"}, "mpin2": {"1357"}}), 400, "The code is wrong.")
+	p = kept.post(t, "/me/reset/confirm", url.Values{"code": {reset}, "mpin": {"1357"}, "mpin2": {"1357"}})
+	wantPage(t, "reset", p, 200, "Your new MPIN is set and the wallet is unlocked.", "<code>"+reset+"</code>", "reset MPIN")
+	if strings.Contains(p.Body, `id="locked"`) {
+		t.Fatal("still locked after the reset")
+	}
+	wantPage(t, "old MPIN", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), 400, "Tries remaining: 2")
+	wantRedirect(t, "new MPIN", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"1357"}}), "/me/")
+
+	// A signed-out reset (the locked-out path) works with the pre-session token.
+	anon := newMerchantBrowser(t, s)
+	wantPage(t, "reset form", anon.get(t, "/me/reset/"), 200, `action="/me/reset/"`)
+	wantPage(t, "anon reset code", anon.post(t, "/me/reset/", url.Values{"mobile": {"9812345671"}}), 200, `action="/me/reset/confirm"`)
+	again := s.lastAccountCode(t, "9812345671")
+	wantPage(t, "anon reset", anon.post(t, "/me/reset/confirm", url.Values{"mobile": {"9812345671"}, "code": {again}, "mpin": {"4321"}, "mpin2": {"4321"}}),
+		200, "Log in with it.")
+	if r := anon.post(t, "/me/reset/", url.Values{"mobile": {"9812345671"}, "csrf": {""}}); r.Status != http.StatusForbidden {
+		t.Fatalf("reset without CSRF: %d", r.Status)
+	}
+	s.ledgerOK(t)
+}

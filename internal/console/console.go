@@ -1,0 +1,425 @@
+// Package console serves the operator console at /admin/ (issue 6): log
+// in as an operator (created with `thaili admin create`; never a merchant
+// session), the ledger check result and the KYC queue, merchant search
+// with KYC approve/reject, wallet search with top-up and unlock, and the
+// audit log every action writes to. Pages follow internal/dashboard:
+// server-rendered, no script, sessions in the database, and every form
+// carries a CSRF token (an HMAC of the session id, or before sign-in of a
+// random pre-session cookie).
+package console
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+)
+
+//go:embed assets/console.html
+var assets embed.FS
+
+// Cookie names; both are scoped to /admin/.
+const (
+	SessionCookie = "thaili_operator"
+	preCookie     = "thaili_operator_pre"
+	cookiePath    = "/admin/"
+)
+
+// Options configure Pages.
+type Options struct {
+	Service *payment.Service
+	Log     *slog.Logger
+	// PublicURL decides whether cookies are Secure (an https URL).
+	PublicURL string
+}
+
+// Pages serves the console.
+type Pages struct {
+	svc    *payment.Service
+	log    *slog.Logger
+	tmpl   *template.Template
+	secure bool
+}
+
+// New builds the console from its embedded template. Its stylesheet is the
+// merchant pages' /static/dashboard.css.
+func New(o Options) (*Pages, error) {
+	tmpl, err := template.ParseFS(assets, "assets/console.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &Pages{svc: o.Service, log: o.Log, tmpl: tmpl, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// Register adds the console's routes to mux.
+func (p *Pages) Register(mux interface {
+	Handle(pattern string, h http.Handler)
+}) {
+	mux.Handle("GET /admin/login/{$}", http.HandlerFunc(p.loginForm))
+	mux.Handle("POST /admin/login/{$}", p.anonPost(p.login))
+	mux.Handle("POST /admin/logout/{$}", p.sessionPost(p.logout))
+	mux.Handle("GET /admin/{$}", p.sessionGet(p.overview))
+	mux.Handle("GET /admin/merchants/{$}", p.sessionGet(p.merchants))
+	mux.Handle("POST /admin/merchants/kyc", p.sessionPost(p.kyc))
+	mux.Handle("GET /admin/consumers/{$}", p.sessionGet(p.consumers))
+	mux.Handle("POST /admin/consumers/topup", p.sessionPost(p.topup))
+	mux.Handle("POST /admin/consumers/unlock", p.sessionPost(p.unlock))
+	mux.Handle("GET /admin/audit/{$}", p.sessionGet(p.audit))
+}
+
+// view is the template's data.
+type view struct {
+	Status   int
+	Title    string
+	Page     string // login, overview, merchants, consumers, audit, or a message page
+	CSRF     string
+	Operator string // signed-in operator's email
+	Error    string
+	Errors   []string
+	Notice   string
+	Message  string
+	Email    string // echoed on the login form
+	Query    string
+	// overview
+	LedgerOK   bool
+	Violations []string
+	Queue      []store.MerchantSummary
+	// search results
+	Merchants []store.MerchantSummary
+	Consumers []consumerRow
+	Books     []ledger.Book
+	Audit     []auditRow
+}
+
+type consumerRow struct {
+	store.Consumer
+	Test, Live string
+}
+
+type auditRow struct {
+	store.AuditEntry
+	When string
+}
+
+// handler is a signed-in page or action.
+type handler func(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view)
+
+// --- sign-in ---
+
+func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := p.session(r); err == nil {
+		http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+		return
+	}
+	p.render(w, view{Status: http.StatusOK, Title: "Operator log in", Page: "login", CSRF: p.preToken(w, r)})
+}
+
+func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
+	email := r.PostFormValue("email")
+	o, err := p.svc.OperatorLogin(r.Context(), email, r.PostFormValue("password"))
+	if err != nil {
+		p.render(w, p.failure(r, err, view{Title: "Operator log in", Page: "login", CSRF: csrf, Email: email}))
+		return
+	}
+	id, err := p.svc.NewOperatorSession(r.Context(), o.ID)
+	if err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	http.SetCookie(w, p.cookie(SessionCookie, id, 0))
+	http.SetCookie(w, p.cookie(preCookie, "", -1))
+	setHeaders(w.Header())
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ store.Operator, v view) {
+	if err := p.svc.OperatorLogout(r.Context(), id); err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	http.SetCookie(w, p.cookie(SessionCookie, "", -1))
+	setHeaders(w.Header())
+	http.Redirect(w, r, "/admin/login/", http.StatusSeeOther)
+}
+
+// --- pages ---
+
+func (p *Pages) overview(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
+	v.Title, v.Page = "Overview", "overview"
+	violations, err := p.svc.CheckLedger(r.Context())
+	if err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	v.LedgerOK = len(violations) == 0
+	for _, x := range violations {
+		v.Violations = append(v.Violations, x.String())
+	}
+	if v.Queue, err = p.svc.SearchMerchants(r.Context(), "", store.KYCSubmitted); err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	p.render(w, v)
+}
+
+func (p *Pages) merchants(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
+	if v.Query == "" {
+		v.Query = r.URL.Query().Get("q")
+	}
+	v.Title, v.Page = "Merchants", "merchants"
+	list, err := p.svc.SearchMerchants(r.Context(), v.Query, "")
+	if err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	v.Merchants = list
+	p.render(w, v)
+}
+
+func (p *Pages) kyc(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {
+	v.Query = r.PostFormValue("q")
+	approve := r.PostFormValue("decision") == "approve"
+	m, err := p.svc.ReviewKYC(r.Context(), o, r.PostFormValue("merchant"), approve, r.PostFormValue("reason"))
+	if err != nil {
+		p.failed(w, r, id, o, err, v, p.merchants)
+		return
+	}
+	v.Notice = "KYC of " + m.Name + " is now " + string(m.KYC) + "."
+	p.merchants(w, r, id, o, v)
+}
+
+func (p *Pages) consumers(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
+	if v.Query == "" {
+		v.Query = r.URL.Query().Get("q")
+	}
+	v.Title, v.Page, v.Books = "Wallets", "consumers", []ledger.Book{ledger.Test, ledger.Live}
+	list, err := p.svc.SearchConsumers(r.Context(), v.Query)
+	if err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	for _, c := range list {
+		row := consumerRow{Consumer: c}
+		t, _ := p.svc.WalletBalance(r.Context(), c.Mobile, ledger.Test)
+		l, _ := p.svc.WalletBalance(r.Context(), c.Mobile, ledger.Live)
+		row.Test, row.Live = t.String(), l.String()
+		v.Consumers = append(v.Consumers, row)
+	}
+	p.render(w, v)
+}
+
+func (p *Pages) topup(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {
+	v.Query = r.PostFormValue("q")
+	mobile, book := r.PostFormValue("mobile"), ledger.Book(r.PostFormValue("book"))
+	amount, err := money.Parse(strings.TrimSpace(r.PostFormValue("amount")))
+	if err != nil {
+		p.failed(w, r, id, o, payment.FieldError("amount", "Enter the amount in paisa, a whole number."), v, p.consumers)
+		return
+	}
+	bal, err := p.svc.OperatorTopup(r.Context(), o, mobile, book, amount)
+	if err != nil {
+		p.failed(w, r, id, o, err, v, p.consumers)
+		return
+	}
+	v.Notice = "Credited " + amount.String() + " to " + mobile + " (" + string(book) + " book); balance " + bal.String() + "."
+	p.consumers(w, r, id, o, v)
+}
+
+func (p *Pages) unlock(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {
+	v.Query = r.PostFormValue("q")
+	mobile := r.PostFormValue("mobile")
+	if err := p.svc.UnlockConsumer(r.Context(), o, mobile); err != nil {
+		p.failed(w, r, id, o, err, v, p.consumers)
+		return
+	}
+	v.Notice = "The wallet " + mobile + " is unlocked; its MPIN is unchanged."
+	p.consumers(w, r, id, o, v)
+}
+
+func (p *Pages) audit(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
+	v.Title, v.Page = "Audit log", "audit"
+	list, err := p.svc.AuditLog(r.Context())
+	if err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	for _, e := range list {
+		v.Audit = append(v.Audit, auditRow{AuditEntry: e, When: e.At.UTC().Format("2006-01-02 15:04:05Z")})
+	}
+	p.render(w, v)
+}
+
+// failed shows err on the page again (the generic error page for a 500).
+func (p *Pages) failed(w http.ResponseWriter, r *http.Request, id string, o store.Operator, err error, v view, again handler) {
+	if v = p.failure(r, err, v); v.Status == http.StatusInternalServerError {
+		p.render(w, v)
+		return
+	}
+	again(w, r, id, o, v)
+}
+
+// --- sessions and CSRF ---
+
+func (p *Pages) session(r *http.Request) (string, store.Operator, error) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return "", store.Operator{}, &payment.Error{Kind: payment.KindUnauthorized}
+	}
+	o, err := p.svc.SessionOperator(r.Context(), c.Value)
+	return c.Value, o, err
+}
+
+// signedIn is the view of every signed-in page.
+func (p *Pages) signedIn(id string, o store.Operator) view {
+	return view{Status: http.StatusOK, CSRF: p.svc.CSRFToken("operator:" + id), Operator: o.Email}
+}
+
+// toLogin answers a request without a valid session: 303 to /admin/login/.
+func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
+	if e := payment.AsError(err); e.Kind != payment.KindUnauthorized {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	if _, cerr := r.Cookie(SessionCookie); cerr == nil {
+		http.SetCookie(w, p.cookie(SessionCookie, "", -1))
+	}
+	setHeaders(w.Header())
+	http.Redirect(w, r, "/admin/login/", http.StatusSeeOther)
+}
+
+func (p *Pages) sessionGet(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, o, err := p.session(r)
+		if err != nil {
+			p.toLogin(w, r, err)
+			return
+		}
+		h(w, r, id, o, p.signedIn(id, o))
+	})
+}
+
+// sessionPost checks a signed-in form POST: session, then CSRF token.
+func (p *Pages) sessionPost(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		id, o, err := p.session(r)
+		if err != nil {
+			p.toLogin(w, r, err)
+			return
+		}
+		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.svc.CSRFToken("operator:"+id)), []byte(r.PostFormValue("csrf"))) {
+			p.refuse(w)
+			return
+		}
+		h(w, r, id, o, p.signedIn(id, o))
+	})
+}
+
+// anonPost checks the log-in form POST against the pre-session cookie.
+func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		c, err := r.Cookie(preCookie)
+		if err != nil || c.Value == "" {
+			p.refuse(w)
+			return
+		}
+		want := p.svc.CSRFToken("operator-pre:" + c.Value)
+		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
+			p.refuse(w)
+			return
+		}
+		h(w, r, want)
+	})
+}
+
+func (p *Pages) refuse(w http.ResponseWriter) {
+	p.render(w, view{Status: http.StatusForbidden, Title: "Request refused",
+		Message: "This form has expired or did not come from this site. Open the page again and retry."})
+}
+
+// preToken returns the log-in form's CSRF token, setting the pre-session
+// cookie it derives from if r has none.
+func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(preCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		return p.svc.CSRFToken("operator-pre:" + c.Value)
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, p.cookie(preCookie, v, 0))
+	return p.svc.CSRFToken("operator-pre:" + v)
+}
+
+// cookie is a Path=/admin/, HttpOnly, SameSite=Strict cookie, Secure
+// behind https; maxAge -1 deletes it.
+func (p *Pages) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge, HttpOnly: true,
+		Secure: p.secure, SameSite: http.SameSiteStrictMode}
+}
+
+// failure renders err over v: the service's message with 400 (429 when
+// sign-in is locked, 404 for an unknown subject), or a generic 500 logged.
+func (p *Pages) failure(r *http.Request, err error, v view) view {
+	e := payment.AsError(err)
+	switch e.Kind {
+	case payment.KindValidation, payment.KindConflict, payment.KindLocked, payment.KindNotFound:
+		v.Status = http.StatusBadRequest
+		if e.Kind == payment.KindLocked {
+			v.Status = http.StatusTooManyRequests
+		}
+		v.Error = e.Detail
+		keys := make([]string, 0, len(e.Fields))
+		for k := range e.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v.Errors = append(v.Errors, e.Fields[k]...)
+		}
+		return v
+	}
+	p.log.ErrorContext(r.Context(), "console page failed", "err", err)
+	return view{Status: http.StatusInternalServerError, Title: "Something went wrong",
+		Message: "This page is not available right now. Please try again shortly."}
+}
+
+// render writes v with the security headers.
+func (p *Pages) render(w http.ResponseWriter, v view) {
+	if v.Status == 0 {
+		v.Status = http.StatusOK
+	}
+	var b strings.Builder
+	if err := p.tmpl.Execute(&b, v); err != nil {
+		p.log.Error("rendering a console page", "err", err)
+		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(v.Status)
+	w.Write([]byte(b.String()))
+}
+
+// setHeaders: no script, forms post only here, never framed or cached.
+func setHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
