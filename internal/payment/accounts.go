@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -276,64 +275,30 @@ func sessionHash(id string) string {
 }
 
 // NewSession starts a dashboard session for the merchant and returns its
-// id (32 random bytes, base64url) for the cookie.
+// id for the cookie.
 func (s *Service) NewSession(ctx context.Context, merchantID int64) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(s.ids.Rand, b[:]); err != nil {
-		return "", Internal(err)
-	}
-	id := base64.RawURLEncoding.EncodeToString(b[:])
-	now := s.now()
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return tx.CreateSession(ctx, store.Session{IDHash: sessionHash(id), MerchantID: merchantID, CreatedAt: now, LastSeenAt: now})
-	})
-	return id, s.wrap(err)
+	return s.startSession(ctx, merchantSessions(), merchantID)
 }
 
 // SessionMerchant returns the merchant signed in with session id. An
 // unknown, idle (SessionIdle) or too old (SessionLifetime) session is
 // KindUnauthorized.
 func (s *Service) SessionMerchant(ctx context.Context, id string) (store.Merchant, error) {
-	unauthorized := &Error{Kind: KindUnauthorized, Detail: "Sign in first."}
-	if id == "" || len(id) > 100 {
-		return store.Merchant{}, unauthorized
+	owner, err := s.resumeSession(ctx, merchantSessions(), id)
+	if err != nil {
+		return store.Merchant{}, err
 	}
-	h, now := sessionHash(id), s.now()
 	var m store.Merchant
-	var sess store.Session
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if sess, err = tx.Session(ctx, h); err != nil {
-			return err
-		}
-		m, err = tx.Merchant(ctx, sess.MerchantID)
+	err = s.store.View(ctx, func(tx store.Tx) error {
+		m, err = tx.Merchant(ctx, owner)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Merchant{}, unauthorized
-	}
-	if err != nil {
-		return store.Merchant{}, s.wrap(err)
-	}
-	if now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionLifetime {
-		s.Logout(ctx, id)
-		return store.Merchant{}, unauthorized
-	}
-	if now.Sub(sess.LastSeenAt) > sessionTouch {
-		err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.TouchSession(ctx, h, now) })
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Merchant{}, unauthorized
-		}
-		if err != nil {
-			return store.Merchant{}, s.wrap(err)
-		}
-	}
-	return m, nil
+	return m, s.wrap(err)
 }
 
 // Logout ends one session.
 func (s *Service) Logout(ctx context.Context, id string) error {
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, sessionHash(id)) }))
+	return s.endSession(ctx, merchantSessions(), id)
 }
 
 // LogoutEverywhere ends every session of the merchant.

@@ -2,10 +2,8 @@ package payment
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/mail"
 	"strings"
 	"time"
@@ -117,61 +115,27 @@ func (s *Service) OperatorLogin(ctx context.Context, email, password string) (st
 
 // NewOperatorSession starts a console session and returns its id.
 func (s *Service) NewOperatorSession(ctx context.Context, operatorID int64) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(s.ids.Rand, b[:]); err != nil {
-		return "", Internal(err)
-	}
-	id := base64.RawURLEncoding.EncodeToString(b[:])
-	now := s.now()
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return tx.CreateOperatorSession(ctx, store.OperatorSession{IDHash: sessionHash(id), OperatorID: operatorID, CreatedAt: now, LastSeenAt: now})
-	})
-	return id, s.wrap(err)
+	return s.startSession(ctx, operatorSessions(), operatorID)
 }
 
 // SessionOperator returns the operator signed in with console session id;
 // unknown, idle or too old sessions are KindUnauthorized.
 func (s *Service) SessionOperator(ctx context.Context, id string) (store.Operator, error) {
-	unauthorized := &Error{Kind: KindUnauthorized, Detail: "Sign in first."}
-	if id == "" || len(id) > 100 {
-		return store.Operator{}, unauthorized
+	owner, err := s.resumeSession(ctx, operatorSessions(), id)
+	if err != nil {
+		return store.Operator{}, err
 	}
-	h, now := sessionHash(id), s.now()
 	var o store.Operator
-	var sess store.OperatorSession
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if sess, err = tx.OperatorSession(ctx, h); err != nil {
-			return err
-		}
-		o, err = tx.Operator(ctx, sess.OperatorID)
+	err = s.store.View(ctx, func(tx store.Tx) error {
+		o, err = tx.Operator(ctx, owner)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Operator{}, unauthorized
-	}
-	if err != nil {
-		return store.Operator{}, s.wrap(err)
-	}
-	if now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionLifetime {
-		s.OperatorLogout(ctx, id)
-		return store.Operator{}, unauthorized
-	}
-	if now.Sub(sess.LastSeenAt) > sessionTouch {
-		err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.TouchOperatorSession(ctx, h, now) })
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Operator{}, unauthorized
-		}
-		if err != nil {
-			return store.Operator{}, s.wrap(err)
-		}
-	}
-	return o, nil
+	return o, s.wrap(err)
 }
 
 // OperatorLogout ends one console session.
 func (s *Service) OperatorLogout(ctx context.Context, id string) error {
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteOperatorSession(ctx, sessionHash(id)) }))
+	return s.endSession(ctx, operatorSessions(), id)
 }
 
 // audit records an operator action in tx.

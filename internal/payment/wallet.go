@@ -3,9 +3,7 @@ package payment
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -265,61 +263,27 @@ func (s *Service) ResetMPINWithCode(ctx context.Context, mobile, code, mpin, mpi
 
 // NewConsumerSession starts a wallet-page session and returns its id.
 func (s *Service) NewConsumerSession(ctx context.Context, consumerID int64) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(s.ids.Rand, b[:]); err != nil {
-		return "", Internal(err)
-	}
-	id := base64.RawURLEncoding.EncodeToString(b[:])
-	now := s.now()
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return tx.CreateConsumerSession(ctx, store.ConsumerSession{IDHash: sessionHash(id), ConsumerID: consumerID, CreatedAt: now, LastSeenAt: now})
-	})
-	return id, s.wrap(err)
+	return s.startSession(ctx, consumerSessions(), consumerID)
 }
 
 // SessionConsumer returns the consumer signed in with session id, with
 // the same idle and lifetime limits as merchant sessions.
 func (s *Service) SessionConsumer(ctx context.Context, id string) (store.Consumer, error) {
-	unauthorized := &Error{Kind: KindUnauthorized, Detail: "Sign in first."}
-	if id == "" || len(id) > 100 {
-		return store.Consumer{}, unauthorized
+	owner, err := s.resumeSession(ctx, consumerSessions(), id)
+	if err != nil {
+		return store.Consumer{}, err
 	}
-	h, now := sessionHash(id), s.now()
 	var c store.Consumer
-	var sess store.ConsumerSession
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if sess, err = tx.ConsumerSession(ctx, h); err != nil {
-			return err
-		}
-		c, err = tx.Consumer(ctx, sess.ConsumerID)
+	err = s.store.View(ctx, func(tx store.Tx) error {
+		c, err = tx.Consumer(ctx, owner)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Consumer{}, unauthorized
-	}
-	if err != nil {
-		return store.Consumer{}, s.wrap(err)
-	}
-	if now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionLifetime {
-		s.ConsumerLogout(ctx, id)
-		return store.Consumer{}, unauthorized
-	}
-	if now.Sub(sess.LastSeenAt) > sessionTouch {
-		err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.TouchConsumerSession(ctx, h, now) })
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Consumer{}, unauthorized
-		}
-		if err != nil {
-			return store.Consumer{}, s.wrap(err)
-		}
-	}
-	return c, nil
+	return c, s.wrap(err)
 }
 
 // ConsumerLogout ends one wallet-page session.
 func (s *Service) ConsumerLogout(ctx context.Context, id string) error {
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteConsumerSession(ctx, sessionHash(id)) }))
+	return s.endSession(ctx, consumerSessions(), id)
 }
 
 // WalletPayment is one row of a wallet's history.
