@@ -72,19 +72,47 @@ func (s *Server) routes(mux *routeMux) {
 	}
 
 	// The merchant pages (issue 6): sign-up, log-in and the dashboard.
-	if s.dashboard != nil {
-		s.dashboard.Register(mux)
+	if d := s.dashboard; d != nil {
+		mux.Handle("GET /join/merchant/{$}", d.SignUpForm())
+		mux.Handle("POST /join/merchant/{$}", d.SignUp())
+		mux.Handle("POST /join/merchant/confirm", d.Confirm())
+		mux.Handle("GET /login/{$}", d.LoginForm())
+		mux.Handle("POST /login/{$}", d.Login())
+		mux.Handle("POST /logout/{$}", d.Logout())
+		mux.Handle("GET /dashboard/{$}", d.Dashboard())
+		mux.Handle("POST /dashboard/rotate", d.Rotate())
+		mux.Handle("POST /dashboard/password", d.Password())
+		mux.Handle("POST /dashboard/logout-everywhere", d.LogoutEverywhere())
+		mux.Handle("GET /static/dashboard.css", d.ServeCSS())
 	}
 
 	// The consumer pages (issue 6): sign-up at /join/, log-in, and the
 	// wallet page /me/ with history, MPIN reset and the OTP inbox.
-	if s.wallet != nil {
-		s.wallet.Register(mux)
+	if w := s.wallet; w != nil {
+		mux.Handle("GET /join/{$}", w.SignUpForm())
+		mux.Handle("POST /join/{$}", w.SignUp())
+		mux.Handle("POST /join/confirm", w.Confirm())
+		mux.Handle("GET /me/login/{$}", w.LoginForm())
+		mux.Handle("POST /me/login/{$}", w.Login())
+		mux.Handle("POST /me/logout/{$}", w.Logout())
+		mux.Handle("GET /me/{$}", w.Wallet())
+		mux.Handle("GET /me/reset/{$}", w.ResetForm())
+		mux.Handle("POST /me/reset/{$}", w.SendResetCode())
+		mux.Handle("POST /me/reset/confirm", w.Reset())
 	}
 
 	// The operator console (issue 6): /admin/.
-	if s.console != nil {
-		s.console.Register(mux)
+	if c := s.console; c != nil {
+		mux.Handle("GET /admin/login/{$}", c.LoginForm())
+		mux.Handle("POST /admin/login/{$}", c.Login())
+		mux.Handle("POST /admin/logout/{$}", c.Logout())
+		mux.Handle("GET /admin/{$}", c.Overview())
+		mux.Handle("GET /admin/merchants/{$}", c.Merchants())
+		mux.Handle("POST /admin/merchants/kyc", c.KYC())
+		mux.Handle("GET /admin/consumers/{$}", c.Consumers())
+		mux.Handle("POST /admin/consumers/topup", c.Topup())
+		mux.Handle("POST /admin/consumers/unlock", c.Unlock())
+		mux.Handle("GET /admin/audit/{$}", c.Audit())
 	}
 
 	// The web checkout widget and its loader script (spec §10), and the

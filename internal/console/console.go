@@ -65,21 +65,35 @@ func New(o Options) (*Pages, error) {
 	return p, nil
 }
 
-// Register adds the console's routes to mux.
-func (p *Pages) Register(mux interface {
-	Handle(pattern string, h http.Handler)
-}) {
-	mux.Handle("GET /admin/login/{$}", http.HandlerFunc(p.loginForm))
-	mux.Handle("POST /admin/login/{$}", p.anonPost(p.login))
-	mux.Handle("POST /admin/logout/{$}", p.sessionPost(p.logout))
-	mux.Handle("GET /admin/{$}", p.sessionGet(p.overview))
-	mux.Handle("GET /admin/merchants/{$}", p.sessionGet(p.merchants))
-	mux.Handle("POST /admin/merchants/kyc", p.sessionPost(p.kyc))
-	mux.Handle("GET /admin/consumers/{$}", p.sessionGet(p.consumers))
-	mux.Handle("POST /admin/consumers/topup", p.sessionPost(p.topup))
-	mux.Handle("POST /admin/consumers/unlock", p.sessionPost(p.unlock))
-	mux.Handle("GET /admin/audit/{$}", p.sessionGet(p.audit))
-}
+// LoginForm serves GET /admin/login/{$}.
+func (p *Pages) LoginForm() http.Handler { return http.HandlerFunc(p.loginForm) }
+
+// Login serves POST /admin/login/{$}.
+func (p *Pages) Login() http.Handler { return p.anonPost(p.login) }
+
+// Logout serves POST /admin/logout/{$}.
+func (p *Pages) Logout() http.Handler { return p.sessionPost(p.logout) }
+
+// Overview serves GET /admin/{$}.
+func (p *Pages) Overview() http.Handler { return p.sessionGet(p.overview) }
+
+// Merchants serves GET /admin/merchants/{$}.
+func (p *Pages) Merchants() http.Handler { return p.sessionGet(p.merchants) }
+
+// KYC serves POST /admin/merchants/kyc.
+func (p *Pages) KYC() http.Handler { return p.sessionPost(p.kyc) }
+
+// Consumers serves GET /admin/consumers/{$}.
+func (p *Pages) Consumers() http.Handler { return p.sessionGet(p.consumers) }
+
+// Topup serves POST /admin/consumers/topup.
+func (p *Pages) Topup() http.Handler { return p.sessionPost(p.topup) }
+
+// Unlock serves POST /admin/consumers/unlock.
+func (p *Pages) Unlock() http.Handler { return p.sessionPost(p.unlock) }
+
+// Audit serves GET /admin/audit/{$}.
+func (p *Pages) Audit() http.Handler { return p.sessionGet(p.audit) }
 
 // view is the template's data.
 type view struct {

@@ -67,22 +67,38 @@ func New(o Options) (*Pages, error) {
 	return p, nil
 }
 
-// Register adds the pages' routes to mux.
-func (p *Pages) Register(mux interface {
-	Handle(pattern string, h http.Handler)
-}) {
-	mux.Handle("GET /join/merchant/{$}", http.HandlerFunc(p.signUpForm))
-	mux.Handle("POST /join/merchant/{$}", p.anonPost(p.signUp))
-	mux.Handle("POST /join/merchant/confirm", p.anonPost(p.confirm))
-	mux.Handle("GET /login/{$}", http.HandlerFunc(p.loginForm))
-	mux.Handle("POST /login/{$}", p.anonPost(p.login))
-	mux.Handle("POST /logout/{$}", p.sessionPost(p.logout))
-	mux.Handle("GET /dashboard/{$}", http.HandlerFunc(p.dashboard))
-	mux.Handle("POST /dashboard/rotate", p.sessionPost(p.rotate))
-	mux.Handle("POST /dashboard/password", p.sessionPost(p.password))
-	mux.Handle("POST /dashboard/logout-everywhere", p.sessionPost(p.logoutEverywhere))
-	mux.Handle("GET /static/dashboard.css", http.HandlerFunc(p.serveCSS))
-}
+// SignUpForm serves GET /join/merchant/{$}.
+func (p *Pages) SignUpForm() http.Handler { return http.HandlerFunc(p.signUpForm) }
+
+// SignUp serves POST /join/merchant/{$}.
+func (p *Pages) SignUp() http.Handler { return p.anonPost(p.signUp) }
+
+// Confirm serves POST /join/merchant/confirm.
+func (p *Pages) Confirm() http.Handler { return p.anonPost(p.confirm) }
+
+// LoginForm serves GET /login/{$}.
+func (p *Pages) LoginForm() http.Handler { return http.HandlerFunc(p.loginForm) }
+
+// Login serves POST /login/{$}.
+func (p *Pages) Login() http.Handler { return p.anonPost(p.login) }
+
+// Logout serves POST /logout/{$}.
+func (p *Pages) Logout() http.Handler { return p.sessionPost(p.logout) }
+
+// Dashboard serves GET /dashboard/{$}.
+func (p *Pages) Dashboard() http.Handler { return http.HandlerFunc(p.dashboard) }
+
+// Rotate serves POST /dashboard/rotate.
+func (p *Pages) Rotate() http.Handler { return p.sessionPost(p.rotate) }
+
+// Password serves POST /dashboard/password.
+func (p *Pages) Password() http.Handler { return p.sessionPost(p.password) }
+
+// LogoutEverywhere serves POST /dashboard/logout-everywhere.
+func (p *Pages) LogoutEverywhere() http.Handler { return p.sessionPost(p.logoutEverywhere) }
+
+// ServeCSS serves GET /static/dashboard.css.
+func (p *Pages) ServeCSS() http.Handler { return http.HandlerFunc(p.serveCSS) }
 
 // view is the template's data.
 type view struct {

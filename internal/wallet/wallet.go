@@ -64,21 +64,35 @@ func New(o Options) (*Pages, error) {
 	return p, nil
 }
 
-// Register adds the pages' routes to mux.
-func (p *Pages) Register(mux interface {
-	Handle(pattern string, h http.Handler)
-}) {
-	mux.Handle("GET /join/{$}", http.HandlerFunc(p.signUpForm))
-	mux.Handle("POST /join/{$}", p.anonPost(p.signUp))
-	mux.Handle("POST /join/confirm", p.anonPost(p.confirm))
-	mux.Handle("GET /me/login/{$}", http.HandlerFunc(p.loginForm))
-	mux.Handle("POST /me/login/{$}", p.anonPost(p.login))
-	mux.Handle("POST /me/logout/{$}", p.sessionPost(p.logout))
-	mux.Handle("GET /me/{$}", http.HandlerFunc(p.wallet))
-	mux.Handle("GET /me/reset/{$}", http.HandlerFunc(p.resetForm))
-	mux.Handle("POST /me/reset/{$}", p.eitherPost(p.sendResetCode))
-	mux.Handle("POST /me/reset/confirm", p.eitherPost(p.reset))
-}
+// SignUpForm serves GET /join/{$}.
+func (p *Pages) SignUpForm() http.Handler { return http.HandlerFunc(p.signUpForm) }
+
+// SignUp serves POST /join/{$}.
+func (p *Pages) SignUp() http.Handler { return p.anonPost(p.signUp) }
+
+// Confirm serves POST /join/confirm.
+func (p *Pages) Confirm() http.Handler { return p.anonPost(p.confirm) }
+
+// LoginForm serves GET /me/login/{$}.
+func (p *Pages) LoginForm() http.Handler { return http.HandlerFunc(p.loginForm) }
+
+// Login serves POST /me/login/{$}.
+func (p *Pages) Login() http.Handler { return p.anonPost(p.login) }
+
+// Logout serves POST /me/logout/{$}.
+func (p *Pages) Logout() http.Handler { return p.sessionPost(p.logout) }
+
+// Wallet serves GET /me/{$}.
+func (p *Pages) Wallet() http.Handler { return http.HandlerFunc(p.wallet) }
+
+// ResetForm serves GET /me/reset/{$}.
+func (p *Pages) ResetForm() http.Handler { return http.HandlerFunc(p.resetForm) }
+
+// SendResetCode serves POST /me/reset/{$}.
+func (p *Pages) SendResetCode() http.Handler { return p.eitherPost(p.sendResetCode) }
+
+// Reset serves POST /me/reset/confirm.
+func (p *Pages) Reset() http.Handler { return p.eitherPost(p.reset) }
 
 // view is the template's data.
 type view struct {
