@@ -10,15 +10,13 @@ package console
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"html/template"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 
+	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -156,7 +154,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	}
 	http.SetCookie(w, p.cookie(SessionCookie, id, 0))
 	http.SetCookie(w, p.cookie(preCookie, "", -1))
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
 
@@ -166,7 +164,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ stor
 		return
 	}
 	http.SetCookie(w, p.cookie(SessionCookie, "", -1))
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/admin/login/", http.StatusSeeOther)
 }
 
@@ -311,7 +309,7 @@ func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
 	if _, cerr := r.Cookie(SessionCookie); cerr == nil {
 		http.SetCookie(w, p.cookie(SessionCookie, "", -1))
 	}
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/admin/login/", http.StatusSeeOther)
 }
 
@@ -346,14 +344,8 @@ func (p *Pages) sessionPost(h handler) http.Handler {
 // anonPost checks the log-in form POST against the pre-session cookie.
 func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-		c, err := r.Cookie(preCookie)
-		if err != nil || c.Value == "" {
-			p.refuse(w)
-			return
-		}
-		want := p.svc.CSRFToken("operator-pre:" + c.Value)
-		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
+		want, ok := p.pre().Check(w, r)
+		if !ok {
 			p.refuse(w)
 			return
 		}
@@ -369,42 +361,26 @@ func (p *Pages) refuse(w http.ResponseWriter) {
 // preToken returns the log-in form's CSRF token, setting the pre-session
 // cookie it derives from if r has none.
 func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(preCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
-		return p.svc.CSRFToken("operator-pre:" + c.Value)
-	}
-	var b [32]byte
-	rand.Read(b[:])
-	v := base64.RawURLEncoding.EncodeToString(b[:])
-	http.SetCookie(w, p.cookie(preCookie, v, 0))
-	return p.svc.CSRFToken("operator-pre:" + v)
+	return p.pre().Issue(w, r)
+}
+
+// pre is the CSRF protection of the signed-out forms.
+func (p *Pages) pre() formpage.PreSession {
+	return formpage.PreSession{Cookie: preCookie, Purpose: "operator-pre:", Token: p.svc.CSRFToken,
+		Cookies: formpage.Cookies{Path: cookiePath, SameSite: http.SameSiteStrictMode, Secure: p.secure}}
 }
 
 // cookie is a Path=/admin/, HttpOnly, SameSite=Strict cookie, Secure
 // behind https; maxAge -1 deletes it.
 func (p *Pages) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge, HttpOnly: true,
-		Secure: p.secure, SameSite: http.SameSiteStrictMode}
+	return formpage.Cookies{Path: cookiePath, SameSite: http.SameSiteStrictMode, Secure: p.secure}.Cookie(name, value, maxAge)
 }
 
 // failure renders err over v: the service's message with 400 (429 when
 // sign-in is locked, 404 for an unknown subject), or a generic 500 logged.
 func (p *Pages) failure(r *http.Request, err error, v view) view {
-	e := payment.AsError(err)
-	switch e.Kind {
-	case payment.KindValidation, payment.KindConflict, payment.KindLocked, payment.KindNotFound:
-		v.Status = http.StatusBadRequest
-		if e.Kind == payment.KindLocked {
-			v.Status = http.StatusTooManyRequests
-		}
-		v.Error = e.Detail
-		keys := make([]string, 0, len(e.Fields))
-		for k := range e.Fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v.Errors = append(v.Errors, e.Fields[k]...)
-		}
+	if pr, ok := formpage.ProblemOf(err); ok {
+		v.Status, v.Error, v.Errors = pr.Status, pr.Detail, append(v.Errors, pr.Fields...)
 		return v
 	}
 	p.log.ErrorContext(r.Context(), "console page failed", "err", err)
@@ -423,17 +399,8 @@ func (p *Pages) render(w http.ResponseWriter, v view) {
 		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
 		return
 	}
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(v.Status)
 	w.Write([]byte(b.String()))
-}
-
-// setHeaders: no script, forms post only here, never framed or cached.
-func setHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 }

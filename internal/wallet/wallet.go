@@ -11,16 +11,14 @@ package wallet
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 
+	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -186,7 +184,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, c store.Consumer)
 	}
 	http.SetCookie(w, p.cookie(SessionCookie, id, 0))
 	http.SetCookie(w, p.cookie(preCookie, "", -1))
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/me/", http.StatusSeeOther)
 }
 
@@ -196,7 +194,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ stor
 		return
 	}
 	http.SetCookie(w, p.cookie(SessionCookie, "", -1))
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/me/login/", http.StatusSeeOther)
 }
 
@@ -315,7 +313,7 @@ func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
 	if _, cerr := r.Cookie(SessionCookie); cerr == nil {
 		http.SetCookie(w, p.cookie(SessionCookie, "", -1))
 	}
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/me/login/", http.StatusSeeOther)
 }
 
@@ -339,8 +337,7 @@ func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id st
 // anonPost checks a sign-in form POST against the pre-session cookie.
 func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf, sessionID string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-		want, ok := p.preCheck(r)
+		want, ok := p.pre().Check(w, r)
 		if !ok {
 			p.refuse(w)
 			return
@@ -363,26 +360,13 @@ func (p *Pages) eitherPost(h func(w http.ResponseWriter, r *http.Request, csrf, 
 			h(w, r, want, id)
 			return
 		}
-		want, ok := p.preCheck(r)
+		want, ok := p.pre().Check(w, r)
 		if !ok {
 			p.refuse(w)
 			return
 		}
 		h(w, r, want, "")
 	})
-}
-
-// preCheck checks the form's token against the pre-session cookie.
-func (p *Pages) preCheck(r *http.Request) (string, bool) {
-	c, err := r.Cookie(preCookie)
-	if err != nil || c.Value == "" {
-		return "", false
-	}
-	want := p.svc.CSRFToken("wallet-pre:" + c.Value)
-	if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
-		return "", false
-	}
-	return want, true
 }
 
 func (p *Pages) refuse(w http.ResponseWriter) {
@@ -393,45 +377,26 @@ func (p *Pages) refuse(w http.ResponseWriter) {
 // preToken returns the CSRF token of sign-in forms, setting the
 // pre-session cookie it derives from if r has none.
 func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(preCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
-		return p.svc.CSRFToken("wallet-pre:" + c.Value)
-	}
-	var b [32]byte
-	rand.Read(b[:])
-	v := base64.RawURLEncoding.EncodeToString(b[:])
-	http.SetCookie(w, p.cookie(preCookie, v, 0))
-	return p.svc.CSRFToken("wallet-pre:" + v)
+	return p.pre().Issue(w, r)
+}
+
+// pre is the CSRF protection of the signed-out forms.
+func (p *Pages) pre() formpage.PreSession {
+	return formpage.PreSession{Cookie: preCookie, Purpose: "wallet-pre:", Token: p.svc.CSRFToken,
+		Cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: p.secure}}
 }
 
 // cookie is a Path=/, HttpOnly, SameSite=Lax cookie, Secure behind https;
 // maxAge -1 deletes it, 0 makes it last the browser session.
 func (p *Pages) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		Secure: p.secure, SameSite: http.SameSiteLaxMode}
+	return formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: p.secure}.Cookie(name, value, maxAge)
 }
 
 // failure renders err over v: the service's message with 400 (429 for a
 // locked wallet), or a generic 500 logged.
 func (p *Pages) failure(r *http.Request, err error, v view) view {
-	e := payment.AsError(err)
-	switch e.Kind {
-	case payment.KindValidation, payment.KindConflict, payment.KindLocked, payment.KindNotFound:
-		v.Status = http.StatusBadRequest
-		if e.Kind == payment.KindLocked {
-			v.Status = http.StatusTooManyRequests
-		}
-		v.Error = e.Detail
-		keys := make([]string, 0, len(e.Fields))
-		for k := range e.Fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v.Errors = append(v.Errors, e.Fields[k]...)
-		}
-		if e.TriesRemaining != "" {
-			v.Errors = append(v.Errors, "Tries remaining: "+e.TriesRemaining)
-		}
+	if pr, ok := formpage.ProblemOf(err); ok {
+		v.Status, v.Error, v.Errors = pr.Status, pr.Detail, append(v.Errors, pr.Fields...)
 		return v
 	}
 	p.log.ErrorContext(r.Context(), "wallet page failed", "err", err)
@@ -447,20 +412,10 @@ func (p *Pages) render(w http.ResponseWriter, v view) {
 		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
 		return
 	}
-	setHeaders(w.Header())
+	formpage.SetHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(v.Status)
 	w.Write([]byte(b.String()))
-}
-
-// setHeaders sets the security headers of every page: no script at all,
-// forms post only to this origin, never framed or cached.
-func setHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // maskPhone shows the first 2 and last 3 digits: 98XXXXX001.
