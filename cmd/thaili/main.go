@@ -237,6 +237,8 @@ func (e env) printSandbox(svc *payment.Service) error {
 	fmt.Fprintf(e.stdout, "  test public key: %s\n  test secret key: %s\n", sb.Keys.Public, sb.Keys.Secret)
 	fmt.Fprintf(e.stdout, "Sandbox payers %s to %s: MPIN %s, OTP %s\n",
 		payment.SandboxPayers[0], payment.SandboxPayers[len(payment.SandboxPayers)-1], payment.SandboxMPIN, svc.Config().TestOTP)
+	fmt.Fprintln(e.stdout, "Scenario payers 9800000010 (pending, then completed), 9800000011 (fails), 9800000012 (no balance), 9800000013 (locked): see README")
+	fmt.Fprintln(e.stdout, "Demo shop at /demo/, API reference at /docs/")
 	return nil
 }
 
