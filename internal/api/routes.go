@@ -83,6 +83,11 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("POST /dashboard/rotate", d.Rotate())
 		mux.Handle("POST /dashboard/password", d.Password())
 		mux.Handle("POST /dashboard/logout-everywhere", d.LogoutEverywhere())
+		mux.Handle("GET /dashboard/webhooks/{$}", d.Webhooks())
+		mux.Handle("POST /dashboard/webhooks/{$}", d.CreateWebhook())
+		mux.Handle("GET /dashboard/webhooks/{idx}/{$}", d.WebhookLog())
+		mux.Handle("POST /dashboard/webhooks/{idx}/delete", d.DeleteWebhook())
+		mux.Handle("POST /dashboard/webhooks/{idx}/replay", d.ReplayWebhook())
 		mux.Handle("GET /static/dashboard.css", d.ServeCSS())
 	}
 

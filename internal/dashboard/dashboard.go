@@ -122,6 +122,17 @@ type view struct {
 	Keys        []keyRow
 	Books       []ledger.Book
 	Balances    []balanceRow
+	// The webhook pages: the chosen book, its endpoints, the form's event
+	// boxes and echoed values, a new endpoint's secret (shown once), and
+	// one endpoint's delivery log.
+	Book       ledger.Book
+	Endpoints  []payment.WebhookEndpoint
+	Events     []eventBox
+	URL        string
+	Checked    []string
+	NewHook    *newHook
+	Endpoint   payment.WebhookEndpoint
+	Deliveries []deliveryRow
 }
 
 type keyRow struct {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -347,4 +348,25 @@ func (s *Service) CSRFToken(id string) string {
 	mac.Write([]byte("thaili dashboard csrf v1\x00"))
 	mac.Write([]byte(id))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// MerchantBooks lists the books a merchant's pages may choose: test, and
+// live once live keys were issued (revoked or not). Unlike ShowMerchant it
+// reveals nothing.
+func (s *Service) MerchantBooks(ctx context.Context, merchantID int64) ([]ledger.Book, error) {
+	books := []ledger.Book{ledger.Test}
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		keys, err := tx.Keys(ctx, merchantID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k.Book == ledger.Live {
+				books = append(books, ledger.Live)
+				break
+			}
+		}
+		return nil
+	})
+	return books, s.wrap(err)
 }

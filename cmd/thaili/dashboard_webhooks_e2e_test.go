@@ -1,0 +1,145 @@
+package main
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/sdk"
+)
+
+var (
+	dashHookSecretRE = regexp.MustCompile(`whsec_[0-9a-f]{48}`)
+	dashHookLogRE    = regexp.MustCompile(`href="/dashboard/webhooks/([0-9A-Za-z]+)/\?book=test"`)
+	dashDeliveryRE   = regexp.MustCompile(`id="delivery-([0-9A-Za-z]+)"`)
+)
+
+func TestDashboardWebhooks(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--webhooks-allow-private", "--webhook-interval", "50ms", "--webhook-backoff", "100ms")
+	recv := newHookReceiver(t, 0)
+
+	// Anonymous: the pages send to log in.
+	anon := newMerchantBrowser(t, s)
+	wantRedirect(t, "anonymous webhooks", anon.get(t, "/dashboard/webhooks/"), "/login/")
+	wantRedirect(t, "anonymous log", anon.get(t, "/dashboard/webhooks/bZQLD9wRVWo4CdESSfuSsB/"), "/login/")
+
+	a := newMerchantBrowser(t, s)
+	pk, sk := signUpMerchant(t, a, "Hook Shop", "hooks@shop.example", "9812345680", "a good password")
+	wantPage(t, "dashboard links to webhooks", a.get(t, "/dashboard/"), 200, `href="/dashboard/webhooks/"`)
+	p := a.get(t, "/dashboard/webhooks/")
+	wantPage(t, "webhooks page", p, 200, "No endpoints in the test book", `value="payment.completed"`)
+	if strings.Contains(p.Body, `href="/dashboard/webhooks/?book=live"`) {
+		t.Fatal("live book offered before live keys exist")
+	}
+	wantPage(t, "live book before go-live", a.get(t, "/dashboard/webhooks/?book=live"), 400, "no live keys yet")
+
+	// Errors from the service are shown with their messages.
+	wantPage(t, "no events", a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {recv.srv.URL + "/x"}}),
+		400, "Choose one or more of", recv.srv.URL+"/x")
+	wantPage(t, "bad url", a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {"ftp://x/"}, "events": {"payment.completed"}}),
+		400, "Enter a valid http or https URL.", `value="payment.completed" checked`)
+	wantPage(t, "create without CSRF", a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {recv.srv.URL}, "events": {"payment.completed"}, "csrf": {""}}), 403)
+
+	// HTML in the URL is escaped.
+	xss := recv.srv.URL + `/x?a=<script>alert(1)</script>`
+	p = a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {xss}, "events": {"payment.failed"}})
+	wantPage(t, "register with html", p, 200, "shown only this once")
+	if strings.Contains(p.Body, "<script>") {
+		t.Fatalf("raw script on the webhooks page:\n%s", p.Body)
+	}
+	p = a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {`javascript:"><script>alert(1)</script>`}, "events": {"payment.failed"}})
+	wantPage(t, "refused html url echoed", p, 400, "Enter a valid http or https URL.", "&lt;script&gt;")
+	if strings.Contains(p.Body, "<script>") {
+		t.Fatalf("raw script echoed:\n%s", p.Body)
+	}
+	xssIdx := dashHookLogRE.FindStringSubmatch(p.Body)[1]
+	wantPage(t, "delete html endpoint", a.post(t, "/dashboard/webhooks/"+xssIdx+"/delete", url.Values{"book": {"test"}}), 200, "was deleted", "No endpoints")
+
+	// Register; the secret is shown once.
+	p = a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {recv.srv.URL + "/hooks"}, "events": {"payment.completed", "payment.refunded"}})
+	wantPage(t, "register", p, 200, "shown only this once", recv.srv.URL+"/hooks", "payment.completed, payment.refunded")
+	secret := dashHookSecretRE.FindString(p.Body)
+	m := dashHookLogRE.FindStringSubmatch(p.Body)
+	if secret == "" || m == nil {
+		t.Fatalf("no secret or endpoint on the page:\n%s", p.Body)
+	}
+	hookIdx := m[1]
+	p = a.get(t, "/dashboard/webhooks/")
+	wantPage(t, "webhooks again", p, 200, recv.srv.URL+"/hooks")
+	if strings.Contains(p.Body, "whsec_") {
+		t.Fatal("the secret is shown again")
+	}
+	wantPage(t, "empty log", a.get(t, "/dashboard/webhooks/"+hookIdx+"/"), 200, "No deliveries yet.")
+
+	// A completed payment with the merchant's test keys: delivered, signed.
+	_, payIdx := s.pay(t, pk, sk, "9800000001", 1000)
+	got := recv.event(t, "payment.completed", payIdx)
+	if err := sdk.VerifyWebhook(secret, got.Header.Get("Thaili-Signature"), got.Body, time.Now(), 0); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	eventID, _ := got.Event["id"].(string)
+	var delivery string
+	waitFor(t, "the log to show success", func() bool {
+		p = a.get(t, "/dashboard/webhooks/"+hookIdx+"/?book=test")
+		if m := dashDeliveryRE.FindStringSubmatch(p.Body); m != nil {
+			delivery = m[1]
+		}
+		return strings.Contains(p.Body, `class="status-succeeded"`)
+	})
+	wantPage(t, "log", p, 200, "payment.completed", eventID, `<td class="attempts">1</td>`, `<span class="code">200</span>`, "created ")
+
+	// After go-live the live book is offered.
+	wantPage(t, "live book offered", a.get(t, "/dashboard/webhooks/"), 200, `href="/dashboard/webhooks/?book=live"`)
+	wantPage(t, "live book", a.get(t, "/dashboard/webhooks/?book=live"), 200, "No endpoints in the live book")
+	wantPage(t, "test endpoint not in live book", a.get(t, "/dashboard/webhooks/"+hookIdx+"/?book=live"), 404)
+
+	// Another merchant: the same 404 as a missing endpoint, for the log,
+	// replay and delete; nothing changes.
+	o := newMerchantBrowser(t, s)
+	signUpMerchant(t, o, "Other Hooks", "other-hooks@shop.example", "9812345681", "another password")
+	o.get(t, "/dashboard/webhooks/")
+	wantPage(t, "missing endpoint", o.get(t, "/dashboard/webhooks/bZQLD9wRVWo4CdESSfuSsB/"), 404, "no such webhook endpoint")
+	wantPage(t, "other's log", o.get(t, "/dashboard/webhooks/"+hookIdx+"/"), 404, "no such webhook endpoint")
+	wantPage(t, "other's replay", o.post(t, "/dashboard/webhooks/"+hookIdx+"/replay", url.Values{"book": {"test"}, "delivery": {delivery}}), 404)
+	wantPage(t, "other's delete", o.post(t, "/dashboard/webhooks/"+hookIdx+"/delete", url.Values{"book": {"test"}}), 404)
+	if op := o.get(t, "/dashboard/webhooks/"); strings.Contains(op.Body, hookIdx) || strings.Contains(op.Body, "/hooks") {
+		t.Fatal("another merchant sees the endpoint")
+	}
+
+	// Replay: refused without CSRF; then the receiver sees the event again.
+	a.get(t, "/dashboard/webhooks/"+hookIdx+"/")
+	wantPage(t, "replay without CSRF", a.post(t, "/dashboard/webhooks/"+hookIdx+"/replay", url.Values{"book": {"test"}, "delivery": {delivery}, "csrf": {""}}), 403)
+	before := len(recv.requests())
+	wantPage(t, "replay", a.post(t, "/dashboard/webhooks/"+hookIdx+"/replay", url.Values{"book": {"test"}, "delivery": {delivery}}), 200, "sent again")
+	waitFor(t, "the replay", func() bool { return len(recv.requests()) > before })
+	if again := recv.requests()[before]; again.Header.Get("Thaili-Event-Id") != eventID {
+		t.Errorf("replayed event id %q, want %q", again.Header.Get("Thaili-Event-Id"), eventID)
+	}
+	waitFor(t, "the replay in the log", func() bool {
+		return strings.Contains(a.get(t, "/dashboard/webhooks/"+hookIdx+"/").Body, `<td class="attempts">2</td>`)
+	})
+	wantPage(t, "replay of an unknown delivery", a.post(t, "/dashboard/webhooks/"+hookIdx+"/replay", url.Values{"book": {"test"}, "delivery": {"bZQLD9wRVWo4CdESSfuSsB"}}), 404)
+
+	// Delete: refused without CSRF; then gone.
+	wantPage(t, "delete without CSRF", a.post(t, "/dashboard/webhooks/"+hookIdx+"/delete", url.Values{"book": {"test"}, "csrf": {""}}), 403)
+	wantPage(t, "delete", a.post(t, "/dashboard/webhooks/"+hookIdx+"/delete", url.Values{"book": {"test"}}), 200, "was deleted", "No endpoints in the test book")
+	wantPage(t, "log after delete", a.get(t, "/dashboard/webhooks/"+hookIdx+"/"), 404)
+	wantPage(t, "delete again", a.post(t, "/dashboard/webhooks/"+hookIdx+"/delete", url.Values{"book": {"test"}}), 404)
+	s.ledgerOK(t)
+}
+
+func TestDashboardWebhooksRefusePrivateTargets(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	a := newMerchantBrowser(t, s)
+	signUpMerchant(t, a, "SSRF Shop", "ssrf@shop.example", "9812345682", "a good password")
+	a.get(t, "/dashboard/webhooks/")
+	p := a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {"http://169.254.169.254/"}, "events": {"payment.completed"}})
+	wantPage(t, "metadata address", p, 400, "Private, loopback, link-local and metadata addresses are not allowed.", "No endpoints in the test book")
+	if strings.Contains(p.Body, "whsec_") {
+		t.Fatal("a secret for a refused endpoint")
+	}
+}
