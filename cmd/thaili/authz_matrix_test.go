@@ -84,6 +84,21 @@ var azDashboardWebhookRoutes = []azRoute{
 		anon: azToLogin, merchantA: azPage, merchantB: "404", consumer: azToLogin, operator: azToLogin},
 }
 
+// azDashboardTransactionRoutes are the merchant's transaction pages.
+// {T} in a path is merchant A's (test book) transaction: merchant B
+// asking for it, or refunding it, gets the not-found page. A's refund
+// posts amount 0, which the service refuses (nothing moves).
+var azDashboardTransactionRoutes = []azRoute{
+	{method: "GET", path: "/dashboard/transactions/",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "GET", path: "/dashboard/transactions.csv",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "GET", path: "/dashboard/transactions/{T}/",
+		anon: azToLogin, merchantA: azPage, merchantB: "404", consumer: azToLogin, operator: azToLogin},
+	{method: "POST", path: "/dashboard/transactions/{T}/refund", form: "/dashboard/transactions/{T}/", fields: url.Values{"book": {"test"}, "amount": {"0"}},
+		anon: azToLogin, merchantA: azHandled, merchantB: "404", consumer: azToLogin, operator: azToLogin},
+}
+
 var azWalletRoutes = []azRoute{
 	{method: "GET", path: "/join/",
 		anon: azPage, merchantA: azPage, merchantB: azPage, consumer: azPage, operator: azPage},
@@ -135,7 +150,7 @@ var azConsoleRoutes = []azRoute{
 
 func azAllRoutes() []azRoute {
 	var all []azRoute
-	for _, rs := range [][]azRoute{azDashboardRoutes, azDashboardWebhookRoutes, azWalletRoutes, azConsoleRoutes} {
+	for _, rs := range [][]azRoute{azDashboardRoutes, azDashboardWebhookRoutes, azDashboardTransactionRoutes, azWalletRoutes, azConsoleRoutes} {
 		all = append(all, rs...)
 	}
 	return all
@@ -275,7 +290,7 @@ func TestAuthzMatrix(t *testing.T) {
 	}
 
 	// Give merchant A a balance and live keys, so there is something to leak.
-	s.pay(t, pkA, skA, "9800000001", 12345)
+	_, txA := s.pay(t, pkA, skA, "9800000001", 12345)
 	pageA := a.get(t, "/dashboard/")
 	wantPage(t, "merchant A dashboard", pageA, 200, "Alpha Traders")
 	secretsA := regexp.MustCompile(`(test|live)_(public|secret)_key_[0-9a-f]{4,}…?`).FindAllString(pageA.Body, -1)
@@ -294,13 +309,15 @@ func TestAuthzMatrix(t *testing.T) {
 	if hookIdx == "" {
 		t.Fatalf("merchant A's webhook: %d %s", hook.Status, hook.Raw)
 	}
-	secretsA = append(secretsA, emailA, "Alpha Traders", hookA, hookIdx)
+	secretsA = append(secretsA, emailA, "Alpha Traders", hookA, hookIdx, txA)
 	var pagesB []string // every dashboard page body merchant B was shown
 
 	// The matrix.
 	routes := azAllRoutes()
 	for i := range routes {
 		routes[i].path = strings.ReplaceAll(routes[i].path, "{A}", hookIdx)
+		routes[i].path = strings.ReplaceAll(routes[i].path, "{T}", txA)
+		routes[i].form = strings.ReplaceAll(routes[i].form, "{T}", txA)
 	}
 	for _, r := range routes {
 		for _, p := range principals {
@@ -400,7 +417,7 @@ func TestAuthzMatrixCoversEveryRoute(t *testing.T) {
 	}
 	have := map[string]bool{}
 	for _, r := range azAllRoutes() {
-		have[r.method+" "+strings.ReplaceAll(r.path, "{A}", "{idx}")] = true
+		have[r.method+" "+strings.NewReplacer("{A}", "{idx}", "{T}", "{idx}").Replace(r.path)] = true
 	}
 	n := 0
 	for _, m := range azRouteRE.FindAllStringSubmatch(string(src), -1) {

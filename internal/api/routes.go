@@ -88,6 +88,10 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("GET /dashboard/webhooks/{idx}/{$}", d.WebhookLog())
 		mux.Handle("POST /dashboard/webhooks/{idx}/delete", d.DeleteWebhook())
 		mux.Handle("POST /dashboard/webhooks/{idx}/replay", d.ReplayWebhook())
+		mux.Handle("GET /dashboard/transactions/{$}", d.Transactions())
+		mux.Handle("GET /dashboard/transactions.csv", d.TransactionsCSV())
+		mux.Handle("GET /dashboard/transactions/{idx}/{$}", d.Transaction())
+		mux.Handle("POST /dashboard/transactions/{idx}/refund", d.Refund())
 		mux.Handle("GET /static/dashboard.css", d.ServeCSS())
 	}
 

@@ -133,6 +133,16 @@ type view struct {
 	NewHook    *newHook
 	Endpoint   payment.WebhookEndpoint
 	Deliveries []deliveryRow
+	// The transaction pages: the filters, a page of rows with paging and
+	// export links, the state choices, one transaction, and the refund
+	// amount echoed back.
+	Filter                   txFilter
+	Txns                     []txRow
+	Total, PageNo, Pages     int
+	PrevURL, NextURL, CSVURL string
+	States                   []store.State
+	Txn                      txDetail
+	Amount                   string
 }
 
 type keyRow struct {

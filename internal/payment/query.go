@@ -58,8 +58,13 @@ func (s *Service) CanRefund(p store.Payment) bool {
 type ListQuery struct {
 	States   []store.State
 	From, To time.Time
-	Page     int // 1-based
-	PageSize int
+	// MinAmount and MaxAmount bound the amount, inclusive (zero: none);
+	// Query matches order ids, product identities and names, or an idx
+	// (store.PaymentFilter.Query). The API sets none of them.
+	MinAmount, MaxAmount money.Paisa
+	Query                string
+	Page                 int // 1-based
+	PageSize             int
 }
 
 // Page is one page of transactions and the total count.
@@ -77,7 +82,7 @@ func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, e
 	var out Page
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		ps, total, err := tx.ListPayments(ctx, store.PaymentFilter{Scope: caller.Scope(), States: q.States,
-			From: q.From, To: q.To, Offset: (q.Page - 1) * q.PageSize, Limit: q.PageSize})
+			From: q.From, To: q.To, MinAmount: q.MinAmount, MaxAmount: q.MaxAmount, Query: q.Query, Offset: (q.Page - 1) * q.PageSize, Limit: q.PageSize})
 		if err != nil {
 			return err
 		}

@@ -273,6 +273,14 @@ type PaymentFilter struct {
 	States []State // empty means all
 	From   time.Time
 	To     time.Time // exclusive; zero means no bound
+	// MinAmount and MaxAmount bound the amount, inclusive; zero means no
+	// bound.
+	MinAmount money.Paisa
+	MaxAmount money.Paisa
+	// Query, when not empty, keeps payments whose product identity or
+	// name, or purchase order id or name, contains it (ignoring ASCII
+	// case), or whose idx is exactly it.
+	Query  string
 	Offset int
 	Limit  int
 }

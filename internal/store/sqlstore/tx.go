@@ -476,6 +476,20 @@ func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.
 		where = append(where, "created_at < ?")
 		args = append(args, micros(f.To))
 	}
+	if f.MinAmount > 0 {
+		where = append(where, "amount >= ?")
+		args = append(args, f.MinAmount)
+	}
+	if f.MaxAmount > 0 {
+		where = append(where, "amount <= ?")
+		args = append(args, f.MaxAmount)
+	}
+	if f.Query != "" {
+		pat := likeContains(strings.ToLower(f.Query))
+		where = append(where, `(idx = ? OR lower(product_identity) LIKE ? ESCAPE '\' OR lower(product_name) LIKE ? ESCAPE '\'
+			OR lower(purchase_order_id) LIKE ? ESCAPE '\' OR lower(purchase_order_name) LIKE ? ESCAPE '\')`)
+		args = append(args, f.Query, pat, pat, pat, pat)
+	}
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := t.queryRow(ctx, `SELECT count(*) FROM payments WHERE `+cond, args...).Scan(&total); err != nil {

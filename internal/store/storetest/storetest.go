@@ -954,6 +954,7 @@ func testPaymentsList(t *testing.T, s store.Store) {
 	var ps []*store.Payment
 	for i, st := range states {
 		p := newPayment(m1.ID, c.ID, ledger.Test, fmt.Sprintf("p%d", i), st, base.Add(time.Duration(i)*time.Hour), time.Time{})
+		p.Amount = money.Paisa(1000 * (i + 1))
 		ps = append(ps, &p)
 	}
 	live := newPayment(m1.ID, c.ID, ledger.Live, "live", store.Completed, base.Add(time.Hour), time.Time{})
@@ -984,6 +985,18 @@ func testPaymentsList(t *testing.T, s store.Store) {
 		{"live book", store.PaymentFilter{Scope: store.Scope{MerchantID: m1.ID, Book: ledger.Live}, Limit: 100}, []string{"idx-live"}, 1},
 		{"other merchant", store.PaymentFilter{Scope: store.Scope{MerchantID: m2.ID, Book: ledger.Test}, Limit: 100}, []string{"idx-foreign"}, 1},
 		{"other merchant live", store.PaymentFilter{Scope: store.Scope{MerchantID: m2.ID, Book: ledger.Live}, Limit: 100}, []string{}, 0},
+		{"min amount", store.PaymentFilter{Scope: own, MinAmount: 3000, Limit: 100}, []string{"idx-p4", "idx-p3", "idx-p2"}, 3},
+		{"max amount", store.PaymentFilter{Scope: own, MaxAmount: 2000, Limit: 100}, []string{"idx-p1", "idx-p0"}, 2},
+		{"amount range", store.PaymentFilter{Scope: own, MinAmount: 2000, MaxAmount: 4000, Limit: 100}, []string{"idx-p3", "idx-p2", "idx-p1"}, 3},
+		{"amount range paged", store.PaymentFilter{Scope: own, MinAmount: 2000, MaxAmount: 4000, Offset: 2, Limit: 2}, []string{"idx-p1"}, 3},
+		{"query identity any case", store.PaymentFilter{Scope: own, Query: "ORDER-P3", Limit: 100}, []string{"idx-p3"}, 1},
+		{"query name", store.PaymentFilter{Scope: own, Query: "product p1", Limit: 100}, []string{"idx-p1"}, 1},
+		{"query substring", store.PaymentFilter{Scope: own, Query: "order-p", Limit: 100}, []string{"idx-p4", "idx-p3", "idx-p2", "idx-p1", "idx-p0"}, 5},
+		{"query idx", store.PaymentFilter{Scope: own, Query: "idx-p2", Limit: 100}, []string{"idx-p2"}, 1},
+		{"query wildcard is literal", store.PaymentFilter{Scope: own, Query: "order%p", Limit: 100}, []string{}, 0},
+		{"query underscore is literal", store.PaymentFilter{Scope: own, Query: "order_p", Limit: 100}, []string{}, 0},
+		{"query other merchant's", store.PaymentFilter{Scope: own, Query: "order-foreign", Limit: 100}, []string{}, 0},
+		{"query and state and amount", store.PaymentFilter{Scope: own, Query: "order-p", States: []store.State{store.Completed}, MinAmount: 3000, Limit: 100}, []string{"idx-p3"}, 1},
 	}
 	view(t, s, func(tx store.Tx) error {
 		for _, tc := range cases {
