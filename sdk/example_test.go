@@ -272,7 +272,7 @@ func ExampleVerifyRedirect() {
 }
 
 func ExampleVerifyWebhook() {
-	// What a webhook would carry (the server does not send webhooks yet).
+	// What a webhook carries.
 	secret := "whsec_example"
 	body := []byte(`{"pidx":"bZQLD9wRVWo4CdESSfuSsB","status":"Completed"}`)
 	sent := time.Unix(1700000000, 0)
