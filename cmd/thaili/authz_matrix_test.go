@@ -99,6 +99,19 @@ var azDashboardTransactionRoutes = []azRoute{
 		anon: azToLogin, merchantA: azHandled, merchantB: "404", consumer: azToLogin, operator: azToLogin},
 }
 
+// azDashboardKYCRoutes are the merchant's KYC form and the console's
+// download of KYC documents. {K} is merchant A's idx and {D} one of its
+// documents: only an operator gets it. The urlencoded POST carries no
+// documents, so it is refused by validation (handled).
+var azDashboardKYCRoutes = []azRoute{
+	{method: "GET", path: "/dashboard/kyc/",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "POST", path: "/dashboard/kyc/", form: "/dashboard/kyc/", fields: url.Values{"business_name": {""}},
+		anon: azToLogin, merchantA: azHandled, merchantB: azHandled, consumer: azToLogin, operator: azToLogin},
+	{method: "GET", path: "/admin/kyc/{K}/documents/{D}",
+		anon: azToAdminLogin, merchantA: azToAdminLogin, merchantB: azToAdminLogin, consumer: azToAdminLogin, operator: azPage},
+}
+
 var azWalletRoutes = []azRoute{
 	{method: "GET", path: "/join/",
 		anon: azPage, merchantA: azPage, merchantB: azPage, consumer: azPage, operator: azPage},
@@ -150,7 +163,7 @@ var azConsoleRoutes = []azRoute{
 
 func azAllRoutes() []azRoute {
 	var all []azRoute
-	for _, rs := range [][]azRoute{azDashboardRoutes, azDashboardWebhookRoutes, azDashboardTransactionRoutes, azWalletRoutes, azConsoleRoutes} {
+	for _, rs := range [][]azRoute{azDashboardRoutes, azDashboardWebhookRoutes, azDashboardTransactionRoutes, azDashboardKYCRoutes, azWalletRoutes, azConsoleRoutes} {
 		all = append(all, rs...)
 	}
 	return all
@@ -309,7 +322,13 @@ func TestAuthzMatrix(t *testing.T) {
 	if hookIdx == "" {
 		t.Fatalf("merchant A's webhook: %d %s", hook.Status, hook.Raw)
 	}
-	secretsA = append(secretsA, emailA, "Alpha Traders", hookA, hookIdx, txA)
+	// Merchant A's KYC submission, and one of its documents as the operator sees it.
+	idxA := submitKYC(t, a)
+	docA := kycDocLinkRE.FindStringSubmatch(pO.b.get(t, "/admin/merchants/?q=alpha").Body)
+	if docA == nil {
+		t.Fatal("the console shows no KYC document of merchant A")
+	}
+	secretsA = append(secretsA, emailA, "Alpha Traders", hookA, hookIdx, txA, "Himal Traders Pvt. Ltd.", "601234567")
 	var pagesB []string // every dashboard page body merchant B was shown
 
 	// The matrix.
@@ -317,6 +336,7 @@ func TestAuthzMatrix(t *testing.T) {
 	for i := range routes {
 		routes[i].path = strings.ReplaceAll(routes[i].path, "{A}", hookIdx)
 		routes[i].path = strings.ReplaceAll(routes[i].path, "{T}", txA)
+		routes[i].path = strings.NewReplacer("{K}", idxA, "{D}", docA[2]).Replace(routes[i].path)
 		routes[i].form = strings.ReplaceAll(routes[i].form, "{T}", txA)
 	}
 	for _, r := range routes {
@@ -417,7 +437,7 @@ func TestAuthzMatrixCoversEveryRoute(t *testing.T) {
 	}
 	have := map[string]bool{}
 	for _, r := range azAllRoutes() {
-		have[r.method+" "+strings.NewReplacer("{A}", "{idx}", "{T}", "{idx}").Replace(r.path)] = true
+		have[r.method+" "+strings.NewReplacer("{A}", "{idx}", "{T}", "{idx}", "{K}", "{merchantIdx}", "{D}", "{id}").Replace(r.path)] = true
 	}
 	n := 0
 	for _, m := range azRouteRE.FindAllStringSubmatch(string(src), -1) {

@@ -92,6 +92,8 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("GET /dashboard/transactions.csv", d.TransactionsCSV())
 		mux.Handle("GET /dashboard/transactions/{idx}/{$}", d.Transaction())
 		mux.Handle("POST /dashboard/transactions/{idx}/refund", d.Refund())
+		mux.Handle("GET /dashboard/kyc/{$}", d.KYC())
+		mux.Handle("POST /dashboard/kyc/{$}", d.SubmitKYC())
 		mux.Handle("GET /static/dashboard.css", d.ServeCSS())
 	}
 
@@ -122,6 +124,7 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("POST /admin/consumers/topup", c.Topup())
 		mux.Handle("POST /admin/consumers/unlock", c.Unlock())
 		mux.Handle("GET /admin/audit/{$}", c.Audit())
+		mux.Handle("GET /admin/kyc/{merchantIdx}/documents/{id}", c.KYCDocument())
 	}
 
 	// The web checkout widget and its loader script (spec §10), and the

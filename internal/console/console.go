@@ -11,10 +11,13 @@ package console
 import (
 	"crypto/hmac"
 	"embed"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
@@ -93,6 +96,10 @@ func (p *Pages) Unlock() http.Handler { return p.sessionPost(p.unlock) }
 // Audit serves GET /admin/audit/{$}.
 func (p *Pages) Audit() http.Handler { return p.sessionGet(p.audit) }
 
+// KYCDocument serves GET /admin/kyc/{merchantIdx}/documents/{id}: a
+// merchant's KYC document as an attachment.
+func (p *Pages) KYCDocument() http.Handler { return p.sessionGet(p.kycDocument) }
+
 // view is the template's data.
 type view struct {
 	Status   int
@@ -111,10 +118,17 @@ type view struct {
 	Violations []string
 	Queue      []store.MerchantSummary
 	// search results
-	Merchants []store.MerchantSummary
+	Merchants []merchantRow
 	Consumers []consumerRow
 	Books     []ledger.Book
 	Audit     []auditRow
+}
+
+// merchantRow is a merchant in the search results with its KYC submission.
+type merchantRow struct {
+	store.MerchantSummary
+	Details   *store.KYCDetails
+	Documents []store.KYCDocument
 }
 
 type consumerRow struct {
@@ -198,8 +212,58 @@ func (p *Pages) merchants(w http.ResponseWriter, r *http.Request, _ string, _ st
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
-	v.Merchants = list
+	for _, m := range list {
+		row := merchantRow{MerchantSummary: m}
+		if m.KYC != store.KYCNone {
+			sub, err := p.svc.MerchantKYC(r.Context(), m.ID)
+			if err != nil {
+				p.render(w, p.failure(r, err, view{}))
+				return
+			}
+			row.Details, row.Documents = sub.Details, sub.Documents
+		}
+		v.Merchants = append(v.Merchants, row)
+	}
 	p.render(w, v)
+}
+
+func (p *Pages) kycDocument(w http.ResponseWriter, r *http.Request, _ string, o store.Operator, v view) {
+	idx := r.PathValue("merchantIdx")
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var d store.KYCDocument
+	if err == nil {
+		d, err = p.svc.KYCDocument(r.Context(), o, idx, id)
+	} else {
+		err = payment.NotFound()
+	}
+	if err != nil {
+		if payment.AsError(err).Kind == payment.KindNotFound {
+			v.Status, v.Title, v.Message = http.StatusNotFound, "Not found", "There is no such KYC document."
+			p.render(w, v)
+			return
+		}
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
+	ext := map[string]string{"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}[d.ContentType]
+	formpage.SetHeaders(w.Header())
+	h := w.Header()
+	h.Set("Content-Type", d.ContentType)
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="kyc-%s-%d%s"`, safeName(idx), d.ID, ext))
+	h.Set("Content-Length", strconv.Itoa(len(d.Data)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write(d.Data)
+}
+
+// safeName keeps only letters, digits, '-' and '_' of s, for a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 128 && (r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 func (p *Pages) kyc(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {

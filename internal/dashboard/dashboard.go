@@ -143,6 +143,11 @@ type view struct {
 	States                   []store.State
 	Txn                      txDetail
 	Amount                   string
+	// The KYC page: the submission, whether the form is open (state none
+	// or rejected), and the form's values.
+	KYCSub  payment.KYCSubmission
+	KYCOpen bool
+	KYCForm kycForm
 }
 
 type keyRow struct {

@@ -45,6 +45,7 @@ type Tx interface {
 	ConsumerAccountTx
 	WebhookTx
 	OperatorTx
+	KYCTx
 
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	Merchant(ctx context.Context, id int64) (Merchant, error)

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Webhooks", testWebhooks},
 		{"Accounts", testAccounts},
 		{"Operators", testOperators},
+		{"KYC", testKYC},
 		{"ConsumerAccounts", testConsumerAccounts},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,26 @@
+-- The merchant KYC form (issue 6): the submitted details (one row per
+-- merchant, replaced on resubmission) and the uploaded documents, kept in
+-- the database so every node can serve them. Document types are sniffed
+-- from the content; uploaded file names are never stored. Times are Unix
+-- microseconds.
+-- Kept column-for-column equal to the SQLite schema.
+
+CREATE TABLE kyc_details (
+	merchant_id         BIGINT PRIMARY KEY REFERENCES merchants(id),
+	business_name       TEXT NOT NULL,
+	registration_number TEXT NOT NULL,
+	tax_number          TEXT NOT NULL,
+	address             TEXT NOT NULL,
+	submitted_at        BIGINT NOT NULL
+);
+
+CREATE TABLE kyc_documents (
+	id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	merchant_id  BIGINT NOT NULL REFERENCES merchants(id),
+	content_type TEXT NOT NULL,
+	size         BIGINT NOT NULL,
+	sha256       TEXT NOT NULL,
+	data         BYTEA NOT NULL,
+	created_at   BIGINT NOT NULL
+);
+CREATE INDEX kyc_documents_merchant ON kyc_documents (merchant_id);
