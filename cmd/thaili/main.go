@@ -365,7 +365,7 @@ func (e env) migrate(args []string) error {
 		return exitError{2, err.Error()}
 	}
 	var n int
-	where := db.URL
+	var where string // the database, for the message; a PostgreSQL password is redacted
 	if db.Postgres() {
 		d, err := postgres.Open(e.ctx, db.URL)
 		if err != nil {
