@@ -116,6 +116,7 @@ type MerchantInfo struct {
 	Merchant store.Merchant
 	Keys     []KeyInfo
 	Balances map[ledger.Book]money.Paisa
+	Fees     map[ledger.Book][]store.FeeTier // the fee schedule of each book
 }
 
 // ShowMerchant returns a merchant's details. A secret key that was issued
@@ -127,7 +128,7 @@ func (s *Service) ShowMerchant(ctx context.Context, ref string) (MerchantInfo, e
 		if err != nil {
 			return err
 		}
-		info = MerchantInfo{Merchant: m, Balances: map[ledger.Book]money.Paisa{}}
+		info = MerchantInfo{Merchant: m, Balances: map[ledger.Book]money.Paisa{}, Fees: map[ledger.Book][]store.FeeTier{}}
 		keys, err := tx.Keys(ctx, m.ID)
 		if err != nil {
 			return err
@@ -146,6 +147,9 @@ func (s *Service) ShowMerchant(ctx context.Context, ref string) (MerchantInfo, e
 		}
 		for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
 			if info.Balances[b], err = tx.Balance(ctx, account(b, ledger.Merchant, m.ID)); err != nil {
+				return err
+			}
+			if info.Fees[b], err = tx.FeeTiers(ctx, m.ID, b); err != nil {
 				return err
 			}
 		}

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PaymentsDue", testPaymentsDue},
 		{"Banks", testBanks},
 		{"Stats", testStats},
+		{"DailyTotals", testDailyTotals},
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
 		{"Accounts", testAccounts},

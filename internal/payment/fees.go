@@ -1,0 +1,121 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// Fee schedules (issue 6): each merchant has one per book, a list of
+// tiers that operators edit in the console and merchants read on their
+// dashboard. A payment's fee is fixed when it is initiated, so a change
+// applies to payments initiated after it.
+
+// MaxFeeTiers is how many tiers a schedule may have.
+const MaxFeeTiers = 6
+
+// maxFlatFee bounds a tier's flat fee (Rs 10,000); the fee is capped at
+// the amount anyway, so a larger one could only be a typing mistake.
+const maxFlatFee money.Paisa = 1_000_000
+
+// AuditFees is the audit action of a fee schedule change.
+const AuditFees = "fees.set"
+
+// checkFeeTiers reports what is wrong with a schedule, field "tiers". A
+// schedule must price every amount a payment may have, once: the first
+// tier starts at or below the minimum payment, each next one starts one
+// paisa after the previous ends, and only the last is open-ended.
+func (s *Service) checkFeeTiers(tiers []store.FeeTier) error {
+	bad := func(format string, args ...any) error { return FieldError("tiers", fmt.Sprintf(format, args...)) }
+	switch {
+	case len(tiers) == 0:
+		return bad("Give at least one tier.")
+	case len(tiers) > MaxFeeTiers:
+		return bad("A schedule has at most %d tiers.", MaxFeeTiers)
+	case tiers[0].MinAmount > s.cfg.MinAmount:
+		return bad("The first tier must start at or below the minimum payment, %s (%d paisa).", s.cfg.MinAmount, int64(s.cfg.MinAmount))
+	}
+	for i, t := range tiers {
+		row := i + 1
+		switch {
+		case t.MinAmount < 0 || t.MaxAmount < 0 || t.Flat < 0 || t.PercentBps < 0:
+			return bad("Tier %d: amounts and rates cannot be negative.", row)
+		case t.MinAmount > money.Max || t.MaxAmount > money.Max:
+			return bad("Tier %d: amounts cannot exceed %d paisa.", row, int64(money.Max))
+		case t.PercentBps > 10000:
+			return bad("Tier %d: the percentage cannot exceed 100%%.", row)
+		case t.Flat > maxFlatFee:
+			return bad("Tier %d: the flat fee cannot exceed %s.", row, maxFlatFee)
+		case t.MaxAmount != 0 && t.MaxAmount < t.MinAmount:
+			return bad("Tier %d: it ends (%d paisa) before it starts (%d paisa).", row, int64(t.MaxAmount), int64(t.MinAmount))
+		case t.MaxAmount == 0 && i != len(tiers)-1:
+			return bad("Tier %d: only the last tier may have no upper limit.", row)
+		case t.MaxAmount != 0 && i == len(tiers)-1:
+			return bad("Tier %d: the last tier must have no upper limit, so that every amount has a fee.", row)
+		case i > 0 && t.MinAmount != tiers[i-1].MaxAmount+1:
+			return bad("Tier %d must start at %d paisa, one paisa after tier %d ends.", row, int64(tiers[i-1].MaxAmount+1), i)
+		}
+	}
+	return nil
+}
+
+// SetFeeSchedule replaces a merchant's fee schedule in one book for
+// operator o, and records the change, old and new, in the audit log.
+func (s *Service) SetFeeSchedule(ctx context.Context, o store.Operator, merchantIdx string, book ledger.Book, tiers []store.FeeTier) (store.Merchant, error) {
+	if !book.Valid() {
+		return store.Merchant{}, FieldError("book", "Book must be test or live.")
+	}
+	if err := s.checkFeeTiers(tiers); err != nil {
+		return store.Merchant{}, err
+	}
+	var m store.Merchant
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if m, err = tx.MerchantByIdx(ctx, merchantIdx); errors.Is(err, store.ErrNotFound) {
+			return &Error{Kind: KindNotFound, Detail: "No such merchant."}
+		} else if err != nil {
+			return err
+		}
+		old, err := tx.FeeTiers(ctx, m.ID, book)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetFeeTiers(ctx, m.ID, book, tiers); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, o, AuditFees, m.Idx, fmt.Sprintf("%s book: %s (was %s)", book, DescribeFees(tiers), DescribeFees(old)))
+	})
+	return m, s.wrap(err)
+}
+
+// DescribeFees writes a schedule on one line, e.g. "Rs 10.00 and up:
+// 3.00% + Rs 0.00".
+func DescribeFees(tiers []store.FeeTier) string {
+	if len(tiers) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(tiers))
+	for i, t := range tiers {
+		parts[i] = DescribeFeeTier(t)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// DescribeFeeTier writes one tier: its range, then its price.
+func DescribeFeeTier(t store.FeeTier) string {
+	span := t.MinAmount.String() + " and up"
+	if t.MaxAmount != 0 {
+		span = t.MinAmount.String() + " to " + t.MaxAmount.String()
+	}
+	return span + ": " + FormatPercent(t.PercentBps) + " + " + t.Flat.String()
+}
+
+// FormatPercent writes basis points as a percentage with two decimals.
+func FormatPercent(bps int64) string {
+	return fmt.Sprintf("%d.%02d%%", bps/100, bps%100)
+}
