@@ -149,6 +149,11 @@ var azConsoleRoutes = []azRoute{
 		anon: azToAdminLogin, merchantA: azToAdminLogin, merchantB: azToAdminLogin, consumer: azToAdminLogin, operator: azPage},
 	{method: "POST", path: "/admin/merchants/kyc", form: "/admin/merchants/", fields: url.Values{"merchant": {"no-such-merchant"}, "decision": {"approve"}},
 		anon: azToAdminLogin, merchantA: azToAdminLogin, merchantB: azToAdminLogin, consumer: azToAdminLogin, operator: azHandled},
+	// {M} is merchant A's idx: only an operator sees or edits its fees.
+	{method: "GET", path: "/admin/merchants/{M}/fees/",
+		anon: azToAdminLogin, merchantA: azToAdminLogin, merchantB: azToAdminLogin, consumer: azToAdminLogin, operator: azPage},
+	{method: "POST", path: "/admin/merchants/{M}/fees/", form: "/admin/merchants/{M}/fees/", fields: url.Values{"book": {"test"}, "from0": {"x"}},
+		anon: azToAdminLogin, merchantA: azToAdminLogin, merchantB: azToAdminLogin, consumer: azToAdminLogin, operator: azHandled},
 	{method: "GET", path: "/admin/consumers/",
 		anon: azToAdminLogin, merchantA: azToAdminLogin, merchantB: azToAdminLogin, consumer: azToAdminLogin, operator: azPage},
 	{method: "POST", path: "/admin/consumers/topup", form: "/admin/consumers/", fields: url.Values{"mobile": {"9899999999"}, "amount": {"0"}, "book": {"test"}},
@@ -336,8 +341,8 @@ func TestAuthzMatrix(t *testing.T) {
 	for i := range routes {
 		routes[i].path = strings.ReplaceAll(routes[i].path, "{A}", hookIdx)
 		routes[i].path = strings.ReplaceAll(routes[i].path, "{T}", txA)
-		routes[i].path = strings.NewReplacer("{K}", idxA, "{D}", docA[2]).Replace(routes[i].path)
-		routes[i].form = strings.ReplaceAll(routes[i].form, "{T}", txA)
+		routes[i].path = strings.NewReplacer("{K}", idxA, "{D}", docA[2], "{M}", idxA).Replace(routes[i].path)
+		routes[i].form = strings.NewReplacer("{T}", txA, "{M}", idxA).Replace(routes[i].form)
 	}
 	for _, r := range routes {
 		for _, p := range principals {
@@ -437,7 +442,7 @@ func TestAuthzMatrixCoversEveryRoute(t *testing.T) {
 	}
 	have := map[string]bool{}
 	for _, r := range azAllRoutes() {
-		have[r.method+" "+strings.NewReplacer("{A}", "{idx}", "{T}", "{idx}", "{K}", "{merchantIdx}", "{D}", "{id}").Replace(r.path)] = true
+		have[r.method+" "+strings.NewReplacer("{A}", "{idx}", "{T}", "{idx}", "{K}", "{merchantIdx}", "{D}", "{id}", "{M}", "{idx}").Replace(r.path)] = true
 	}
 	n := 0
 	for _, m := range azRouteRE.FindAllStringSubmatch(string(src), -1) {

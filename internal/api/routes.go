@@ -120,6 +120,8 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("GET /admin/{$}", c.Overview())
 		mux.Handle("GET /admin/merchants/{$}", c.Merchants())
 		mux.Handle("POST /admin/merchants/kyc", c.KYC())
+		mux.Handle("GET /admin/merchants/{idx}/fees/{$}", c.Fees())
+		mux.Handle("POST /admin/merchants/{idx}/fees/{$}", c.SetFees())
 		mux.Handle("GET /admin/consumers/{$}", c.Consumers())
 		mux.Handle("POST /admin/consumers/topup", c.Topup())
 		mux.Handle("POST /admin/consumers/unlock", c.Unlock())

@@ -55,7 +55,7 @@ type Pages struct {
 // New builds the console from its embedded template. Its stylesheet is the
 // merchant pages' /static/dashboard.css.
 func New(o Options) (*Pages, error) {
-	tmpl, err := template.ParseFS(assets, "assets/console.html")
+	tmpl, err := template.New("console.html").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).ParseFS(assets, "assets/console.html")
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +122,11 @@ type view struct {
 	Consumers []consumerRow
 	Books     []ledger.Book
 	Audit     []auditRow
+	// a merchant's fee schedules; FeeBook and FeeRows echo a refused form
+	FeeMerchant store.Merchant
+	FeeForms    []feeForm
+	FeeBook     ledger.Book
+	FeeRows     []feeInput
 }
 
 // merchantRow is a merchant in the search results with its KYC submission.
@@ -268,7 +273,12 @@ func safeName(s string) string {
 
 func (p *Pages) kyc(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {
 	v.Query = r.PostFormValue("q")
-	approve := r.PostFormValue("decision") == "approve"
+	decision := r.PostFormValue("decision")
+	if decision != "approve" && decision != "reject" {
+		p.failed(w, r, id, o, payment.FieldError("decision", "Choose approve or reject."), v, p.merchants)
+		return
+	}
+	approve := decision == "approve"
 	m, err := p.svc.ReviewKYC(r.Context(), o, r.PostFormValue("merchant"), approve, r.PostFormValue("reason"))
 	if err != nil {
 		p.failed(w, r, id, o, err, v, p.merchants)
@@ -398,7 +408,7 @@ func (p *Pages) sessionPost(h handler) http.Handler {
 			return
 		}
 		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.svc.CSRFToken("operator:"+id)), []byte(r.PostFormValue("csrf"))) {
-			p.refuse(w)
+			p.refuse(w, err)
 			return
 		}
 		h(w, r, id, o, p.signedIn(id, o))
@@ -408,18 +418,20 @@ func (p *Pages) sessionPost(h handler) http.Handler {
 // anonPost checks the log-in form POST against the pre-session cookie.
 func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want, ok := p.pre().Check(w, r)
-		if !ok {
-			p.refuse(w)
+		want, err := p.pre().Check(w, r)
+		if err != nil {
+			p.refuse(w, err)
 			return
 		}
 		h(w, r, want)
 	})
 }
 
-func (p *Pages) refuse(w http.ResponseWriter) {
-	p.render(w, view{Status: http.StatusForbidden, Title: "Request refused",
-		Message: "This form has expired or did not come from this site. Open the page again and retry."})
+// refuse answers a form post refused before its handler: one over the
+// size limit, or without the right CSRF token.
+func (p *Pages) refuse(w http.ResponseWriter, err error) {
+	status, title, msg := formpage.Refusal(err)
+	p.render(w, view{Status: status, Title: title, Message: msg})
 }
 
 // preToken returns the log-in form's CSRF token, setting the pre-session

@@ -122,6 +122,8 @@ type view struct {
 	Keys        []keyRow
 	Books       []ledger.Book
 	Balances    []balanceRow
+	Fees        []feeSchedule
+	Charts      []chart
 	// The webhook pages: the chosen book, its endpoints, the form's event
 	// boxes and echoed values, a new endpoint's secret (shown once), and
 	// one endpoint's delivery log.
@@ -325,6 +327,11 @@ func (p *Pages) renderDashboard(w http.ResponseWriter, r *http.Request, id strin
 	for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
 		v.Balances = append(v.Balances, balanceRow{Book: b, Amount: info.Balances[b].String()})
 	}
+	v.Fees = feeSchedules(info.Fees, v.Books)
+	if v.Charts, err = p.charts(r.Context(), m, v.Books); err != nil {
+		p.render(w, p.failure(r, err, view{}))
+		return
+	}
 	p.render(w, v)
 }
 
@@ -363,7 +370,7 @@ func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id st
 			return
 		}
 		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.svc.CSRFToken("session:"+id)), []byte(r.PostFormValue("csrf"))) {
-			p.refuse(w)
+			p.refuse(w, err)
 			return
 		}
 		h(w, r, id, m)
@@ -373,18 +380,20 @@ func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id st
 // anonPost checks a sign-in form POST against the pre-session cookie.
 func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want, ok := p.pre().Check(w, r)
-		if !ok {
-			p.refuse(w)
+		want, err := p.pre().Check(w, r)
+		if err != nil {
+			p.refuse(w, err)
 			return
 		}
 		h(w, r, want)
 	})
 }
 
-func (p *Pages) refuse(w http.ResponseWriter) {
-	p.render(w, view{Status: http.StatusForbidden, Title: "Request refused",
-		Message: "This form has expired or did not come from this site. Open the page again and retry."})
+// refuse answers a form post refused before its handler: one over the
+// size limit, or without the right CSRF token.
+func (p *Pages) refuse(w http.ResponseWriter, err error) {
+	status, title, msg := formpage.Refusal(err)
+	p.render(w, view{Status: status, Title: title, Message: msg})
 }
 
 // preToken returns the CSRF token of sign-in forms, setting the

@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 
+	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -54,7 +55,7 @@ func (p *Pages) submitKYC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if (err != nil && !errors.Is(err, http.ErrNotMultipart)) || !hmac.Equal([]byte(p.svc.CSRFToken("session:"+id)), []byte(r.PostFormValue("csrf"))) {
-		p.refuse(w)
+		p.refuse(w, formpage.ErrForged)
 		return
 	}
 	in := payment.KYCForm{BusinessName: r.PostFormValue("business_name"), RegistrationNumber: r.PostFormValue("registration_number"),

@@ -10,7 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -40,9 +43,6 @@ const (
 	csvBatch   = 500
 	csvMaxRows = 50000
 )
-
-// kathmandu is Nepal's fixed +05:45 offset, the API's time zone.
-var kathmandu = time.FixedZone("+0545", 5*3600+45*60)
 
 // txStates are the states the filter offers.
 var txStates = []store.State{store.Initiated, store.Confirmed, store.Pending, store.Completed, store.PartiallyRefunded,
@@ -136,7 +136,7 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 		if d.v == "" {
 			continue
 		}
-		t, err := time.ParseInLocation("2006-01-02", d.v, kathmandu)
+		t, err := time.ParseInLocation("2006-01-02", d.v, formpage.Nepal)
 		if err != nil {
 			errs = append(errs, d.name+" date must be YYYY-MM-DD.")
 			continue
@@ -159,13 +159,15 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 	}
 	if len(f.Order) > 100 {
 		errs = append(errs, "Order id or product must be at most 100 characters.")
+	} else if !utf8.ValidString(f.Order) || strings.ContainsFunc(f.Order, unicode.IsControl) {
+		errs = append(errs, "Order id or product must be plain text, without control characters.")
 	}
 	return f, errs
 }
 
 func row(t payment.Transaction) txRow {
 	pm := t.Payment
-	r := txRow{Idx: pm.Idx, Date: pm.CreatedAt.In(kathmandu).Format("2006-01-02 15:04"), Order: pm.ProductIdentity, Product: pm.ProductName,
+	r := txRow{Idx: pm.Idx, Date: pm.CreatedAt.In(formpage.Nepal).Format("2006-01-02 15:04"), Order: pm.ProductIdentity, Product: pm.ProductName,
 		Payer: maskPayer(t.Consumer.Mobile), Amount: pm.Amount, Refunded: pm.Refunded, State: string(pm.State)}
 	if pm.Kind == store.EPayment {
 		r.Order, r.Product = pm.PurchaseOrderID, pm.PurchaseOrderName
@@ -186,7 +188,7 @@ func nepal(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(kathmandu).Format("2006-01-02 15:04:05 -07:00")
+	return t.In(formpage.Nepal).Format("2006-01-02 15:04:05 -07:00")
 }
 
 // maskPayer hides a payer's mobile as 98XXXXXXX9, as the API's records do.
@@ -279,7 +281,7 @@ func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Write(csvHeader)
 	for _, t := range rows {
 		pm, rw := t.Payment, row(t)
-		cw.Write(csvSafe([]string{pm.CreatedAt.In(kathmandu).Format("2006-01-02T15:04:05.000000-07:00"), rw.Idx, rw.Order, rw.Product, rw.Payer,
+		cw.Write(csvSafe([]string{pm.CreatedAt.In(formpage.Nepal).Format("2006-01-02T15:04:05.000000-07:00"), rw.Idx, rw.Order, rw.Product, rw.Payer,
 			strconv.FormatInt(int64(rw.Amount), 10), strconv.FormatInt(int64(rw.Fee), 10), strconv.FormatInt(int64(rw.Refunded), 10), rw.State}))
 	}
 	cw.Flush()

@@ -8,14 +8,43 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/thaili/thaili/internal/payment"
 )
 
+// Nepal is the zone pages show times and days in: Nepal Standard Time,
+// UTC+05:45 all year, as the API's timestamps.
+var Nepal = time.FixedZone("+0545", 5*3600+45*60)
+
 // MaxForm bounds a form post's body.
 const MaxForm = 16 << 10
+
+// MsgTooLarge is the message of a form post over MaxForm.
+const MsgTooLarge = "The form is too large: what was typed is longer than this form takes. Shorten it and send the form again."
+
+// ErrForged is a form post whose CSRF token does not match.
+var ErrForged = errors.New("formpage: CSRF token does not match")
+
+// TooLarge reports whether err is a request body over its limit, which a
+// page answers with 413 and MsgTooLarge rather than as a forged form.
+func TooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// Refusal is the page for a form post refused before its handler ran:
+// 413 for a body over its limit, otherwise 403 for a missing or wrong
+// CSRF token (or a form that cannot be parsed).
+func Refusal(err error) (status int, title, message string) {
+	if TooLarge(err) {
+		return http.StatusRequestEntityTooLarge, "Form too large", MsgTooLarge
+	}
+	return http.StatusForbidden, "Request refused", "This form has expired or did not come from this site. Open the page again and retry."
+}
 
 // SetHeaders sets the security headers of a page without script: forms
 // post only to this origin; never framed, cached or sniffed.
@@ -65,18 +94,23 @@ func (p PreSession) Issue(w http.ResponseWriter, r *http.Request) string {
 }
 
 // Check parses r's form (at most MaxForm bytes) and returns its token if
-// it matches the cookie's; ok is false for a post from anywhere else.
-func (p PreSession) Check(w http.ResponseWriter, r *http.Request) (token string, ok bool) {
+// it matches the cookie's. Otherwise it says why: a body over MaxForm
+// (TooLarge), a form that cannot be parsed, or ErrForged for a post from
+// anywhere else; Refusal turns that into the page to show.
+func (p PreSession) Check(w http.ResponseWriter, r *http.Request) (token string, err error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
+	if err := r.ParseForm(); err != nil {
+		return "", err
+	}
 	c, err := r.Cookie(p.Cookie)
 	if err != nil || c.Value == "" {
-		return "", false
+		return "", ErrForged
 	}
 	want := p.Token(p.Purpose + c.Value)
-	if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
-		return "", false
+	if !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
+		return "", ErrForged
 	}
-	return want, true
+	return want, nil
 }
 
 // Problem is a service error as a page shows it.

@@ -1,6 +1,7 @@
 package formpage
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,20 +21,32 @@ func TestPreSessionTokens(t *testing.T) {
 	if len(cookies) != 1 || !cookies[0].HttpOnly || token != "mac(test:"+cookies[0].Value+")" {
 		t.Fatalf("issue: %q %+v", token, cookies)
 	}
-	post := func(csrf string, withCookie bool) bool {
-		r := httptest.NewRequest("POST", "/", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+	check := func(body string, withCookie bool) error {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if withCookie {
 			r.AddCookie(cookies[0])
 		}
-		_, ok := p.Check(httptest.NewRecorder(), r)
-		return ok
+		_, err := p.Check(httptest.NewRecorder(), r)
+		return err
 	}
-	if !post(token, true) {
-		t.Error("the right token with its cookie was refused")
+	post := func(csrf string, withCookie bool) error {
+		return check(url.Values{"csrf": {csrf}}.Encode(), withCookie)
 	}
-	if post(token, false) || post("mac(test:other)", true) || post("", true) {
-		t.Error("a post without the cookie or with another token was accepted")
+	if err := post(token, true); err != nil {
+		t.Errorf("the right token with its cookie was refused: %v", err)
+	}
+	for _, err := range []error{post(token, false), post("mac(test:other)", true), post("", true)} {
+		if !errors.Is(err, ErrForged) {
+			t.Errorf("a post without the cookie or with another token: %v, want ErrForged", err)
+		}
+		if status, _, _ := Refusal(err); status != http.StatusForbidden {
+			t.Errorf("refusal of a forged post: %d", status)
+		}
+	}
+	big := check("csrf="+token+"&x="+strings.Repeat("a", MaxForm), true)
+	if status, _, msg := Refusal(big); !TooLarge(big) || status != http.StatusRequestEntityTooLarge || msg != MsgTooLarge {
+		t.Errorf("a post over MaxForm: %v gives %d %q", big, status, msg)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -70,6 +71,8 @@ func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (store.Merchant
 	fields := map[string][]string{}
 	if utf8.RuneCountInString(strings.TrimSpace(in.Name)) > maxNameLen {
 		fields["name"] = []string{"Ensure this field has no more than 100 characters."}
+	} else if msg := textProblem("Business name", strings.TrimSpace(in.Name)); msg != "" {
+		fields["name"] = []string{msg}
 	}
 	if !ValidMobile(strings.TrimSpace(in.Phone)) {
 		fields["phone"] = []string{"Enter a valid mobile number."}
@@ -95,6 +98,19 @@ func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (store.Merchant
 		return store.Merchant{}, KeyPair{}, err
 	}
 	return m, kp, nil
+}
+
+// textProblem checks one line of text typed into a form: it must be
+// valid UTF-8 without control characters (NUL, escapes, line breaks),
+// which no name needs and some databases refuse to store.
+func textProblem(label, v string) string {
+	switch {
+	case !utf8.ValidString(v):
+		return label + " is not valid text."
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return label + " must not contain control characters."
+	}
+	return ""
 }
 
 func passwordProblem(pw string) string {
@@ -160,6 +176,9 @@ func (s *Service) sendPhoneCode(ctx context.Context, m store.Merchant) error {
 // the password sends a new one.
 func (s *Service) ConfirmPhone(ctx context.Context, email, code string) (store.Merchant, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
+	if len(email) > 254 || textProblem("email", email) != "" {
+		return store.Merchant{}, DetailError(MsgCodeExpired)
+	}
 	var m store.Merchant
 	var refused *Error
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
@@ -210,7 +229,7 @@ var ErrPhoneNotConfirmed = &Error{Kind: KindConflict, Detail: "Confirm your phon
 // clears them.
 func (s *Service) Login(ctx context.Context, email, password string) (store.Merchant, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > 254 || len(password) > 4*MaxPasswordLen {
+	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
 		return store.Merchant{}, DetailError(MsgBadLogin)
 	}
 	now := s.now()

@@ -107,15 +107,17 @@ func DescribeFees(tiers []store.FeeTier) string {
 }
 
 // DescribeFeeTier writes one tier: its range, then its price.
-func DescribeFeeTier(t store.FeeTier) string {
-	span := t.MinAmount.String() + " and up"
-	if t.MaxAmount != 0 {
-		span = t.MinAmount.String() + " to " + t.MaxAmount.String()
+func DescribeFeeTier(t store.FeeTier) string { return FeeRange(t) + ": " + FeePrice(t) }
+
+// FeeRange writes the amounts a tier covers, e.g. "Rs 10.00 to Rs 20.00".
+func FeeRange(t store.FeeTier) string {
+	if t.MaxAmount == 0 {
+		return t.MinAmount.String() + " and up"
 	}
-	return span + ": " + FormatPercent(t.PercentBps) + " + " + t.Flat.String()
+	return t.MinAmount.String() + " to " + t.MaxAmount.String()
 }
 
-// FormatPercent writes basis points as a percentage with two decimals.
-func FormatPercent(bps int64) string {
-	return fmt.Sprintf("%d.%02d%%", bps/100, bps%100)
+// FeePrice writes a tier's price, e.g. "1.50% + Rs 0.25".
+func FeePrice(t store.FeeTier) string {
+	return fmt.Sprintf("%d.%02d%% + %s", t.PercentBps/100, t.PercentBps%100, t.Flat)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -66,7 +67,7 @@ func (s *Service) CreateOperator(ctx context.Context, email, password string) (s
 // merchants' lockout (MaxLoginFailures within LoginWindow).
 func (s *Service) OperatorLogin(ctx context.Context, email, password string) (store.Operator, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > 254 || len(password) > 4*MaxPasswordLen {
+	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
 		return store.Operator{}, DetailError(MsgBadLogin)
 	}
 	key, now := "operator:"+email, s.now()
@@ -146,6 +147,9 @@ func (s *Service) audit(ctx context.Context, tx store.Tx, o store.Operator, acti
 // SearchMerchants lists merchants whose name or email contains q, only
 // those in state kyc if it is set.
 func (s *Service) SearchMerchants(ctx context.Context, q string, kyc store.KYC) ([]store.MerchantSummary, error) {
+	if textProblem("q", q) != "" {
+		return nil, nil // no name or email has a NUL byte or invalid UTF-8
+	}
 	var out []store.MerchantSummary
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -157,6 +161,9 @@ func (s *Service) SearchMerchants(ctx context.Context, q string, kyc store.KYC) 
 
 // SearchConsumers lists wallets whose mobile contains q.
 func (s *Service) SearchConsumers(ctx context.Context, q string) ([]store.Consumer, error) {
+	if textProblem("q", q) != "" {
+		return nil, nil // no mobile has a NUL byte or invalid UTF-8
+	}
 	var out []store.Consumer
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -191,6 +198,12 @@ func (s *Service) ReviewKYC(ctx context.Context, o store.Operator, merchantIdx s
 	if utf8.RuneCountInString(reason) > maxReasonLen {
 		return store.Merchant{}, FieldError("reason", "Ensure this field has no more than 500 characters.")
 	}
+	if msg := textProblem("Reason", reason); msg != "" {
+		return store.Merchant{}, FieldError("reason", msg)
+	}
+	if !ids.Valid(merchantIdx) {
+		return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
+	}
 	var m store.Merchant
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
@@ -218,6 +231,9 @@ func (s *Service) OperatorTopup(ctx context.Context, o store.Operator, mobile st
 	if !book.Valid() {
 		return 0, FieldError("book", "Book must be test or live.")
 	}
+	if !ValidMobile(mobile) {
+		return 0, FieldError("mobile", "Enter a valid mobile number.")
+	}
 	if amount < 1 {
 		return 0, FieldError("amount", "Ensure this value is greater than or equal to 1.")
 	}
@@ -235,6 +251,9 @@ func (s *Service) OperatorTopup(ctx context.Context, o store.Operator, mobile st
 // UnlockConsumer clears a wallet's lock and wrong-MPIN count for operator
 // o, keeping its MPIN.
 func (s *Service) UnlockConsumer(ctx context.Context, o store.Operator, mobile string) error {
+	if !ValidMobile(mobile) {
+		return FieldError("mobile", "Enter a valid mobile number.")
+	}
 	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		c, err := tx.ConsumerByMobile(ctx, mobile)
 		if errors.Is(err, store.ErrNotFound) {

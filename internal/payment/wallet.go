@@ -95,6 +95,9 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 	if utf8.RuneCountInString(strings.TrimSpace(name)) > maxNameLen {
 		return store.Consumer{}, FieldError("name", "Ensure this field has no more than 100 characters.")
 	}
+	if msg := textProblem("Full name", strings.TrimSpace(name)); msg != "" {
+		return store.Consumer{}, FieldError("name", msg)
+	}
 	if ValidMPIN(mpin) && mpin != mpin2 {
 		return store.Consumer{}, FieldError("mpin2", MsgMPINMismatch)
 	}
@@ -138,6 +141,9 @@ func (s *Service) sendConsumerCode(ctx context.Context, c store.Consumer, purpos
 // code and, if confirm, marks the phone confirmed. Wrong codes count.
 func (s *Service) checkConsumerCode(ctx context.Context, mobile, purpose, code string, confirm bool) (store.Consumer, error) {
 	mobile = strings.TrimSpace(mobile)
+	if !ValidMobile(mobile) {
+		return store.Consumer{}, DetailError(MsgCodeExpired)
+	}
 	var c store.Consumer
 	var refused *Error
 	err := s.store.InTx(ctx, func(tx store.Tx) error {

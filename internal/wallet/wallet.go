@@ -124,7 +124,7 @@ type paymentRow struct {
 
 type codeRow struct{ Sent, Purpose, Code string }
 
-const timeFormat = "2006-01-02 15:04 UTC"
+const timeFormat = "2006-01-02 15:04 -07:00"
 
 // --- sign-up and sign-in ---
 
@@ -277,7 +277,7 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 		v.Balances = append(v.Balances, balanceRow{Book: b, Amount: info.Balances[b].String()})
 	}
 	for _, wp := range info.Payments {
-		row := paymentRow{Date: wp.Payment.CreatedAt.UTC().Format(timeFormat), Merchant: wp.Merchant, Book: wp.Payment.Book,
+		row := paymentRow{Date: wp.Payment.CreatedAt.In(formpage.Nepal).Format(timeFormat), Merchant: wp.Merchant, Book: wp.Payment.Book,
 			Amount: wp.Payment.Amount.String(), State: string(wp.Payment.State), Idx: wp.Payment.Idx}
 		if wp.Payment.Refunded > 0 {
 			row.Refunded = wp.Payment.Refunded.String()
@@ -285,7 +285,7 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 		v.Payments = append(v.Payments, row)
 	}
 	for _, code := range info.Codes {
-		v.Codes = append(v.Codes, codeRow{Sent: code.CreatedAt.UTC().Format(timeFormat), Purpose: code.Purpose, Code: code.Code})
+		v.Codes = append(v.Codes, codeRow{Sent: code.CreatedAt.In(formpage.Nepal).Format(timeFormat), Purpose: code.Purpose, Code: code.Code})
 	}
 	p.render(w, v)
 }
@@ -327,7 +327,7 @@ func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id st
 			return
 		}
 		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.sessionToken(id)), []byte(r.PostFormValue("csrf"))) {
-			p.refuse(w)
+			p.refuse(w, err)
 			return
 		}
 		h(w, r, id, c)
@@ -337,9 +337,9 @@ func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id st
 // anonPost checks a sign-in form POST against the pre-session cookie.
 func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf, sessionID string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want, ok := p.pre().Check(w, r)
-		if !ok {
-			p.refuse(w)
+		want, err := p.pre().Check(w, r)
+		if err != nil {
+			p.refuse(w, err)
 			return
 		}
 		h(w, r, want, "")
@@ -354,24 +354,26 @@ func (p *Pages) eitherPost(h func(w http.ResponseWriter, r *http.Request, csrf, 
 		if id, _, err := p.session(r); err == nil {
 			want := p.sessionToken(id)
 			if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
-				p.refuse(w)
+				p.refuse(w, err)
 				return
 			}
 			h(w, r, want, id)
 			return
 		}
-		want, ok := p.pre().Check(w, r)
-		if !ok {
-			p.refuse(w)
+		want, err := p.pre().Check(w, r)
+		if err != nil {
+			p.refuse(w, err)
 			return
 		}
 		h(w, r, want, "")
 	})
 }
 
-func (p *Pages) refuse(w http.ResponseWriter) {
-	p.render(w, view{Status: http.StatusForbidden, Title: "Request refused",
-		Message: "This form has expired or did not come from this site. Open the page again and retry."})
+// refuse answers a form post refused before its handler: one over the
+// size limit, or without the right CSRF token.
+func (p *Pages) refuse(w http.ResponseWriter, err error) {
+	status, title, msg := formpage.Refusal(err)
+	p.render(w, view{Status: status, Title: title, Message: msg})
 }
 
 // preToken returns the CSRF token of sign-in forms, setting the

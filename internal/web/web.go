@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -197,7 +198,11 @@ func (p *Pages) post(h func(w http.ResponseWriter, r *http.Request, pidx string)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		pidx := r.PathValue("pidx")
-		if err := r.ParseForm(); err != nil || !p.validToken(pidx, r.PostFormValue("csrf")) {
+		if err := r.ParseForm(); formpage.TooLarge(err) {
+			p.render(w, view{Status: http.StatusRequestEntityTooLarge, Title: "Form too large", Step: stepClosed,
+				Message: formpage.MsgTooLarge})
+			return
+		} else if err != nil || !p.validToken(pidx, r.PostFormValue("csrf")) {
 			p.render(w, view{Status: http.StatusForbidden, Title: "Request refused", Step: stepClosed,
 				Message: "This form has expired or did not come from this page. Open the payment link again."})
 			return
