@@ -45,8 +45,8 @@ type formCase struct {
 	msgs   []string
 }
 
-// c is a formCase with one field set.
-func c(name, field, value string, status int, msgs ...string) formCase {
+// badField is a formCase with one field set.
+func badField(name, field, value string, status int, msgs ...string) formCase {
 	return formCase{name: name, set: []string{field, value}, status: status, msgs: msgs}
 }
 
@@ -110,10 +110,10 @@ func runForm(t *testing.T, b *merchantBrowser, get, path string, base url.Values
 // over the limit and 10 000 characters), NUL bytes and invalid UTF-8.
 func textCases(field string, limit int, tooLong, notText, control string) []formCase {
 	return []formCase{
-		c(field+" just over the limit", field, strings.Repeat("b", limit+1), 400, tooLong),
-		c(field+" 10 000 characters", field, long10k, 400, tooLong),
-		c(field+" NUL byte", field, withNUL, 400, control),
-		c(field+" invalid UTF-8", field, badUTF8, 400, notText),
+		badField(field+" just over the limit", field, strings.Repeat("b", limit+1), 400, tooLong),
+		badField(field+" 10 000 characters", field, long10k, 400, tooLong),
+		badField(field+" NUL byte", field, withNUL, 400, control),
+		badField(field+" invalid UTF-8", field, badUTF8, 400, notText),
 	}
 }
 
@@ -164,27 +164,27 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	)
 	cases := []formCase{
 		{name: "everything empty", set: []string{"name", "", "email", "", "phone", "", "password", ""}, status: 400, msgs: []string{msgPhone, msgShortPW}},
-		c("name empty", "name", "", 400, "This field may not be blank."),
-		c("name blank", "name", "   ", 400, "This field may not be blank."),
-		c("name missing", "name", "-", 400, "This field may not be blank."),
-		c("email empty", "email", "", 400, msgEmail),
-		c("email no at", "email", "not-an-email", 400, msgEmail),
-		c("email script", "email", xssScript, 400, msgEmail),
-		c("email img", "email", "a@b.example"+xssImg, 400, msgEmail),
-		c("email too long", "email", strings.Repeat("a", 250)+"@b.example", 400, msgEmail),
-		c("email 10 000", "email", long10k+"@b.example", 400, msgEmail),
-		c("email NUL", "email", "a\x00@b.example", 400, msgEmail),
-		c("phone empty", "phone", "", 400, msgPhone),
-		c("phone short", "phone", "12", 400, msgPhone),
-		c("phone 11 digits", "phone", "98123456789", 400, msgPhone),
-		c("phone letters", "phone", "98abcdefgh", 400, msgPhone),
-		c("phone country code", "phone", "+9779812345600", 400, msgPhone),
-		c("phone script", "phone", xssScript, 400, msgPhone),
-		c("phone 10 000", "phone", digits, 400, msgPhone),
-		c("password empty", "password", "", 400, msgShortPW),
-		c("password short", "password", "short", 400, msgShortPW),
-		c("password just over", "password", strings.Repeat("p", 129), 400, msgLongPW),
-		c("password 10 000", "password", long10k, 400, msgLongPW),
+		badField("name empty", "name", "", 400, "This field may not be blank."),
+		badField("name blank", "name", "   ", 400, "This field may not be blank."),
+		badField("name missing", "name", "-", 400, "This field may not be blank."),
+		badField("email empty", "email", "", 400, msgEmail),
+		badField("email no at", "email", "not-an-email", 400, msgEmail),
+		badField("email script", "email", xssScript, 400, msgEmail),
+		badField("email img", "email", "a@b.example"+xssImg, 400, msgEmail),
+		badField("email too long", "email", strings.Repeat("a", 250)+"@b.example", 400, msgEmail),
+		badField("email 10 000", "email", long10k+"@b.example", 400, msgEmail),
+		badField("email NUL", "email", "a\x00@b.example", 400, msgEmail),
+		badField("phone empty", "phone", "", 400, msgPhone),
+		badField("phone short", "phone", "12", 400, msgPhone),
+		badField("phone 11 digits", "phone", "98123456789", 400, msgPhone),
+		badField("phone letters", "phone", "98abcdefgh", 400, msgPhone),
+		badField("phone country code", "phone", "+9779812345600", 400, msgPhone),
+		badField("phone script", "phone", xssScript, 400, msgPhone),
+		badField("phone 10 000", "phone", digits, 400, msgPhone),
+		badField("password empty", "password", "", 400, msgShortPW),
+		badField("password short", "password", "short", 400, msgShortPW),
+		badField("password just over", "password", strings.Repeat("p", 129), 400, msgLongPW),
+		badField("password 10 000", "password", long10k, 400, msgLongPW),
 	}
 	cases = append(cases, textCases("name", 100, msgLongName, "Business name is not valid text.", "Business name must not contain control characters.")...)
 	cases = append(cases, formCase{name: "name script, bad phone", set: []string{"name", xssScript + xssImg, "phone", "x"}, status: 400, msgs: []string{msgPhone}})
@@ -218,14 +218,14 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	msgExpired := "This code has expired or was entered wrongly too many times. Sign in to get a new one."
 	confirm := url.Values{"email": {hostileEmail}, "code": {"000000"}}
 	runForm(t, hb, "", "/join/merchant/confirm", confirm, []formCase{
-		c("email empty", "email", "", 400, msgExpired),
-		c("email unknown", "email", "nobody@forms.example", 400, msgExpired),
-		c("email script", "email", xssScript, 400, msgExpired),
-		c("email 10 000", "email", long10k, 400, msgExpired),
-		c("code empty", "code", "", 400, "The code is wrong."),
-		c("code letters", "code", "abcdef", 400, "The code is wrong."),
-		c("code script", "code", xssScript, 400, "The code is wrong."),
-		c("code 10 000", "code", digits, 400, "The code is wrong."),
+		badField("email empty", "email", "", 400, msgExpired),
+		badField("email unknown", "email", "nobody@forms.example", 400, msgExpired),
+		badField("email script", "email", xssScript, 400, msgExpired),
+		badField("email 10 000", "email", long10k, 400, msgExpired),
+		badField("code empty", "code", "", 400, "The code is wrong."),
+		badField("code letters", "code", "abcdef", 400, "The code is wrong."),
+		badField("code script", "code", xssScript, 400, "The code is wrong."),
+		badField("code 10 000", "code", digits, 400, "The code is wrong."),
 	})
 	wantRedirect(t, "confirm after refusals", hb.post(t, "/join/merchant/confirm", url.Values{"email": {hostileEmail}, "code": {code}}), "/dashboard/")
 	d := hb.get(t, "/dashboard/")
@@ -237,26 +237,26 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	msgBadLogin := "The email or password is wrong."
 	runForm(t, lb, "/login/", "/login/", url.Values{"email": {hostileEmail}, "password": {"long enough password"}}, []formCase{
 		{name: "both empty", set: []string{"email", "", "password", ""}, status: 400, msgs: []string{msgBadLogin}},
-		c("email script", "email", xssScript, 400, msgBadLogin),
-		c("email img", "email", xssImg, 400, msgBadLogin),
-		c("email 10 000", "email", long10k, 400, msgBadLogin),
-		c("email NUL", "email", "x\x00@forms.example", 400, msgBadLogin),
-		c("email invalid UTF-8", "email", badUTF8, 400, msgBadLogin),
-		c("password empty", "password", "", 400, msgBadLogin),
-		c("password script", "password", xssScript, 400, msgBadLogin),
-		c("password 10 000", "password", long10k, 400, msgBadLogin),
+		badField("email script", "email", xssScript, 400, msgBadLogin),
+		badField("email img", "email", xssImg, 400, msgBadLogin),
+		badField("email 10 000", "email", long10k, 400, msgBadLogin),
+		badField("email NUL", "email", "x\x00@forms.example", 400, msgBadLogin),
+		badField("email invalid UTF-8", "email", badUTF8, 400, msgBadLogin),
+		badField("password empty", "password", "", 400, msgBadLogin),
+		badField("password script", "password", xssScript, 400, msgBadLogin),
+		badField("password 10 000", "password", long10k, 400, msgBadLogin),
 	})
 
 	// --- password change ---
 	runForm(t, hb, "/dashboard/", "/dashboard/password", url.Values{"current_password": {"long enough password"}, "new_password": {"a new password!"}}, []formCase{
-		c("current empty", "current_password", "", 400, "The current password is wrong."),
-		c("current script", "current_password", xssScript, 400, "The current password is wrong."),
-		c("current 10 000", "current_password", long10k, 400, "The current password is wrong."),
-		c("new empty", "new_password", "", 400, msgShortPW),
-		c("new short", "new_password", "short", 400, msgShortPW),
-		c("new just over", "new_password", strings.Repeat("p", 129), 400, msgLongPW),
-		c("new 10 000", "new_password", long10k, 400, msgLongPW),
-		c("new missing", "new_password", "-", 400, msgShortPW),
+		badField("current empty", "current_password", "", 400, "The current password is wrong."),
+		badField("current script", "current_password", xssScript, 400, "The current password is wrong."),
+		badField("current 10 000", "current_password", long10k, 400, "The current password is wrong."),
+		badField("new empty", "new_password", "", 400, msgShortPW),
+		badField("new short", "new_password", "short", 400, msgShortPW),
+		badField("new just over", "new_password", strings.Repeat("p", 129), 400, msgLongPW),
+		badField("new 10 000", "new_password", long10k, 400, msgLongPW),
+		badField("new missing", "new_password", "-", 400, msgShortPW),
 	})
 	check := newMerchantBrowser(t, s)
 	check.get(t, "/login/")
@@ -266,22 +266,22 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	msgURL, msgEvents := "Enter a valid http or https URL.", "Choose one or more of: payment.completed, payment.refunded, payment.partially_refunded, payment.expired, payment.canceled, payment.failed."
 	hook := url.Values{"book": {"test"}, "url": {"https://93.184.216.34/hooks"}, "events": {"payment.completed"}}
 	runForm(t, hb, "/dashboard/webhooks/", "/dashboard/webhooks/", hook, []formCase{
-		c("url empty", "url", "", 400, msgURL),
-		c("url missing", "url", "-", 400, msgURL),
-		c("url ftp", "url", "ftp://93.184.216.34/", 400, msgURL),
-		c("url javascript", "url", "javascript:alert(1)", 400, msgURL),
-		c("url script", "url", xssScript, 400, msgURL),
-		c("url img", "url", "https://x"+xssImg, 400, msgURL),
-		c("url no host", "url", "https://", 400, msgURL),
-		c("url just over 2048", "url", "https://93.184.216.34/"+strings.Repeat("a", 2048-21), 400, msgURL),
-		c("url 10 000", "url", "https://93.184.216.34/"+long10k[:9000], 400, msgURL),
-		c("url NUL", "url", "https://93.184.216.34/\x00", 400, msgURL),
-		c("url loopback", "url", "http://127.0.0.1/hook", 400, "Private, loopback, link-local and metadata addresses are not allowed."),
-		c("events none", "events", "-", 400, msgEvents),
-		c("events script", "events", xssScript, 400, msgEvents),
-		c("events empty", "events", "", 400, msgEvents),
-		c("book script", "book", xssScript, 400, "Book must be test or live."),
-		c("book live before go-live", "book", "live", 400, "You have no live keys yet: they are issued after your first completed test payment."),
+		badField("url empty", "url", "", 400, msgURL),
+		badField("url missing", "url", "-", 400, msgURL),
+		badField("url ftp", "url", "ftp://93.184.216.34/", 400, msgURL),
+		badField("url javascript", "url", "javascript:alert(1)", 400, msgURL),
+		badField("url script", "url", xssScript, 400, msgURL),
+		badField("url img", "url", "https://x"+xssImg, 400, msgURL),
+		badField("url no host", "url", "https://", 400, msgURL),
+		badField("url just over 2048", "url", "https://93.184.216.34/"+strings.Repeat("a", 2048-21), 400, msgURL),
+		badField("url 10 000", "url", "https://93.184.216.34/"+long10k[:9000], 400, msgURL),
+		badField("url NUL", "url", "https://93.184.216.34/\x00", 400, msgURL),
+		badField("url loopback", "url", "http://127.0.0.1/hook", 400, "Private, loopback, link-local and metadata addresses are not allowed."),
+		badField("events none", "events", "-", 400, msgEvents),
+		badField("events script", "events", xssScript, 400, msgEvents),
+		badField("events empty", "events", "", 400, msgEvents),
+		badField("book script", "book", xssScript, 400, "Book must be test or live."),
+		badField("book live before go-live", "book", "live", 400, "You have no live keys yet: they are issued after your first completed test payment."),
 	})
 	wantPage(t, "no webhook stored", hb.get(t, "/dashboard/webhooks/"), 200, `id="no-endpoints"`)
 	// Valid but hostile: HTML in the URL's query is accepted and escaped.
@@ -343,20 +343,20 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	msgRupees := "Enter the amount to refund in rupees, like 250 or 250.50."
 	refundPath := "/dashboard/transactions/" + txn + "/refund"
 	runForm(t, hb, "/dashboard/transactions/"+txn+"/", refundPath, url.Values{"book": {"test"}, "amount": {"10"}}, []formCase{
-		c("amount empty", "amount", "", 400, msgRupees),
-		c("amount missing", "amount", "-", 400, msgRupees),
-		c("amount letters", "amount", "ten", 400, msgRupees),
-		c("amount negative", "amount", "-5", 400, msgRupees),
-		c("amount exponent", "amount", "1e3", 400, msgRupees),
-		c("amount three decimals", "amount", "1.005", 400, msgRupees),
-		c("amount script", "amount", xssScript, 400, msgRupees),
-		c("amount 10 000 digits", "amount", digits, 400, msgRupees),
-		c("amount NUL", "amount", "1\x00", 400, msgRupees),
-		c("amount zero", "amount", "0", 400, "Ensure this value is greater than or equal to 1."),
-		c("amount over the payment", "amount", "50.01", 400, "Refund amount is more than the refundable amount of Rs 50.00."),
-		c("amount huge", "amount", "99999999", 400, "Refund amount is more than the refundable amount of Rs 50.00."),
-		c("amount over the maximum", "amount", "999999999999", 400, msgRupees),
-		c("book script", "book", xssScript, 400, "Book must be test or live."),
+		badField("amount empty", "amount", "", 400, msgRupees),
+		badField("amount missing", "amount", "-", 400, msgRupees),
+		badField("amount letters", "amount", "ten", 400, msgRupees),
+		badField("amount negative", "amount", "-5", 400, msgRupees),
+		badField("amount exponent", "amount", "1e3", 400, msgRupees),
+		badField("amount three decimals", "amount", "1.005", 400, msgRupees),
+		badField("amount script", "amount", xssScript, 400, msgRupees),
+		badField("amount 10 000 digits", "amount", digits, 400, msgRupees),
+		badField("amount NUL", "amount", "1\x00", 400, msgRupees),
+		badField("amount zero", "amount", "0", 400, "Ensure this value is greater than or equal to 1."),
+		badField("amount over the payment", "amount", "50.01", 400, "Refund amount is more than the refundable amount of Rs 50.00."),
+		badField("amount huge", "amount", "99999999", 400, "Refund amount is more than the refundable amount of Rs 50.00."),
+		badField("amount over the maximum", "amount", "999999999999", 400, msgRupees),
+		badField("book script", "book", xssScript, 400, "Book must be test or live."),
 	})
 	wantRefused(t, "refund of a script idx", hb.post(t, "/dashboard/transactions/"+url.PathEscape(xssScript)+"/refund", url.Values{"amount": {"1"}}), 404,
 		"There is no such transaction.")
@@ -448,19 +448,19 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	signin := url.Values{"mobile": {"9800000003"}, "mpin": {"1111"}}
 	runForm(t, pb, "", "/pay/"+pidx+"/signin", signin, []formCase{
 		{name: "both empty", set: []string{"mobile", "", "mpin", ""}, status: 400, msgs: []string{msgMobile}},
-		c("mobile missing", "mobile", "-", 400, msgMobile),
-		c("mobile letters", "mobile", "98000000ab", 400, msgMobile),
-		c("mobile short", "mobile", "980", 400, msgMobile),
-		c("mobile script", "mobile", xssScript, 400, msgMobile),
-		c("mobile img", "mobile", xssImg, 400, msgMobile),
-		c("mobile 10 000", "mobile", digits, 400, msgMobile),
-		c("mobile NUL", "mobile", "980000000\x00", 400, msgMobile),
-		c("mpin empty", "mpin", "", 400, msgPIN),
-		c("mpin letters", "mpin", "abcd", 400, msgPIN),
-		c("mpin five digits", "mpin", "11111", 400, msgPIN),
-		c("mpin script", "mpin", xssScript, 400, msgPIN),
-		c("mpin 10 000", "mpin", digits, 400, msgPIN),
-		c("unknown wallet", "mobile", "9811112222", 400, "Mobile or pin invalid."),
+		badField("mobile missing", "mobile", "-", 400, msgMobile),
+		badField("mobile letters", "mobile", "98000000ab", 400, msgMobile),
+		badField("mobile short", "mobile", "980", 400, msgMobile),
+		badField("mobile script", "mobile", xssScript, 400, msgMobile),
+		badField("mobile img", "mobile", xssImg, 400, msgMobile),
+		badField("mobile 10 000", "mobile", digits, 400, msgMobile),
+		badField("mobile NUL", "mobile", "980000000\x00", 400, msgMobile),
+		badField("mpin empty", "mpin", "", 400, msgPIN),
+		badField("mpin letters", "mpin", "abcd", 400, msgPIN),
+		badField("mpin five digits", "mpin", "11111", 400, msgPIN),
+		badField("mpin script", "mpin", xssScript, 400, msgPIN),
+		badField("mpin 10 000", "mpin", digits, 400, msgPIN),
+		badField("unknown wallet", "mobile", "9811112222", 400, "Mobile or pin invalid."),
 	})
 	// Confirming before signing in; then wrong-format codes after it.
 	confirmForm := url.Values{"code": {"987654"}, "mpin": {"1111"}}
@@ -468,8 +468,8 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	wantPage(t, "sign-in", pb.post(t, "/pay/"+pidx+"/signin", signin), 200, `name="code"`)
 	msgCode := "Confirmation code or transaction pin does not match."
 	runForm(t, pb, "", "/pay/"+pidx+"/confirm", confirmForm, []formCase{
-		c("code script", "code", xssScript, 400, msgCode, "Tries remaining: 2"),
-		c("code 10 000", "code", digits, 400, msgCode, "Tries remaining: 1"),
+		badField("code script", "code", xssScript, 400, msgCode, "Tries remaining: 2"),
+		badField("code 10 000", "code", digits, 400, msgCode, "Tries remaining: 1"),
 	})
 	wantRefused(t, "cancel with a script pidx", pb.post(t, "/pay/"+url.PathEscape(xssScript)+"/cancel", url.Values{}), 403,
 		"This form has expired or did not come from this page. Open the payment link again.")
@@ -510,22 +510,22 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	cases := []formCase{
 		{name: "everything empty", set: []string{"mobile", "", "name", "", "mpin", "", "mpin2", ""}, status: 400,
 			msgs: []string{msgMobile, msgPIN, "This field may not be blank."}},
-		c("mobile missing", "mobile", "-", 400, msgMobile),
-		c("mobile letters", "mobile", "98123abcde", 400, msgMobile),
-		c("mobile 9 digits", "mobile", "981234000", 400, msgMobile),
-		c("mobile 11 digits", "mobile", "98123400001", 400, msgMobile),
-		c("mobile script", "mobile", xssScript, 400, msgMobile),
-		c("mobile img", "mobile", xssImg, 400, msgMobile),
-		c("mobile 10 000", "mobile", digits, 400, msgMobile),
-		c("mobile NUL", "mobile", "981234000\x00", 400, msgMobile),
-		c("name empty", "name", "", 400, "This field may not be blank."),
-		c("name blank", "name", "  ", 400, "This field may not be blank."),
+		badField("mobile missing", "mobile", "-", 400, msgMobile),
+		badField("mobile letters", "mobile", "98123abcde", 400, msgMobile),
+		badField("mobile 9 digits", "mobile", "981234000", 400, msgMobile),
+		badField("mobile 11 digits", "mobile", "98123400001", 400, msgMobile),
+		badField("mobile script", "mobile", xssScript, 400, msgMobile),
+		badField("mobile img", "mobile", xssImg, 400, msgMobile),
+		badField("mobile 10 000", "mobile", digits, 400, msgMobile),
+		badField("mobile NUL", "mobile", "981234000\x00", 400, msgMobile),
+		badField("name empty", "name", "", 400, "This field may not be blank."),
+		badField("name blank", "name", "  ", 400, "This field may not be blank."),
 		{name: "mpin letters", set: []string{"mpin", "abcd", "mpin2", "abcd"}, status: 400, msgs: []string{msgPIN}},
 		{name: "mpin 5 digits", set: []string{"mpin", "12345", "mpin2", "12345"}, status: 400, msgs: []string{msgPIN}},
 		{name: "mpin script", set: []string{"mpin", xssScript, "mpin2", xssScript}, status: 400, msgs: []string{msgPIN}},
 		{name: "mpin 10 000", set: []string{"mpin", digits, "mpin2", "-"}, status: 400, msgs: []string{msgPIN}},
-		c("mpin2 different", "mpin2", "2581", 400, "The two MPINs do not match."),
-		c("mpin2 missing", "mpin2", "-", 400, "The two MPINs do not match."),
+		badField("mpin2 different", "mpin2", "2581", 400, "The two MPINs do not match."),
+		badField("mpin2 missing", "mpin2", "-", 400, "The two MPINs do not match."),
 	}
 	cases = append(cases, textCases("name", 100, "Ensure this field has no more than 100 characters.", "Full name is not valid text.", "Full name must not contain control characters.")...)
 	runForm(t, b, "/join/", "/join/", join, cases)
@@ -535,11 +535,11 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	msgExpired := "This code has expired or was entered wrongly too many times. Sign in to get a new one."
 	b.get(t, "/join/")
 	runForm(t, b, "", "/join/confirm", url.Values{"mobile": {mobile}, "code": {"000000"}}, []formCase{
-		c("unknown wallet", "mobile", mobile, 400, msgExpired),
-		c("mobile empty", "mobile", "", 400, msgExpired),
-		c("mobile script", "mobile", xssScript, 400, msgExpired),
-		c("mobile 10 000", "mobile", digits, 400, msgExpired),
-		c("code script", "code", xssScript, 400, msgExpired),
+		badField("unknown wallet", "mobile", mobile, 400, msgExpired),
+		badField("mobile empty", "mobile", "", 400, msgExpired),
+		badField("mobile script", "mobile", xssScript, 400, msgExpired),
+		badField("mobile 10 000", "mobile", digits, 400, msgExpired),
+		badField("code script", "code", xssScript, 400, msgExpired),
 	})
 
 	// Valid but hostile: HTML in the name is accepted and shown escaped.
@@ -547,9 +547,9 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	wantPage(t, "hostile sign-up", b.post(t, "/join/", withFields(join, []string{"name", hostileName})), 200, `action="/join/confirm"`)
 	code := s.lastAccountCode(t, mobile)
 	runForm(t, b, "", "/join/confirm", url.Values{"mobile": {mobile}, "code": {"000000"}}, []formCase{
-		c("code empty", "code", "", 400, "The code is wrong."),
-		c("code letters", "code", "abcdef", 400, "The code is wrong."),
-		c("code 10 000", "code", digits, 400, "The code is wrong."),
+		badField("code empty", "code", "", 400, "The code is wrong."),
+		badField("code letters", "code", "abcdef", 400, "The code is wrong."),
+		badField("code 10 000", "code", digits, 400, "The code is wrong."),
 	})
 	wantRedirect(t, "confirm", b.post(t, "/join/confirm", url.Values{"mobile": {mobile}, "code": {code}}), "/me/")
 	p := b.get(t, "/me/")
@@ -564,15 +564,15 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	msgPayMobile := "Enter a valid 10 digit mobile number starting with 96, 97 or 98."
 	runForm(t, lb, "/me/login/", "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"2580"}}, []formCase{
 		{name: "both empty", set: []string{"mobile", "", "mpin", ""}, status: 400, msgs: []string{msgPayMobile}},
-		c("mobile script", "mobile", xssScript, 400, msgPayMobile),
-		c("mobile img", "mobile", xssImg, 400, msgPayMobile),
-		c("mobile 10 000", "mobile", digits, 400, msgPayMobile),
-		c("mobile invalid UTF-8", "mobile", badUTF8, 400, msgPayMobile),
-		c("mpin empty", "mpin", "", 400, msgPIN),
-		c("mpin letters", "mpin", "abcd", 400, msgPIN),
-		c("mpin script", "mpin", xssScript, 400, msgPIN),
-		c("mpin 10 000", "mpin", digits, 400, msgPIN),
-		c("unknown wallet", "mobile", "9812349999", 400, "Mobile or pin invalid."),
+		badField("mobile script", "mobile", xssScript, 400, msgPayMobile),
+		badField("mobile img", "mobile", xssImg, 400, msgPayMobile),
+		badField("mobile 10 000", "mobile", digits, 400, msgPayMobile),
+		badField("mobile invalid UTF-8", "mobile", badUTF8, 400, msgPayMobile),
+		badField("mpin empty", "mpin", "", 400, msgPIN),
+		badField("mpin letters", "mpin", "abcd", 400, msgPIN),
+		badField("mpin script", "mpin", xssScript, 400, msgPIN),
+		badField("mpin 10 000", "mpin", digits, 400, msgPIN),
+		badField("unknown wallet", "mobile", "9812349999", 400, "Mobile or pin invalid."),
 	})
 	// None of those counted as a wrong MPIN.
 	wantRedirect(t, "log-in after refusals", lb.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"2580"}}), "/me/")
@@ -580,13 +580,13 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	// --- MPIN reset ---
 	rb := newMerchantBrowser(t, s)
 	runForm(t, rb, "/me/reset/", "/me/reset/", url.Values{"mobile": {mobile}}, []formCase{
-		c("mobile empty", "mobile", "", 400, msgMobile),
-		c("mobile missing", "mobile", "-", 400, msgMobile),
-		c("mobile letters", "mobile", "98abcdefgh", 400, msgMobile),
-		c("mobile script", "mobile", xssScript, 400, msgMobile),
-		c("mobile 10 000", "mobile", digits, 400, msgMobile),
-		c("mobile NUL", "mobile", "\x00", 400, msgMobile),
-		c("unknown wallet", "mobile", "9812349999", 400, "No wallet with this mobile number can take a code."),
+		badField("mobile empty", "mobile", "", 400, msgMobile),
+		badField("mobile missing", "mobile", "-", 400, msgMobile),
+		badField("mobile letters", "mobile", "98abcdefgh", 400, msgMobile),
+		badField("mobile script", "mobile", xssScript, 400, msgMobile),
+		badField("mobile 10 000", "mobile", digits, 400, msgMobile),
+		badField("mobile NUL", "mobile", "\x00", 400, msgMobile),
+		badField("unknown wallet", "mobile", "9812349999", 400, "No wallet with this mobile number can take a code."),
 	})
 	reset := url.Values{"mobile": {mobile}, "code": {"000000"}, "mpin": {"1357"}, "mpin2": {"1357"}}
 	rb.get(t, "/me/reset/")
@@ -595,10 +595,10 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 		{name: "mpin letters", set: []string{"mpin", "abcd", "mpin2", "abcd"}, status: 400, msgs: []string{msgPIN}},
 		{name: "mpin script", set: []string{"mpin", xssScript, "mpin2", xssScript}, status: 400, msgs: []string{msgPIN}},
 		{name: "mpin 10 000", set: []string{"mpin", digits, "mpin2", "-"}, status: 400, msgs: []string{msgPIN}},
-		c("mpin2 different", "mpin2", "1358", 400, "The two MPINs do not match."),
-		c("no code was sent", "code", "123456", 400, msgExpired),
-		c("code script", "code", xssScript, 400, msgExpired),
-		c("mobile script", "mobile", xssScript, 400, msgExpired),
+		badField("mpin2 different", "mpin2", "1358", 400, "The two MPINs do not match."),
+		badField("no code was sent", "code", "123456", 400, msgExpired),
+		badField("code script", "code", xssScript, 400, msgExpired),
+		badField("mobile script", "mobile", xssScript, 400, msgExpired),
 	})
 	// The MPIN is unchanged.
 	lb2 := newMerchantBrowser(t, s)
@@ -610,11 +610,11 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	msgBadLogin := "The email or password is wrong."
 	runForm(t, ob, "/admin/login/", "/admin/login/", url.Values{"email": {"nobody@forms.example"}, "password": {opPassword}}, []formCase{
 		{name: "both empty", set: []string{"email", "", "password", ""}, status: 400, msgs: []string{msgBadLogin}},
-		c("email script", "email", xssScript, 400, msgBadLogin),
-		c("email img", "email", xssImg, 400, msgBadLogin),
-		c("email 10 000", "email", long10k, 400, msgBadLogin),
-		c("email NUL", "email", "ops\x00@forms.example", 400, msgBadLogin),
-		c("password 10 000", "password", long10k, 400, msgBadLogin),
+		badField("email script", "email", xssScript, 400, msgBadLogin),
+		badField("email img", "email", xssImg, 400, msgBadLogin),
+		badField("email 10 000", "email", long10k, 400, msgBadLogin),
+		badField("email NUL", "email", "ops\x00@forms.example", 400, msgBadLogin),
+		badField("password 10 000", "password", long10k, 400, msgBadLogin),
 	})
 
 	// --- KYC decisions ---
@@ -622,18 +622,18 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	kyc := url.Values{"merchant": {idx}, "decision": {"reject"}, "reason": {"blurry"}, "q": {"plain"}}
 	msgReason := "Ensure this field has no more than 500 characters."
 	runForm(t, op, "/admin/merchants/?q=plain", "/admin/merchants/kyc", kyc, []formCase{
-		c("merchant empty", "merchant", "", 400, "No such merchant."),
-		c("merchant script", "merchant", xssScript, 400, "No such merchant."),
-		c("merchant 10 000", "merchant", long10k, 400, "No such merchant."),
-		c("reason empty", "reason", "", 400, "Give the reason for the rejection."),
-		c("reason blank", "reason", " \t ", 400, "Give the reason for the rejection."),
-		c("reason missing", "reason", "-", 400, "Give the reason for the rejection."),
-		c("reason just over", "reason", strings.Repeat("r", 501), 400, msgReason),
-		c("reason 10 000", "reason", long10k, 400, msgReason),
-		c("reason NUL", "reason", "blurry\x00", 400, "Reason must not contain control characters."),
-		c("reason invalid UTF-8", "reason", badUTF8, 400, "Reason is not valid text."),
-		c("decision empty", "decision", "", 400, "Choose approve or reject."),
-		c("decision script", "decision", xssScript, 400, "Choose approve or reject."),
+		badField("merchant empty", "merchant", "", 400, "No such merchant."),
+		badField("merchant script", "merchant", xssScript, 400, "No such merchant."),
+		badField("merchant 10 000", "merchant", long10k, 400, "No such merchant."),
+		badField("reason empty", "reason", "", 400, "Give the reason for the rejection."),
+		badField("reason blank", "reason", " \t ", 400, "Give the reason for the rejection."),
+		badField("reason missing", "reason", "-", 400, "Give the reason for the rejection."),
+		badField("reason just over", "reason", strings.Repeat("r", 501), 400, msgReason),
+		badField("reason 10 000", "reason", long10k, 400, msgReason),
+		badField("reason NUL", "reason", "blurry\x00", 400, "Reason must not contain control characters."),
+		badField("reason invalid UTF-8", "reason", badUTF8, 400, "Reason is not valid text."),
+		badField("decision empty", "decision", "", 400, "Choose approve or reject."),
+		badField("decision script", "decision", xssScript, 400, "Choose approve or reject."),
 	})
 	if out := s.cliOK(t, "merchant", "show", "--merchant", idx); !strings.Contains(out, "KYC: none") {
 		t.Fatalf("a refused KYC decision was stored:\n%s", out)
@@ -649,23 +649,23 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	msgAtLeast := "Ensure this value is greater than or equal to 1."
 	topup := url.Values{"mobile": {mobile}, "amount": {"100"}, "book": {"test"}, "q": {mobile}}
 	runForm(t, op, "/admin/consumers/", "/admin/consumers/topup", topup, []formCase{
-		c("amount empty", "amount", "", 400, msgPaisa),
-		c("amount missing", "amount", "-", 400, msgPaisa),
-		c("amount letters", "amount", "abc", 400, msgPaisa),
-		c("amount decimal", "amount", "10.5", 400, msgPaisa),
-		c("amount exponent", "amount", "1e3", 400, msgPaisa),
-		c("amount script", "amount", xssScript, 400, msgPaisa),
-		c("amount 10 000 digits", "amount", digits, 400, msgPaisa),
-		c("amount NUL", "amount", "100\x00", 400, msgPaisa),
-		c("amount zero", "amount", "0", 400, msgAtLeast),
-		c("amount negative", "amount", "-100", 400, msgAtLeast),
-		c("amount over the maximum", "amount", "10000000000001", 400, msgPaisa),
-		c("book empty", "book", "", 400, "Book must be test or live."),
-		c("book script", "book", xssScript, 400, "Book must be test or live."),
-		c("mobile empty", "mobile", "", 400, msgMobile),
-		c("mobile script", "mobile", xssScript, 400, msgMobile),
-		c("mobile 10 000", "mobile", digits, 400, msgMobile),
-		c("unknown wallet", "mobile", "9812349999", 400, "No wallet for 9812349999."),
+		badField("amount empty", "amount", "", 400, msgPaisa),
+		badField("amount missing", "amount", "-", 400, msgPaisa),
+		badField("amount letters", "amount", "abc", 400, msgPaisa),
+		badField("amount decimal", "amount", "10.5", 400, msgPaisa),
+		badField("amount exponent", "amount", "1e3", 400, msgPaisa),
+		badField("amount script", "amount", xssScript, 400, msgPaisa),
+		badField("amount 10 000 digits", "amount", digits, 400, msgPaisa),
+		badField("amount NUL", "amount", "100\x00", 400, msgPaisa),
+		badField("amount zero", "amount", "0", 400, msgAtLeast),
+		badField("amount negative", "amount", "-100", 400, msgAtLeast),
+		badField("amount over the maximum", "amount", "10000000000001", 400, msgPaisa),
+		badField("book empty", "book", "", 400, "Book must be test or live."),
+		badField("book script", "book", xssScript, 400, "Book must be test or live."),
+		badField("mobile empty", "mobile", "", 400, msgMobile),
+		badField("mobile script", "mobile", xssScript, 400, msgMobile),
+		badField("mobile 10 000", "mobile", digits, 400, msgMobile),
+		badField("unknown wallet", "mobile", "9812349999", 400, "No wallet for 9812349999."),
 	})
 	if out := s.cliOK(t, "consumer", "topup", "--mobile", mobile, "--amount", "1"); walletRowRE.FindStringSubmatch(out)[1] != "1" {
 		t.Fatalf("a refused top-up moved money:\n%s", out)
@@ -673,12 +673,12 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 
 	// --- unlock ---
 	runForm(t, op, "/admin/consumers/", "/admin/consumers/unlock", url.Values{"mobile": {mobile}, "q": {mobile}}, []formCase{
-		c("mobile empty", "mobile", "", 400, msgMobile),
-		c("mobile missing", "mobile", "-", 400, msgMobile),
-		c("mobile script", "mobile", xssScript, 400, msgMobile),
-		c("mobile 10 000", "mobile", digits, 400, msgMobile),
-		c("mobile NUL", "mobile", "\x00", 400, msgMobile),
-		c("unknown wallet", "mobile", "9812349999", 400, "No wallet for 9812349999."),
+		badField("mobile empty", "mobile", "", 400, msgMobile),
+		badField("mobile missing", "mobile", "-", 400, msgMobile),
+		badField("mobile script", "mobile", xssScript, 400, msgMobile),
+		badField("mobile 10 000", "mobile", digits, 400, msgMobile),
+		badField("mobile NUL", "mobile", "\x00", 400, msgMobile),
+		badField("unknown wallet", "mobile", "9812349999", 400, "No wallet for 9812349999."),
 	})
 
 	// --- searches (GET) ---

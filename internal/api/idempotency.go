@@ -65,6 +65,11 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 			writeJSON(w, http.StatusConflict, map[string]any{
 				"detail": "A request with this Idempotency-Key is still in progress.", "error_key": "idempotency_error"})
 			return nil
+		case errors.Is(err, payment.ErrIdempotencyLost):
+			writeJSON(w, http.StatusConflict, map[string]any{
+				"detail":    "The request with this Idempotency-Key was carried out, but its response was lost. Look the payment up instead of retrying.",
+				"error_key": "idempotency_error"})
+			return nil
 		case err != nil:
 			return err
 		case replay != nil:
@@ -89,7 +94,7 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 				}
 			}
 		}()
-		if err := h(rec, r); err != nil {
+		if err := h(rec, r.WithContext(payment.WithIdempotentRequest(r.Context(), req))); err != nil {
 			s.writeError(rec, r, err)
 		}
 		if rec.status == 0 {

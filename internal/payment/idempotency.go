@@ -26,6 +26,10 @@ var (
 	ErrIdempotencyMismatch = errors.New("payment: idempotency key used with a different request")
 	// ErrIdempotencyBusy: the first request with the key is still running.
 	ErrIdempotencyBusy = errors.New("payment: idempotent request still in progress")
+	// ErrIdempotencyLost: the first request with the key committed work
+	// but its response was never stored (its node stopped in between),
+	// and running it again could repeat that work.
+	ErrIdempotencyLost = errors.New("payment: idempotent request done but its response lost")
 )
 
 // IdempotentRequest is a request made under an Idempotency-Key.
@@ -83,6 +87,8 @@ func (s *Service) BeginIdempotent(ctx context.Context, req *IdempotentRequest) (
 			return nil, err
 		case !hmac.Equal([]byte(old.RequestHash), []byte(req.Hash)):
 			return nil, ErrIdempotencyMismatch
+		case !old.Completed && old.Effects && old.CreatedAt.Before(now.Add(-IdempotencyStale)):
+			return nil, ErrIdempotencyLost
 		case !old.Completed:
 			return nil, ErrIdempotencyBusy
 		}
@@ -93,11 +99,15 @@ func (s *Service) BeginIdempotent(ctx context.Context, req *IdempotentRequest) (
 
 // FinishIdempotent stores the response of a request BeginIdempotent let
 // run. A server error (5xx) is not kept: the key is released so a retry
-// runs again.
+// runs again, unless the request committed some work first; then the key
+// stays running, and once stale its retries get ErrIdempotencyLost.
 func (s *Service) FinishIdempotent(ctx context.Context, req *IdempotentRequest, status int, headers string, body []byte) error {
 	return s.store.InTx(ctx, func(tx store.Tx) error {
 		if status >= 500 {
-			return tx.DeleteIdempotency(ctx, req.Scope, req.Key, req.began)
+			if err := tx.DeleteIdempotency(ctx, req.Scope, req.Key, req.began); !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return nil
 		}
 		return tx.CompleteIdempotency(ctx, &store.IdempotencyRecord{Scope: req.Scope, Key: req.Key, RequestHash: req.Hash,
 			ResponseStatus: status, ResponseHeaders: headers, ResponseBody: body, CreatedAt: req.began, CompletedAt: s.now()})
@@ -114,4 +124,41 @@ func (s *Service) PurgeIdempotency(ctx context.Context) (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// WithIdempotentRequest returns ctx for running req, which BeginIdempotent
+// let run: every transaction the service commits under it also marks
+// req's key as having effects, atomically with its writes.
+func WithIdempotentRequest(ctx context.Context, req *IdempotentRequest) context.Context {
+	return context.WithValue(ctx, idempotentRequestKey{}, req)
+}
+
+type idempotentRequestKey struct{}
+
+// fencedStore is the service's store. Under WithIdempotentRequest its
+// write transactions mark the request's key as having effects before they
+// commit. That closes the window between a request's work and the storing
+// of its response: if the node stops in between, the key keeps its mark,
+// so a retry is told the response was lost instead of doing the work
+// again. And a request whose key a retry took over (it ran longer than
+// IdempotencyStale) can no longer commit anything: its mark fails and its
+// writes roll back.
+type fencedStore struct{ store.Store }
+
+func (f fencedStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	req, _ := ctx.Value(idempotentRequestKey{}).(*IdempotentRequest)
+	if req == nil {
+		return f.Store.InTx(ctx, fn)
+	}
+	return f.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		err := tx.MarkIdempotencyEffects(ctx, req.Scope, req.Key, req.began)
+		if errors.Is(err, store.ErrNotFound) {
+			return &Error{Kind: KindConflict, ErrorKey: "idempotency_error",
+				Detail: "A retry with this Idempotency-Key took this request over; this one did nothing."}
+		}
+		return err
+	})
 }

@@ -152,7 +152,7 @@ func New(d Deps) (*Service, error) {
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
 	}
-	return &Service{store: d.Store, cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
+	return &Service{store: fencedStore{d.Store}, cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
 		secret: d.Secret, log: d.Log, notifier: d.Notifier, http: d.HTTPClient}, nil
 }
 

@@ -12,6 +12,11 @@ type IdempotencyRecord struct {
 	Key         string
 	RequestHash string // a keyed hash of method, path and body
 	Completed   bool   // false while the first request is still running
+	// Effects is set in the same transaction as the first write the
+	// request commits. A running row with effects was not abandoned
+	// before doing anything: it may never be taken over, since running
+	// the request again could repeat what it did.
+	Effects bool
 	// The stored response, once Completed.
 	ResponseStatus  int
 	ResponseHeaders string // the handler's headers as a JSON object of lists
@@ -24,16 +29,22 @@ type IdempotencyRecord struct {
 type IdempotencyTx interface {
 	// BeginIdempotency stores r as running. If a row with the same scope
 	// and key exists it is ErrDuplicate, unless that row is still running
-	// and was created before staleBefore: such a row (its request
-	// abandoned by a node that stopped) is replaced by r.
+	// without effects and was created before staleBefore: such a row (its
+	// request abandoned by a node that stopped) is replaced by r.
 	BeginIdempotency(ctx context.Context, r *IdempotencyRecord, staleBefore time.Time) error
 	// Idempotency returns the row of scope and key, or ErrNotFound.
 	Idempotency(ctx context.Context, scope, key string) (IdempotencyRecord, error)
 	// CompleteIdempotency stores r's response on the running row of r's
 	// scope and key created at r.CreatedAt; anything else is ErrNotFound.
 	CompleteIdempotency(ctx context.Context, r *IdempotencyRecord) error
+	// MarkIdempotencyEffects records, in the transaction of the request's
+	// writes, that the running row of scope and key created at createdAt
+	// has effects. Anything else is ErrNotFound: the row was taken over
+	// by a retry, and the caller must roll its writes back.
+	MarkIdempotencyEffects(ctx context.Context, scope, key string, createdAt time.Time) error
 	// DeleteIdempotency removes the running row of scope and key created
-	// at createdAt, so a retry runs anew; anything else is ErrNotFound.
+	// at createdAt without effects, so a retry runs anew; anything else is
+	// ErrNotFound.
 	DeleteIdempotency(ctx context.Context, scope, key string, createdAt time.Time) error
 	// PurgeIdempotency removes rows created before before and returns how many.
 	PurgeIdempotency(ctx context.Context, before time.Time) (int, error)

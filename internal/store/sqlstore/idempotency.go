@@ -21,7 +21,7 @@ func (t *txn) BeginIdempotency(ctx context.Context, r *store.IdempotencyRecord, 
 	// is re-checked on the locked row, so of two nodes only one wins.
 	res, err = t.exec(ctx, `UPDATE idempotency_keys SET request_hash = ?, created_at = ?, response_status = 0,
 		response_headers = '', response_body = NULL, completed_at = 0
-		WHERE scope = ? AND key = ? AND status = 0 AND created_at < ?`,
+		WHERE scope = ? AND key = ? AND status = 0 AND effects = 0 AND created_at < ?`,
 		r.RequestHash, micros(r.CreatedAt), r.Scope, r.Key, micros(staleBefore))
 	if err != nil {
 		return err
@@ -34,15 +34,15 @@ func (t *txn) BeginIdempotency(ctx context.Context, r *store.IdempotencyRecord, 
 
 func (t *txn) Idempotency(ctx context.Context, scope, key string) (store.IdempotencyRecord, error) {
 	r := store.IdempotencyRecord{Scope: scope, Key: key}
-	var status int
+	var status, effects int
 	var created, completed int64
-	err := t.queryRow(ctx, `SELECT request_hash, status, response_status, response_headers, response_body, created_at, completed_at
+	err := t.queryRow(ctx, `SELECT request_hash, status, effects, response_status, response_headers, response_body, created_at, completed_at
 		FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key).
-		Scan(&r.RequestHash, &status, &r.ResponseStatus, &r.ResponseHeaders, &r.ResponseBody, &created, &completed)
+		Scan(&r.RequestHash, &status, &effects, &r.ResponseStatus, &r.ResponseHeaders, &r.ResponseBody, &created, &completed)
 	if err != nil {
 		return store.IdempotencyRecord{}, noRows(t.d.MapErr(err))
 	}
-	r.Completed = status != 0
+	r.Completed, r.Effects = status != 0, effects != 0
 	r.CreatedAt, r.CompletedAt = fromMicros(created), fromMicros(completed)
 	if r.ResponseBody == nil {
 		r.ResponseBody = []byte{}
@@ -64,8 +64,13 @@ func (t *txn) CompleteIdempotency(ctx context.Context, r *store.IdempotencyRecor
 	return err
 }
 
+func (t *txn) MarkIdempotencyEffects(ctx context.Context, scope, key string, createdAt time.Time) error {
+	return t.execOne(ctx, `UPDATE idempotency_keys SET effects = 1 WHERE scope = ? AND key = ? AND status = 0 AND created_at = ?`,
+		scope, key, micros(createdAt))
+}
+
 func (t *txn) DeleteIdempotency(ctx context.Context, scope, key string, createdAt time.Time) error {
-	return t.execOne(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status = 0 AND created_at = ?`,
+	return t.execOne(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status = 0 AND effects = 0 AND created_at = ?`,
 		scope, key, micros(createdAt))
 }
 

@@ -96,6 +96,48 @@ func testIdempotency(t *testing.T, s store.Store) {
 		t.Fatalf("BeginIdempotency(after delete): %v", err)
 	}
 
+	// A row marked with effects (in the request's own transaction) is never
+	// taken over nor deleted, however old; marking a row that is not the
+	// caller's running claim is ErrNotFound, which fences out a request
+	// whose key a retry took over.
+	worked := store.IdempotencyRecord{Scope: "secret:1:test", Key: "order-3", RequestHash: "h7", CreatedAt: base}
+	if err := begin(worked, stale); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.MarkIdempotencyEffects(ctx, worked.Scope, worked.Key, base.Add(time.Second))
+	})
+	wantErr(t, "MarkIdempotencyEffects(other created_at)", err, store.ErrNotFound)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.MarkIdempotencyEffects(ctx, first.Scope, first.Key, base) })
+	wantErr(t, "MarkIdempotencyEffects(completed)", err, store.ErrNotFound)
+	for i := 0; i < 2; i++ { // a request may commit several transactions
+		inTx(t, s, func(tx store.Tx) error { return tx.MarkIdempotencyEffects(ctx, worked.Scope, worked.Key, base) })
+	}
+	got, _ = get(worked.Scope, worked.Key)
+	same(t, "marked", got, store.IdempotencyRecord{Scope: worked.Scope, Key: worked.Key, RequestHash: "h7", Effects: true,
+		ResponseBody: []byte{}, CreatedAt: base})
+	retry := worked
+	retry.CreatedAt = base.Add(time.Hour)
+	wantErr(t, "BeginIdempotency(effects, stale)", begin(retry, base.Add(time.Hour)), store.ErrDuplicate)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, worked.Scope, worked.Key, base) })
+	wantErr(t, "DeleteIdempotency(effects)", err, store.ErrNotFound)
+	worked.ResponseStatus, worked.ResponseBody, worked.CompletedAt = 200, []byte("{}"), base.Add(time.Second)
+	inTx(t, s, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, &worked) })
+	got, _ = get(worked.Scope, worked.Key)
+	if !got.Completed || !got.Effects || string(got.ResponseBody) != "{}" {
+		t.Errorf("completed after effects: %+v", got)
+	}
+	// A failed mark rolls the caller's writes back with it.
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.BeginIdempotency(ctx, &store.IdempotencyRecord{Scope: "secret:1:test", Key: "order-4", RequestHash: "h8", CreatedAt: base}, stale); err != nil {
+			return err
+		}
+		return tx.MarkIdempotencyEffects(ctx, "secret:1:test", "order-4", base.Add(time.Second))
+	})
+	wantErr(t, "a fenced transaction", err, store.ErrNotFound)
+	_, err = get("secret:1:test", "order-4")
+	wantErr(t, "Idempotency(rolled back)", err, store.ErrNotFound)
+
 	// Purge removes rows created before the cut-off.
 	var n int
 	inTx(t, s, func(tx store.Tx) error {
@@ -103,7 +145,7 @@ func testIdempotency(t *testing.T, s store.Store) {
 		n, err = tx.PurgeIdempotency(ctx, base.Add(time.Minute))
 		return err
 	})
-	same(t, "purged", n, 3)
+	same(t, "purged", n, 4)
 	for _, k := range [][2]string{{first.Scope, first.Key}, {"secret:1:live", "order-1"}, {"public:1:test", "order-1"}} {
 		_, err = get(k[0], k[1])
 		wantErr(t, "Idempotency(purged "+k[0]+")", err, store.ErrNotFound)
