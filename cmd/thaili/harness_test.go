@@ -50,9 +50,12 @@ type testServer struct {
 }
 
 // testEnv is the environment tests run thaili with: a cheap MPIN hash
-// keeps the suite fast without changing any behaviour under test.
+// keeps the suite fast without changing any behaviour under test. The
+// sign-in rate limit is raised far out of reach because the suite posts
+// hundreds of log-in and sign-up forms from 127.0.0.1 (the bad-input and
+// authz matrix tests); signin_limit_e2e_test.go sets a low one to test it.
 func testEnv(extra map[string]string) func(string) string {
-	env := map[string]string{"THAILI_MPIN_ITERATIONS": "1000", "THAILI_PASSWORD_COST": "4"}
+	env := map[string]string{"THAILI_MPIN_ITERATIONS": "1000", "THAILI_PASSWORD_COST": "4", "THAILI_SIGNIN_LIMIT": "100000/1m"}
 	for k, v := range extra {
 		env[k] = v
 	}

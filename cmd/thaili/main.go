@@ -29,6 +29,7 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/ratelimit"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/postgres"
 	"github.com/thaili/thaili/internal/store/sqlite"
@@ -312,8 +313,15 @@ func (e env) serve(args []string) error {
 		ln.Close()
 		return err
 	}
+	// The sign-in-like form posts are limited per client address, in this
+	// node's memory (--signin-limit; burst 0 is off).
+	var signinLimit *ratelimit.Limiter
+	if cfg.SigninBurst > 0 {
+		signinLimit = ratelimit.New(cfg.SigninBurst, cfg.SigninPeriod, time.Now)
+	}
 	handler := api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
-		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store)})
+		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
+		SigninLimit: signinLimit, ClientAddr: api.ClientAddress(cfg.ClientIPHeader)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

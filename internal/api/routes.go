@@ -16,6 +16,12 @@ func (s *Server) routes(mux *routeMux) {
 	// POSTs that create or move something take an Idempotency-Key header
 	// (idempotency.go); the wrapper names where the credential is.
 
+	// The sign-in-like form posts (log-ins, sign-ups and their codes, the
+	// MPIN reset, the hosted page's MPIN sign-in) are wrapped in limited:
+	// a rate limit per client address shared by all of them
+	// (signin_limit.go), over the per-account lockout.
+	limited := s.signinLimited
+
 	// Legacy wallet flow (KPG-1). initiate and confirm take the public key
 	// in the body and are called from browsers, so they allow CORS.
 	s.api(mux, "/api/v2/payment/initiate/", s.route(post, cors, s.idempotent(publicKeyInBody, s.handleInitiate)))
@@ -64,7 +70,7 @@ func (s *Server) routes(mux *routeMux) {
 		mux.Handle("GET /{$}", pages.Payment())
 		mux.Handle("GET /wallet/{$}", pages.Payment())
 		mux.Handle("GET /wallet", pages.Payment())
-		mux.Handle("POST /pay/{pidx}/signin", pages.SignIn())
+		mux.Handle("POST /pay/{pidx}/signin", limited(pages.SignIn()))
 		mux.Handle("POST /pay/{pidx}/confirm", pages.Confirm())
 		mux.Handle("POST /pay/{pidx}/cancel", pages.Cancel())
 		mux.Handle("GET /static/thaili.css", pages.CSS())
@@ -74,10 +80,10 @@ func (s *Server) routes(mux *routeMux) {
 	// The merchant pages (issue 6): sign-up, log-in and the dashboard.
 	if d := s.dashboard; d != nil {
 		mux.Handle("GET /join/merchant/{$}", d.SignUpForm())
-		mux.Handle("POST /join/merchant/{$}", d.SignUp())
-		mux.Handle("POST /join/merchant/confirm", d.Confirm())
+		mux.Handle("POST /join/merchant/{$}", limited(d.SignUp()))
+		mux.Handle("POST /join/merchant/confirm", limited(d.Confirm()))
 		mux.Handle("GET /login/{$}", d.LoginForm())
-		mux.Handle("POST /login/{$}", d.Login())
+		mux.Handle("POST /login/{$}", limited(d.Login()))
 		mux.Handle("POST /logout/{$}", d.Logout())
 		mux.Handle("GET /dashboard/{$}", d.Dashboard())
 		mux.Handle("POST /dashboard/rotate", d.Rotate())
@@ -101,21 +107,21 @@ func (s *Server) routes(mux *routeMux) {
 	// wallet page /me/ with history, MPIN reset and the OTP inbox.
 	if w := s.wallet; w != nil {
 		mux.Handle("GET /join/{$}", w.SignUpForm())
-		mux.Handle("POST /join/{$}", w.SignUp())
-		mux.Handle("POST /join/confirm", w.Confirm())
+		mux.Handle("POST /join/{$}", limited(w.SignUp()))
+		mux.Handle("POST /join/confirm", limited(w.Confirm()))
 		mux.Handle("GET /me/login/{$}", w.LoginForm())
-		mux.Handle("POST /me/login/{$}", w.Login())
+		mux.Handle("POST /me/login/{$}", limited(w.Login()))
 		mux.Handle("POST /me/logout/{$}", w.Logout())
 		mux.Handle("GET /me/{$}", w.Wallet())
 		mux.Handle("GET /me/reset/{$}", w.ResetForm())
-		mux.Handle("POST /me/reset/{$}", w.SendResetCode())
-		mux.Handle("POST /me/reset/confirm", w.Reset())
+		mux.Handle("POST /me/reset/{$}", limited(w.SendResetCode()))
+		mux.Handle("POST /me/reset/confirm", limited(w.Reset()))
 	}
 
 	// The operator console (issue 6): /admin/.
 	if c := s.console; c != nil {
 		mux.Handle("GET /admin/login/{$}", c.LoginForm())
-		mux.Handle("POST /admin/login/{$}", c.Login())
+		mux.Handle("POST /admin/login/{$}", limited(c.Login()))
 		mux.Handle("POST /admin/logout/{$}", c.Logout())
 		mux.Handle("GET /admin/{$}", c.Overview())
 		mux.Handle("GET /admin/merchants/{$}", c.Merchants())

@@ -17,6 +17,7 @@ import (
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/ratelimit"
 	"github.com/thaili/thaili/internal/wallet"
 	"github.com/thaili/thaili/internal/web"
 )
@@ -34,9 +35,13 @@ type Server struct {
 	wallet    *wallet.Pages    // consumer sign-up, log-in and wallet page; nil serves none
 	console   *console.Pages   // the operator console; nil serves none
 	ready     func(context.Context) error
-	metrics   *opsMetrics
-	handler   http.Handler
-	patterns  []string // every pattern routes registered (patterns.go)
+	// signinLimit and clientAddr limit the sign-in-like form posts per
+	// client address (signin_limit.go); a nil signinLimit is no limit.
+	signinLimit *ratelimit.Limiter
+	clientAddr  func(*http.Request) string
+	metrics     *opsMetrics
+	handler     http.Handler
+	patterns    []string // every pattern routes registered (patterns.go)
 }
 
 // Options configure a Server.
@@ -66,12 +71,24 @@ type Options struct {
 	// Ready reports whether the database answers with the schema this
 	// build needs, for /readyz; nil is always ready.
 	Ready func(context.Context) error
+	// SigninLimit limits the log-in, sign-up, code and MPIN reset form
+	// posts and the hosted page's MPIN sign-in, with one bucket per client
+	// address shared by all of them (signin_limit.go); nil is no limit.
+	SigninLimit *ratelimit.Limiter
+	// ClientAddr names a request's client for SigninLimit, e.g.
+	// ClientAddress(--client-ip-header); nil is ClientAddress(""), the
+	// connection's remote address.
+	ClientAddr func(*http.Request) string
 }
 
 // New builds the server and its routes.
 func New(o Options) *Server {
 	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
-		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready}
+		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready,
+		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr}
+	if s.clientAddr == nil {
+		s.clientAddr = ClientAddress("")
+	}
 	s.metrics = s.newOpsMetrics()
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,15 @@ type Serve struct {
 	WebhooksAllowPrivate bool
 	WebhookInterval      time.Duration
 	WebhookBackoff       time.Duration
+	// SigninLimit is --signin-limit as given ("30/1m" or "off");
+	// Validate parses it into SigninBurst and SigninPeriod, a zero
+	// SigninBurst meaning off.
+	SigninLimit  string
+	SigninBurst  int
+	SigninPeriod time.Duration
+	// ClientIPHeader names the header a trusted reverse proxy puts the
+	// client's address in; empty uses the connection's remote address.
+	ClientIPHeader string
 }
 
 // Database says which database to use.
@@ -106,6 +116,12 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	}
 	fs.DurationVar(&s.WebhookBackoff, "webhook-backoff", backoff,
 		"base delay of webhook retries: attempt n waits min(base*2^n, 6h) (env THAILI_WEBHOOK_BACKOFF)")
+	fs.StringVar(&s.SigninLimit, "signin-limit", envOr(getenv, "THAILI_SIGNIN_LIMIT", "30/1m"),
+		"sign-in, sign-up and reset form posts allowed per client address: BURST/PERIOD, e.g. 30/1m (a burst of 30, refilled at 30 a minute), "+
+			"or off; kept in memory per node (env THAILI_SIGNIN_LIMIT)")
+	fs.StringVar(&s.ClientIPHeader, "client-ip-header", getenv("THAILI_CLIENT_IP_HEADER"),
+		"header holding the client address, set by a trusted reverse proxy (e.g. X-Real-IP or X-Forwarded-For: its last value is used); "+
+			"empty uses the connection's address. Set it only behind a proxy that overwrites it, as clients can send any value (env THAILI_CLIENT_IP_HEADER)")
 	sign, _ := strconv.ParseBool(envOr(getenv, "THAILI_SIGN_REDIRECTS", "false"))
 	fs.BoolVar(&s.SignRedirects, "sign-redirects", sign,
 		"add signature and signed_field_names to the hosted page's redirects to return_url (env THAILI_SIGN_REDIRECTS)")
@@ -131,6 +147,14 @@ func (s *Serve) Validate() error {
 	if s.SandboxPendingDelay < 0 {
 		return fmt.Errorf("--sandbox-pending-delay (THAILI_SANDBOX_PENDING_DELAY) must be a duration such as 30s, not negative")
 	}
+	burst, period, err := ParseRate(s.SigninLimit)
+	if err != nil {
+		return fmt.Errorf("--signin-limit (THAILI_SIGNIN_LIMIT) %q: %v", s.SigninLimit, err)
+	}
+	s.SigninBurst, s.SigninPeriod = burst, period
+	if h := s.ClientIPHeader; h != "" && !headerName.MatchString(h) {
+		return fmt.Errorf("--client-ip-header (THAILI_CLIENT_IP_HEADER) %q: must be a header name such as X-Real-IP or X-Forwarded-For", h)
+	}
 	if s.PublicURL != "" {
 		u, err := url.Parse(s.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -138,6 +162,38 @@ func (s *Serve) Validate() error {
 		}
 	}
 	return nil
+}
+
+// headerName is what --client-ip-header accepts: an HTTP header name of
+// letters, digits, '-' and '_' (a typo such as "X-Real-IP:" would
+// otherwise silently never match).
+var headerName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ParseRate parses a rate limit written BURST/PERIOD, e.g. "30/1m": a
+// burst of BURST, refilled at BURST per PERIOD (a Go duration; a bare
+// unit such as "m" means 1m). "off" returns burst 0. BURST is 1 to
+// 1 000 000 and PERIOD 1s to 24h, so a typo cannot make a limit that
+// refuses nearly everything or never refills.
+func ParseRate(v string) (burst int, period time.Duration, err error) {
+	if strings.EqualFold(v, "off") {
+		return 0, 0, nil
+	}
+	b, p, ok := strings.Cut(v, "/")
+	if !ok {
+		return 0, 0, errors.New(`must be BURST/PERIOD such as 30/1m, or "off"`)
+	}
+	burst, err = strconv.Atoi(b)
+	if err != nil || burst < 1 || burst > 1_000_000 {
+		return 0, 0, errors.New("BURST must be a whole number from 1 to 1000000, as in 30/1m")
+	}
+	if p != "" && (p[0] < '0' || p[0] > '9') {
+		p = "1" + p
+	}
+	period, err = time.ParseDuration(p)
+	if err != nil || period < time.Second || period > 24*time.Hour {
+		return 0, 0, errors.New("PERIOD must be a duration from 1s to 24h, as in 30/1m")
+	}
+	return burst, period, nil
 }
 
 // Validate checks that the URL names a database Thaili can open.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSQLitePath(t *testing.T) {
@@ -94,5 +95,48 @@ func TestServerSecret(t *testing.T) {
 	os.WriteFile(db+".secret", []byte("zz"), 0o600)
 	if _, err := ServerSecret(none, db); err == nil {
 		t.Fatal("a damaged secret file was accepted")
+	}
+}
+
+func TestSigninLimitFlags(t *testing.T) {
+	s, err := parseServe(t, nil)
+	if err != nil || s.SigninBurst != 30 || s.SigninPeriod != time.Minute || s.ClientIPHeader != "" {
+		t.Fatalf("defaults: burst %d period %v header %q, %v", s.SigninBurst, s.SigninPeriod, s.ClientIPHeader, err)
+	}
+	s, err = parseServe(t, map[string]string{"THAILI_SIGNIN_LIMIT": "5/10s", "THAILI_CLIENT_IP_HEADER": "X-Real-IP"})
+	if err != nil || s.SigninBurst != 5 || s.SigninPeriod != 10*time.Second || s.ClientIPHeader != "X-Real-IP" {
+		t.Fatalf("env: %+v %v", s, err)
+	}
+	s, err = parseServe(t, map[string]string{"THAILI_SIGNIN_LIMIT": "5/10s"}, "--signin-limit", "off", "--client-ip-header", "X-Forwarded-For")
+	if err != nil || s.SigninBurst != 0 || s.ClientIPHeader != "X-Forwarded-For" {
+		t.Fatalf("flags must win over env, off disables: %+v %v", s, err)
+	}
+	for _, tt := range []struct {
+		in     string
+		burst  int
+		period time.Duration
+	}{{"30/1m", 30, time.Minute}, {"100/h", 100, time.Hour}, {"1/1s", 1, time.Second}, {"OFF", 0, 0}, {"1000000/24h", 1000000, 24 * time.Hour}} {
+		b, p, err := ParseRate(tt.in)
+		if err != nil || b != tt.burst || p != tt.period {
+			t.Errorf("ParseRate(%q) = %d, %v, %v", tt.in, b, p, err)
+		}
+	}
+	for _, bad := range []struct{ flag, value, msg string }{
+		{"--signin-limit", "30", "BURST/PERIOD"},
+		{"--signin-limit", "", "BURST/PERIOD"},
+		{"--signin-limit", "0/1m", "BURST must be"},
+		{"--signin-limit", "-1/1m", "BURST must be"},
+		{"--signin-limit", "x/1m", "BURST must be"},
+		{"--signin-limit", "30/", "PERIOD must be"},
+		{"--signin-limit", "30/1 minute", "PERIOD must be"},
+		{"--signin-limit", "30/100ms", "PERIOD must be"},
+		{"--signin-limit", "30/48h", "PERIOD must be"},
+		{"--client-ip-header", "X-Real-IP:", "header name"},
+		{"--client-ip-header", "X Real IP", "header name"},
+	} {
+		_, err := parseServe(t, nil, bad.flag, bad.value)
+		if err == nil || !strings.Contains(err.Error(), bad.msg) || !strings.Contains(err.Error(), bad.flag) {
+			t.Errorf("%s %q: error %v, want one naming the flag and saying %q", bad.flag, bad.value, err, bad.msg)
+		}
 	}
 }

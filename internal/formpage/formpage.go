@@ -9,8 +9,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"html"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/thaili/thaili/internal/payment"
@@ -54,6 +56,31 @@ func SetHeaders(h http.Header) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// TooManyAttempts answers a form post refused by the per-address rate
+// limit before its handler ran: 429 with Retry-After in whole seconds
+// (rounded up, so a client that waits that long is let in), the pages'
+// security headers, and a small page saying how long to wait. It is a
+// page of its own, not the refused page's template, because the limit
+// sits in front of every group of pages.
+func TooManyAttempts(w http.ResponseWriter, retryAfter time.Duration) {
+	secs := max(int64((retryAfter+time.Second-1)/time.Second), 1)
+	wait := strconv.FormatInt(secs, 10) + " seconds"
+	if secs == 1 {
+		wait = "1 second"
+	}
+	h := w.Header()
+	SetHeaders(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	w.WriteHeader(http.StatusTooManyRequests)
+	msg := "Too many attempts from your network. Wait " + wait + " and try again."
+	w.Write([]byte(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Too many attempts</title></head>
+<body><main><h1>Too many attempts</h1><p>` + html.EscapeString(msg) + `</p></main></body></html>
+`))
 }
 
 // Cookies makes one group of pages' cookies: HttpOnly, on Path, with

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/thaili/thaili/internal/payment"
 )
@@ -62,5 +63,30 @@ func TestProblemOf(t *testing.T) {
 	}
 	if _, ok := ProblemOf(payment.Internal(nil)); ok {
 		t.Fatal("an internal error would be shown")
+	}
+}
+
+func TestTooManyAttempts(t *testing.T) {
+	for _, tt := range []struct {
+		wait    time.Duration
+		header  string
+		message string
+	}{
+		{12 * time.Second, "12", "Wait 12 seconds and try again."},
+		{1500 * time.Millisecond, "2", "Wait 2 seconds and try again."},
+		{time.Nanosecond, "1", "Wait 1 second and try again."},
+		{0, "1", "Wait 1 second and try again."},
+	} {
+		rec := httptest.NewRecorder()
+		TooManyAttempts(rec, tt.wait)
+		h := rec.Header()
+		if rec.Code != http.StatusTooManyRequests || h.Get("Retry-After") != tt.header ||
+			h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("X-Frame-Options") != "DENY" ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%v: %d %v", tt.wait, rec.Code, h)
+		}
+		if body := rec.Body.String(); !strings.Contains(body, "Too many attempts from your network. "+tt.message) {
+			t.Errorf("%v: body %s", tt.wait, body)
+		}
 	}
 }
