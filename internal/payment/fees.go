@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -76,9 +75,7 @@ func (s *Service) SetFeeSchedule(ctx context.Context, o store.Operator, merchant
 	var m store.Merchant
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		if m, err = tx.MerchantByIdx(ctx, merchantIdx); errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: KindNotFound, Detail: "No such merchant."}
-		} else if err != nil {
+		if m, err = operatorMerchant(ctx, tx, merchantIdx); err != nil {
 			return err
 		}
 		old, err := tx.FeeTiers(ctx, m.ID, book)

@@ -139,6 +139,20 @@ func (s *Service) OperatorLogout(ctx context.Context, id string) error {
 	return s.endSession(ctx, operatorSessions(), id)
 }
 
+// operatorMerchant finds the merchant an operator acts on by idx; an
+// unknown or malformed one is "No such merchant." (malformed ones are not
+// looked up: PostgreSQL refuses NUL bytes and invalid UTF-8).
+func operatorMerchant(ctx context.Context, tx store.Tx, idx string) (store.Merchant, error) {
+	if !ids.Valid(idx) {
+		return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
+	}
+	m, err := tx.MerchantByIdx(ctx, idx)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
+	}
+	return m, err
+}
+
 // audit records an operator action in tx.
 func (s *Service) audit(ctx context.Context, tx store.Tx, o store.Operator, action, subject, detail string) error {
 	return tx.AddAudit(ctx, &store.AuditEntry{OperatorID: o.ID, Operator: o.Email, Action: action, Subject: subject, Detail: detail, At: s.now()})
@@ -201,15 +215,10 @@ func (s *Service) ReviewKYC(ctx context.Context, o store.Operator, merchantIdx s
 	if msg := textProblem("Reason", reason); msg != "" {
 		return store.Merchant{}, FieldError("reason", msg)
 	}
-	if !ids.Valid(merchantIdx) {
-		return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
-	}
 	var m store.Merchant
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		if m, err = tx.MerchantByIdx(ctx, merchantIdx); errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: KindNotFound, Detail: "No such merchant."}
-		} else if err != nil {
+		if m, err = operatorMerchant(ctx, tx, merchantIdx); err != nil {
 			return err
 		}
 		m.KYC = kyc
