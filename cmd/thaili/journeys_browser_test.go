@@ -408,6 +408,10 @@ func TestBrowserJourneyConsumer(t *testing.T) {
 		wantText(t, ctx, ".error", want)
 	}
 	wantText(t, ctx, ".error", "Your wallet is locked for third-party payments after too many wrong Khalti PINs. Reset your PIN to unlock it.")
+	// The locked page links to the MPIN reset.
+	if href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".error a#reset-mpin").getAttribute("href")`)); err != nil || href != "/me/reset/" {
+		t.Fatalf("link to the MPIN reset on the locked page: %q %v", href, err)
+	}
 	browsertest.Screenshot(t, ctx, "journey-consumer-5-locked")
 	step(t, ctx, "right MPIN while locked", forget(".error"), chromedp.SetValue(chromedp.CSS("#mobile"), mobile),
 		chromedp.SendKeys(chromedp.CSS("#mpin"), mpin), chromedp.Submit(chromedp.CSS("#mpin")), chromedp.WaitVisible(chromedp.CSS(".error")))

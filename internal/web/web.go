@@ -89,6 +89,7 @@ const (
 type view struct {
 	Status      int
 	Title       string
+	Locked      bool // the payer's wallet is locked: link to the MPIN reset
 	Found       bool
 	Merchant    string
 	Order       string
@@ -238,7 +239,7 @@ func (p *Pages) retry(r *http.Request, pidx string, err error, step string) view
 	}
 	v := p.viewOf(t, step)
 	v.Status = http.StatusBadRequest
-	v.Error, v.Tries = e.Detail, e.TriesRemaining
+	v.Error, v.Tries, v.Locked = e.Detail, e.TriesRemaining, e.Kind == payment.KindLocked
 	for _, msgs := range e.Fields {
 		v.FieldErrors = append(v.FieldErrors, msgs...)
 	}
