@@ -240,6 +240,7 @@ func (e env) printSandbox(svc *payment.Service) error {
 		payment.SandboxPayers[0], payment.SandboxPayers[len(payment.SandboxPayers)-1], payment.SandboxMPIN, svc.Config().TestOTP)
 	fmt.Fprintln(e.stdout, "Scenario payers 9800000010 (pending, then completed), 9800000011 (fails), 9800000012 (no balance), 9800000013 (locked): see README")
 	fmt.Fprintln(e.stdout, "Demo shop at /demo/, API reference at /docs/")
+	fmt.Fprintln(e.stdout, "Sign up: merchants at /join/merchant/, wallets at /join/; operator console at /admin/ (thaili admin create)")
 	return nil
 }
 
