@@ -41,9 +41,17 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 		return Transaction{}, err
 	}
 	var refusal error
+	found := true // the first attempt may start from the payment find read
 	err = retry(ctx, func() error {
 		refusal = nil
+		fromFind := found
+		found = false
 		return s.store.InTx(ctx, func(tx store.Tx) error {
+			if fromFind {
+				if done, err := s.confirmFound(ctx, tx, &t, in); done {
+					return err
+				}
+			}
 			p, err := tx.PaymentByID(ctx, t.Payment.ID)
 			if err != nil {
 				return err
@@ -80,15 +88,13 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 				}
 				return s.emit(ctx, tx, p, EventFailed)
 			}
-			err = tx.Post(ctx, holdEntry(p, "authorise"), now)
+			entry := holdEntry(p, "authorise")
+			p.State, p.ConfirmedAt, p.UpdatedAt = store.Confirmed, now, now
+			err = tx.PostAndUpdate(ctx, entry, now, &p)
 			if errors.Is(err, store.ErrInsufficientFunds) {
 				return DetailError("Insufficient balance in the wallet.")
 			}
 			if err != nil {
-				return err
-			}
-			p.State, p.ConfirmedAt, p.UpdatedAt = store.Confirmed, now, now
-			if err := tx.UpdatePayment(ctx, &p); err != nil {
 				return err
 			}
 			t.Payment = p
@@ -102,6 +108,54 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 		return Transaction{}, refusal
 	}
 	return t, nil
+}
+
+// confirmFound is Confirm's common case decided on the payment find
+// read, without reading it again: an Initiated payment with the right
+// code, not expired and not a sandbox failure, is authorised. The update
+// is a compare-and-set on the version read, so it commits only if the
+// payment is still exactly what was read, when a fresh read would have
+// decided the same. In any other case it returns done false, and on an
+// overdraft or a lost compare-and-set ErrConflict (the transaction rolls
+// back and is tried again); either way the caller then decides on a
+// fresh read, as before.
+func (s *Service) confirmFound(ctx context.Context, tx store.Tx, t *Transaction, in ConfirmInput) (done bool, err error) {
+	p := t.Payment
+	codeOK := subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, in.ConfirmationCode, in.MPIN))) == 1
+	now := s.now()
+	if p.State != store.Initiated || !codeOK || now.After(p.OTPExpiresAt) || scenario(p.Book, t.Consumer.Mobile) == ScenarioFailMobile {
+		return false, nil
+	}
+	entry := holdEntry(p, "authorise")
+	p.State, p.ConfirmedAt, p.UpdatedAt = store.Confirmed, now, now
+	err = tx.PostAndUpdate(ctx, entry, now, &p)
+	if errors.Is(err, store.ErrInsufficientFunds) {
+		return true, store.ErrConflict // perhaps a concurrent confirm of this payment: read it again
+	}
+	if err != nil {
+		return true, err
+	}
+	t.Payment = p
+	return true, nil
+}
+
+// verifyFound is Verify's common case decided on the payment find read,
+// like confirmFound: a Confirmed payment (not the sandbox's pending
+// payer) is captured, under a compare-and-set on the version read.
+func (s *Service) verifyFound(ctx context.Context, tx store.Tx, t *Transaction) (done bool, err error) {
+	p := t.Payment
+	if p.State != store.Confirmed || scenario(p.Book, t.Consumer.Mobile) == ScenarioPendingMobile {
+		return false, nil
+	}
+	err = s.capture(ctx, tx, &p, s.now())
+	if errors.Is(err, store.ErrInsufficientFunds) {
+		return true, store.ErrConflict // the hold is gone: read the payment again
+	}
+	if err != nil {
+		return true, err
+	}
+	t.Payment = p
+	return true, nil
 }
 
 // Verify captures a confirmed payment for the merchant: holds to the
@@ -118,8 +172,16 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 	if amount != t.Payment.Amount {
 		return Transaction{}, FieldError("amount", "Amount does not match the transaction amount.")
 	}
+	found := true // the first attempt may start from the payment find read
 	err = retry(ctx, func() error {
+		fromFind := found
+		found = false
 		return s.store.InTx(ctx, func(tx store.Tx) error {
+			if fromFind {
+				if done, err := s.verifyFound(ctx, tx, &t); done {
+					return err
+				}
+			}
 			p, err := tx.PaymentByID(ctx, t.Payment.ID)
 			if err != nil {
 				return err
@@ -137,11 +199,7 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 			default:
 				return DetailError("Transaction failed and cannot be verified.")
 			}
-			now := s.now()
-			if err := tx.Post(ctx, captureEntry(p), now); err != nil {
-				return err
-			}
-			if err := s.markCompleted(ctx, tx, &p, now); err != nil {
+			if err := s.capture(ctx, tx, &p, s.now()); err != nil {
 				return err
 			}
 			t.Payment = p
@@ -193,14 +251,38 @@ func captureEntry(p store.Payment) ledger.Entry {
 // markCompleted records that p's money reached the merchant, and issues
 // live keys on a merchant's first completed test payment.
 func (s *Service) markCompleted(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) error {
+	setCompleted(p, now)
+	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return err
+	}
+	return s.completed(ctx, tx, *p)
+}
+
+// capture posts a confirmed wallet payment's capture entry and marks it
+// completed: Post and then markCompleted, with the posting and the
+// payment's compare-and-set in one statement where the store allows.
+func (s *Service) capture(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) error {
+	entry := captureEntry(*p)
+	done := *p
+	setCompleted(&done, now)
+	if err := tx.PostAndUpdate(ctx, entry, now, &done); err != nil {
+		return err
+	}
+	*p = done
+	return s.completed(ctx, tx, *p)
+}
+
+func setCompleted(p *store.Payment, now time.Time) {
 	if p.ConfirmedAt.IsZero() {
 		p.ConfirmedAt = now
 	}
 	p.State, p.CompletedAt, p.UpdatedAt = store.Completed, now, now
-	if err := tx.UpdatePayment(ctx, p); err != nil {
-		return err
-	}
-	if err := s.emit(ctx, tx, *p, EventCompleted); err != nil {
+}
+
+// completed follows a payment's completion: its webhook event, and live
+// keys on the merchant's first completed test payment.
+func (s *Service) completed(ctx context.Context, tx store.Tx, p store.Payment) error {
+	if err := s.emit(ctx, tx, p, EventCompleted); err != nil {
 		return err
 	}
 	if p.Book == ledger.Test {
@@ -245,15 +327,15 @@ func (s *Service) find(ctx context.Context, scope store.Scope, tokenOrIdx string
 		return t, errNotFound
 	}
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		p, err := tx.PaymentByToken(ctx, scope, tokenOrIdx)
+		p, c, m, err := tx.PaymentWithParties(ctx, scope, tokenOrIdx, false)
 		if errors.Is(err, store.ErrNotFound) && byIdx {
-			p, err = tx.PaymentByIdx(ctx, scope, tokenOrIdx)
+			p, c, m, err = tx.PaymentWithParties(ctx, scope, tokenOrIdx, true)
 		}
 		if err != nil {
 			return err
 		}
-		t, err = s.parties(ctx, tx, p)
-		return err
+		t = Transaction{Payment: p, Consumer: c, Merchant: m}
+		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return t, errNotFound

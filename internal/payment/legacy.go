@@ -95,8 +95,11 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		return InitiateResult{}, FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
 	}
 	var consumer store.Consumer
+	var fee money.Paisa
 	err = s.store.View(ctx, func(tx store.Tx) error {
-		if _, err := s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount); err != nil {
+		// The fee is fixed here, from the schedule read for this request;
+		// the transaction below does not read the schedule again.
+		if fee, err = s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount); err != nil {
 			return err
 		}
 		consumer, err = tx.ConsumerByMobile(ctx, in.Mobile)
@@ -122,7 +125,9 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	err = retry(ctx, func() error {
 		refusal = nil
 		return s.store.InTx(ctx, func(tx store.Tx) error {
-			c, err := tx.ConsumerByMobile(ctx, in.Mobile)
+			// The wallet balance comes with the consumer, in one read; it
+			// is only looked at once the PIN and the amount are accepted.
+			c, bal, err := tx.ConsumerWithBalance(ctx, in.Mobile, caller.Book)
 			if err != nil {
 				return err
 			}
@@ -145,14 +150,6 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 			}
 			if c.Mobile == caller.Merchant.Mobile {
 				return FieldError("mobile", "A merchant cannot pay itself.")
-			}
-			fee, err := s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount)
-			if err != nil {
-				return err
-			}
-			bal, err := tx.Balance(ctx, account(caller.Book, ledger.Wallet, c.ID))
-			if err != nil {
-				return err
 			}
 			if bal < in.Amount {
 				return DetailError("Insufficient balance in the wallet.")

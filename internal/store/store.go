@@ -65,6 +65,9 @@ type Tx interface {
 	CreateConsumer(ctx context.Context, c *Consumer) error
 	Consumer(ctx context.Context, id int64) (Consumer, error)
 	ConsumerByMobile(ctx context.Context, mobile string) (Consumer, error)
+	// ConsumerWithBalance is ConsumerByMobile together with the Balance of
+	// the consumer's wallet in book, read in one statement.
+	ConsumerWithBalance(ctx context.Context, mobile string, book ledger.Book) (Consumer, money.Paisa, error)
 	// UpdateConsumerSecurity stores the MPIN hash, the count of wrong
 	// MPINs in a row and the lock flag.
 	UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error
@@ -74,6 +77,11 @@ type Tx interface {
 	// take a non-funding account below zero fails the whole entry with
 	// ErrInsufficientFunds; the caller's transaction must then roll back.
 	Post(ctx context.Context, e ledger.Entry, at time.Time) error
+	// PostAndUpdate is Post followed by UpdatePayment(p), with their
+	// errors, done in one statement where the database allows: then a
+	// failed compare-and-set (ErrConflict) leaves the balances untouched
+	// too. Either way the caller's transaction must roll back on error.
+	PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p *Payment) error
 	// Balance is the account's total over all its shards (ref.Shard is
 	// ignored); an account never posted to has balance 0.
 	Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error)
@@ -87,6 +95,10 @@ type Tx interface {
 	// one book; anything else is ErrNotFound.
 	PaymentByIdx(ctx context.Context, scope Scope, idx string) (Payment, error)
 	PaymentByToken(ctx context.Context, scope Scope, token string) (Payment, error)
+	// PaymentWithParties is PaymentByToken (with byIdx, PaymentByIdx)
+	// together with the payment's consumer (zero while it has none) and
+	// merchant, read in one statement.
+	PaymentWithParties(ctx context.Context, scope Scope, tokenOrIdx string, byIdx bool) (Payment, Consumer, Merchant, error)
 	// PaymentByPidx finds an ePayment by pidx alone, for the hosted page,
 	// where knowing the pidx is the credential.
 	PaymentByPidx(ctx context.Context, pidx string) (Payment, error)

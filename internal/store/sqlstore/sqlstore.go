@@ -24,6 +24,12 @@ type Dialect struct {
 	// webhook deliveries to claim (PostgreSQL); SQLite's single writer
 	// serialises claims without it.
 	SkipLocked bool
+	// WritableCTEs runs Post (and PostAndUpdate, with the payment's
+	// compare-and-set) as one statement, with the balance updates and
+	// inserts in WITH clauses and the accounts locked in order by FOR
+	// UPDATE (PostgreSQL). SQLite, which has neither, posts statement by
+	// statement on its single writer.
+	WritableCTEs bool
 	// MapErr maps driver errors (unique violations, serialization
 	// failures) to store errors; it must return nil for nil.
 	MapErr func(error) error

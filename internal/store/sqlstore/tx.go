@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,6 +228,21 @@ func (t *txn) ConsumerByMobile(ctx context.Context, mobile string) (store.Consum
 	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`, mobile))
 }
 
+func (t *txn) ConsumerWithBalance(ctx context.Context, mobile string, book ledger.Book) (store.Consumer, money.Paisa, error) {
+	var c store.Consumer
+	var created int64
+	var bal money.Paisa
+	err := t.queryRow(ctx, `SELECT `+consumerColumns+`,
+		(SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.book = ? AND a.kind = ? AND a.owner = consumers.id)
+		FROM consumers WHERE mobile = ?`, book, ledger.Wallet, mobile).Scan(
+		&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &c.Locked, &created, &bal)
+	if err != nil {
+		return store.Consumer{}, 0, noRows(err)
+	}
+	c.CreatedAt = fromMicros(created)
+	return c, bal, nil
+}
+
 func (t *txn) UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error {
 	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, failed_mpin = ?, locked = ? WHERE id = ?`, mpinHash, failedMPIN, locked, id)
 }
@@ -268,18 +284,17 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	postings := slices.Clone(e.Postings)
+	// Balances are updated in one fixed order of accounts, so concurrent
+	// entries always lock rows in the same order and cannot deadlock.
+	slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
+	if t.d.WritableCTEs && t.tx != nil && distinctAccounts(postings) {
+		return t.postOne(ctx, e, postings, at, nil)
+	}
 	ltx, err := t.insert(ctx, `INSERT INTO ledger_txns (book, reason, payment_id, created_at) VALUES (?, ?, ?, ?)`, e.Book, e.Reason, e.PaymentID, micros(at))
 	if err != nil {
 		return err
 	}
-	postings := slices.Clone(e.Postings)
-	// Balances are updated in one fixed order of accounts, so concurrent
-	// entries always lock rows in the same order and cannot deadlock.
-	slices.SortStableFunc(postings, func(a, b ledger.Posting) int {
-		return cmp.Or(strings.Compare(string(a.Account.Book), string(b.Account.Book)),
-			strings.Compare(string(a.Account.Kind), string(b.Account.Kind)),
-			cmp.Compare(a.Account.Owner, b.Account.Owner), cmp.Compare(a.Account.Shard, b.Account.Shard))
-	})
 	values := make([]string, 0, len(postings))
 	args := make([]any, 0, 3*len(postings))
 	for _, p := range postings {
@@ -292,6 +307,167 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 	}
 	_, err = t.exec(ctx, `INSERT INTO postings (ledger_txn_id, account_id, amount) VALUES `+strings.Join(values, ", "), args...)
 	return err
+}
+
+func (t *txn) PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p *store.Payment) error {
+	if t.d.WritableCTEs && t.tx != nil && e.Validate() == nil {
+		postings := slices.Clone(e.Postings)
+		slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
+		if distinctAccounts(postings) {
+			return t.postOne(ctx, e, postings, at, p)
+		}
+	}
+	if err := t.Post(ctx, e, at); err != nil {
+		return err
+	}
+	return t.UpdatePayment(ctx, p)
+}
+
+// compareRefs is the fixed order in which an entry's accounts are locked.
+func compareRefs(a, b ledger.AccountRef) int {
+	return cmp.Or(strings.Compare(string(a.Book), string(b.Book)), strings.Compare(string(a.Kind), string(b.Kind)),
+		cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Shard, b.Shard))
+}
+
+// distinctAccounts reports whether sorted postings name each account once.
+func distinctAccounts(sorted []ledger.Posting) bool {
+	for i := 1; i < len(sorted); i++ {
+		if compareRefs(sorted[i-1].Account, sorted[i].Account) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// updatePaymentSet is what UpdatePayment writes, and its arguments.
+const updatePaymentSet = `UPDATE payments SET consumer_id = ?, state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
+		confirmed_at = ?, completed_at = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`
+
+func updatePaymentArgs(p *store.Payment) []any {
+	return []any{consumerRef(p.ConsumerID), p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
+		micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.ID, p.Version}
+}
+
+// postQuery is the whole of Post as one statement (PostgreSQL), for n
+// postings to distinct accounts given in lock order. It locks the
+// existing accounts in that order (FOR UPDATE after the sort), and only
+// if all n exist and none would be overdrawn does it update every balance,
+// insert the ledger transaction and insert the postings; otherwise it
+// changes nothing. It returns, for each existing account, the posting's
+// position, whether its balance suffices, and whether the entry was
+// applied. With payment, it is also UpdatePayment's compare-and-set,
+// and the entry is applied only if that succeeds.
+// Building the text each time costs microseconds; the prepared
+// statement itself is cached by its text (StmtCache).
+func postQuery(n int, payment bool) string {
+	var b strings.Builder
+	b.WriteString(`WITH v (i, book, kind, owner, shard, amount) AS (VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`(CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT))`)
+	}
+	count := strconv.Itoa(n)
+	b.WriteString(`),
+	l AS MATERIALIZED (SELECT a.id, v.i, v.amount, (a.balance + v.amount >= 0 OR a.kind = 'funding') AS ok
+		FROM v JOIN accounts a ON a.book = v.book AND a.kind = v.kind AND a.owner = v.owner AND a.shard = v.shard
+		ORDER BY v.i FOR UPDATE OF a),`)
+	gate := `(SELECT count(*) FROM l WHERE l.ok) = ` + count
+	if payment {
+		b.WriteString(`
+	pu AS (` + updatePaymentSet + ` AND ` + gate + ` RETURNING id),`)
+		gate = `(SELECT count(*) FROM pu) = 1`
+	}
+	b.WriteString(`
+	u AS (UPDATE accounts a SET balance = a.balance + l.amount FROM l
+		WHERE a.id = l.id AND (a.balance + l.amount >= 0 OR a.kind = 'funding')
+		AND ` + gate + `
+		RETURNING a.id),
+	t AS (INSERT INTO ledger_txns (book, reason, payment_id, created_at) SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT)
+		WHERE (SELECT count(*) FROM u) = ` + count + ` RETURNING id),
+	p AS (INSERT INTO postings (ledger_txn_id, account_id, amount) SELECT t.id, l.id, l.amount FROM t CROSS JOIN l ORDER BY l.i)
+	SELECT l.i, l.ok, (SELECT count(*) FROM t) FROM l`)
+	return b.String()
+}
+
+// postOne is Post (with pay, PostAndUpdate) in one statement, plus, on
+// an account's first use, one more to create the missing accounts and the
+// statement again.
+func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment) error {
+	args := make([]any, 0, 6*len(postings)+16)
+	for i, p := range postings {
+		args = append(args, i, p.Account.Book, p.Account.Kind, p.Account.Owner, p.Account.Shard, p.Amount)
+	}
+	if pay != nil {
+		args = append(args, updatePaymentArgs(pay)...)
+	}
+	args = append(args, e.Book, e.Reason, e.PaymentID, micros(at))
+	query := postQuery(len(postings), pay != nil)
+	for attempt := 0; attempt < 3; attempt++ {
+		found := make([]bool, len(postings))
+		ok := make([]bool, len(postings))
+		applied := false
+		rows, err := t.query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var i int
+			var sufficient bool
+			var n int64
+			if err := rows.Scan(&i, &sufficient, &n); err != nil {
+				rows.Close()
+				return t.d.MapErr(err)
+			}
+			if i < 0 || i >= len(postings) {
+				rows.Close()
+				return fmt.Errorf("sqlstore: posting %d out of range", i)
+			}
+			found[i], ok[i], applied = true, sufficient, n == 1
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t.d.MapErr(err)
+		}
+		if applied {
+			if pay != nil {
+				pay.Version++
+			}
+			return nil
+		}
+		// Nothing changed. Report the first posting, in lock order, that
+		// would overdraw its account, as the posting-by-posting path does.
+		var missing []ledger.Posting
+		for i, p := range postings {
+			switch {
+			case found[i] && !ok[i], !found[i] && p.Amount < 0 && !p.Account.Kind.MayGoNegative():
+				return fmt.Errorf("%w: %s", store.ErrInsufficientFunds, p.Account)
+			case !found[i]:
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) == 0 {
+			if pay != nil {
+				return store.ErrConflict // the payment changed: nothing was applied
+			}
+			return fmt.Errorf("sqlstore: entry could not be applied")
+		}
+		// Accounts are created on their first use, empty, and the entry
+		// is applied again.
+		values := make([]string, 0, len(missing))
+		cargs := make([]any, 0, 4*len(missing))
+		for _, p := range missing {
+			values = append(values, "(?, ?, ?, ?, 0)")
+			cargs = append(cargs, p.Account.Book, p.Account.Kind, p.Account.Owner, p.Account.Shard)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO accounts (book, kind, owner, shard, balance) VALUES `+strings.Join(values, ", ")+`
+			ON CONFLICT (book, kind, owner, shard) DO NOTHING`, cargs...); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("sqlstore: entry could not be applied: accounts could not be created")
 }
 
 func (t *txn) Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error) {
@@ -439,16 +615,88 @@ func (t *txn) PaymentByToken(ctx context.Context, s store.Scope, token string) (
 	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND merchant_id = ? AND book = ?`, token, s.MerchantID, s.Book))
 }
 
+// qualify prefixes each column of a column list with alias; a column
+// wrapped in COALESCE(column, default) gets the prefix inside.
+func qualify(alias, columns string) string {
+	var cols []string
+	depth, start := 0, 0
+	for i, r := range columns + "," {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth > 0 {
+				continue
+			}
+			c := strings.TrimSpace(columns[start:i])
+			if rest, ok := strings.CutPrefix(c, "COALESCE("); ok {
+				c = "COALESCE(" + alias + "." + rest
+			} else {
+				c = alias + "." + c
+			}
+			cols = append(cols, c)
+			start = i + 1
+		}
+	}
+	return strings.Join(cols, ", ")
+}
+
+var (
+	partiesQuery = `SELECT ` + qualify("py", paymentColumns) + `, ` + qualify("c", consumerColumns) + `, ` + qualify("m", merchantColumns) + `
+		FROM payments py JOIN merchants m ON m.id = py.merchant_id LEFT JOIN consumers c ON c.id = py.consumer_id
+		WHERE py.`
+	partiesByToken = partiesQuery + `token = ? AND py.merchant_id = ? AND py.book = ?`
+	partiesByIdx   = partiesQuery + `idx = ? AND py.merchant_id = ? AND py.book = ?`
+)
+
+func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx string, byIdx bool) (store.Payment, store.Consumer, store.Merchant, error) {
+	query := partiesByToken
+	if byIdx {
+		query = partiesByIdx
+	}
+	var (
+		p                           store.Payment
+		c                           store.Consumer
+		m                           store.Merchant
+		otpExp, created, confirmed  int64
+		completed, updated, expires int64
+		cID, cFailed, cCreated      sql.NullInt64
+		cIdx, cMobile, cName, cHash sql.NullString
+		cLocked                     sql.NullBool
+		mCreated                    int64
+	)
+	err := t.queryRow(ctx, query, tokenOrIdx, s.MerchantID, s.Book).Scan(
+		&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.Kind, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
+		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
+		&created, &confirmed, &completed, &updated, &p.Version,
+		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details,
+		&cID, &cIdx, &cMobile, &cName, &cHash, &cFailed, &cLocked, &cCreated,
+		&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &mCreated)
+	if err != nil {
+		return store.Payment{}, store.Consumer{}, store.Merchant{}, noRows(err)
+	}
+	p.ExpiresAt = fromMicros(expires)
+	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
+	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
+	m.CreatedAt = fromMicros(mCreated)
+	if p.ConsumerID != 0 {
+		if !cID.Valid {
+			return store.Payment{}, store.Consumer{}, store.Merchant{}, store.ErrNotFound
+		}
+		c = store.Consumer{ID: cID.Int64, Idx: cIdx.String, Mobile: cMobile.String, Name: cName.String, MPINHash: cHash.String,
+			FailedMPIN: int(cFailed.Int64), Locked: cLocked.Bool, CreatedAt: fromMicros(cCreated.Int64)}
+	}
+	return p, c, m, nil
+}
+
 func (t *txn) PaymentByPidx(ctx context.Context, pidx string) (store.Payment, error) {
 	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND kind = 'epayment'`, pidx))
 }
 
 func (t *txn) UpdatePayment(ctx context.Context, p *store.Payment) error {
-	res, err := t.exec(ctx, `UPDATE payments SET consumer_id = ?, state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
-		confirmed_at = ?, completed_at = ?, updated_at = ?, version = version + 1
-		WHERE id = ? AND version = ?`,
-		consumerRef(p.ConsumerID), p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
-		micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.ID, p.Version)
+	res, err := t.exec(ctx, updatePaymentSet, updatePaymentArgs(p)...)
 	if err != nil {
 		return err
 	}

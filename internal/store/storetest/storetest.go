@@ -37,8 +37,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LedgerInvalidEntry", testLedgerInvalidEntry},
 		{"LedgerSnapshotCheck", testLedgerSnapshot},
 		{"ConcurrentDebits", testConcurrentDebits},
+		{"LedgerPostShapes", testLedgerPostShapes},
+		{"ConcurrentCrossPostings", testConcurrentCrossPostings},
+		{"ConsumerWithBalance", testConsumerWithBalance},
+		{"PostAndUpdate", testPostAndUpdate},
 		{"ShardedAccounts", testShardedAccounts},
 		{"PaymentsCreateAndScope", testPaymentsCreateAndScope},
+		{"PaymentWithParties", testPaymentWithParties},
 		{"PaymentsUpdate", testPaymentsUpdate},
 		{"PaymentsList", testPaymentsList},
 		{"PaymentsDue", testPaymentsDue},
@@ -613,6 +618,211 @@ func testLedgerOverdraft(t *testing.T, s store.Store) {
 	checkLedger(t, s)
 }
 
+// testLedgerPostShapes posts entries of the shapes Post handles apart:
+// new accounts among existing ones, a debit of an account never used,
+// an account named twice, and postings given in no particular order.
+func testLedgerPostShapes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	funding := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Funding}
+	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: 1}
+	merchant := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Merchant, Owner: 1}
+	fees := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Fees}.WithShard(3)
+	holds := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}.WithShard(3)
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, 1, 1000), base) })
+
+	// Two new accounts credited from an existing one, postings unsorted.
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Entry{Book: ledger.Test, Reason: "capture", Postings: []ledger.Posting{
+			{Account: merchant, Amount: 290},
+			{Account: wallet, Amount: -300},
+			{Account: fees, Amount: 10},
+		}}, base)
+	})
+	same(t, "balances after capture to new accounts", balances(t, s, funding, wallet, merchant, fees), []money.Paisa{-1000, 700, 290, 10})
+
+	// A debit of an account never used fails, and creates nothing.
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Transfer(ledger.Test, "release", 0, holds, wallet, 5), base)
+	})
+	wantErr(t, "debit of a new account", err, store.ErrInsufficientFunds)
+	// An overdraft next to a new account: nothing is applied.
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Transfer(ledger.Test, "capture", 0, wallet, ledger.AccountRef{Book: ledger.Test, Kind: ledger.Merchant, Owner: 2}, 701), base)
+	})
+	wantErr(t, "overdraft next to a new account", err, store.ErrInsufficientFunds)
+	same(t, "balances after refused entries", balances(t, s, funding, wallet, merchant, fees, holds), []money.Paisa{-1000, 700, 290, 10, 0})
+
+	// An account named twice in one entry.
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Entry{Book: ledger.Test, Reason: "capture", Postings: []ledger.Posting{
+			{Account: wallet, Amount: -100},
+			{Account: merchant, Amount: 60},
+			{Account: wallet, Amount: -50},
+			{Account: merchant, Amount: 90},
+		}}, base)
+	})
+	same(t, "balances after an entry naming accounts twice", balances(t, s, funding, wallet, merchant, fees), []money.Paisa{-1000, 550, 440, 10})
+	// Spending exactly the balance over many postings.
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Entry{Book: ledger.Test, Reason: "capture", Postings: []ledger.Posting{
+			{Account: merchant, Amount: 500},
+			{Account: fees, Amount: 50},
+			{Account: wallet, Amount: -550},
+		}}, base)
+	})
+	same(t, "balances after spending all", balances(t, s, funding, wallet, merchant, fees), []money.Paisa{-1000, 0, 940, 60})
+	snap := checkLedger(t, s)
+	if len(snap.Accounts) != 4 {
+		t.Errorf("%d accounts after the entries, want 4 (refused entries create none): %+v", len(snap.Accounts), snap.Accounts)
+	}
+}
+
+// testConcurrentCrossPostings moves money around a ring of accounts from
+// many goroutines at once, each entry touching its accounts in another
+// order: no entry may be lost, doubled or overdraw, and none deadlock.
+func testConcurrentCrossPostings(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const owners, workers, rounds = 4, 8, 25
+	refs := make([]ledger.AccountRef, owners)
+	for i := range refs {
+		refs[i] = ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: int64(i + 1)}
+		inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, int64(i+1), 100), base) })
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done, refused := 0, 0
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				from, to := refs[(w+r)%owners], refs[(w+r+1+w%(owners-1))%owners]
+				third := refs[(w+r+2)%owners]
+				e := ledger.Entry{Book: ledger.Test, Reason: "move", Postings: []ledger.Posting{
+					{Account: to, Amount: 7}, {Account: from, Amount: -7},
+				}}
+				if third != from && third != to {
+					e.Postings = []ledger.Posting{{Account: to, Amount: 4}, {Account: from, Amount: -7}, {Account: third, Amount: 3}}
+				}
+				err := s.InTx(ctx, func(tx store.Tx) error { return tx.Post(ctx, e, base) })
+				mu.Lock()
+				switch {
+				case err == nil:
+					done++
+				case errors.Is(err, store.ErrInsufficientFunds):
+					refused++
+				default:
+					t.Errorf("Post: %v", err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if done == 0 {
+		t.Errorf("no entry succeeded (%d refused)", refused)
+	}
+	var total money.Paisa
+	for _, b := range balances(t, s, refs...) {
+		if b < 0 {
+			t.Errorf("a wallet went negative: %d", b)
+		}
+		total += b
+	}
+	same(t, "money in the wallets", total, money.Paisa(100*owners))
+	checkLedger(t, s)
+}
+
+// testPostAndUpdate posts entries together with a payment's
+// compare-and-set: both happen, or (once the caller rolls back) neither.
+func testPostAndUpdate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m := newMerchant(t, s, 1)
+	c := newConsumer(t, s, 1)
+	p := newPayment(m.ID, c.ID, ledger.Test, "one", store.Initiated, base, time.Time{})
+	create(t, s, &p)
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c.ID, 1000), base) })
+	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.ID}
+	holds := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}.WithShard(ledger.ShardOf(p.ID))
+	hold := func(amount money.Paisa) ledger.Entry {
+		return ledger.Transfer(ledger.Test, "authorise", p.ID, wallet, holds, amount)
+	}
+	read := func() store.Payment {
+		var got store.Payment
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			got, err = tx.PaymentByID(ctx, p.ID)
+			return err
+		})
+		return got
+	}
+
+	// A stale version: ErrConflict, and nothing changes.
+	stale := p
+	stale.Version = p.Version + 5
+	stale.State = store.Confirmed
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.PostAndUpdate(ctx, hold(300), base, &stale) })
+	wantErr(t, "PostAndUpdate(stale version)", err, store.ErrConflict)
+	same(t, "balances after a lost compare-and-set", balances(t, s, wallet, holds), []money.Paisa{1000, 0})
+	samePayment(t, "payment after a lost compare-and-set", read(), p)
+
+	// An overdraft: ErrInsufficientFunds, and nothing changes.
+	next := p
+	next.State = store.Confirmed
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.PostAndUpdate(ctx, hold(1001), base, &next) })
+	wantErr(t, "PostAndUpdate(overdraft)", err, store.ErrInsufficientFunds)
+	same(t, "balances after an overdraft", balances(t, s, wallet, holds), []money.Paisa{1000, 0})
+	samePayment(t, "payment after an overdraft", read(), p)
+
+	// Both happen; the hold account is created on first use.
+	next = p
+	next.State, next.ConfirmedAt, next.UpdatedAt = store.Confirmed, base.Add(time.Minute), base.Add(time.Minute)
+	inTx(t, s, func(tx store.Tx) error { return tx.PostAndUpdate(ctx, hold(1000), base, &next) })
+	if next.Version != p.Version+1 {
+		t.Errorf("version after PostAndUpdate %d, want %d", next.Version, p.Version+1)
+	}
+	same(t, "balances after PostAndUpdate", balances(t, s, wallet, holds), []money.Paisa{0, 1000})
+	samePayment(t, "payment after PostAndUpdate", read(), next)
+	// The version moved on: the same update again is a conflict.
+	again := next
+	again.Version--
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.PostAndUpdate(ctx, ledger.Transfer(ledger.Test, "release", p.ID, holds, wallet, 10), base, &again)
+	})
+	wantErr(t, "PostAndUpdate(old version)", err, store.ErrConflict)
+	same(t, "balances after the second lost compare-and-set", balances(t, s, wallet, holds), []money.Paisa{0, 1000})
+	checkLedger(t, s)
+}
+
+// testConsumerWithBalance reads a consumer with its wallet balance.
+func testConsumerWithBalance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c1, c2 := newConsumer(t, s, 1), newConsumer(t, s, 2)
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c1.ID, 1000), base) })
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Live, c1.ID, 30), base) })
+	shard := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c1.ID}.WithShard(5)
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Transfer(ledger.Test, "move", 0, ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c1.ID}, shard, 200), base)
+	})
+	view(t, s, func(tx store.Tx) error {
+		for _, tc := range []struct {
+			c    store.Consumer
+			book ledger.Book
+			want money.Paisa
+		}{{c1, ledger.Test, 1000}, {c1, ledger.Live, 30}, {c2, ledger.Test, 0}} {
+			c, bal, err := tx.ConsumerWithBalance(ctx, tc.c.Mobile, tc.book)
+			if err != nil {
+				return err
+			}
+			same(t, "ConsumerWithBalance consumer", c, tc.c)
+			same(t, "ConsumerWithBalance balance "+string(tc.book), bal, tc.want)
+		}
+		_, _, err := tx.ConsumerWithBalance(ctx, "9800000099", ledger.Test)
+		wantErr(t, "ConsumerWithBalance(missing)", err, store.ErrNotFound)
+		return nil
+	})
+}
+
 func testLedgerInvalidEntry(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	funding := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Funding}
@@ -866,6 +1076,53 @@ func testPaymentsCreateAndScope(t *testing.T, s store.Store) {
 		wantErr(t, "PaymentByToken(an idx)", err, store.ErrNotFound)
 		return nil
 	})
+}
+
+func testPaymentWithParties(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m1, m2 := newMerchant(t, s, 1), newMerchant(t, s, 2)
+	c := newConsumer(t, s, 1)
+	p := newPayment(m1.ID, c.ID, ledger.Test, "one", store.Initiated, base, time.Time{})
+	q := newPayment(m1.ID, 0, ledger.Test, "two", store.Initiated, base, time.Time{}) // no payer yet
+	create(t, s, &p, &q)
+	own := store.Scope{MerchantID: m1.ID, Book: ledger.Test}
+	for _, read := range []func(func(store.Tx) error){
+		func(fn func(store.Tx) error) { view(t, s, fn) },
+		func(fn func(store.Tx) error) { inTx(t, s, fn) },
+	} {
+		read(func(tx store.Tx) error {
+			for _, byIdx := range []bool{false, true} {
+				key := p.Token
+				if byIdx {
+					key = p.Idx
+				}
+				gp, gc, gm, err := tx.PaymentWithParties(ctx, own, key, byIdx)
+				if err != nil {
+					return err
+				}
+				samePayment(t, "PaymentWithParties payment", gp, p)
+				same(t, "PaymentWithParties consumer", gc, c)
+				same(t, "PaymentWithParties merchant", gm, m1)
+				// The key is looked up in the column asked for only.
+				_, _, _, err = tx.PaymentWithParties(ctx, own, key, !byIdx)
+				wantErr(t, "PaymentWithParties(other column)", err, store.ErrNotFound)
+				for _, sc := range []store.Scope{{MerchantID: m2.ID, Book: ledger.Test}, {MerchantID: m1.ID, Book: ledger.Live}, {}} {
+					_, _, _, err = tx.PaymentWithParties(ctx, sc, key, byIdx)
+					wantErr(t, "PaymentWithParties(other scope)", err, store.ErrNotFound)
+				}
+			}
+			gp, gc, gm, err := tx.PaymentWithParties(ctx, own, q.Token, false)
+			if err != nil {
+				return err
+			}
+			samePayment(t, "PaymentWithParties(no payer) payment", gp, q)
+			same(t, "PaymentWithParties(no payer) consumer", gc, store.Consumer{})
+			same(t, "PaymentWithParties(no payer) merchant", gm, m1)
+			_, _, _, err = tx.PaymentWithParties(ctx, own, "token-missing", false)
+			wantErr(t, "PaymentWithParties(missing)", err, store.ErrNotFound)
+			return nil
+		})
+	}
 }
 
 func testPaymentsUpdate(t *testing.T, s store.Store) {

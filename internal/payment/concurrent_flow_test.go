@@ -1,0 +1,168 @@
+package payment_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/postgres"
+	"github.com/thaili/thaili/internal/store/postgres/pgtest"
+	"github.com/thaili/thaili/internal/store/sqlite"
+)
+
+// TestConcurrentFlow races confirms and verifies on both stores: confirm
+// and verify first try to decide on the payment find read and post with
+// the payment's compare-and-set in one statement (PostgreSQL), so races
+// must still leave exactly one authorisation and one capture per payment
+// and never overdraw the wallet.
+func TestConcurrentFlow(t *testing.T) {
+	t.Parallel()
+	stores := map[string]func(t *testing.T) store.Store{
+		"sqlite": func(t *testing.T) store.Store {
+			db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		},
+		"postgres": func(t *testing.T) store.Store {
+			db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		},
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testConcurrentFlow(t, open(t))
+		})
+	}
+}
+
+func testConcurrentFlow(t *testing.T, db store.Store) {
+	ctx := context.Background()
+	cfg := payment.DefaultConfig()
+	cfg.MPINIterations = 100
+	svc, err := payment.New(payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader,
+		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: &lcNotifier{codes: map[string]string{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	caller, err := svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mobile, pin, amount, fits, n = "9811111112", "2468", money.Paisa(1000), 4, 12
+	if _, err := svc.CreateConsumer(ctx, mobile, "Racing Payer", pin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Topup(ctx, mobile, ledger.Test, fits*amount); err != nil {
+		t.Fatal(err)
+	}
+	initiate := func() string {
+		t.Helper()
+		res, err := svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: pin,
+			Amount: amount, ProductIdentity: "p", ProductName: "P"})
+		if err != nil {
+			t.Fatalf("initiate: %v", err)
+		}
+		return res.Token
+	}
+	confirm := func(token string) (payment.Transaction, error) {
+		return svc.Confirm(ctx, payment.ConfirmInput{PublicKey: payment.DemoPublicKey, Token: token, ConfirmationCode: cfg.TestOTP, MPIN: pin})
+	}
+	parallel := func(n int, fn func(i int)) {
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); fn(i) }()
+		}
+		wg.Wait()
+	}
+
+	// One payment confirmed n times at once: one authorisation.
+	token := initiate()
+	errs := make([]error, n)
+	parallel(n, func(i int) { _, errs[i] = confirm(token) })
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("confirm %d of one payment: %v", i, err)
+		}
+	}
+	if b, _ := svc.WalletBalance(ctx, mobile, ledger.Test); b != (fits-1)*amount {
+		t.Errorf("wallet after %d confirms of one payment: %d, want %d", n, b, (fits-1)*amount)
+	}
+	// ... and verified n times at once: one capture.
+	parallel(n, func(i int) {
+		tr, err := svc.Verify(ctx, caller, token, amount)
+		if err == nil && tr.Payment.State != store.Completed {
+			t.Errorf("verify %d: state %s", i, tr.Payment.State)
+		}
+		errs[i] = err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("verify %d of one payment: %v", i, err)
+		}
+	}
+
+	// n payments confirmed at once from a wallet that funds fits-1.
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = initiate()
+	}
+	parallel(n, func(i int) { _, errs[i] = confirm(tokens[i]) })
+	var confirmed []string
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			confirmed = append(confirmed, tokens[i])
+		default:
+			var e *payment.Error
+			if !errors.As(err, &e) || e.Detail != "Insufficient balance in the wallet." {
+				t.Errorf("confirm %d: %v", i, err)
+			}
+		}
+	}
+	if len(confirmed) != fits-1 {
+		t.Errorf("%d confirms succeeded, want %d", len(confirmed), fits-1)
+	}
+	if b, _ := svc.WalletBalance(ctx, mobile, ledger.Test); b != 0 {
+		t.Errorf("wallet after the confirms: %d, want 0", b)
+	}
+	// Each confirmed payment verified twice at once.
+	parallel(2*len(confirmed), func(i int) {
+		_, errs[i] = svc.Verify(ctx, caller, confirmed[i/2], amount)
+	})
+	for i, err := range errs[:2*len(confirmed)] {
+		if err != nil {
+			t.Errorf("verify %d: %v", i, err)
+		}
+	}
+	if v, err := svc.CheckLedger(ctx); err != nil || len(v) > 0 {
+		t.Fatalf("ledger check: %v %v", err, v)
+	}
+}
