@@ -460,23 +460,10 @@ func (p *Pages) failure(r *http.Request, err error, v view) view {
 		return v
 	}
 	p.log.ErrorContext(r.Context(), "console page failed", "err", err)
-	return view{Status: http.StatusInternalServerError, Title: "Something went wrong",
-		Message: "This page is not available right now. Please try again shortly."}
+	return view{Status: http.StatusInternalServerError, Title: formpage.UnavailableTitle, Message: formpage.UnavailableMessage}
 }
 
 // render writes v with the security headers.
 func (p *Pages) render(w http.ResponseWriter, v view) {
-	if v.Status == 0 {
-		v.Status = http.StatusOK
-	}
-	var b strings.Builder
-	if err := p.tmpl.Execute(&b, v); err != nil {
-		p.log.Error("rendering a console page", "err", err)
-		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
-		return
-	}
-	formpage.SetHeaders(w.Header())
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(v.Status)
-	w.Write([]byte(b.String()))
+	formpage.Render(w, p.log, "a console page", p.tmpl, v.Status, v)
 }

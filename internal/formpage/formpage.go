@@ -10,9 +10,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"html"
+	"html/template"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/thaili/thaili/internal/payment"
@@ -21,6 +24,32 @@ import (
 // Nepal is the zone pages show times and days in: Nepal Standard Time,
 // UTC+05:45 all year, as the API's timestamps.
 var Nepal = time.FixedZone("+0545", 5*3600+45*60)
+
+// The page shown for an internal error; its cause is logged, never shown.
+const (
+	UnavailableTitle   = "Something went wrong"
+	UnavailableMessage = "This page is not available right now. Please try again shortly."
+)
+
+// Render executes tmpl with data and writes it as an HTML page with
+// status (200 if 0) and the headers SetHeaders sets. The page is built
+// before anything is written, so a template error (a bug) is logged,
+// naming what was rendered, and answered with a plain 500 instead.
+func Render(w http.ResponseWriter, log *slog.Logger, what string, tmpl *template.Template, status int, data any) {
+	var b strings.Builder
+	if err := tmpl.Execute(&b, data); err != nil {
+		log.Error("rendering "+what, "err", err)
+		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
+		return
+	}
+	if status == 0 {
+		status = http.StatusOK
+	}
+	SetHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(b.String()))
+}
 
 // MaxForm bounds a form post's body.
 const MaxForm = 16 << 10

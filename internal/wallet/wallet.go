@@ -402,22 +402,12 @@ func (p *Pages) failure(r *http.Request, err error, v view) view {
 		return v
 	}
 	p.log.ErrorContext(r.Context(), "wallet page failed", "err", err)
-	return view{Status: http.StatusInternalServerError, Title: "Something went wrong",
-		Message: "This page is not available right now. Please try again shortly."}
+	return view{Status: http.StatusInternalServerError, Title: formpage.UnavailableTitle, Message: formpage.UnavailableMessage}
 }
 
 // render writes v with the pages' security headers.
 func (p *Pages) render(w http.ResponseWriter, v view) {
-	var b strings.Builder
-	if err := p.tmpl.Execute(&b, v); err != nil {
-		p.log.Error("rendering a wallet page", "err", err)
-		http.Error(w, "A server error occurred.", http.StatusInternalServerError)
-		return
-	}
-	formpage.SetHeaders(w.Header())
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(v.Status)
-	w.Write([]byte(b.String()))
+	formpage.Render(w, p.log, "a wallet page", p.tmpl, v.Status, v)
 }
 
 // maskPhone shows the first 2 and last 3 digits: 98XXXXX001.
