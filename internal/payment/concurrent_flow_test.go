@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -25,7 +26,11 @@ import (
 // the payment's compare-and-set in one statement (PostgreSQL), so races
 // must still leave exactly one authorisation and one capture per payment
 // and never overdraw the wallet.
-func TestConcurrentFlow(t *testing.T) {
+func TestConcurrentFlow(t *testing.T) { onBothStores(t, testConcurrentFlow) }
+
+// onBothStores runs test on a fresh SQLite database and a fresh
+// PostgreSQL one, in parallel.
+func onBothStores(t *testing.T, test func(*testing.T, store.Store)) {
 	t.Parallel()
 	stores := map[string]func(t *testing.T) store.Store{
 		"sqlite": func(t *testing.T) store.Store {
@@ -54,7 +59,7 @@ func TestConcurrentFlow(t *testing.T) {
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			testConcurrentFlow(t, open(t))
+			test(t, open(t))
 		})
 	}
 }
@@ -164,5 +169,77 @@ func testConcurrentFlow(t *testing.T, db store.Store) {
 	}
 	if v, err := svc.CheckLedger(ctx); err != nil || len(v) > 0 {
 		t.Fatalf("ledger check: %v %v", err, v)
+	}
+}
+
+// TestConcurrentWrongMPINs: a burst of wrong MPINs for one wallet at once,
+// through initiate and the hosted page's sign-in, must lock it after
+// MaxMPINTries like the same guesses one by one: each wrong guess is
+// counted (no lost update), so at most MaxMPINTries-1 of them are told
+// "tries remaining" and every other one is refused as locked.
+func TestConcurrentWrongMPINs(t *testing.T) { onBothStores(t, testConcurrentWrongMPINs) }
+
+func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
+	ctx := context.Background()
+	cfg := payment.DefaultConfig()
+	cfg.MPINIterations = 1 // cheap, so the guesses reach the database together
+	svc, err := payment.New(payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader,
+		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: &lcNotifier{codes: map[string]string{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const mobile, n = "9811111113", 96
+	if _, err := svc.CreateConsumer(ctx, mobile, "Guessed Payer", "2468"); err != nil {
+		t.Fatal(err)
+	}
+	caller, err := svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := svc.InitiateEPayment(ctx, caller, payment.EPaymentInput{ReturnURL: "https://shop.example/r",
+		WebsiteURL: "https://shop.example", Amount: 1000, PurchaseOrderID: "o1", PurchaseOrderName: "Order"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pin := fmt.Sprintf("%04d", 1000+i) // never 2468
+			if i%2 == 0 {
+				_, errs[i] = svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: pin,
+					Amount: 1000, ProductIdentity: "p", ProductName: "P"})
+			} else {
+				_, errs[i] = svc.StartEPayment(ctx, ep.Token, mobile, pin)
+			}
+		}()
+	}
+	wg.Wait()
+	remaining := 0
+	for i, err := range errs {
+		e := payment.AsError(err)
+		switch {
+		case err == nil:
+			t.Errorf("guess %d: accepted", i)
+		case e.Kind == payment.KindLocked:
+		case e.TriesRemaining != "":
+			remaining++
+		default:
+			t.Errorf("guess %d: %v", i, err)
+		}
+	}
+	if remaining > cfg.MaxMPINTries-1 {
+		t.Errorf("%d of %d simultaneous wrong MPINs were told tries remain; at most %d may be", remaining, n, cfg.MaxMPINTries-1)
+	}
+	// The wallet is locked: the right MPIN is refused too.
+	_, err = svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: "2468",
+		Amount: 1000, ProductIdentity: "p", ProductName: "P"})
+	if payment.AsError(err).Kind != payment.KindLocked {
+		t.Fatalf("the right MPIN after the burst: %v, want locked", err)
 	}
 }

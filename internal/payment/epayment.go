@@ -418,14 +418,20 @@ func (s *Service) payerPIN(ctx context.Context, mobile, mpin string) (store.Cons
 			return nil
 		}
 		if !pinOK {
-			c.FailedMPIN++
-			c.Locked = c.FailedMPIN >= s.cfg.MaxMPINTries
+			if c.FailedMPIN, c.Locked, err = tx.CountWrongMPIN(ctx, c.ID, s.cfg.MaxMPINTries); err != nil {
+				return err
+			}
 			refusal = s.wrongPIN(c)
-			return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, c.FailedMPIN, c.Locked)
+			return nil
 		}
 		if c.FailedMPIN != 0 {
+			if err := tx.ClearWrongMPIN(ctx, c.ID); errors.Is(err, store.ErrConflict) {
+				refusal = lockedError() // locked by wrong MPINs sent meanwhile
+				return nil
+			} else if err != nil {
+				return err
+			}
 			c.FailedMPIN = 0
-			return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false)
 		}
 		return nil
 	})

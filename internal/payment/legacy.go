@@ -135,16 +135,16 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 				return lockedError()
 			}
 			if !pinOK {
-				c.FailedMPIN++
-				c.Locked = c.FailedMPIN >= s.cfg.MaxMPINTries
-				if err := tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, c.FailedMPIN, c.Locked); err != nil {
+				if c.FailedMPIN, c.Locked, err = tx.CountWrongMPIN(ctx, c.ID, s.cfg.MaxMPINTries); err != nil {
 					return err
 				}
 				refusal = s.wrongPIN(c)
 				return nil
 			}
 			if c.FailedMPIN != 0 {
-				if err := tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false); err != nil {
+				if err := tx.ClearWrongMPIN(ctx, c.ID); errors.Is(err, store.ErrConflict) {
+					return lockedError() // locked by wrong MPINs sent meanwhile
+				} else if err != nil {
 					return err
 				}
 			}

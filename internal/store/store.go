@@ -68,6 +68,14 @@ type Tx interface {
 	// ConsumerWithBalance is ConsumerByMobile together with the Balance of
 	// the consumer's wallet in book, read in one statement.
 	ConsumerWithBalance(ctx context.Context, mobile string, book ledger.Book) (Consumer, money.Paisa, error)
+	// CountWrongMPIN adds one to an unlocked wallet's count of wrong MPINs
+	// in one statement, so that wrong MPINs sent at once are all counted,
+	// and locks it when the count reaches maxTries. It returns the count
+	// and the lock flag; a wallet already locked is left as it is.
+	CountWrongMPIN(ctx context.Context, id int64, maxTries int) (failed int, locked bool, err error)
+	// ClearWrongMPIN sets an unlocked wallet's count of wrong MPINs to 0;
+	// a wallet locked meanwhile is ErrConflict (and stays locked).
+	ClearWrongMPIN(ctx context.Context, id int64) error
 	// UpdateConsumerSecurity stores the MPIN hash, the count of wrong
 	// MPINs in a row and the lock flag.
 	UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error

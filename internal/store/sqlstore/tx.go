@@ -243,6 +243,28 @@ func (t *txn) ConsumerWithBalance(ctx context.Context, mobile string, book ledge
 	return c, bal, nil
 }
 
+func (t *txn) CountWrongMPIN(ctx context.Context, id int64, maxTries int) (int, bool, error) {
+	var failed int
+	var locked bool
+	err := t.queryRow(ctx, `UPDATE consumers SET failed_mpin = failed_mpin + 1, locked = (failed_mpin + 1 >= ?)
+		WHERE id = ? AND locked = ? RETURNING failed_mpin, locked`, maxTries, id, false).Scan(&failed, &locked)
+	if errors.Is(err, sql.ErrNoRows) { // locked already, or no such wallet
+		err = t.queryRow(ctx, `SELECT failed_mpin, locked FROM consumers WHERE id = ?`, id).Scan(&failed, &locked)
+	}
+	if err != nil {
+		return 0, false, noRows(t.d.MapErr(err))
+	}
+	return failed, locked, nil
+}
+
+func (t *txn) ClearWrongMPIN(ctx context.Context, id int64) error {
+	err := t.execOne(ctx, `UPDATE consumers SET failed_mpin = 0 WHERE id = ? AND locked = ?`, id, false)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.ErrConflict
+	}
+	return err
+}
+
 func (t *txn) UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error {
 	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, failed_mpin = ?, locked = ? WHERE id = ?`, mpinHash, failedMPIN, locked, id)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +120,75 @@ func testConsumerAccounts(t *testing.T, s store.Store) {
 		return err
 	})
 	same(t, "limited", idxs(ps), []string{"idx-w2"})
+}
+
+// testWrongMPINs checks the wrong-MPIN count: it locks at maxTries, a
+// locked wallet is left alone, clearing refuses a locked wallet, and
+// wrong MPINs counted at once are all counted (a read-then-write of the
+// count would lose some under READ COMMITTED).
+func testWrongMPINs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c := newConsumer(t, s, 1)
+	count := func(maxTries int) (int, bool) {
+		t.Helper()
+		var failed int
+		var locked bool
+		inTx(t, s, func(tx store.Tx) error {
+			var err error
+			failed, locked, err = tx.CountWrongMPIN(ctx, c.ID, maxTries)
+			return err
+		})
+		return failed, locked
+	}
+	for i, want := range []struct {
+		failed int
+		locked bool
+	}{{1, false}, {2, false}, {3, true}, {3, true}} {
+		if failed, locked := count(3); failed != want.failed || locked != want.locked {
+			t.Fatalf("CountWrongMPIN #%d = %d, %t; want %d, %t", i+1, failed, locked, want.failed, want.locked)
+		}
+	}
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.ClearWrongMPIN(ctx, c.ID) })
+	wantErr(t, "ClearWrongMPIN(locked)", err, store.ErrConflict)
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.Consumer(ctx, c.ID)
+		if err == nil && (!got.Locked || got.FailedMPIN != 3) {
+			t.Errorf("after refusing to clear: %+v", got)
+		}
+		return err
+	})
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		_, _, err := tx.CountWrongMPIN(ctx, c.ID+1000, 3)
+		return err
+	})
+	wantErr(t, "CountWrongMPIN(no such wallet)", err, store.ErrNotFound)
+
+	// Unlocked (as an MPIN reset does), counted at once, then cleared.
+	inTx(t, s, func(tx store.Tx) error { return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false) })
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
+				_, _, err := tx.CountWrongMPIN(ctx, c.ID, 1000)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent CountWrongMPIN %d: %v", i, err)
+		}
+	}
+	if failed, locked := count(1000); failed != n+1 || locked {
+		t.Fatalf("after %d concurrent wrong MPINs and one more: %d, %t; want %d, false", n, failed, locked, n+1)
+	}
+	inTx(t, s, func(tx store.Tx) error { return tx.ClearWrongMPIN(ctx, c.ID) })
+	if failed, _ := count(1000); failed != 1 {
+		t.Fatalf("count after clearing and one more: %d, want 1", failed)
+	}
 }

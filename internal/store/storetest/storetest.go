@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Keys", testKeys},
 		{"FeeTiers", testFeeTiers},
 		{"Consumers", testConsumers},
+		{"WrongMPINs", testWrongMPINs},
 		{"InTxRollsBack", testInTxRollsBack},
 		{"View", testView},
 		{"Snapshot", testSnapshot},
