@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -190,6 +191,9 @@ func (s *Service) ConfirmPhone(ctx context.Context, email, code string) (store.M
 		} else if err != nil {
 			return err
 		}
+		if err := tx.LockKey(ctx, "merchant-code:"+strconv.FormatInt(m.ID, 10)); err != nil {
+			return err
+		}
 		a, err := tx.MerchantAccount(ctx, m.ID)
 		if err != nil {
 			return err
@@ -236,6 +240,9 @@ func (s *Service) Login(ctx context.Context, email, password string) (store.Merc
 	var m store.Merchant
 	var locked bool
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.LockKey(ctx, "login:"+email); err != nil {
+			return err
+		}
 		n, err := tx.LoginFailures(ctx, email, now.Add(-LoginWindow))
 		if err != nil {
 			return err

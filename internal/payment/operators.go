@@ -74,6 +74,9 @@ func (s *Service) OperatorLogin(ctx context.Context, email, password string) (st
 	var o store.Operator
 	var locked bool
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.LockKey(ctx, "login:"+key); err != nil {
+			return err
+		}
 		n, err := tx.LoginFailures(ctx, key, now.Add(-LoginWindow))
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -153,6 +154,9 @@ func (s *Service) checkConsumerCode(ctx context.Context, mobile, purpose, code s
 			refused = DetailError(MsgCodeExpired)
 			return nil
 		} else if err != nil {
+			return err
+		}
+		if err := tx.LockKey(ctx, "consumer-code:"+strconv.FormatInt(c.ID, 10)); err != nil {
 			return err
 		}
 		a, err := tx.ConsumerAccount(ctx, c.ID)

@@ -47,6 +47,13 @@ type Tx interface {
 	OperatorTx
 	KYCTx
 
+	// LockKey makes transactions that lock the same key run one after
+	// the other from here to their end. A check-then-count (login
+	// failures, wrong phone codes) needs it: under PostgreSQL's READ
+	// COMMITTED two such transactions would both read the count before
+	// either wrote it, so a burst of guesses would get more tries.
+	LockKey(ctx context.Context, key string) error
+
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	Merchant(ctx context.Context, id int64) (Merchant, error)
 	MerchantByIdx(ctx context.Context, idx string) (Merchant, error)

@@ -11,6 +11,14 @@ func (t *txn) SetMerchantPassword(ctx context.Context, merchantID int64, hash st
 	return t.execOne(ctx, `UPDATE merchants SET password_hash = ? WHERE id = ?`, hash, merchantID)
 }
 
+func (t *txn) LockKey(ctx context.Context, key string) error {
+	if !t.d.KeyLocks {
+		return nil
+	}
+	_, err := t.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
+	return err
+}
+
 func (t *txn) MerchantAccount(ctx context.Context, merchantID int64) (store.Account, error) {
 	var a store.Account
 	var confirmed int

@@ -30,6 +30,10 @@ type Dialect struct {
 	// UPDATE (PostgreSQL). SQLite, which has neither, posts statement by
 	// statement on its single writer.
 	WritableCTEs bool
+	// KeyLocks makes LockKey take a transaction-scoped advisory lock
+	// (PostgreSQL). SQLite runs write transactions one at a time, so
+	// there LockKey has nothing to do.
+	KeyLocks bool
 	// MapErr maps driver errors (unique violations, serialization
 	// failures) to store errors; it must return nil for nil.
 	MapErr func(error) error

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +122,44 @@ func testAccounts(t *testing.T, s store.Store) {
 	inTx(t, s, func(tx store.Tx) error { return tx.ClearLoginFailures(ctx, "a@example.com", base.Add(2*time.Minute)) })
 	same(t, "after clearing old", count("a@example.com", base), 1)
 	same(t, "other email kept", count("b@example.com", base), 1)
+}
+
+// testLockKey checks that LockKey serialises a check-then-insert: of
+// many transactions that each add a login failure only while fewer than
+// limit are recorded, exactly limit add one. Without the lock, READ
+// COMMITTED lets several read the same count and all insert.
+func testLockKey(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n, limit = 16, 5
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.LockKey(ctx, "login:racer@example.com"); err != nil {
+					return err
+				}
+				got, err := tx.LoginFailures(ctx, "racer@example.com", base.Add(-time.Hour))
+				if err != nil || got >= limit {
+					return err
+				}
+				return tx.AddLoginFailure(ctx, "racer@example.com", base)
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.LoginFailures(ctx, "racer@example.com", base.Add(-time.Hour))
+		if err == nil && got != limit {
+			t.Errorf("%d failures recorded under the lock, want exactly %d", got, limit)
+		}
+		return err
+	})
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
 		{"Accounts", testAccounts},
+		{"LockKey", testLockKey},
 		{"Operators", testOperators},
 		{"KYC", testKYC},
 		{"ConsumerAccounts", testConsumerAccounts},
