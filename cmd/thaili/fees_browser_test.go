@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -35,14 +34,8 @@ func TestBrowserFeesAndChart(t *testing.T) {
 	if len(bars) != 2 || bars[0] < 50 || bars[1] < 20 {
 		t.Fatalf("today's drawn bars (volume, count) are %v px tall; want two visible bars", bars)
 	}
-	summary, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#chart-test p")))
-	if err != nil || !strings.Contains(summary, "3 payments, Rs 75.00") {
-		t.Fatalf("chart summary %q: %v", summary, err)
-	}
-	fees, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#fees-test")))
-	if err != nil || !strings.Contains(fees, "Rs 10.00 and up") || !strings.Contains(fees, "3.00% + Rs 0.00") {
-		t.Fatalf("fee table %q: %v", fees, err)
-	}
+	wantText(t, ctx, "#chart-test p", "3 payments, Rs 75.00")
+	wantText(t, ctx, "#fees-test", "Rs 10.00 and up", "3.00% + Rs 0.00")
 	browsertest.Screenshot(t, ctx, "fees-1-dashboard")
 
 	step(t, ctx, "operator log in", chromedp.Navigate(s.URL+"/admin/login/"), chromedp.WaitVisible(chromedp.CSS("#email")),
@@ -53,24 +46,17 @@ func TestBrowserFeesAndChart(t *testing.T) {
 	// The error paragraph is found by class: chromedp v0.23 never matched "#error" here.
 	step(t, ctx, "a wrong schedule", chromedp.SetValue(chromedp.CSS("#test-to0"), "5000"), chromedp.Click(chromedp.CSS("#save-test")),
 		chromedp.WaitVisible(chromedp.CSS("main > p.error")))
-	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main > p.error")))
-	if err != nil || msg != "Tier 1: the last tier must have no upper limit, so that every amount has a fee." {
-		t.Fatalf("error shown: %q %v", msg, err)
+	if msg := journeyText(t, ctx, "main > p.error"); msg != "Tier 1: the last tier must have no upper limit, so that every amount has a fee." {
+		t.Fatalf("error shown: %q", msg)
 	}
 	browsertest.Screenshot(t, ctx, "fees-2-console-refused")
 	step(t, ctx, "a good schedule", chromedp.SetValue(chromedp.CSS("#test-to0"), "2000"), chromedp.SetValue(chromedp.CSS("#test-percent0"), "0"),
 		chromedp.SetValue(chromedp.CSS("#test-flat0"), "50"), chromedp.SetValue(chromedp.CSS("#test-from1"), "2001"),
 		chromedp.SetValue(chromedp.CSS("#test-percent1"), "2.25"), chromedp.Click(chromedp.CSS("#save-test")), chromedp.WaitVisible(chromedp.CSS("#notice")))
-	notice, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#notice")))
-	if err != nil || !strings.Contains(notice, "Rs 10.00 to Rs 20.00: 0.00% + Rs 0.50; Rs 20.01 and up: 2.25% + Rs 0.00") {
-		t.Fatalf("notice %q: %v", notice, err)
-	}
+	wantText(t, ctx, "#notice", "Rs 10.00 to Rs 20.00: 0.00% + Rs 0.50; Rs 20.01 and up: 2.25% + Rs 0.00")
 	browsertest.Screenshot(t, ctx, "fees-3-console-saved")
 
 	step(t, ctx, "dashboard again", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#fees-test")))
-	if fees, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#fees-test"))); err != nil || !strings.Contains(fees, "Rs 20.01 and up") ||
-		!strings.Contains(fees, "2.25% + Rs 0.00") {
-		t.Fatalf("fee table after the change %q: %v", fees, err)
-	}
+	wantText(t, ctx, "#fees-test", "Rs 20.01 and up", "2.25% + Rs 0.00")
 	s.ledgerOK(t)
 }

@@ -13,13 +13,14 @@ var (
 	chartVolumeBarRE = regexp.MustCompile(`<rect class="volume" x="\d+" y="\d+" width="\d+" height="(\d+)"`)
 	chartCountBarRE  = regexp.MustCompile(`<rect class="count" x="\d+" y="\d+" width="\d+" height="(\d+)"`)
 	feesSectionRE    = regexp.MustCompile(`(?s)<table id="fees-(test|live)">.*?</table>`)
+	htmlTagRE        = regexp.MustCompile(`<[^>]+>`)
 )
 
 // feesShown is the dashboard's fee tables, book by book, tags stripped.
 func feesShown(body string) map[string]string {
 	out := map[string]string{}
 	for _, m := range feesSectionRE.FindAllStringSubmatch(body, -1) {
-		out[m[1]] = html.UnescapeString(strings.Join(strings.Fields(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[0], " ")), " "))
+		out[m[1]] = html.UnescapeString(strings.Join(strings.Fields(htmlTagRE.ReplaceAllString(m[0], " ")), " "))
 	}
 	return out
 }
