@@ -210,7 +210,11 @@ func TestWebhooksRefusePrivateTargets(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	for _, u := range []string{"http://169.254.169.254/", "http://10.0.0.1/", "http://127.0.0.1:8080/hook", "http://[fe80::1]/",
-		"http://[fd00:ec2::254]/", "http://localhost/hook", "http://192.168.1.5/"} {
+		"http://[fd00:ec2::254]/", "http://localhost/hook", "http://192.168.1.5/",
+		// IPv6 forms that embed a blocked IPv4 address: NAT64, 6to4,
+		// IPv4-compatible; and Teredo, whose embedded address is hidden.
+		"http://[64:ff9b::a9fe:a9fe]/", "http://[64:ff9b::10.0.0.1]/", "http://[2002:7f00:1::1]/", "http://[::127.0.0.1]/",
+		"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "http://198.18.0.1/", "http://255.255.255.255/"} {
 		r := s.do(t, "POST", "/api/thaili/webhooks/", testSK, jsonBody(t, map[string]any{"url": u, "events": []string{"payment.completed"}}))
 		if urlErrs, _ := r.Body["url"].([]any); r.Status != 400 || len(urlErrs) != 1 || r.Body["error_key"] != "validation_error" {
 			t.Errorf("%s: %d %s", u, r.Status, r.Raw)
@@ -229,5 +233,7 @@ func TestWebhooksRefusePrivateTargets(t *testing.T) {
 	}
 	r := s.do(t, "POST", "/api/thaili/webhooks/", testSK, `{"url":"https://93.184.216.34/hook","events":["payment.completed"]}`)
 	mustStatus(t, r, 201)
+	// NAT64 of a public address reaches a public host: allowed.
+	mustStatus(t, s.do(t, "POST", "/api/thaili/webhooks/", testSK, `{"url":"https://[64:ff9b::5db8:d822]/hook","events":["payment.completed"]}`), 201)
 	mustStatus(t, s.do(t, "GET", "/api/thaili/webhooks/", "", ""), 401)
 }
