@@ -143,3 +143,49 @@ func TestDashboardWebhooksRefusePrivateTargets(t *testing.T) {
 		t.Fatal("a secret for a refused endpoint")
 	}
 }
+
+// ipLike matches an IPv4 address, or an IPv6 one (with "::" or at least
+// five groups, unlike a time of day): what a raw dial or lookup error
+// carries.
+var ipLike = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|[0-9a-fA-F]{0,4}::[0-9a-fA-F]|\b[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4}){4,7}\b`)
+
+// The delivery log shows a failed delivery as a plain category: not the
+// Go error, which names the resolver's address; that goes to the server
+// log.
+func TestDashboardWebhookLogShowsCategory(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--webhook-interval", "50ms", "--webhook-backoff", "1h")
+	a := newMerchantBrowser(t, s)
+	pk, sk := signUpMerchant(t, a, "Lost Hooks", "lost-hooks@shop.example", "9812345683", "a good password")
+	a.get(t, "/dashboard/webhooks/")
+	p := a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {"http://nothing.invalid/hook"}, "events": {"payment.completed"}})
+	wantPage(t, "register an unresolvable name", p, 200, "shown only this once")
+	hookIdx := dashHookLogRE.FindStringSubmatch(p.Body)[1]
+
+	s.pay(t, pk, sk, "9800000001", 1000)
+	waitFor(t, "the failed attempt in the log", func() bool {
+		p = a.get(t, "/dashboard/webhooks/"+hookIdx+"/?book=test")
+		return strings.Contains(p.Body, `<td class="attempts">1</td>`)
+	})
+	if m := ipLike.FindString(p.Body); m != "" {
+		t.Errorf("the delivery log shows an address %q:\n%s", m, p.Body)
+	}
+	for _, goText := range []string{"lookup nothing", "dial ", "no such host", "Post &#34;", "Post &quot;", "server misbehaving"} {
+		if strings.Contains(p.Body, goText) {
+			t.Errorf("the delivery log shows Go error text %q:\n%s", goText, p.Body)
+		}
+	}
+	wantPage(t, "log of a failed delivery", p, 200, "DNS lookup failed", "status-pending")
+
+	// The API shows the same category; the server log has the cause.
+	r := s.do(t, "GET", "/api/thaili/webhooks/"+hookIdx+"/deliveries/", sk, "")
+	mustStatus(t, r, 200)
+	if ds, _ := r.Body["deliveries"].([]any); len(ds) != 1 || ds[0].(map[string]any)["last_error"] != "DNS lookup failed" {
+		t.Errorf("API delivery log: %s", r.Raw)
+	}
+	logged := s.Stderr.String()
+	if !strings.Contains(logged, "webhook delivery failed") || !strings.Contains(logged, "lookup nothing.invalid") ||
+		!strings.Contains(logged, "endpoint="+hookIdx) {
+		t.Errorf("the server log lacks the cause:\n%s", logged)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,12 +13,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -179,6 +183,62 @@ func webhookClient(allowPrivate bool) *http.Client {
 	}
 }
 
+// What the delivery log shows as a delivery's last error: one of these
+// plain categories, or "HTTP nnn" for an answer that was not 2xx. Never
+// the Go error, whose text can hold the resolver's address and the
+// private address a name resolved to; that goes to the server log.
+const (
+	failRefused    = "connection refused"
+	failBlocked    = "blocked address" // the SSRF guard refused the address
+	failTimeout    = "timeout"
+	failDNS        = "DNS lookup failed"
+	failTLS        = "TLS handshake failed"
+	failConnection = "connection failed" // anything else without an answer
+	failDeleted    = "endpoint deleted"
+	failSecret     = "endpoint secret unreadable" // the server secret changed
+)
+
+// failureCategory names what went wrong with a request that got no
+// answer; inHandshake says the client saw its TLS handshake fail.
+func failureCategory(err error, inHandshake bool) string {
+	var blocked *blockedAddressError
+	var dns *net.DNSError
+	var timeout net.Error
+	var certificate *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.As(err, &blocked):
+		return failBlocked
+	case errors.As(err, &dns): // before timeouts: a lookup that timed out is a DNS failure
+		return failDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return failRefused
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &timeout) && timeout.Timeout():
+		return failTimeout
+	case inHandshake, errors.As(err, &certificate), errors.As(err, &record), errors.Is(err, http.ErrSchemeMismatch):
+		return failTLS
+	default:
+		return failConnection
+	}
+}
+
+// shownFailure is what the delivery log shows for a stored last_error.
+// Rows written before last_error held categories (or by an older node
+// during an upgrade) hold raw Go errors, which can name private
+// addresses: anything that is not a category shows as "connection
+// failed".
+func shownFailure(stored string) string {
+	switch stored {
+	case "", failRefused, failBlocked, failTimeout, failDNS, failTLS, failConnection, failDeleted, failSecret:
+		return stored
+	}
+	if code, ok := strings.CutPrefix(stored, "HTTP "); ok && len(code) == 3 && code[0] >= '1' && code[0] <= '9' &&
+		strings.Trim(code, "0123456789") == "" {
+		return stored
+	}
+	return failConnection
+}
+
 // checkWebhookURL refuses anything but an absolute http(s) URL and, unless
 // private targets are allowed, a host that is or resolves to a blocked
 // address. A name that does not resolve now is accepted: the dialer
@@ -335,6 +395,7 @@ func (s *Service) WebhookDeliveryLog(ctx context.Context, caller Caller, idx str
 				}
 				events[d.EventID] = ev
 			}
+			d.LastError = shownFailure(d.LastError)
 			out = append(out, WebhookDelivery{WebhookDelivery: d, EventIdx: ev.Idx, EventType: ev.Type})
 		}
 		return nil
@@ -373,6 +434,7 @@ func (s *Service) ReplayWebhookDelivery(ctx context.Context, caller Caller, idx 
 			return err
 		}
 		d.Status, d.NextAttemptAt, d.UpdatedAt, d.LockedUntil = store.DeliveryPending, now, now, time.Time{}
+		d.LastError = shownFailure(d.LastError)
 		out = WebhookDelivery{WebhookDelivery: d, EventIdx: ev.Idx, EventType: ev.Type}
 		return nil
 	})
@@ -504,17 +566,30 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) error {
 	if err != nil {
 		return err
 	}
-	code, failure := 0, ""
+	code, failure, cause := 0, "", error(nil)
 	if !ep.DisabledAt.IsZero() {
-		failure = "endpoint deleted"
+		failure = failDeleted
 	} else if secret, err := s.unseal(ep.Secret); err != nil {
-		failure = "endpoint secret unreadable"
+		failure, cause = failSecret, err
 	} else {
-		code, failure = s.post(ctx, ep.URL, secret, ev, timeout)
+		code, failure, cause = s.post(ctx, ep.URL, secret, ev, timeout)
 	}
 	now := s.now()
 	d.Attempt++
 	d.UpdatedAt, d.LastStatusCode, d.LastError = now, code, failure
+	if failure != "" {
+		// The merchant sees only the category; the operator gets the
+		// cause. The URL is reduced to its host, since paths and queries
+		// often carry the receiver's own credentials.
+		attrs := []any{"delivery", d.Idx, "event", ev.Idx, "endpoint", ep.Idx, "attempt", d.Attempt, "category", failure, "status", code}
+		if u, err := url.Parse(ep.URL); err == nil {
+			attrs = append(attrs, "host", u.Host)
+		}
+		if cause != nil {
+			attrs = append(attrs, "cause", cause.Error())
+		}
+		s.log.WarnContext(ctx, "webhook delivery failed", attrs...)
+	}
 	switch {
 	case failure == "":
 		d.Status = store.DeliverySucceeded
@@ -538,14 +613,20 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) error {
 	return err
 }
 
-// post sends ev to url and returns the HTTP status and, unless the answer
-// was 2xx, what went wrong.
-func (s *Service) post(ctx context.Context, url, secret string, ev store.WebhookEvent, timeout time.Duration) (int, string) {
+// post sends ev to target and returns the HTTP status and, unless the answer
+// was 2xx, the failure's category (see failureCategory) and its cause.
+func (s *Service) post(ctx context.Context, target, secret string, ev store.WebhookEvent, timeout time.Duration) (int, string, error) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, bytes.NewReader(ev.Payload))
+	var handshakeFailed atomic.Bool
+	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+		if err != nil {
+			handshakeFailed.Store(true)
+		}
+	}})
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, target, bytes.NewReader(ev.Payload))
 	if err != nil {
-		return 0, err.Error()
+		return 0, failConnection, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Thaili-Webhooks/1")
@@ -554,18 +635,20 @@ func (s *Service) post(ctx context.Context, url, secret string, ev store.Webhook
 	req.Header.Set("Thaili-Event-Type", ev.Type)
 	resp, err := s.http.Do(req)
 	if err != nil {
-		msg := err.Error()
-		if len(msg) > 300 {
-			msg = msg[:300]
+		// The client's *url.Error repeats the whole URL; keep only what
+		// went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
 		}
-		return 0, msg
+		return 0, failureCategory(err, handshakeFailed.Load()), err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp.StatusCode, ""
+		return resp.StatusCode, "", nil
 	}
-	return resp.StatusCode, "HTTP " + strconv.Itoa(resp.StatusCode)
+	return resp.StatusCode, "HTTP " + strconv.Itoa(resp.StatusCode), nil
 }
 
 // RunWebhooks delivers due webhooks every interval until ctx is done,
