@@ -188,7 +188,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		wh, whOne, whLog, whReplay = "/api/thaili/webhooks/", "/api/thaili/webhooks/{idx}/", "/api/thaili/webhooks/{idx}/deliveries/", "/api/thaili/webhooks/deliveries/{idx}/replay/"
 		unknown                    = "bZQLD9wRVWo4CdESSfuSsB"
 	)
-	r = c.req("POST", wh, wh, testSK, nil, `{"url":"https://192.0.2.1/thaili","events":["payment.partially_refunded","payment.refunded"]}`, 201)
+	// A .invalid name never resolves: registration accepts it (the dialer
+	// checks at connect time) and no delivery leaves the machine.
+	r = c.req("POST", wh, wh, testSK, nil, `{"url":"https://hooks.invalid/thaili","events":["payment.partially_refunded","payment.refunded"]}`, 201)
 	hook, _ := r.Body["idx"].(string)
 	c.req("POST", wh, wh, testSK, nil, `{"url":"http://169.254.169.254/","events":["payment.completed"]}`, 400)
 	c.req("GET", wh, wh, testSK, nil, "", 200)
