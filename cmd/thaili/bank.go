@@ -51,7 +51,7 @@ func (e env) bank(sub string, args []string) error {
 	}
 	defer a.store.Close()
 	if sub == "add" {
-		b, err := a.svc.AddBank(e.ctx, in)
+		b, err := a.svc.AddBank(e.ctx, e.actor(), in)
 		if err != nil {
 			return bankCLIError(err)
 		}

@@ -129,14 +129,14 @@ func (e env) bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	merchants, err := benchMerchants(e.ctx, a.svc, runID, cfg.merchants)
+	merchants, err := benchMerchants(e.ctx, a.svc, e.actor(), runID, cfg.merchants)
 	if err != nil {
 		return err
 	}
 	if err := benchSameDatabase(e.ctx, client, base, merchants[0]); err != nil {
 		return err
 	}
-	mobiles, err := benchPayers(e.ctx, a.svc, runID, cfg.payers)
+	mobiles, err := benchPayers(e.ctx, a.svc, e.actor(), runID, cfg.payers)
 	if err != nil {
 		return err
 	}
@@ -260,12 +260,14 @@ func benchRunID() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// benchMerchants creates n KYC-approved merchants bench-<run>-<i>.
-func benchMerchants(ctx context.Context, svc *payment.Service, runID string, n int) ([]benchMerchant, error) {
+// benchMerchants creates n KYC-approved merchants bench-<run>-<i>, for
+// actor: they are real merchants (they get live keys after their first
+// test payment), so their creation is audited like any other.
+func benchMerchants(ctx context.Context, svc *payment.Service, actor payment.Actor, runID string, n int) ([]benchMerchant, error) {
 	out := make([]benchMerchant, 0, n)
 	for i := range n {
 		name := fmt.Sprintf("bench-%s-%d", runID, i)
-		m, kp, err := svc.CreateMerchant(ctx, payment.NewMerchant{Name: name, Email: name + "@bench.thaili.local", KYC: store.KYCApproved})
+		m, kp, err := svc.CreateMerchant(ctx, actor, payment.NewMerchant{Name: name, Email: name + "@bench.thaili.local", KYC: store.KYCApproved})
 		if err != nil {
 			return nil, fmt.Errorf("creating merchant %s: %w", name, cliError(err))
 		}
@@ -276,14 +278,14 @@ func benchMerchants(ctx context.Context, svc *payment.Service, runID string, n i
 
 // benchPayers creates n wallets on fresh random 98XXXXXXXX numbers, MPIN
 // 1111, each topped up with benchTopup in the test book, and returns
-// their mobiles.
-func benchPayers(ctx context.Context, svc *payment.Service, runID string, n int) ([]string, error) {
+// their mobiles. Creations and top-ups are audited as actor's.
+func benchPayers(ctx context.Context, svc *payment.Service, actor payment.Actor, runID string, n int) ([]string, error) {
 	mobiles := make([]string, 0, n)
 	for i := range n {
 		var mobile string
 		for try := 0; ; try++ {
 			mobile = fmt.Sprintf("98%08d", rand.N(100_000_000))
-			_, err := svc.CreateConsumer(ctx, mobile, fmt.Sprintf("Bench payer %s-%d", runID, i), payment.SandboxMPIN)
+			_, err := svc.CreateConsumer(ctx, actor, mobile, fmt.Sprintf("Bench payer %s-%d", runID, i), payment.SandboxMPIN)
 			if err == nil {
 				break
 			}
@@ -292,7 +294,7 @@ func benchPayers(ctx context.Context, svc *payment.Service, runID string, n int)
 			}
 			return nil, fmt.Errorf("creating payer %s: %w", mobile, cliError(err))
 		}
-		if _, err := svc.Topup(ctx, mobile, ledger.Test, benchTopup); err != nil {
+		if _, err := svc.Topup(ctx, actor, mobile, ledger.Test, benchTopup); err != nil {
 			return nil, fmt.Errorf("topping up payer %s: %w", mobile, cliError(err))
 		}
 		mobiles = append(mobiles, mobile)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,6 +49,19 @@ func TestBenchCommand(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^` + ep + `\s+40\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+0$`).MatchString(out) {
 			t.Errorf("no line for %s with 40 requests and 0 errors:\n%s", ep, out)
 		}
+	}
+	// The merchants and funded payers it made are real (the merchants
+	// go live after their first test payment): their creation is audited
+	// as the command line's.
+	count := map[string]int{}
+	for _, e := range readAudit(t, s.DB) {
+		if e.operator != "command line" || e.operatorID.Valid {
+			t.Errorf("audit entry %v, want the command line's", e)
+		}
+		count[e.action]++
+	}
+	if want := map[string]int{"merchant.create": 2, "wallet.create": 4, "wallet.topup": 4}; !reflect.DeepEqual(count, want) {
+		t.Errorf("bench wrote audit entries %v, want %v", count, want)
 	}
 	s.ledgerOK(t)
 }

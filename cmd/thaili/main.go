@@ -424,6 +424,7 @@ func (e env) admin(name string, args []string) error {
 		kyc         = new(string)
 		book        = new(string)
 		amount      = new(string)
+		reason      = new(string)
 	)
 	switch name {
 	case "merchant create":
@@ -436,6 +437,7 @@ func (e env) admin(name string, args []string) error {
 	case "kyc approve":
 		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
 		fs.StringVar(kyc, "state", "approved", "KYC state to set")
+		fs.StringVar(reason, "reason", "", "why (required with --state rejected; the merchant sees it)")
 	case "consumer create":
 		fs.StringVar(mobile, "mobile", "", "10-digit mobile, e.g. 9812345678 (required)")
 		fs.StringVar(nameFlag, "name", "", "full name (required)")
@@ -467,14 +469,14 @@ func (e env) admin(name string, args []string) error {
 	ctx, out := e.ctx, e.stdout
 	switch name {
 	case "merchant create":
-		m, kp, err := a.svc.CreateMerchant(ctx, payment.NewMerchant{Name: *nameFlag, Email: *email, Mobile: *mobile, KYC: store.KYC(*kyc)})
+		m, kp, err := a.svc.CreateMerchant(ctx, e.actor(), payment.NewMerchant{Name: *nameFlag, Email: *email, Mobile: *mobile, KYC: store.KYC(*kyc)})
 		if err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(out, "created merchant %s %q <%s>, KYC %s\n", m.Idx, m.Name, m.Email, m.KYC)
 		fmt.Fprintf(out, "test public key: %s\ntest secret key: %s\n(the secret key is shown only now)\n", kp.Public, kp.Secret)
 	case "merchant show":
-		info, err := a.svc.ShowMerchant(ctx, *merchantRef)
+		info, err := a.svc.ShowMerchant(ctx, e.actor(), *merchantRef)
 		if err != nil {
 			return cliError(err)
 		}
@@ -498,13 +500,13 @@ func (e env) admin(name string, args []string) error {
 		}
 		fmt.Fprintf(out, "balance: test %d paisa, live %d paisa\n", info.Balances[ledger.Test], info.Balances[ledger.Live])
 	case "kyc approve":
-		m, err := a.svc.SetKYC(ctx, *merchantRef, store.KYC(*kyc))
+		m, err := a.svc.SetKYC(ctx, e.actor(), *merchantRef, store.KYC(*kyc), *reason)
 		if err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(out, "merchant %s KYC is now %s\n", m.Idx, m.KYC)
 	case "consumer create":
-		c, err := a.svc.CreateConsumer(ctx, *mobile, *nameFlag, *mpin)
+		c, err := a.svc.CreateConsumer(ctx, e.actor(), *mobile, *nameFlag, *mpin)
 		if err != nil {
 			return cliError(err)
 		}
@@ -514,18 +516,18 @@ func (e env) admin(name string, args []string) error {
 		if err != nil {
 			return exitError{2, "--amount: " + err.Error()}
 		}
-		bal, err := a.svc.Topup(ctx, *mobile, ledger.Book(*book), p)
+		bal, err := a.svc.Topup(ctx, e.actor(), *mobile, ledger.Book(*book), p)
 		if err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(out, "credited %d paisa to %s (%s book); balance %d paisa\n", p, *mobile, *book, bal)
 	case "consumer reset-mpin":
-		if err := a.svc.ResetMPIN(ctx, *mobile, *mpin); err != nil {
+		if err := a.svc.ResetMPIN(ctx, e.actor(), *mobile, *mpin); err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(out, "MPIN of %s reset; wallet unlocked\n", *mobile)
 	case "keys rotate":
-		kp, err := a.svc.RotateKeys(ctx, *merchantRef, ledger.Book(*book))
+		kp, err := a.svc.RotateKeys(ctx, e.actor(), *merchantRef, ledger.Book(*book))
 		if err != nil {
 			return cliError(err)
 		}
@@ -547,6 +549,16 @@ func (e env) admin(name string, args []string) error {
 		fmt.Fprintln(out, "ledger ok: every book sums to zero, balances match postings, no overdrafts, refunds within captures")
 	}
 	return nil
+}
+
+// actor is who the command line's operator actions are audited as: the
+// OS user the environment names ($USER, else $LOGNAME), as it claims.
+func (e env) actor() payment.Actor {
+	user := e.getenv("USER")
+	if user == "" {
+		user = e.getenv("LOGNAME")
+	}
+	return payment.CommandLine(user)
 }
 
 // cliError turns a service error into a one-line message.

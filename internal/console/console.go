@@ -237,7 +237,7 @@ func (p *Pages) kycDocument(w http.ResponseWriter, r *http.Request, _ string, o 
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var d store.KYCDocument
 	if err == nil {
-		d, err = p.svc.KYCDocument(r.Context(), o, idx, id)
+		d, err = p.svc.KYCDocument(r.Context(), payment.ConsoleOperator(o), idx, id)
 	} else {
 		err = payment.NotFound()
 	}
@@ -278,8 +278,11 @@ func (p *Pages) kyc(w http.ResponseWriter, r *http.Request, id string, o store.O
 		p.failed(w, r, id, o, payment.FieldError("decision", "Choose approve or reject."), v, p.merchants)
 		return
 	}
-	approve := decision == "approve"
-	m, err := p.svc.ReviewKYC(r.Context(), o, r.PostFormValue("merchant"), approve, r.PostFormValue("reason"))
+	state := store.KYCApproved
+	if decision == "reject" {
+		state = store.KYCRejected
+	}
+	m, err := p.svc.SetKYC(r.Context(), payment.ConsoleOperator(o), r.PostFormValue("merchant"), state, r.PostFormValue("reason"))
 	if err != nil {
 		p.failed(w, r, id, o, err, v, p.merchants)
 		return
@@ -316,7 +319,7 @@ func (p *Pages) topup(w http.ResponseWriter, r *http.Request, id string, o store
 		p.failed(w, r, id, o, payment.FieldError("amount", "Enter the amount in paisa, a whole number."), v, p.consumers)
 		return
 	}
-	bal, err := p.svc.OperatorTopup(r.Context(), o, mobile, book, amount)
+	bal, err := p.svc.Topup(r.Context(), payment.ConsoleOperator(o), mobile, book, amount)
 	if err != nil {
 		p.failed(w, r, id, o, err, v, p.consumers)
 		return
@@ -328,7 +331,7 @@ func (p *Pages) topup(w http.ResponseWriter, r *http.Request, id string, o store
 func (p *Pages) unlock(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {
 	v.Query = r.PostFormValue("q")
 	mobile := r.PostFormValue("mobile")
-	if err := p.svc.UnlockConsumer(r.Context(), o, mobile); err != nil {
+	if err := p.svc.UnlockConsumer(r.Context(), payment.ConsoleOperator(o), mobile); err != nil {
 		p.failed(w, r, id, o, err, v, p.consumers)
 		return
 	}

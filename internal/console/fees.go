@@ -37,7 +37,7 @@ type feeInput struct {
 var percentRE = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,2})?$`)
 
 func (p *Pages) fees(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
-	info, err := p.svc.ShowMerchant(r.Context(), r.PathValue("idx"))
+	info, err := p.svc.MerchantDetails(r.Context(), r.PathValue("idx"))
 	if err != nil {
 		if payment.AsError(err).Kind == payment.KindNotFound {
 			v.Status, v.Title, v.Message = http.StatusNotFound, "Not found", "There is no such merchant."
@@ -80,7 +80,7 @@ func (p *Pages) setFees(w http.ResponseWriter, r *http.Request, id string, o sto
 	tiers, err := parseTiers(rows)
 	var m store.Merchant
 	if err == nil {
-		m, err = p.svc.SetFeeSchedule(r.Context(), o, r.PathValue("idx"), book, tiers)
+		m, err = p.svc.SetFeeSchedule(r.Context(), payment.ConsoleOperator(o), r.PathValue("idx"), book, tiers)
 	}
 	if err != nil {
 		v.FeeBook, v.FeeRows = book, rows

@@ -264,7 +264,7 @@ func (p *Pages) dashboard(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) rotate(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
 	book := ledger.Book(r.PostFormValue("book"))
-	kp, err := p.svc.RotateKeys(r.Context(), m.Idx, book)
+	kp, err := p.svc.RotateOwnKeys(r.Context(), m.Idx, book)
 	if err != nil {
 		p.renderDashboard(w, r, id, m, p.failure(r, err, view{}))
 		return
@@ -284,7 +284,7 @@ func (p *Pages) password(w http.ResponseWriter, r *http.Request, id string, m st
 // renderDashboard fills v with m's keys, checklist and balances. A sealed
 // secret (live keys issued on go-live) is revealed here once.
 func (p *Pages) renderDashboard(w http.ResponseWriter, r *http.Request, id string, m store.Merchant, v view) {
-	info, err := p.svc.ShowMerchant(r.Context(), m.Idx)
+	info, err := p.svc.ShowOwnMerchant(r.Context(), m.Idx)
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return

@@ -91,7 +91,7 @@ func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (store.Merchant
 	if err != nil {
 		return store.Merchant{}, KeyPair{}, Internal(err)
 	}
-	m, kp, err := s.CreateMerchant(ctx, NewMerchant{Name: in.Name, Email: in.Email, Mobile: strings.TrimSpace(in.Phone), passwordHash: hash})
+	m, kp, err := s.createMerchant(ctx, NewMerchant{Name: in.Name, Email: in.Email, Mobile: strings.TrimSpace(in.Phone), passwordHash: hash})
 	if err != nil {
 		return store.Merchant{}, KeyPair{}, err
 	}

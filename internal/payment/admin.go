@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -25,9 +27,45 @@ type NewMerchant struct {
 	passwordHash string // set by SignUpMerchant
 }
 
-// CreateMerchant creates a merchant with test keys and the default fee
-// schedule in both books, returning the keys (shown only this once).
-func (s *Service) CreateMerchant(ctx context.Context, in NewMerchant) (store.Merchant, KeyPair, error) {
+// CreateMerchant creates a merchant for actor with test keys and the
+// default fee schedule in both books, returning the keys (shown only this
+// once). It is audited (merchant.create).
+func (s *Service) CreateMerchant(ctx context.Context, actor Actor, in NewMerchant) (store.Merchant, KeyPair, error) {
+	m, kp, err := s.newMerchant(in)
+	if err != nil {
+		return store.Merchant{}, KeyPair{}, err
+	}
+	err = s.operatorAction(ctx, actor, AuditCreateMerchant, func(tx store.Tx) (auditRecord, error) {
+		if err := s.insertMerchant(ctx, tx, &m, kp); err != nil {
+			return auditRecord{}, err
+		}
+		detail := fmt.Sprintf("%s, KYC %s", m.Email, m.KYC)
+		if m.Mobile != "" {
+			detail += ", owner's wallet " + m.Mobile
+		}
+		return auditRecord{subject: m.Idx, detail: detail}, nil
+	})
+	if err != nil {
+		return store.Merchant{}, KeyPair{}, err
+	}
+	return m, kp, nil
+}
+
+// createMerchant is CreateMerchant where no operator acts (a merchant's
+// own sign-up, the sandbox seed), so nothing is audited.
+func (s *Service) createMerchant(ctx context.Context, in NewMerchant) (store.Merchant, KeyPair, error) {
+	m, kp, err := s.newMerchant(in)
+	if err != nil {
+		return store.Merchant{}, KeyPair{}, err
+	}
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return s.insertMerchant(ctx, tx, &m, kp) }); err != nil {
+		return store.Merchant{}, KeyPair{}, s.wrap(err)
+	}
+	return m, kp, nil
+}
+
+// newMerchant checks in and returns the merchant to insert and its test keys.
+func (s *Service) newMerchant(in NewMerchant) (store.Merchant, KeyPair, error) {
 	in.Name, in.Email = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email))
 	fields := map[string][]string{}
 	if in.Name == "" {
@@ -54,46 +92,85 @@ func (s *Service) CreateMerchant(ctx context.Context, in NewMerchant) (store.Mer
 	}
 	m := store.Merchant{Idx: s.ids.New(), Name: in.Name, Email: in.Email, Mobile: in.Mobile, KYC: in.KYC, CreatedAt: s.now(),
 		PasswordHash: in.passwordHash}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.CreateMerchant(ctx, &m); err != nil {
-			if errors.Is(err, store.ErrDuplicate) {
-				return FieldError("email", "A merchant with this email already exists.")
-			}
-			return err
-		}
-		for _, book := range []ledger.Book{ledger.Test, ledger.Live} {
-			if err := tx.SetFeeTiers(ctx, m.ID, book, s.cfg.DefaultFeeTiers); err != nil {
-				return err
-			}
-		}
-		return s.storeKeyPair(ctx, tx, m.ID, kp, false)
-	})
-	if err != nil {
-		return store.Merchant{}, KeyPair{}, s.wrap(err)
-	}
 	return m, kp, nil
 }
 
-// SetKYC changes a merchant's KYC state.
-func (s *Service) SetKYC(ctx context.Context, merchantIdx string, kyc store.KYC) (store.Merchant, error) {
+// insertMerchant stores m (setting its ID) with the default fee
+// schedules and the test keys kp.
+func (s *Service) insertMerchant(ctx context.Context, tx store.Tx, m *store.Merchant, kp KeyPair) error {
+	if err := tx.CreateMerchant(ctx, m); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return FieldError("email", "A merchant with this email already exists.")
+		}
+		return err
+	}
+	for _, book := range []ledger.Book{ledger.Test, ledger.Live} {
+		if err := tx.SetFeeTiers(ctx, m.ID, book, s.cfg.DefaultFeeTiers); err != nil {
+			return err
+		}
+	}
+	return s.storeKeyPair(ctx, tx, m.ID, kp, false)
+}
+
+// SetKYC sets a merchant's KYC state (merchantRef is its idx or email) for
+// actor, and keeps reason as the state's reason: a rejection needs one,
+// an approval may carry a note, and any earlier reason is replaced. It is
+// audited as kyc.approve, kyc.reject or, for another state, kyc.set.
+func (s *Service) SetKYC(ctx context.Context, actor Actor, merchantRef string, kyc store.KYC, reason string) (store.Merchant, error) {
 	if !kyc.Valid() {
 		return store.Merchant{}, FieldError("kyc", "Unknown KYC state.")
 	}
-	var m store.Merchant
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		if m, err = s.merchantByRef(ctx, tx, merchantIdx); err != nil {
-			return err
+	reason = strings.TrimSpace(reason)
+	action := AuditKYCSet
+	switch kyc {
+	case store.KYCApproved:
+		action = AuditKYCApprove
+	case store.KYCRejected:
+		action = AuditKYCReject
+		if reason == "" {
+			return store.Merchant{}, FieldError("reason", "Give the reason for the rejection.")
 		}
+	}
+	if utf8.RuneCountInString(reason) > maxReasonLen {
+		return store.Merchant{}, FieldError("reason", "Ensure this field has no more than 500 characters.")
+	}
+	if msg := textProblem("Reason", reason); msg != "" {
+		return store.Merchant{}, FieldError("reason", msg)
+	}
+	var m store.Merchant
+	err := s.operatorAction(ctx, actor, action, func(tx store.Tx) (auditRecord, error) {
+		var err error
+		if m, err = s.merchantByRef(ctx, tx, merchantRef); err != nil {
+			return auditRecord{}, err
+		}
+		was := m.KYC
 		m.KYC = kyc
-		return tx.SetMerchantKYC(ctx, m.ID, kyc)
+		if err := tx.SetMerchantKYC(ctx, m.ID, kyc); err != nil {
+			return auditRecord{}, err
+		}
+		if err := tx.SetMerchantKYCReason(ctx, m.ID, reason); err != nil {
+			return auditRecord{}, err
+		}
+		detail := fmt.Sprintf("%s: %s -> %s", m.Email, was, kyc)
+		if reason != "" {
+			detail += "; " + reason
+		}
+		return auditRecord{subject: m.Idx, detail: detail}, nil
 	})
 	s.forgetKeys()
-	return m, s.wrap(err)
+	return m, err
 }
 
-// merchantByRef finds a merchant by idx or email.
+// merchantByRef finds a merchant by idx or email. A reference that can
+// name no merchant (not an idx or an email address, or not valid text)
+// is not looked up, since PostgreSQL refuses NUL bytes and invalid UTF-8,
+// and is "No such merchant."; a plausible one that names none is quoted.
 func (s *Service) merchantByRef(ctx context.Context, tx store.Tx, ref string) (store.Merchant, error) {
+	if !ids.Valid(ref) {
+		if a, err := mail.ParseAddress(ref); err != nil || a.Address != ref || len(ref) > 254 || textProblem("ref", ref) != "" {
+			return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
+		}
+	}
 	m, err := tx.MerchantByIdx(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		m, err = tx.MerchantByEmail(ctx, strings.ToLower(ref))
@@ -119,73 +196,130 @@ type MerchantInfo struct {
 	Fees     map[ledger.Book][]store.FeeTier // the fee schedule of each book
 }
 
-// ShowMerchant returns a merchant's details. A secret key that was issued
-// automatically (live keys on go-live) is revealed once, then forgotten.
-func (s *Service) ShowMerchant(ctx context.Context, ref string) (MerchantInfo, error) {
+// ShowMerchant returns a merchant's details (ref is its idx or email) for
+// actor. A secret key that was issued automatically (live keys on
+// go-live) and not yet shown is revealed once, then forgotten; the reveal
+// is audited (keys.reveal), a show that reveals nothing is a read and is
+// not.
+func (s *Service) ShowMerchant(ctx context.Context, actor Actor, ref string) (MerchantInfo, error) {
 	var info MerchantInfo
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.operatorAction(ctx, actor, AuditRevealSecret, func(tx store.Tx) (auditRecord, error) {
 		m, err := s.merchantByRef(ctx, tx, ref)
 		if err != nil {
-			return err
+			return auditRecord{}, err
 		}
-		info = MerchantInfo{Merchant: m, Balances: map[ledger.Book]money.Paisa{}, Fees: map[ledger.Book][]store.FeeTier{}}
-		keys, err := tx.Keys(ctx, m.ID)
-		if err != nil {
-			return err
+		if info, err = s.merchantInfo(ctx, tx, m, true); err != nil {
+			return auditRecord{}, err
 		}
-		for _, k := range keys {
-			ki := KeyInfo{Key: k}
-			if k.Sealed != nil {
-				if ki.Secret, err = s.unseal(k.Sealed); err != nil {
-					return err
-				}
-				if err := tx.ForgetSealedSecret(ctx, k.ID); err != nil {
-					return err
-				}
-			}
-			info.Keys = append(info.Keys, ki)
-		}
-		for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
-			if info.Balances[b], err = tx.Balance(ctx, account(b, ledger.Merchant, m.ID)); err != nil {
-				return err
-			}
-			if info.Fees[b], err = tx.FeeTiers(ctx, m.ID, b); err != nil {
-				return err
+		var shown []string
+		for _, k := range info.Keys {
+			if k.Secret != "" {
+				shown = append(shown, fmt.Sprintf("%s %s key %s", k.Key.Book, k.Key.Kind, k.Key.Prefix))
 			}
 		}
-		return nil
+		return auditRecord{subject: m.Idx, detail: strings.Join(shown, ", "), skip: len(shown) == 0}, nil
+	})
+	return info, err
+}
+
+// ShowOwnMerchant is ShowMerchant for the merchant itself (its
+// dashboard): a sealed secret is revealed to its owner, which is not an
+// operator action, so nothing is audited.
+func (s *Service) ShowOwnMerchant(ctx context.Context, merchantIdx string) (MerchantInfo, error) {
+	var info MerchantInfo
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		m, err := s.merchantByRef(ctx, tx, merchantIdx)
+		if err == nil {
+			info, err = s.merchantInfo(ctx, tx, m, true)
+		}
+		return err
 	})
 	return info, s.wrap(err)
 }
 
-// RotateKeys revokes a merchant's keys in one book and issues new ones.
-func (s *Service) RotateKeys(ctx context.Context, ref string, book ledger.Book) (KeyPair, error) {
+// MerchantDetails returns a merchant's details (ref is its idx or email)
+// without revealing any secret: what an operator reads in the console.
+func (s *Service) MerchantDetails(ctx context.Context, ref string) (MerchantInfo, error) {
+	var info MerchantInfo
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		m, err := s.merchantByRef(ctx, tx, ref)
+		if err == nil {
+			info, err = s.merchantInfo(ctx, tx, m, false)
+		}
+		return err
+	})
+	return info, s.wrap(err)
+}
+
+// merchantInfo reads m's keys, balances and fee schedules in tx; with
+// reveal, a sealed secret is unsealed into its KeyInfo and forgotten.
+func (s *Service) merchantInfo(ctx context.Context, tx store.Tx, m store.Merchant, reveal bool) (MerchantInfo, error) {
+	info := MerchantInfo{Merchant: m, Balances: map[ledger.Book]money.Paisa{}, Fees: map[ledger.Book][]store.FeeTier{}}
+	keys, err := tx.Keys(ctx, m.ID)
+	if err != nil {
+		return info, err
+	}
+	for _, k := range keys {
+		ki := KeyInfo{Key: k}
+		if k.Sealed != nil && reveal {
+			if ki.Secret, err = s.unseal(k.Sealed); err != nil {
+				return info, err
+			}
+			if err := tx.ForgetSealedSecret(ctx, k.ID); err != nil {
+				return info, err
+			}
+		}
+		info.Keys = append(info.Keys, ki)
+	}
+	for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
+		if info.Balances[b], err = tx.Balance(ctx, account(b, ledger.Merchant, m.ID)); err != nil {
+			return info, err
+		}
+		if info.Fees[b], err = tx.FeeTiers(ctx, m.ID, b); err != nil {
+			return info, err
+		}
+	}
+	return info, nil
+}
+
+// RotateKeys revokes a merchant's keys in one book and issues new ones,
+// for actor (ref is the merchant's idx or email). It is audited
+// (keys.rotate).
+func (s *Service) RotateKeys(ctx context.Context, actor Actor, ref string, book ledger.Book) (KeyPair, error) {
+	if !book.Valid() {
+		return KeyPair{}, FieldError("book", "Book must be test or live.")
+	}
+	kp := s.newKeyPair(book)
+	err := s.operatorAction(ctx, actor, AuditRotateKeys, func(tx store.Tx) (auditRecord, error) {
+		m, err := s.merchantByRef(ctx, tx, ref)
+		if err != nil {
+			return auditRecord{}, err
+		}
+		if err := s.rotateKeys(ctx, tx, m, kp); err != nil {
+			return auditRecord{}, err
+		}
+		return auditRecord{subject: m.Idx, detail: fmt.Sprintf("%s book; new public key %s", book, kp.Public)}, nil
+	})
+	s.forgetKeys()
+	if err != nil {
+		return KeyPair{}, err
+	}
+	return kp, nil
+}
+
+// RotateOwnKeys is RotateKeys for the merchant itself (its dashboard),
+// which is not an operator action, so nothing is audited.
+func (s *Service) RotateOwnKeys(ctx context.Context, merchantIdx string, book ledger.Book) (KeyPair, error) {
 	if !book.Valid() {
 		return KeyPair{}, FieldError("book", "Book must be test or live.")
 	}
 	kp := s.newKeyPair(book)
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		m, err := s.merchantByRef(ctx, tx, ref)
+		m, err := s.merchantByRef(ctx, tx, merchantIdx)
 		if err != nil {
 			return err
 		}
-		if book == ledger.Live {
-			keys, err := tx.Keys(ctx, m.ID)
-			if err != nil {
-				return err
-			}
-			live := false
-			for _, k := range keys {
-				live = live || k.Book == ledger.Live
-			}
-			if !live {
-				return DetailError("This merchant has no live keys yet: they are issued after its first completed test payment.")
-			}
-		}
-		if err := tx.RevokeKeys(ctx, m.ID, book, s.now()); err != nil {
-			return err
-		}
-		return s.storeKeyPair(ctx, tx, m.ID, kp, false)
+		return s.rotateKeys(ctx, tx, m, kp)
 	})
 	s.forgetKeys()
 	if err != nil {
@@ -194,8 +328,55 @@ func (s *Service) RotateKeys(ctx context.Context, ref string, book ledger.Book) 
 	return kp, nil
 }
 
-// CreateConsumer creates a wallet holder.
-func (s *Service) CreateConsumer(ctx context.Context, mobile, name, mpin string) (store.Consumer, error) {
+// rotateKeys revokes m's keys in kp's book and stores kp. The live book
+// can be rotated only once it has keys.
+func (s *Service) rotateKeys(ctx context.Context, tx store.Tx, m store.Merchant, kp KeyPair) error {
+	if kp.Book == ledger.Live {
+		keys, err := tx.Keys(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		live := false
+		for _, k := range keys {
+			live = live || k.Book == ledger.Live
+		}
+		if !live {
+			return DetailError("This merchant has no live keys yet: they are issued after its first completed test payment.")
+		}
+	}
+	if err := tx.RevokeKeys(ctx, m.ID, kp.Book, s.now()); err != nil {
+		return err
+	}
+	return s.storeKeyPair(ctx, tx, m.ID, kp, false)
+}
+
+// CreateConsumer creates a wallet holder for actor. It is audited
+// (wallet.create).
+func (s *Service) CreateConsumer(ctx context.Context, actor Actor, mobile, name, mpin string) (store.Consumer, error) {
+	c, err := s.newConsumer(mobile, name, mpin)
+	if err != nil {
+		return store.Consumer{}, err
+	}
+	err = s.operatorAction(ctx, actor, AuditCreateConsumer, func(tx store.Tx) (auditRecord, error) {
+		return auditRecord{subject: c.Mobile, detail: c.Idx + ", " + c.Name}, insertConsumer(ctx, tx, &c)
+	})
+	return c, err
+}
+
+// createConsumer is CreateConsumer where no operator acts (a wallet's own
+// sign-up, the sandbox seed), so nothing is audited.
+func (s *Service) createConsumer(ctx context.Context, mobile, name, mpin string) (store.Consumer, error) {
+	c, err := s.newConsumer(mobile, name, mpin)
+	if err != nil {
+		return store.Consumer{}, err
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error { return insertConsumer(ctx, tx, &c) })
+	return c, s.wrap(err)
+}
+
+// newConsumer checks a new wallet's details and returns the consumer to
+// insert, its MPIN hashed.
+func (s *Service) newConsumer(mobile, name, mpin string) (store.Consumer, error) {
 	fields := map[string][]string{}
 	if !ValidMobile(mobile) {
 		fields["mobile"] = []string{"Enter a valid mobile number."}
@@ -213,54 +394,92 @@ func (s *Service) CreateConsumer(ctx context.Context, mobile, name, mpin string)
 	if err != nil {
 		return store.Consumer{}, Internal(err)
 	}
-	c := store.Consumer{Idx: s.ids.New(), Mobile: mobile, Name: strings.TrimSpace(name), MPINHash: hash, CreatedAt: s.now()}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		err := tx.CreateConsumer(ctx, &c)
-		if errors.Is(err, store.ErrDuplicate) {
-			return FieldError("mobile", "A wallet with this mobile number already exists.")
-		}
-		return err
-	})
-	return c, s.wrap(err)
+	return store.Consumer{Idx: s.ids.New(), Mobile: mobile, Name: strings.TrimSpace(name), MPINHash: hash, CreatedAt: s.now()}, nil
 }
 
-// ResetMPIN sets a new MPIN and unlocks the wallet.
-func (s *Service) ResetMPIN(ctx context.Context, mobile, mpin string) error {
-	if !ValidMPIN(mpin) {
-		return FieldError("mpin", "Khalti PIN must be 4 digits long.")
+// insertConsumer stores c, setting its ID.
+func insertConsumer(ctx context.Context, tx store.Tx, c *store.Consumer) error {
+	err := tx.CreateConsumer(ctx, c)
+	if errors.Is(err, store.ErrDuplicate) {
+		return FieldError("mobile", "A wallet with this mobile number already exists.")
 	}
-	hash, err := s.hashMPIN(mpin)
+	return err
+}
+
+// ResetMPIN sets a new MPIN and unlocks the wallet, for actor. It is
+// audited (wallet.reset_mpin, with the lock and wrong-MPIN count it
+// cleared; never the MPIN).
+func (s *Service) ResetMPIN(ctx context.Context, actor Actor, mobile, mpin string) error {
+	hash, err := s.newMPINHash(mpin)
 	if err != nil {
-		return Internal(err)
+		return err
+	}
+	return s.operatorAction(ctx, actor, AuditResetMPIN, func(tx store.Tx) (auditRecord, error) {
+		c, err := s.setMPIN(ctx, tx, mobile, hash)
+		return auditRecord{subject: mobile, detail: fmt.Sprintf("was locked: %t, wrong MPINs: %d", c.Locked, c.FailedMPIN)}, err
+	})
+}
+
+// resetMPIN is ResetMPIN for the wallet's owner (after a reset code),
+// which is not an operator action, so nothing is audited.
+func (s *Service) resetMPIN(ctx context.Context, mobile, mpin string) error {
+	hash, err := s.newMPINHash(mpin)
+	if err != nil {
+		return err
 	}
 	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
-		c, err := tx.ConsumerByMobile(ctx, mobile)
-		if errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
-		}
-		if err != nil {
-			return err
-		}
-		return tx.UpdateConsumerSecurity(ctx, c.ID, hash, 0, false)
+		_, err := s.setMPIN(ctx, tx, mobile, hash)
+		return err
 	}))
 }
 
-// Topup credits a wallet from the platform's funding account and returns
-// the new balance.
-func (s *Service) Topup(ctx context.Context, mobile string, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
+// newMPINHash checks a new MPIN and hashes it.
+func (s *Service) newMPINHash(mpin string) (string, error) {
+	if !ValidMPIN(mpin) {
+		return "", FieldError("mpin", "Khalti PIN must be 4 digits long.")
+	}
+	hash, err := s.hashMPIN(mpin)
+	if err != nil {
+		return "", Internal(err)
+	}
+	return hash, nil
+}
+
+// setMPIN gives the wallet of mobile the MPIN hash and unlocks it in tx,
+// returning the wallet as it was.
+func (s *Service) setMPIN(ctx context.Context, tx store.Tx, mobile, hash string) (store.Consumer, error) {
+	c, err := tx.ConsumerByMobile(ctx, mobile)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
+	}
+	if err != nil {
+		return c, err
+	}
+	return c, tx.UpdateConsumerSecurity(ctx, c.ID, hash, 0, false)
+}
+
+// Topup credits a wallet from the platform's funding account for actor
+// and returns the new balance. It is audited (wallet.topup, with the
+// amount, book and new balance).
+func (s *Service) Topup(ctx context.Context, actor Actor, mobile string, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
 	if !book.Valid() {
 		return 0, FieldError("book", "Book must be test or live.")
+	}
+	if !ValidMobile(mobile) {
+		return 0, FieldError("mobile", "Enter a valid mobile number.")
 	}
 	if amount < 1 {
 		return 0, FieldError("amount", "Ensure this value is greater than or equal to 1.")
 	}
 	var bal money.Paisa
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.operatorAction(ctx, actor, AuditTopup, func(tx store.Tx) (auditRecord, error) {
 		var err error
-		bal, err = s.topup(ctx, tx, mobile, book, amount)
-		return err
+		if bal, err = s.topup(ctx, tx, mobile, book, amount); err != nil {
+			return auditRecord{}, err
+		}
+		return auditRecord{subject: mobile, detail: fmt.Sprintf("%d paisa, %s book; balance %d paisa", amount, book, bal)}, nil
 	})
-	return bal, s.wrap(err)
+	return bal, err
 }
 
 // topup posts a top-up of the wallet of mobile in tx and returns its new

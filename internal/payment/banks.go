@@ -40,9 +40,10 @@ const (
 
 var swiftPattern = regexp.MustCompile(`^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
 
-// AddBank validates in and adds it to the bank list with a new idx.
-// Field errors are keyed by the wire names (name, short_name, logo, ...).
-func (s *Service) AddBank(ctx context.Context, in NewBank) (store.Bank, error) {
+// AddBank validates in and adds it to the bank list with a new idx, for
+// actor; it is audited (bank.add). Field errors are keyed by the wire
+// names (name, short_name, logo, ...).
+func (s *Service) AddBank(ctx context.Context, actor Actor, in NewBank) (store.Bank, error) {
 	b := store.Bank{
 		Name: strings.TrimSpace(in.Name), ShortName: strings.TrimSpace(in.ShortName),
 		Logo: strings.TrimSpace(in.Logo), SwiftCode: strings.ToUpper(strings.TrimSpace(in.SwiftCode)),
@@ -76,8 +77,11 @@ func (s *Service) AddBank(ctx context.Context, in NewBank) (store.Bank, error) {
 	}
 	b.Idx, b.CreatedAt = s.ids.New(), s.now()
 	// A fresh 128-bit idx does not collide, so ErrDuplicate is internal.
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.CreateBank(ctx, &b) }); err != nil {
-		return store.Bank{}, s.wrap(err)
+	err := s.operatorAction(ctx, actor, AuditAddBank, func(tx store.Tx) (auditRecord, error) {
+		return auditRecord{subject: b.Idx, detail: b.ShortName + " " + b.Name}, tx.CreateBank(ctx, &b)
+	})
+	if err != nil {
+		return store.Bank{}, err
 	}
 	return b, nil
 }

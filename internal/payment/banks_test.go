@@ -62,7 +62,7 @@ func TestAddBankValidation(t *testing.T) {
 	} {
 		in := valid
 		tc.edit(&in)
-		_, err := svc.AddBank(ctx, in)
+		_, err := svc.AddBank(ctx, testActor, in)
 		e := payment.AsError(err)
 		if err == nil || e.Kind != payment.KindValidation || !reflect.DeepEqual(e.Fields, tc.want) {
 			t.Errorf("%s: got %v (fields %v), want fields %v", tc.what, err, e.Fields, tc.want)
@@ -78,7 +78,7 @@ func TestAddAndListBanks(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	svc := newBankService(t, now)
 	ctx := context.Background()
-	sanima, err := svc.AddBank(ctx, payment.NewBank{Name: " Sanima Bank Limited ", ShortName: "SANIMA", SwiftCode: "snmanpka",
+	sanima, err := svc.AddBank(ctx, testActor, payment.NewBank{Name: " Sanima Bank Limited ", ShortName: "SANIMA", SwiftCode: "snmanpka",
 		Logo: "https://cdn.example/sanima.png", HasMobileCheckout: true, HasMobileBanking: true})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestAddAndListBanks(t *testing.T) {
 	if !reflect.DeepEqual(sanima, want) || !ids.Valid(sanima.Idx) {
 		t.Fatalf("AddBank returned\n %+v\nwant\n %+v", sanima, want)
 	}
-	adbl, err := svc.AddBank(ctx, payment.NewBank{Name: "Agricultural Development Bank Limited", ShortName: "ADBL",
+	adbl, err := svc.AddBank(ctx, testActor, payment.NewBank{Name: "Agricultural Development Bank Limited", ShortName: "ADBL",
 		HasEbanking: true, HasNCHL: true, HasDirectWithdraw: true})
 	if err != nil {
 		t.Fatal(err)

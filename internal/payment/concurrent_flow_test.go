@@ -81,10 +81,10 @@ func testConcurrentFlow(t *testing.T, db store.Store) {
 		t.Fatal(err)
 	}
 	const mobile, pin, amount, fits, n = "9811111112", "2468", money.Paisa(1000), 4, 12
-	if _, err := svc.CreateConsumer(ctx, mobile, "Racing Payer", pin); err != nil {
+	if _, err := svc.CreateConsumer(ctx, testActor, mobile, "Racing Payer", pin); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Topup(ctx, mobile, ledger.Test, fits*amount); err != nil {
+	if _, err := svc.Topup(ctx, testActor, mobile, ledger.Test, fits*amount); err != nil {
 		t.Fatal(err)
 	}
 	initiate := func() string {
@@ -192,7 +192,7 @@ func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
 		t.Fatal(err)
 	}
 	const mobile, n = "9811111113", 96
-	if _, err := svc.CreateConsumer(ctx, mobile, "Guessed Payer", "2468"); err != nil {
+	if _, err := svc.CreateConsumer(ctx, testActor, mobile, "Guessed Payer", "2468"); err != nil {
 		t.Fatal(err)
 	}
 	caller, err := svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)

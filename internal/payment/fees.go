@@ -22,9 +22,6 @@ const MaxFeeTiers = 6
 // the amount anyway, so a larger one could only be a typing mistake.
 const maxFlatFee money.Paisa = 1_000_000
 
-// AuditFees is the audit action of a fee schedule change.
-const AuditFees = "fees.set"
-
 // checkFeeTiers reports what is wrong with a schedule, field "tiers". A
 // schedule must price every amount a payment may have, once: the first
 // tier starts at or below the minimum payment, each next one starts one
@@ -64,8 +61,8 @@ func (s *Service) checkFeeTiers(tiers []store.FeeTier) error {
 }
 
 // SetFeeSchedule replaces a merchant's fee schedule in one book for
-// operator o, and records the change, old and new, in the audit log.
-func (s *Service) SetFeeSchedule(ctx context.Context, o store.Operator, merchantIdx string, book ledger.Book, tiers []store.FeeTier) (store.Merchant, error) {
+// actor, and records the change, old and new, in the audit log (fees.set).
+func (s *Service) SetFeeSchedule(ctx context.Context, actor Actor, merchantRef string, book ledger.Book, tiers []store.FeeTier) (store.Merchant, error) {
 	if !book.Valid() {
 		return store.Merchant{}, FieldError("book", "Book must be test or live.")
 	}
@@ -73,21 +70,21 @@ func (s *Service) SetFeeSchedule(ctx context.Context, o store.Operator, merchant
 		return store.Merchant{}, err
 	}
 	var m store.Merchant
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.operatorAction(ctx, actor, AuditFees, func(tx store.Tx) (auditRecord, error) {
 		var err error
-		if m, err = operatorMerchant(ctx, tx, merchantIdx); err != nil {
-			return err
+		if m, err = s.merchantByRef(ctx, tx, merchantRef); err != nil {
+			return auditRecord{}, err
 		}
 		old, err := tx.FeeTiers(ctx, m.ID, book)
 		if err != nil {
-			return err
+			return auditRecord{}, err
 		}
 		if err := tx.SetFeeTiers(ctx, m.ID, book, tiers); err != nil {
-			return err
+			return auditRecord{}, err
 		}
-		return s.audit(ctx, tx, o, AuditFees, m.Idx, fmt.Sprintf("%s book: %s (was %s)", book, DescribeFees(tiers), DescribeFees(old)))
+		return auditRecord{subject: m.Idx, detail: fmt.Sprintf("%s book: %s (was %s)", book, DescribeFees(tiers), DescribeFees(old))}, nil
 	})
-	return m, s.wrap(err)
+	return m, err
 }
 
 // DescribeFees writes a schedule on one line, e.g. "Rs 10.00 and up:

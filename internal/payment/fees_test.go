@@ -13,7 +13,7 @@ import (
 
 func TestSetFeeScheduleRules(t *testing.T) {
 	f := newLC(t)
-	op, err := f.svc.CreateOperator(f.ctx, "ops@thaili.example", "a long operator password")
+	op, err := f.svc.CreateOperator(f.ctx, testActor, "ops@thaili.example", "a long operator password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,16 +44,16 @@ func TestSetFeeScheduleRules(t *testing.T) {
 		{"gap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(5002, 0, 0, 0)}, "Tier 2 must start at 5001 paisa, one paisa after tier 1 ends."},
 		{"overlap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(4000, 0, 0, 0)}, "Tier 2 must start at 5001 paisa, one paisa after tier 1 ends."},
 	} {
-		_, err := f.svc.SetFeeSchedule(f.ctx, op, idx, ledger.Test, c.tiers)
+		_, err := f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), idx, ledger.Test, c.tiers)
 		wantField(t, err, "tiers", c.msg)
 	}
-	_, err = f.svc.SetFeeSchedule(f.ctx, op, idx, "gold", []store.FeeTier{tier(1000, 0, 0, 0)})
+	_, err = f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), idx, "gold", []store.FeeTier{tier(1000, 0, 0, 0)})
 	wantField(t, err, "book", "Book must be test or live.")
-	_, err = f.svc.SetFeeSchedule(f.ctx, op, "no-such-merchant", ledger.Test, []store.FeeTier{tier(1000, 0, 0, 0)})
+	_, err = f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), "no-such-merchant", ledger.Test, []store.FeeTier{tier(1000, 0, 0, 0)})
 	if payment.AsError(err).Kind != payment.KindNotFound {
 		t.Fatalf("unknown merchant: %v", err)
 	}
-	before, err := f.svc.ShowMerchant(f.ctx, idx)
+	before, err := f.svc.ShowMerchant(f.ctx, testActor, idx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,15 +62,15 @@ func TestSetFeeScheduleRules(t *testing.T) {
 	}
 
 	// A valid schedule applies to payments initiated after it, and is audited.
-	if _, err := f.svc.Topup(f.ctx, lcMobile, ledger.Test, 5000); err != nil {
+	if _, err := f.svc.Topup(f.ctx, testActor, lcMobile, ledger.Test, 5000); err != nil {
 		t.Fatal(err)
 	}
 	token := f.initiate(t, 2500) // priced under the old schedule: 3%
 	schedule := []store.FeeTier{tier(0, 2000, 0, 100), tier(2001, 0, 150, 25)}
-	if _, err := f.svc.SetFeeSchedule(f.ctx, op, idx, ledger.Test, schedule); err != nil {
+	if _, err := f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), idx, ledger.Test, schedule); err != nil {
 		t.Fatal(err)
 	}
-	after, err := f.svc.ShowMerchant(f.ctx, idx)
+	after, err := f.svc.ShowMerchant(f.ctx, testActor, idx)
 	if err != nil {
 		t.Fatal(err)
 	}

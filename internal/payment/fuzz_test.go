@@ -25,6 +25,9 @@ type fuzzClock struct {
 	t  time.Time
 }
 
+// fuzzActor is who the fuzz test's operator actions are audited as.
+var fuzzActor = CommandLine("fuzz")
+
 func (c *fuzzClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -187,7 +190,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 	}
 	// A second merchant without KYC (the 200-rupee cap) and without a
 	// float, so refunds can run out of balance.
-	small, smallKeys, err := s.CreateMerchant(ctx, NewMerchant{Name: "Small", Email: "small@example.com"})
+	small, smallKeys, err := s.CreateMerchant(ctx, fuzzActor, NewMerchant{Name: "Small", Email: "small@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,11 +216,11 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		mobile string
 		bal    money.Paisa
 	}{{"9811000001", 0}, {"9811000002", 2500}} {
-		if _, err := s.CreateConsumer(ctx, c.mobile, "Fuzz "+c.mobile, SandboxMPIN); err != nil {
+		if _, err := s.CreateConsumer(ctx, fuzzActor, c.mobile, "Fuzz "+c.mobile, SandboxMPIN); err != nil {
 			t.Fatal(err)
 		}
 		if c.bal > 0 {
-			if _, err := s.Topup(ctx, c.mobile, ledger.Test, c.bal); err != nil {
+			if _, err := s.Topup(ctx, fuzzActor, c.mobile, ledger.Test, c.bal); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -289,7 +292,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 			c := consumers[in.next()%len(consumers)]
 			amt := money.Paisa(in.next()*in.next() + 1)
 			what = fmt.Sprintf("topup %s %d", c.mobile, amt)
-			_, err := s.Topup(ctx, c.mobile, ledger.Test, amt)
+			_, err := s.Topup(ctx, fuzzActor, c.mobile, ledger.Test, amt)
 			serviceErr(step, what, err)
 			if err != nil {
 				t.Fatalf("step %d %s: %v", step, what, err)
@@ -391,7 +394,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		case 6: // reset an MPIN (unlocks the wallet)
 			c := consumers[in.next()%len(consumers)]
 			what = "reset MPIN " + c.mobile
-			err := s.ResetMPIN(ctx, c.mobile, SandboxMPIN)
+			err := s.ResetMPIN(ctx, fuzzActor, c.mobile, SandboxMPIN)
 			serviceErr(step, what, err)
 			if err != nil {
 				t.Fatalf("step %d %s: %v", step, what, err)

@@ -26,9 +26,6 @@ const (
 	maxKYCFieldLen     = 200
 )
 
-// AuditKYCDocument is an operator downloading a KYC document.
-const AuditKYCDocument = "kyc.document"
-
 // KYCContentTypes are the document types accepted, as http.DetectContentType names them.
 var KYCContentTypes = []string{"application/pdf", "image/png", "image/jpeg"}
 
@@ -171,21 +168,21 @@ func (s *Service) MerchantKYC(ctx context.Context, merchantID int64) (KYCSubmiss
 }
 
 // KYCDocument returns document id of merchant merchantIdx, with its
-// content, for operator o; the download is audited. A missing document,
-// or another merchant's, is KindNotFound.
-func (s *Service) KYCDocument(ctx context.Context, o store.Operator, merchantIdx string, id int64) (store.KYCDocument, error) {
+// content, for actor; the download is audited (kyc.document). A missing
+// document, or another merchant's, is KindNotFound.
+func (s *Service) KYCDocument(ctx context.Context, actor Actor, merchantIdx string, id int64) (store.KYCDocument, error) {
 	var d store.KYCDocument
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.operatorAction(ctx, actor, AuditKYCDocument, func(tx store.Tx) (auditRecord, error) {
 		m, err := tx.MerchantByIdx(ctx, merchantIdx)
 		if err == nil {
 			d, err = tx.KYCDocument(ctx, m.ID, id)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: KindNotFound, Detail: "No such KYC document."}
+			return auditRecord{}, &Error{Kind: KindNotFound, Detail: "No such KYC document."}
 		} else if err != nil {
-			return err
+			return auditRecord{}, err
 		}
-		return s.audit(ctx, tx, o, AuditKYCDocument, m.Idx, fmt.Sprintf("document %d, %s, %d bytes, sha256 %s", d.ID, d.ContentType, d.Size, d.SHA256))
+		return auditRecord{subject: m.Idx, detail: fmt.Sprintf("document %d, %s, %d bytes, sha256 %s", d.ID, d.ContentType, d.Size, d.SHA256)}, nil
 	})
-	return d, s.wrap(err)
+	return d, err
 }

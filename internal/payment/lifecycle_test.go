@@ -62,6 +62,9 @@ type lcFixture struct {
 
 const lcMobile = "9811111111"
 
+// testActor is who the tests' operator actions are audited as.
+var testActor = payment.CommandLine("test")
+
 func newLC(t *testing.T) *lcFixture {
 	t.Helper()
 	ctx := context.Background()
@@ -87,10 +90,10 @@ func newLC(t *testing.T) *lcFixture {
 	if f.caller, err = f.svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
 		t.Fatal(err)
 	}
-	if f.consumer, err = f.svc.CreateConsumer(ctx, lcMobile, "Lifecycle Payer", "2468"); err != nil {
+	if f.consumer, err = f.svc.CreateConsumer(ctx, testActor, lcMobile, "Lifecycle Payer", "2468"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Topup(ctx, lcMobile, ledger.Test, 5000); err != nil {
+	if _, err := f.svc.Topup(ctx, testActor, lcMobile, ledger.Test, 5000); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -325,7 +328,7 @@ func TestFeeNotFoundAndFeeTiers(t *testing.T) {
 
 func TestSelfPaymentRefused(t *testing.T) {
 	f := newLC(t)
-	_, keys, err := f.svc.CreateMerchant(f.ctx, payment.NewMerchant{Name: "Own Shop", Email: "own@example.com", Mobile: lcMobile})
+	_, keys, err := f.svc.CreateMerchant(f.ctx, testActor, payment.NewMerchant{Name: "Own Shop", Email: "own@example.com", Mobile: lcMobile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +346,18 @@ func TestLiveBookUsesRandomNotifiedOTPAndGoLive(t *testing.T) {
 	if _, err := f.svc.Verify(f.ctx, f.caller, token, 1000); err != nil {
 		t.Fatal(err)
 	}
-	info, err := f.svc.ShowMerchant(f.ctx, payment.DemoMerchantEmail)
+	// The console's read of a merchant reveals no secret, and keeps it
+	// sealed for the one reveal.
+	read, err := f.svc.MerchantDetails(f.ctx, payment.DemoMerchantEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range read.Keys {
+		if k.Secret != "" {
+			t.Fatalf("MerchantDetails revealed the %s %s key", k.Key.Book, k.Key.Kind)
+		}
+	}
+	info, err := f.svc.ShowMerchant(f.ctx, testActor, payment.DemoMerchantEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +373,7 @@ func TestLiveBookUsesRandomNotifiedOTPAndGoLive(t *testing.T) {
 	if livePublic == "" || liveSecret == "" {
 		t.Fatalf("live keys not issued or secret not shown: %+v", info.Keys)
 	}
-	again, err := f.svc.ShowMerchant(f.ctx, payment.DemoMerchantEmail)
+	again, err := f.svc.ShowMerchant(f.ctx, testActor, payment.DemoMerchantEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +382,7 @@ func TestLiveBookUsesRandomNotifiedOTPAndGoLive(t *testing.T) {
 			t.Fatal("a secret was shown twice")
 		}
 	}
-	if _, err := f.svc.Topup(f.ctx, lcMobile, ledger.Live, 1000); err != nil {
+	if _, err := f.svc.Topup(f.ctx, testActor, lcMobile, ledger.Live, 1000); err != nil {
 		t.Fatal(err)
 	}
 	res, err := f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: livePublic, Mobile: lcMobile, MPIN: "2468",
@@ -412,10 +426,10 @@ func TestKeyRotationAndKinds(t *testing.T) {
 	if _, err := f.svc.Authenticate(f.ctx, payment.DemoPublicKey, store.SecretKey); err == nil {
 		t.Fatal("a public key authenticated as a secret key")
 	}
-	if _, err := f.svc.RotateKeys(f.ctx, payment.DemoMerchantEmail, ledger.Live); err == nil {
+	if _, err := f.svc.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Live); err == nil {
 		t.Fatal("rotating live keys before go-live succeeded")
 	}
-	kp, err := f.svc.RotateKeys(f.ctx, payment.DemoMerchantEmail, ledger.Test)
+	kp, err := f.svc.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Test)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +470,7 @@ func TestMPINLockAndReset(t *testing.T) {
 	if _, err := f.svc.Initiate(f.ctx, in); payment.AsError(err).ErrorKey != "third_party_transaction_locked" {
 		t.Fatalf("right MPIN on a locked wallet: %v", err)
 	}
-	if err := f.svc.ResetMPIN(f.ctx, lcMobile, "1357"); err != nil {
+	if err := f.svc.ResetMPIN(f.ctx, testActor, lcMobile, "1357"); err != nil {
 		t.Fatal(err)
 	}
 	in.MPIN = "1357"
@@ -535,7 +549,7 @@ func TestKeyCacheAcrossNodes(t *testing.T) {
 	if _, err := other.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.RotateKeys(f.ctx, payment.DemoMerchantEmail, ledger.Test); err != nil {
+	if _, err := f.svc.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Test); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err == nil {

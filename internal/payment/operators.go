@@ -7,11 +7,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/thaili/thaili/internal/ids"
-	"github.com/thaili/thaili/internal/ledger"
-	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -21,22 +17,14 @@ import (
 // their own, and every action they take is written to the audit log in
 // the transaction that makes it.
 
-// Audit actions.
-const (
-	AuditLogin      = "login"
-	AuditKYCApprove = "kyc.approve"
-	AuditKYCReject  = "kyc.reject"
-	AuditTopup      = "wallet.topup"
-	AuditUnlock     = "wallet.unlock"
-)
-
 // ConsoleListLimit is how many rows a console search or the audit page shows.
 const ConsoleListLimit = 50
 
 const maxReasonLen = 500
 
-// CreateOperator creates an operator account.
-func (s *Service) CreateOperator(ctx context.Context, email, password string) (store.Operator, error) {
+// CreateOperator creates an operator account for actor. It is audited
+// (operator.create).
+func (s *Service) CreateOperator(ctx context.Context, actor Actor, email, password string) (store.Operator, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	fields := map[string][]string{}
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
@@ -53,14 +41,14 @@ func (s *Service) CreateOperator(ctx context.Context, email, password string) (s
 		return store.Operator{}, Internal(err)
 	}
 	o := store.Operator{Email: email, PasswordHash: hash, CreatedAt: s.now()}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.operatorAction(ctx, actor, AuditCreateOperator, func(tx store.Tx) (auditRecord, error) {
 		err := tx.CreateOperator(ctx, &o)
 		if errors.Is(err, store.ErrDuplicate) {
-			return FieldError("email", "An operator with this email already exists.")
+			return auditRecord{}, FieldError("email", "An operator with this email already exists.")
 		}
-		return err
+		return auditRecord{subject: o.Email, detail: fmt.Sprintf("operator %d", o.ID)}, err
 	})
-	return o, s.wrap(err)
+	return o, err
 }
 
 // OperatorLogin checks an operator's email and password, with the
@@ -105,16 +93,14 @@ func (s *Service) OperatorLogin(ctx context.Context, email, password string) (st
 	if !s.checkPassword(o.PasswordHash, password) {
 		return store.Operator{}, DetailError(MsgBadLogin)
 	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.operatorAction(ctx, ConsoleOperator(o), AuditLogin, func(tx store.Tx) (auditRecord, error) {
 		if err := tx.ClearLoginFailures(ctx, key, now.Add(time.Second)); err != nil {
-			return err
+			return auditRecord{}, err
 		}
-		if _, err := tx.PurgeOperatorSessions(ctx, now.Add(-SessionIdle), now.Add(-SessionLifetime)); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, o, AuditLogin, o.Email, "")
+		_, err := tx.PurgeOperatorSessions(ctx, now.Add(-SessionIdle), now.Add(-SessionLifetime))
+		return auditRecord{subject: o.Email}, err
 	})
-	return o, s.wrap(err)
+	return o, err
 }
 
 // NewOperatorSession starts a console session and returns its id.
@@ -140,25 +126,6 @@ func (s *Service) SessionOperator(ctx context.Context, id string) (store.Operato
 // OperatorLogout ends one console session.
 func (s *Service) OperatorLogout(ctx context.Context, id string) error {
 	return s.endSession(ctx, operatorSessions(), id)
-}
-
-// operatorMerchant finds the merchant an operator acts on by idx; an
-// unknown or malformed one is "No such merchant." (malformed ones are not
-// looked up: PostgreSQL refuses NUL bytes and invalid UTF-8).
-func operatorMerchant(ctx context.Context, tx store.Tx, idx string) (store.Merchant, error) {
-	if !ids.Valid(idx) {
-		return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
-	}
-	m, err := tx.MerchantByIdx(ctx, idx)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
-	}
-	return m, err
-}
-
-// audit records an operator action in tx.
-func (s *Service) audit(ctx context.Context, tx store.Tx, o store.Operator, action, subject, detail string) error {
-	return tx.AddAudit(ctx, &store.AuditEntry{OperatorID: o.ID, Operator: o.Email, Action: action, Subject: subject, Detail: detail, At: s.now()})
 }
 
 // SearchMerchants lists merchants whose name or email contains q, only
@@ -201,83 +168,21 @@ func (s *Service) AuditLog(ctx context.Context) ([]store.AuditEntry, error) {
 	return out, s.wrap(err)
 }
 
-// ReviewKYC approves or rejects a merchant's KYC for operator o; a
-// rejection needs a reason, which is kept and audited.
-func (s *Service) ReviewKYC(ctx context.Context, o store.Operator, merchantIdx string, approve bool, reason string) (store.Merchant, error) {
-	reason = strings.TrimSpace(reason)
-	kyc, action := store.KYCApproved, AuditKYCApprove
-	if !approve {
-		kyc, action = store.KYCRejected, AuditKYCReject
-		if reason == "" {
-			return store.Merchant{}, FieldError("reason", "Give the reason for the rejection.")
-		}
-	}
-	if utf8.RuneCountInString(reason) > maxReasonLen {
-		return store.Merchant{}, FieldError("reason", "Ensure this field has no more than 500 characters.")
-	}
-	if msg := textProblem("Reason", reason); msg != "" {
-		return store.Merchant{}, FieldError("reason", msg)
-	}
-	var m store.Merchant
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		if m, err = operatorMerchant(ctx, tx, merchantIdx); err != nil {
-			return err
-		}
-		m.KYC = kyc
-		if err := tx.SetMerchantKYC(ctx, m.ID, kyc); err != nil {
-			return err
-		}
-		if err := tx.SetMerchantKYCReason(ctx, m.ID, reason); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, o, action, m.Idx, strings.TrimSpace(m.Email+" "+reason))
-	})
-	s.forgetKeys()
-	return m, s.wrap(err)
-}
-
-// OperatorTopup credits a wallet from the funding account for operator o
-// and returns the new balance.
-func (s *Service) OperatorTopup(ctx context.Context, o store.Operator, mobile string, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
-	if !book.Valid() {
-		return 0, FieldError("book", "Book must be test or live.")
-	}
-	if !ValidMobile(mobile) {
-		return 0, FieldError("mobile", "Enter a valid mobile number.")
-	}
-	if amount < 1 {
-		return 0, FieldError("amount", "Ensure this value is greater than or equal to 1.")
-	}
-	var bal money.Paisa
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		if bal, err = s.topup(ctx, tx, mobile, book, amount); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, o, AuditTopup, mobile, fmt.Sprintf("%d paisa, %s book; balance %d paisa", amount, book, bal))
-	})
-	return bal, s.wrap(err)
-}
-
-// UnlockConsumer clears a wallet's lock and wrong-MPIN count for operator
-// o, keeping its MPIN.
-func (s *Service) UnlockConsumer(ctx context.Context, o store.Operator, mobile string) error {
+// UnlockConsumer clears a wallet's lock and wrong-MPIN count for actor,
+// keeping its MPIN. It is audited (wallet.unlock).
+func (s *Service) UnlockConsumer(ctx context.Context, actor Actor, mobile string) error {
 	if !ValidMobile(mobile) {
 		return FieldError("mobile", "Enter a valid mobile number.")
 	}
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return s.operatorAction(ctx, actor, AuditUnlock, func(tx store.Tx) (auditRecord, error) {
 		c, err := tx.ConsumerByMobile(ctx, mobile)
 		if errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
+			return auditRecord{}, &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
 		}
 		if err != nil {
-			return err
+			return auditRecord{}, err
 		}
 		detail := fmt.Sprintf("was locked: %t, wrong MPINs: %d", c.Locked, c.FailedMPIN)
-		if err := tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, o, AuditUnlock, mobile, detail)
-	}))
+		return auditRecord{subject: mobile, detail: detail}, tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false)
+	})
 }

@@ -79,6 +79,12 @@ type Sandbox struct {
 
 // Seed creates the demo merchant and the sandbox payers if missing. It is
 // idempotent, so it runs at every start of a sandbox database.
+//
+// Seed is setup, not an operator action, and writes no audit entry: it
+// only ensures that fixed fixtures exist, whose keys, MPIN and balances
+// are published in the README, and it moves test-book money only. At
+// serve start no one acts at all, and `thaili sandbox seed` does exactly
+// what every start of a SQLite sandbox does.
 func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 	out := Sandbox{Keys: KeyPair{Book: ledger.Test, Public: DemoPublicKey, Secret: DemoSecretKey}}
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -87,7 +93,7 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		out.Merchant, _, err = s.CreateMerchant(ctx, NewMerchant{Name: "Thaili Demo Shop", Email: DemoMerchantEmail,
+		out.Merchant, _, err = s.createMerchant(ctx, NewMerchant{Name: "Thaili Demo Shop", Email: DemoMerchantEmail,
 			KYC: store.KYCApproved, TestKeys: &out.Keys})
 		if err != nil {
 			return out, fmt.Errorf("seeding demo merchant: %w", err)
@@ -102,7 +108,7 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 		return out, fmt.Errorf("seeding demo merchant: %w", err)
 	}
 	for i, mobile := range SandboxPayers {
-		_, err := s.CreateConsumer(ctx, mobile, fmt.Sprintf("Test User %d", i), SandboxMPIN)
+		_, err := s.createConsumer(ctx, mobile, fmt.Sprintf("Test User %d", i), SandboxMPIN)
 		var e *Error
 		if errors.As(err, &e) && e.Fields["mobile"] != nil {
 			continue // already there
@@ -110,7 +116,7 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 		if err != nil {
 			return out, fmt.Errorf("seeding payer %s: %w", mobile, err)
 		}
-		if _, err := s.Topup(ctx, mobile, ledger.Test, SandboxWalletBalance); err != nil {
+		if err := s.fundSandboxWallet(ctx, mobile, SandboxWalletBalance); err != nil {
 			return out, fmt.Errorf("funding payer %s: %w", mobile, err)
 		}
 		out.Created = true
@@ -123,10 +129,19 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 	return out, nil
 }
 
+// fundSandboxWallet tops up a sandbox payer's test-book wallet from the
+// funding account (Seed's top-up, which is not audited).
+func (s *Service) fundSandboxWallet(ctx context.Context, mobile string, amount money.Paisa) error {
+	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+		_, err := s.topup(ctx, tx, mobile, ledger.Test, amount)
+		return err
+	}))
+}
+
 // seedScenario creates one scenario payer if missing, and keeps the
 // locked one locked.
 func (s *Service) seedScenario(ctx context.Context, mobile, name string, balance money.Paisa, out *Sandbox) error {
-	_, err := s.CreateConsumer(ctx, mobile, name, SandboxMPIN)
+	_, err := s.createConsumer(ctx, mobile, name, SandboxMPIN)
 	var e *Error
 	switch {
 	case errors.As(err, &e) && e.Fields["mobile"] != nil: // already there
@@ -135,7 +150,7 @@ func (s *Service) seedScenario(ctx context.Context, mobile, name string, balance
 	default:
 		out.Created = true
 		if balance > 0 {
-			if _, err := s.Topup(ctx, mobile, ledger.Test, balance); err != nil {
+			if err := s.fundSandboxWallet(ctx, mobile, balance); err != nil {
 				return fmt.Errorf("funding payer %s: %w", mobile, err)
 			}
 		}

@@ -54,7 +54,7 @@ func TestScenarioSeedIsIdempotentAndRelocks(t *testing.T) {
 	if got := f.scWallet(t, payment.ScenarioInsufficientMobile); got != 0 {
 		t.Fatalf("insufficient payer balance %d", got)
 	}
-	if err := f.svc.ResetMPIN(f.ctx, payment.ScenarioLockedMobile, payment.SandboxMPIN); err != nil {
+	if err := f.svc.ResetMPIN(f.ctx, testActor, payment.ScenarioLockedMobile, payment.SandboxMPIN); err != nil {
 		t.Fatal(err)
 	}
 	sb, err := f.svc.Seed(f.ctx)
@@ -207,7 +207,7 @@ func TestScenarioInsufficientAndLocked(t *testing.T) {
 
 func TestScenarioLiveBookIsOrdinary(t *testing.T) {
 	f := newLC(t)
-	if _, err := f.svc.Topup(f.ctx, payment.ScenarioFailMobile, ledger.Live, 5000); err != nil {
+	if _, err := f.svc.Topup(f.ctx, testActor, payment.ScenarioFailMobile, ledger.Live, 5000); err != nil {
 		t.Fatal(err)
 	}
 	// The demo merchant has no live keys until a test payment completes;
@@ -215,7 +215,7 @@ func TestScenarioLiveBookIsOrdinary(t *testing.T) {
 	if _, tr, err := f.scPay(t, payment.SandboxPayers[0], 1000); err != nil || tr.Payment.State != store.Completed {
 		t.Fatalf("test payment: %v", err)
 	}
-	info, err := f.svc.ShowMerchant(f.ctx, payment.DemoMerchantEmail)
+	info, err := f.svc.ShowMerchant(f.ctx, testActor, payment.DemoMerchantEmail)
 	if err != nil {
 		t.Fatal(err)
 	}

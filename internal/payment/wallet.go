@@ -102,7 +102,7 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 	if ValidMPIN(mpin) && mpin != mpin2 {
 		return store.Consumer{}, FieldError("mpin2", MsgMPINMismatch)
 	}
-	c, err := s.CreateConsumer(ctx, mobile, name, mpin)
+	c, err := s.createConsumer(ctx, mobile, name, mpin)
 	if err != nil {
 		return store.Consumer{}, err
 	}
@@ -262,7 +262,7 @@ func (s *Service) ResetMPINWithCode(ctx context.Context, mobile, code, mpin, mpi
 	if err != nil {
 		return err
 	}
-	if err := s.ResetMPIN(ctx, c.Mobile, mpin); err != nil {
+	if err := s.resetMPIN(ctx, c.Mobile, mpin); err != nil {
 		return err
 	}
 	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {

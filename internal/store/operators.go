@@ -23,13 +23,16 @@ type OperatorSession struct {
 	LastSeenAt time.Time
 }
 
-// AuditEntry is one operator action: who (id and email at the time), what
-// (action), on what (subject, e.g. a merchant idx or a mobile) and how
-// (detail).
+// AuditEntry is one operator action: who (a console operator's id and
+// email at the time, or another actor's name such as "command line
+// (alice)"), what (action), on what (subject, e.g. a merchant idx or a
+// mobile) and how (detail).
 type AuditEntry struct {
-	ID         int64
+	ID int64
+	// OperatorID is the console operator who acted, or 0 when the actor
+	// is not a console operator (the command line); stored as NULL.
 	OperatorID int64
-	Operator   string
+	Operator   string // the actor's name: the operator's email, or e.g. "command line (alice)"
 	Action     string
 	Subject    string
 	Detail     string

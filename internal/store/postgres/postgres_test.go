@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -26,6 +27,23 @@ func open(t *testing.T, migrate bool) *postgres.DB {
 	return db
 }
 
+// migrationCount is how many migrations this build has: their numbers
+// may have gaps (branches reserve numbers), so it is not LatestVersion.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	files, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f.Name(), ".sql") {
+			n++
+		}
+	}
+	return n
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, true) })
 }
@@ -37,8 +55,8 @@ func TestSchemaChecks(t *testing.T) {
 		t.Fatalf("unmigrated: %v", err)
 	}
 	n, err := db.Migrate(ctx)
-	if err != nil || n != postgres.LatestVersion() {
-		t.Fatalf("Migrate = %d, %v", n, err)
+	if err != nil || n != migrationCount(t) {
+		t.Fatalf("Migrate = %d, %v; want %d", n, err, migrationCount(t))
 	}
 	if n, err := db.Migrate(ctx); err != nil || n != 0 {
 		t.Fatalf("second Migrate = %d, %v", n, err)
@@ -80,7 +98,7 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 		sum += <-total
 	}
-	if sum != postgres.LatestVersion() {
-		t.Fatalf("4 concurrent migrations applied %d in all, want %d", sum, postgres.LatestVersion())
+	if sum != migrationCount(t) {
+		t.Fatalf("4 concurrent migrations applied %d in all, want %d", sum, migrationCount(t))
 	}
 }

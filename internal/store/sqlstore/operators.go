@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -107,9 +108,10 @@ func (t *txn) SearchConsumers(ctx context.Context, q string, limit int) ([]store
 }
 
 func (t *txn) AddAudit(ctx context.Context, e *store.AuditEntry) error {
+	operatorID := sql.NullInt64{Int64: e.OperatorID, Valid: e.OperatorID != 0} // NULL: not a console operator
 	var err error
 	e.ID, err = t.insert(ctx, `INSERT INTO audit_log (operator_id, operator, action, subject, detail, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.OperatorID, e.Operator, e.Action, e.Subject, e.Detail, micros(e.At))
+		operatorID, e.Operator, e.Action, e.Subject, e.Detail, micros(e.At))
 	return err
 }
 
@@ -117,9 +119,10 @@ func (t *txn) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, erro
 	rows, err := t.query(ctx, `SELECT id, operator_id, operator, action, subject, detail, at FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
 	return collect(rows, t.d.MapErr(err), func(row scanner) (store.AuditEntry, error) {
 		var e store.AuditEntry
+		var operatorID sql.NullInt64
 		var at int64
-		err := row.Scan(&e.ID, &e.OperatorID, &e.Operator, &e.Action, &e.Subject, &e.Detail, &at)
-		e.At = fromMicros(at)
+		err := row.Scan(&e.ID, &operatorID, &e.Operator, &e.Action, &e.Subject, &e.Detail, &at)
+		e.OperatorID, e.At = operatorID.Int64, fromMicros(at)
 		return e, err
 	})
 }

@@ -129,3 +129,45 @@ func testOperators(t *testing.T, s store.Store) {
 		return err
 	})
 }
+
+// testAuditActors covers audit entries of actors that are not console
+// operators (the command line, issue 11): OperatorID 0 is stored as no
+// operator and read back as 0, beside an operator's entry; an unknown
+// operator id is still refused, since the column references operators.
+func testAuditActors(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	o := store.Operator{Email: "ops@example.com", PasswordHash: "h", CreatedAt: base}
+	inTx(t, s, func(tx store.Tx) error { return tx.CreateOperator(ctx, &o) })
+	entries := []store.AuditEntry{
+		{Operator: "command line (alice)", Action: "wallet.topup", Subject: "9841000001", Detail: "2500 paisa, test book; balance 2500 paisa", At: base},
+		{OperatorID: o.ID, Operator: o.Email, Action: "wallet.unlock", Subject: "9841000001", Detail: "was locked: true, wrong MPINs: 3", At: base.Add(time.Second)},
+		{Operator: "command line", Action: "keys.rotate", Subject: "idx", Detail: "", At: base.Add(2 * time.Second)},
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		for i := range entries {
+			if err := tx.AddAudit(ctx, &entries[i]); err != nil {
+				return err
+			}
+			if entries[i].ID == 0 {
+				t.Error("AddAudit did not set ID")
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx store.Tx) error {
+		list, err := tx.AuditLog(ctx, 10)
+		same(t, "audit log, newest first", list, []store.AuditEntry{entries[2], entries[1], entries[0]})
+		return err
+	})
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		return tx.AddAudit(ctx, &store.AuditEntry{OperatorID: o.ID + 1000, Operator: "ghost@example.com", Action: "login", At: base})
+	})
+	if err == nil {
+		t.Error("AddAudit accepted an operator id that names no operator")
+	}
+	view(t, s, func(tx store.Tx) error {
+		list, err := tx.AuditLog(ctx, 10)
+		same(t, "entries after the refused one", len(list), 3)
+		return err
+	})
+}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Accounts", testAccounts},
 		{"LockKey", testLockKey},
 		{"Operators", testOperators},
+		{"AuditActors", testAuditActors},
 		{"KYC", testKYC},
 		{"ConsumerAccounts", testConsumerAccounts},
 	}
