@@ -276,6 +276,14 @@ func (e env) serve(args []string) error {
 		return err
 	}
 	defer a.store.Close()
+	// Redirect signing keys written in clear before they were sealed are
+	// sealed now, before any request reads them (idempotent, and safe
+	// while other nodes do the same).
+	if n, err := a.svc.SealRedirectKeys(e.ctx); err != nil {
+		return fmt.Errorf("sealing redirect signing keys: %w", err)
+	} else if n > 0 {
+		log.Info("sealed redirect signing keys stored in clear", "count", n)
+	}
 
 	// The sandbox is seeded only into the embedded database; a PostgreSQL
 	// deployment gets it only from an explicit `thaili sandbox seed`.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,6 +27,18 @@ func open(t *testing.T, migrate bool) *postgres.DB {
 	return db
 }
 
+// migrationCount is how many migrations this build has. It is not
+// LatestVersion: a branch's migration may be numbered after one that
+// lands from another branch.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	names, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	return len(names)
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, true) })
 }
@@ -37,8 +50,8 @@ func TestSchemaChecks(t *testing.T) {
 		t.Fatalf("unmigrated: %v", err)
 	}
 	n, err := db.Migrate(ctx)
-	if err != nil || n != postgres.LatestVersion() {
-		t.Fatalf("Migrate = %d, %v", n, err)
+	if err != nil || n != migrationCount(t) {
+		t.Fatalf("Migrate = %d, %v; want %d", n, err, migrationCount(t))
 	}
 	if n, err := db.Migrate(ctx); err != nil || n != 0 {
 		t.Fatalf("second Migrate = %d, %v", n, err)
@@ -80,7 +93,7 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 		sum += <-total
 	}
-	if sum != postgres.LatestVersion() {
-		t.Fatalf("4 concurrent migrations applied %d in all, want %d", sum, postgres.LatestVersion())
+	if sum != migrationCount(t) {
+		t.Fatalf("4 concurrent migrations applied %d in all, want %d", sum, migrationCount(t))
 	}
 }
