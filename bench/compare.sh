@@ -19,7 +19,11 @@
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres   the PostgreSQL server
 #   THAILI_MPIN_ITERATIONS  MPIN hash rounds (default: thaili's); the
 #                       rounds are stored in each hash, so this applies to
-#                       the payers bench creates and to the servers alike
+#                       the payers bench creates and to the servers alike.
+#                       A live deployment refuses fewer than 10000, so with
+#                       fewer the servers and bench run as a sandbox
+#                       (THAILI_SANDBOX=true; on SQLite the demo merchant
+#                       is then seeded too, and not used)
 set -euo pipefail
 
 # Bash counts SECONDS up from its initial (environment) value; read it first.
@@ -63,6 +67,9 @@ trap 'exit 130' INT TERM
 THAILI_SECRET=${THAILI_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 export THAILI_SECRET
 MPIN_ITERATIONS=${THAILI_MPIN_ITERATIONS:-default (10000)}
+SANDBOX=false
+if [[ -n "${THAILI_MPIN_ITERATIONS:-}" && "$THAILI_MPIN_ITERATIONS" -lt 10000 ]]; then SANDBOX=true; fi
+export THAILI_SANDBOX=$SANDBOX
 
 echo "== machine: $(nproc) CPU(s), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "== $(go version | cut -d' ' -f3-), $(psql -Atc 'show server_version' postgres | sed 's/^/PostgreSQL /')"
@@ -76,7 +83,7 @@ BIN=$TMP/thaili
 # port, waits for /healthz and sets SERVER_PID and SERVER_URL.
 start_server() {
 	local log=$1 db=$2 i
-	"$BIN" serve --database-url "$db" --addr 127.0.0.1:0 --sandbox=false >"$log.out" 2>"$log" &
+	"$BIN" serve --database-url "$db" --addr 127.0.0.1:0 --sandbox=$SANDBOX >"$log.out" 2>"$log" &
 	SERVER_PID=$!
 	SERVERS+=("$SERVER_PID")
 	SERVER_URL=

@@ -167,8 +167,11 @@ func parse(fs *flag.FlagSet, args []string) error {
 type app struct {
 	store  store.Store
 	sqlite bool // the embedded database, which is migrated on open and may hold the sandbox
-	svc    *payment.Service
-	secret []byte // the server secret, which also keys the hosted page's CSRF tokens
+	// sandbox is the resolved sandbox setting (config.Deployment): true
+	// for a test deployment, false for a live one, whatever the database.
+	sandbox bool
+	svc     *payment.Service
+	secret  []byte // the server secret, which also keys the hosted page's CSRF tokens
 }
 
 // openStore opens the configured database. SQLite is migrated on open, so
@@ -201,10 +204,24 @@ func (e env) openStore(db config.Database) (store.Store, string, error) {
 	return d, path, nil
 }
 
+// open opens the database and the service for a command other than
+// serve: its deployment (sandbox, hash costs) comes from the environment
+// and the kind of database, since these commands have no --sandbox flag.
 func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*app, error) {
 	if err := db.Validate(); err != nil {
 		return nil, exitError{2, err.Error()}
 	}
+	d, err := config.ReadDeployment(config.Getenv(e.getenv), db)
+	if err != nil {
+		return nil, exitError{2, err.Error()}
+	}
+	return e.openDeployment(db, d, rules, log)
+}
+
+// openDeployment opens the validated database db and the service with
+// the validated deployment d.
+func (e env) openDeployment(db config.Database, d config.Deployment, rules payment.Config, log *slog.Logger) (*app, error) {
+	rules.PasswordCost, rules.MPINIterations = d.PasswordCost, d.MPINIterations
 	path, _ := db.SQLitePath()
 	secret, err := config.ServerSecret(config.Getenv(e.getenv), path)
 	if err != nil {
@@ -214,18 +231,12 @@ func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	if v := e.getenv("THAILI_MPIN_ITERATIONS"); v != "" {
-		fmt.Sscan(v, &rules.MPINIterations)
-	}
-	if v := e.getenv("THAILI_PASSWORD_COST"); v != "" { // bcrypt cost; tests lower it
-		fmt.Sscan(v, &rules.PasswordCost)
-	}
 	svc, err := payment.New(payment.Deps{Store: st, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, sqlite: !db.Postgres(), svc: svc, secret: secret}, nil
+	return &app{store: st, sqlite: !db.Postgres(), sandbox: d.Sandbox, svc: svc, secret: secret}, nil
 }
 
 // printSandbox seeds the sandbox and prints its credentials.
@@ -260,11 +271,19 @@ func (e env) serve(args []string) error {
 	rules.SandboxPendingDelay = cfg.SandboxPendingDelay
 	rules.WebhooksAllowPrivate = cfg.WebhooksAllowPrivate
 	rules.WebhookBackoff = cfg.WebhookBackoff
-	a, err := e.open(cfg.Database, rules, log)
+	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
+	// Redirect signing keys written in clear before they were sealed are
+	// sealed now, before any request reads them (idempotent, and safe
+	// while other nodes do the same).
+	if n, err := a.svc.SealRedirectKeys(e.ctx); err != nil {
+		return fmt.Errorf("sealing redirect signing keys: %w", err)
+	} else if n > 0 {
+		log.Info("sealed redirect signing keys stored in clear", "count", n)
+	}
 
 	// The sandbox is seeded only into the embedded database; a PostgreSQL
 	// deployment gets it only from an explicit `thaili sandbox seed`.

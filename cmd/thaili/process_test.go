@@ -69,7 +69,8 @@ func procBinary(t testing.TB) string {
 }
 
 // procEnviron is the environment of a thaili process: this one's without
-// any THAILI_ variable, a cheap MPIN hash, and extra.
+// any THAILI_ variable, a cheap MPIN hash with the sandbox on, which it
+// needs (as testEnv), and extra.
 func procEnviron(extra map[string]string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -77,7 +78,7 @@ func procEnviron(extra map[string]string) []string {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "THAILI_MPIN_ITERATIONS=1000")
+	env = append(env, "THAILI_MPIN_ITERATIONS=1000", "THAILI_SANDBOX=true")
 	for k, v := range extra {
 		env = append(env, k+"="+v)
 	}
@@ -427,10 +428,8 @@ func TestMultiNodePostgres(t *testing.T) {
 		t.Fatalf("the demo merchant starts with %d paisa, want Rs 1 lakh", merchantOpening)
 	}
 
-	nodes := [2]*procServer{
-		startProcServer(t, env, db, "--sandbox=false"),
-		startProcServer(t, env, db, "--sandbox=false"),
-	}
+	// serve seeds nothing into PostgreSQL, sandbox or not.
+	nodes := [2]*procServer{startProcServer(t, env, db), startProcServer(t, env, db)}
 	t.Logf("nodes %s and %s", nodes[0].URL, nodes[1].URL)
 
 	total, workers := 200, 8
@@ -792,7 +791,7 @@ func TestCrashRecovery(t *testing.T) {
 		env := map[string]string{"THAILI_SECRET": pgEnv["THAILI_SECRET"]}
 		procCLI(t, env, "migrate", "--database-url", db)
 		procCLI(t, env, "sandbox", "seed", "--database-url", db)
-		crashRecovery(t, db, env, "--sandbox=false")
+		crashRecovery(t, db, env)
 	})
 }
 
@@ -800,7 +799,7 @@ func TestCrashRecovery(t *testing.T) {
 // server with SIGKILL at random moments while requests are in flight and
 // restarts it, then checks that everything acknowledged survived, nothing
 // was captured twice and the books balance.
-func crashRecovery(t *testing.T, db string, env map[string]string, serveArgs ...string) {
+func crashRecovery(t *testing.T, db string, env map[string]string) {
 	began := time.Now()
 	const kills, workers = 10, 6
 	seed := procSeed(t)
@@ -812,7 +811,7 @@ func crashRecovery(t *testing.T, db string, env map[string]string, serveArgs ...
 	}
 	merchantOpening := procMerchantBalance(t, env, db)
 
-	srv := startProcServer(t, env, db, serveArgs...)
+	srv := startProcServer(t, env, db)
 	var current atomic.Pointer[string]
 	current.Store(&srv.URL)
 
@@ -962,7 +961,7 @@ func crashRecovery(t *testing.T, db string, env map[string]string, serveArgs ...
 			t.Errorf("the killed server exited cleanly")
 		}
 		restart := time.Now()
-		srv = startProcServer(t, env, db, serveArgs...)
+		srv = startProcServer(t, env, db)
 		restartTook += time.Since(restart)
 		current.Store(&srv.URL)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,9 +132,10 @@ func TestDemoShop(t *testing.T) {
 }
 
 // TestDemoShopNeedsSandbox checks that a server without the sandbox has
-// no demo shop, while the widget is still served.
+// no demo shop, while the widget is still served. Without the sandbox the
+// deployment is live, which refuses the harness's cheap hash costs.
 func TestDemoShopNeedsSandbox(t *testing.T) {
-	s := startServer(t, "--sandbox=false")
+	s := startServerDB(t, filepath.Join(t.TempDir(), "thaili.db"), liveCosts, "--sandbox=false")
 	for _, p := range []string{"/demo/", "/demo/return", "/demo/shop.js"} {
 		mustStatus(t, s.do(t, "GET", p, "", ""), 404)
 	}

@@ -21,9 +21,11 @@ import (
 // Serve is the configuration of `thaili serve`.
 type Serve struct {
 	Database
+	// Deployment is resolved by Validate: --sandbox wins over
+	// THAILI_SANDBOX, and the hash costs come from the environment.
+	Deployment
 	Addr          string
 	PublicURL     string
-	Sandbox       bool
 	NonKYCCap     int64
 	SweepInterval time.Duration
 	SignRedirects bool
@@ -45,6 +47,9 @@ type Serve struct {
 	// ClientIPHeader names the header a trusted reverse proxy puts the
 	// client's address in; empty uses the connection's remote address.
 	ClientIPHeader string
+
+	sandboxFlag optionalBool // --sandbox, if given
+	getenv      Getenv       // for the settings without a flag, read by Validate
 }
 
 // Database says which database to use.
@@ -91,8 +96,9 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	AddDatabase(fs, getenv, &s.Database)
 	fs.StringVar(&s.Addr, "addr", envOr(getenv, "THAILI_ADDR", "127.0.0.1:8000"), "listen address (env THAILI_ADDR)")
 	fs.StringVar(&s.PublicURL, "public-url", getenv("THAILI_PUBLIC_URL"), "base URL for links; default http://<addr> (env THAILI_PUBLIC_URL)")
-	sandbox, _ := strconv.ParseBool(envOr(getenv, "THAILI_SANDBOX", "true"))
-	fs.BoolVar(&s.Sandbox, "sandbox", sandbox, "seed the demo merchant and test payers into a SQLite database (env THAILI_SANDBOX)")
+	s.getenv = getenv
+	fs.Var(&s.sandboxFlag, "sandbox", "run as a sandbox: seed the demo merchant and test payers into a SQLite database and allow "+
+		"the test-only low THAILI_PASSWORD_COST and THAILI_MPIN_ITERATIONS; default true on SQLite, false on PostgreSQL (env THAILI_SANDBOX)")
 	capDefault, _ := strconv.ParseInt(envOr(getenv, "THAILI_NON_KYC_CAP", "20000"), 10, 64)
 	fs.Int64Var(&s.NonKYCCap, "non-kyc-cap", capDefault, "largest payment in paisa to a merchant without approved KYC (env THAILI_NON_KYC_CAP)")
 	fs.DurationVar(&s.SweepInterval, "sweep-interval", 30*time.Second, "how often overdue payments are expired or released")
@@ -132,6 +138,19 @@ func (s *Serve) Validate() error {
 	if err := s.Database.Validate(); err != nil {
 		return err
 	}
+	getenv := s.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var flagSandbox *bool
+	if s.sandboxFlag.set {
+		flagSandbox = &s.sandboxFlag.value
+	}
+	d, err := resolveDeployment(getenv, s.Database, flagSandbox)
+	if err != nil {
+		return err
+	}
+	s.Deployment = d
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 		return fmt.Errorf("--addr %q: %v", s.Addr, err)
 	}
@@ -256,4 +275,107 @@ func ServerSecret(getenv Getenv, sqlitePath string) ([]byte, error) {
 		return nil, err
 	}
 	return secret, f.Sync()
+}
+
+// Deployment is what every command resolves before it opens the
+// database: whether this is a sandbox, and the work of the slow hashes.
+type Deployment struct {
+	// Sandbox is on when --sandbox (serve only) or THAILI_SANDBOX says
+	// so; when neither is given it is on for SQLite, the embedded
+	// default, and off for PostgreSQL, so a PostgreSQL deployment is live
+	// unless its operator asks for the sandbox.
+	Sandbox bool
+	// PasswordCost is the bcrypt cost of merchant and operator
+	// passwords (THAILI_PASSWORD_COST).
+	PasswordCost int
+	// MPINIterations is the PBKDF2 rounds of a wallet MPIN's hash
+	// (THAILI_MPIN_ITERATIONS).
+	MPINIterations int
+}
+
+// The hash costs of a live deployment: the defaults, and the least it
+// accepts. Tests lower them to run fast, which only a sandbox allows.
+const (
+	DefaultPasswordCost   = 12
+	DefaultMPINIterations = 10000
+)
+
+// ReadDeployment resolves the deployment of a command that has no
+// --sandbox flag: the sandbox from THAILI_SANDBOX or else the kind of
+// database, and the hash costs from the environment.
+func ReadDeployment(getenv Getenv, db Database) (Deployment, error) {
+	return resolveDeployment(getenv, db, nil)
+}
+
+// resolveDeployment is ReadDeployment with serve's --sandbox, nil when
+// the flag was not given.
+func resolveDeployment(getenv Getenv, db Database, flagSandbox *bool) (Deployment, error) {
+	d := Deployment{Sandbox: !db.Postgres()}
+	switch v := getenv("THAILI_SANDBOX"); {
+	case flagSandbox != nil:
+		d.Sandbox = *flagSandbox
+	case v != "":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Deployment{}, fmt.Errorf("THAILI_SANDBOX %q: must be true or false", v)
+		}
+		d.Sandbox = b
+	}
+	var err error
+	if d.PasswordCost, err = passwordCost.read(getenv, d.Sandbox); err != nil {
+		return Deployment{}, err
+	}
+	if d.MPINIterations, err = mpinIterations.read(getenv, d.Sandbox); err != nil {
+		return Deployment{}, err
+	}
+	return d, nil
+}
+
+// workFactor is an environment variable setting a slow hash's work: a
+// whole number from min to max, and at least the default unless the
+// sandbox is on.
+type workFactor struct {
+	name          string
+	def, min, max int
+	limits        string // why min and max, for the message
+}
+
+var (
+	passwordCost   = workFactor{"THAILI_PASSWORD_COST", DefaultPasswordCost, 4, 31, "bcrypt's range"}
+	mpinIterations = workFactor{"THAILI_MPIN_ITERATIONS", DefaultMPINIterations, 1, 10_000_000, "PBKDF2 rounds"}
+)
+
+func (w workFactor) read(getenv Getenv, sandbox bool) (int, error) {
+	v := getenv(w.name)
+	if v == "" {
+		return w.def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: must be a whole number", w.name, v)
+	}
+	if n < w.min || n > w.max {
+		return 0, fmt.Errorf("%s %d: must be from %d to %d (%s)", w.name, n, w.min, w.max, w.limits)
+	}
+	if n < w.def && !sandbox {
+		return 0, fmt.Errorf("%s %d: a live deployment needs at least %d (the default); "+
+			"lower values are for tests and are refused unless the sandbox is on (THAILI_SANDBOX=true, or serve --sandbox)", w.name, n, w.def)
+	}
+	return n, nil
+}
+
+// optionalBool is a boolean flag that remembers whether it was given, so
+// that its default can depend on other settings.
+type optionalBool struct{ set, value bool }
+
+func (b *optionalBool) String() string   { return strconv.FormatBool(b != nil && b.value) }
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+func (b *optionalBool) Set(v string) error {
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	b.set, b.value = true, x
+	return nil
 }

@@ -140,3 +140,102 @@ func TestSigninLimitFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployment covers the sandbox's default per database kind and the
+// hash costs: whole numbers within their bounds, and at least the
+// defaults unless the sandbox is on. Each case without flags runs both
+// as `thaili serve` and as another command (ReadDeployment).
+func TestDeployment(t *testing.T) {
+	const pg, lite = "postgres://db.example/thaili", "./thaili.db"
+	live := func(sandbox bool) Deployment {
+		return Deployment{Sandbox: sandbox, PasswordCost: DefaultPasswordCost, MPINIterations: DefaultMPINIterations}
+	}
+	cheap := Deployment{Sandbox: true, PasswordCost: 4, MPINIterations: 1000}
+	cheapEnv := map[string]string{"THAILI_PASSWORD_COST": "4", "THAILI_MPIN_ITERATIONS": "1000"}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name  string
+		url   string
+		env   map[string]string
+		flags []string // serve only
+		want  Deployment
+		err   string // a part of the error, if one is wanted
+	}{
+		// The sandbox: flag, else environment, else the kind of database.
+		{name: "sqlite default", url: lite, want: live(true)},
+		{name: "postgres default", url: pg, want: live(false)},
+		{name: "postgres asks for the sandbox", url: pg, env: with(nil, "THAILI_SANDBOX", "true"), want: live(true)},
+		{name: "sqlite without the sandbox", url: lite, env: with(nil, "THAILI_SANDBOX", "false"), want: live(false)},
+		{name: "postgres --sandbox", url: pg, flags: []string{"--sandbox"}, want: live(true)},
+		{name: "flag wins over env", url: pg, env: with(nil, "THAILI_SANDBOX", "true"), flags: []string{"--sandbox=false"}, want: live(false)},
+		{name: "flag wins over env (sqlite)", url: lite, env: with(nil, "THAILI_SANDBOX", "false"), flags: []string{"--sandbox=true"}, want: live(true)},
+		{name: "bad THAILI_SANDBOX", url: lite, env: with(nil, "THAILI_SANDBOX", "maybe"), err: `THAILI_SANDBOX "maybe": must be true or false`},
+
+		// Not whole numbers.
+		{name: "cost not a number", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "twelve"), err: `THAILI_PASSWORD_COST "twelve": must be a whole number`},
+		{name: "cost with a fraction", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "12.5"), err: `THAILI_PASSWORD_COST "12.5": must be a whole number`},
+		{name: "cost with a space", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "12 "), err: `THAILI_PASSWORD_COST "12 ": must be a whole number`},
+		{name: "rounds in exponent form", url: lite, env: with(nil, "THAILI_MPIN_ITERATIONS", "1e4"), err: `THAILI_MPIN_ITERATIONS "1e4": must be a whole number`},
+		{name: "rounds with a suffix", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "10000x"), err: `THAILI_MPIN_ITERATIONS "10000x": must be a whole number`},
+
+		// Bounds, whatever the sandbox.
+		{name: "cost below bcrypt's range", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "3"), err: "THAILI_PASSWORD_COST 3: must be from 4 to 31"},
+		{name: "cost above bcrypt's range", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "32"), err: "THAILI_PASSWORD_COST 32: must be from 4 to 31"},
+		{name: "negative cost", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "-12"), err: "THAILI_PASSWORD_COST -12: must be from 4 to 31"},
+		{name: "zero rounds", url: lite, env: with(nil, "THAILI_MPIN_ITERATIONS", "0"), err: "THAILI_MPIN_ITERATIONS 0: must be from 1 to 10000000"},
+		{name: "too many rounds", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "10000001"), err: "THAILI_MPIN_ITERATIONS 10000001: must be from 1 to 10000000"},
+		{name: "highest bounds", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "31", "THAILI_MPIN_ITERATIONS", "10000000"),
+			want: Deployment{PasswordCost: 31, MPINIterations: 10_000_000}},
+		{name: "lowest bounds in a sandbox", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "4", "THAILI_MPIN_ITERATIONS", "1"),
+			want: Deployment{Sandbox: true, PasswordCost: 4, MPINIterations: 1}},
+
+		// The floors of a live deployment.
+		{name: "cheap costs in the sqlite sandbox", url: lite, env: cheapEnv, want: cheap},
+		{name: "cheap costs in a postgres sandbox", url: pg, env: with(cheapEnv, "THAILI_SANDBOX", "true"), want: cheap},
+		{name: "cheap costs with --sandbox", url: pg, env: cheapEnv, flags: []string{"--sandbox"}, want: cheap},
+		{name: "cheap cost on live postgres", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "4"),
+			err: "THAILI_PASSWORD_COST 4: a live deployment needs at least 12 (the default); lower values are for tests and are refused unless the sandbox is on"},
+		{name: "cost one below the floor", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "11", "THAILI_SANDBOX", "false"),
+			err: "THAILI_PASSWORD_COST 11: a live deployment needs at least 12"},
+		{name: "cheap rounds on live postgres", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "1000"),
+			err: "THAILI_MPIN_ITERATIONS 1000: a live deployment needs at least 10000 (the default); lower values are for tests and are refused unless the sandbox is on"},
+		{name: "rounds one below the floor", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "9999", "THAILI_SANDBOX", "false"),
+			err: "THAILI_MPIN_ITERATIONS 9999: a live deployment needs at least 10000"},
+		{name: "cheap costs with --sandbox=false", url: lite, env: with(cheapEnv, "THAILI_SANDBOX", "true"), flags: []string{"--sandbox=false"},
+			err: "THAILI_PASSWORD_COST 4: a live deployment needs at least 12"},
+		{name: "the floors themselves on live postgres", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "12", "THAILI_MPIN_ITERATIONS", "10000"), want: live(false)},
+		{name: "above the floors on live postgres", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "13", "THAILI_MPIN_ITERATIONS", "600000"),
+			want: Deployment{PasswordCost: 13, MPINIterations: 600_000}},
+	}
+	check := func(t *testing.T, how string, got Deployment, err error, want Deployment, wantErr string) {
+		t.Helper()
+		switch {
+		case wantErr == "" && err != nil:
+			t.Errorf("%s: %v", how, err)
+		case wantErr == "" && got != want:
+			t.Errorf("%s: %+v, want %+v", how, got, want)
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%s: error %v, want one containing %q", how, err, wantErr)
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := with(tt.env, "THAILI_DATABASE_URL", tt.url)
+			s, err := parseServe(t, env, tt.flags...)
+			check(t, "serve", s.Deployment, err, tt.want, tt.err)
+			if tt.flags == nil {
+				d, err := ReadDeployment(func(k string) string { return env[k] }, Database{URL: tt.url})
+				check(t, "ReadDeployment", d, err, tt.want, tt.err)
+			}
+		})
+	}
+}

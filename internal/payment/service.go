@@ -281,14 +281,18 @@ func (s *Service) uuidHex() string {
 	return string(h)
 }
 
-// storeKeyPair records kp for merchant m. When seal is true the secret is
-// also kept encrypted so an operator can be shown it once later.
+// storeKeyPair records kp for merchant m, with the secret key's redirect
+// signing key sealed. When seal is true the secret is also kept encrypted
+// so an operator can be shown it once later.
 func (s *Service) storeKeyPair(ctx context.Context, tx store.Tx, merchantID int64, kp KeyPair, seal bool) error {
 	now := s.now()
 	pub := store.Key{MerchantID: merchantID, Book: kp.Book, Kind: store.PublicKey, Lookup: kp.Public, Prefix: kp.Public, CreatedAt: now}
 	sec := store.Key{MerchantID: merchantID, Book: kp.Book, Kind: store.SecretKey, Lookup: s.keyLookup(kp.Secret),
-		Prefix: kp.Secret[:len(kp.Book)+len("_secret_key_")+4] + "…", CreatedAt: now,
-		SigningKey: RedirectSigningKey(kp.Secret)}
+		Prefix: kp.Secret[:len(kp.Book)+len("_secret_key_")+4] + "…", CreatedAt: now}
+	var err error
+	if sec.SealedSigningKey, err = s.sealSigningKey(sec.Lookup, RedirectSigningKey(kp.Secret)); err != nil {
+		return err
+	}
 	if seal {
 		sealed, err := s.seal(kp.Secret)
 		if err != nil {
@@ -312,7 +316,16 @@ func (s *Service) aead() (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-func (s *Service) seal(plain string) ([]byte, error) {
+func (s *Service) seal(plain string) ([]byte, error) { return s.sealWith([]byte(plain), nil) }
+
+func (s *Service) unseal(sealed []byte) (string, error) {
+	plain, err := s.unsealWith(sealed, nil)
+	return string(plain), err
+}
+
+// sealWith encrypts plain, binding it to the associated data ad: it
+// opens only with the same ad.
+func (s *Service) sealWith(plain, ad []byte) ([]byte, error) {
 	a, err := s.aead()
 	if err != nil {
 		return nil, err
@@ -321,19 +334,18 @@ func (s *Service) seal(plain string) ([]byte, error) {
 	if _, err := io.ReadFull(s.ids.Rand, nonce); err != nil {
 		return nil, err
 	}
-	return a.Seal(nonce, nonce, []byte(plain), nil), nil
+	return a.Seal(nonce, nonce, plain, ad), nil
 }
 
-func (s *Service) unseal(sealed []byte) (string, error) {
+func (s *Service) unsealWith(sealed, ad []byte) ([]byte, error) {
 	a, err := s.aead()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(sealed) < a.NonceSize() {
-		return "", errors.New("payment: sealed secret too short")
+		return nil, errors.New("payment: sealed secret too short")
 	}
-	plain, err := a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], nil)
-	return string(plain), err
+	return a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], ad)
 }
 
 // --- MPIN and OTP ---

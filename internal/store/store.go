@@ -65,6 +65,13 @@ type Tx interface {
 	Keys(ctx context.Context, merchantID int64) ([]Key, error)
 	RevokeKeys(ctx context.Context, merchantID int64, book ledger.Book, at time.Time) error
 	ForgetSealedSecret(ctx context.Context, keyID int64) error
+	// KeysWithClearSigningKey returns up to limit keys with an id above
+	// afterID whose SigningKey is still in clear, by id.
+	KeysWithClearSigningKey(ctx context.Context, afterID int64, limit int) ([]Key, error)
+	// SealSigningKey replaces the key's clear SigningKey by sealed if it
+	// still holds clear (a compare-and-set, so nodes sealing at once
+	// cannot overwrite each other); otherwise it is ErrConflict.
+	SealSigningKey(ctx context.Context, keyID int64, clear, sealed []byte) error
 
 	SetFeeTiers(ctx context.Context, merchantID int64, book ledger.Book, tiers []FeeTier) error
 	FeeTiers(ctx context.Context, merchantID int64, book ledger.Book) ([]FeeTier, error)
@@ -189,8 +196,13 @@ type Key struct {
 	RevokedAt  time.Time // zero while the key is active
 	// SigningKey, for a secret key issued since migration 5, is
 	// HMAC-SHA256(secret key, "thaili-redirect-v1"): it signs the hosted
-	// page's redirects, and cannot give back the secret. Nil otherwise.
+	// page's redirects, and cannot give back the secret. It is kept in
+	// clear only in rows written before migration 14, until `thaili
+	// serve` seals it (SealSigningKey); nil otherwise.
 	SigningKey []byte
+	// SealedSigningKey is the signing key sealed under the server secret
+	// (migration 14), which is how every key stores it now.
+	SealedSigningKey []byte
 }
 
 // FeeTier charges PercentBps basis points plus Flat on amounts in

@@ -136,22 +136,23 @@ func (t *txn) SetMerchantKYC(ctx context.Context, id int64, kyc store.KYC) error
 	return t.execOne(ctx, `UPDATE merchants SET kyc = ? WHERE id = ?`, kyc, id)
 }
 
-const keyColumns = `id, merchant_id, book, kind, lookup, prefix, sealed, created_at, revoked_at, signing_key`
+const keyColumns = `id, merchant_id, book, kind, lookup, prefix, sealed, created_at, revoked_at, signing_key, signing_key_sealed`
 
 type scanner interface{ Scan(...any) error }
 
 func scanKey(row scanner) (store.Key, error) {
 	var k store.Key
 	var created, revoked int64
-	err := row.Scan(&k.ID, &k.MerchantID, &k.Book, &k.Kind, &k.Lookup, &k.Prefix, &k.Sealed, &created, &revoked, &k.SigningKey)
+	err := row.Scan(&k.ID, &k.MerchantID, &k.Book, &k.Kind, &k.Lookup, &k.Prefix, &k.Sealed, &created, &revoked, &k.SigningKey, &k.SealedSigningKey)
 	k.CreatedAt, k.RevokedAt = fromMicros(created), fromMicros(revoked)
 	return k, noRows(err)
 }
 
 func (t *txn) CreateKey(ctx context.Context, k *store.Key) error {
 	var err error
-	k.ID, err = t.insert(ctx, `INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, sealed, created_at, signing_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.MerchantID, k.Book, k.Kind, k.Lookup, k.Prefix, k.Sealed, micros(k.CreatedAt), k.SigningKey)
+	k.ID, err = t.insert(ctx, `INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, sealed, created_at, signing_key, signing_key_sealed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.MerchantID, k.Book, k.Kind, k.Lookup, k.Prefix, k.Sealed, micros(k.CreatedAt), k.SigningKey, k.SealedSigningKey)
 	return err
 }
 
@@ -171,6 +172,19 @@ func (t *txn) RevokeKeys(ctx context.Context, merchantID int64, book ledger.Book
 
 func (t *txn) ForgetSealedSecret(ctx context.Context, keyID int64) error {
 	return t.execOne(ctx, `UPDATE api_keys SET sealed = NULL WHERE id = ?`, keyID)
+}
+
+func (t *txn) KeysWithClearSigningKey(ctx context.Context, afterID int64, limit int) ([]store.Key, error) {
+	rows, err := t.query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE signing_key IS NOT NULL AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	return collect(rows, err, scanKey)
+}
+
+func (t *txn) SealSigningKey(ctx context.Context, keyID int64, clear, sealed []byte) error {
+	err := t.execOne(ctx, `UPDATE api_keys SET signing_key_sealed = ?, signing_key = NULL WHERE id = ? AND signing_key = ?`, sealed, keyID, clear)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.ErrConflict
+	}
+	return err
 }
 
 func (t *txn) SetFeeTiers(ctx context.Context, merchantID int64, book ledger.Book, tiers []store.FeeTier) error {

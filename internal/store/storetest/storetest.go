@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Merchants", testMerchants},
 		{"Keys", testKeys},
+		{"SigningKeys", testSigningKeys},
 		{"FeeTiers", testFeeTiers},
 		{"Consumers", testConsumers},
 		{"WrongMPINs", testWrongMPINs},
