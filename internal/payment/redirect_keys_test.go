@@ -80,7 +80,7 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	}
 
 	// A new key is stored sealed.
-	m, kp, err := svc.CreateMerchant(ctx, payment.NewMerchant{Name: "New Shop", Email: "new@example.com"})
+	m, kp, err := svc.CreateMerchant(ctx, testActor, payment.NewMerchant{Name: "New Shop", Email: "new@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	}
 	olds := make([]oldKey, legacy)
 	for i := range olds {
-		om, _, err := svc.CreateMerchant(ctx, payment.NewMerchant{Name: fmt.Sprintf("Old Shop %d", i), Email: fmt.Sprintf("old%d@example.com", i)})
+		om, _, err := svc.CreateMerchant(ctx, testActor, payment.NewMerchant{Name: fmt.Sprintf("Old Shop %d", i), Email: fmt.Sprintf("old%d@example.com", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
