@@ -53,9 +53,43 @@ func New(burst int, per time.Duration, now func() time.Time) *Limiter {
 // takes nothing and returns false and how long until a token is back
 // (never zero, so a caller can always tell the client when to retry).
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
-	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.bucket(key)
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, l.wait(b)
+}
+
+// Check reports whether key's bucket holds a token, taking none; if not,
+// it returns how long until one is back. With Charge it limits what only
+// counts once its outcome is known (a wrong guess, not a right one).
+func (l *Limiter) Check(key string) (ok bool, retryAfter time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key)
+	if b.tokens >= 1 {
+		return true, 0
+	}
+	return false, l.wait(b)
+}
+
+// Charge takes one token from key's bucket. Checks made at once may each
+// have seen the last token, so the bucket may go below empty, by at most
+// a burst; the debt is paid back before the key is let in again.
+func (l *Limiter) Charge(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key)
+	b.tokens = math.Max(b.tokens-1, -l.burst)
+}
+
+// bucket returns key's bucket, refilled to now, making a full one for a
+// new key. l.mu is held.
+func (l *Limiter) bucket(key string) *bucket {
+	now := l.now()
 	b := l.buckets[key]
 	if b == nil {
 		if len(l.buckets) >= l.maxKeys {
@@ -65,14 +99,14 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 		l.buckets[key] = b
 	}
 	l.refill(b, now)
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	// Time for the missing fraction of a token, rounded up to the
-	// nanosecond so that waiting exactly retryAfter is always enough.
-	wait := time.Duration(math.Ceil((1 - b.tokens) * float64(l.per) / l.burst))
-	return false, max(wait, 1)
+	return b
+}
+
+// wait is how long until b holds a token again, rounded up to the
+// nanosecond so that waiting exactly that long is always enough.
+func (l *Limiter) wait(b *bucket) time.Duration {
+	d := time.Duration(math.Ceil((1 - b.tokens) * float64(l.per) / l.burst))
+	return max(d, 1)
 }
 
 // refill adds the tokens earned since b.at, up to burst. A clock that

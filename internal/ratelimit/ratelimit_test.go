@@ -217,3 +217,34 @@ func TestNewRefusesBadLimits(t *testing.T) {
 		}()
 	}
 }
+
+func TestCheckAndCharge(t *testing.T) {
+	c := newClock()
+	l := New(2, time.Minute, c.Now)
+	for i := range 5 {
+		if ok, _ := l.Check("a"); !ok {
+			t.Fatalf("check %d refused: checking takes nothing", i)
+		}
+	}
+	l.Charge("a")
+	l.Charge("a")
+	ok, wait := l.Check("a")
+	if ok || wait != 30*time.Second {
+		t.Fatalf("after two charges of a burst of 2: %t, %v; want refused for 30s", ok, wait)
+	}
+	// Charges beyond the bucket are a debt, paid back before the next
+	// check passes, down to at most a burst below empty.
+	for range 10 {
+		l.Charge("a")
+	}
+	if ok, wait := l.Check("a"); ok || wait != 90*time.Second {
+		t.Fatalf("in debt: %t, %v; want refused for 90s (a burst of debt and one token)", ok, wait)
+	}
+	c.Advance(90 * time.Second)
+	if ok, _ := l.Check("a"); !ok {
+		t.Fatal("still refused after the debt was paid back")
+	}
+	if ok, _ := l.Check("b"); !ok {
+		t.Fatal("another key refused")
+	}
+}
