@@ -24,20 +24,24 @@ func TestBrowserMerchantSignUp(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "a long enough password"), chromedp.Click(chromedp.CSS("#signup")),
 		chromedp.WaitVisible(chromedp.CSS("#code")))
 	text := pageText(t, ctx)
-	sk := dashTestSecretRE.FindString(text)
-	if !strings.Contains(text, "Confirm your phone") || sk == "" {
-		t.Fatalf("confirmation page: %q", text)
+	if !strings.Contains(text, "Confirm your phone") || dashTestSecretRE.MatchString(text) {
+		t.Fatalf("confirmation page (no keys before the phone is confirmed): %q", text)
 	}
 	browsertest.Screenshot(t, ctx, "merchant-2-confirm")
 
 	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS("#code"), s.lastAccountCode(t, phone)), chromedp.Click(chromedp.CSS("#confirm")),
 		chromedp.WaitVisible(chromedp.CSS("#checklist")))
 	text = pageText(t, ctx)
-	if !strings.Contains(text, "Pokhara <b>Crafts</b>") || !dashTestPublicRE.MatchString(text) || strings.Contains(text, sk) ||
-		!strings.Contains(text, "Complete a test payment") {
-		t.Fatalf("dashboard: %q", text)
+	sk := dashTestSecretRE.FindString(text)
+	if !strings.Contains(text, "Pokhara <b>Crafts</b>") || !dashTestPublicRE.MatchString(text) || sk == "" ||
+		!strings.Contains(text, "shown only this once") || !strings.Contains(text, "Complete a test payment") {
+		t.Fatalf("first dashboard: %q", text)
 	}
 	browsertest.Screenshot(t, ctx, "merchant-3-dashboard")
+	step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#checklist")))
+	if text = pageText(t, ctx); strings.Contains(text, sk) || !dashTestPublicRE.MatchString(text) {
+		t.Fatalf("the test secret is shown again: %q", text)
+	}
 
 	step(t, ctx, "log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))
 	step(t, ctx, "dashboard after logout", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#login")))

@@ -14,9 +14,10 @@ import (
 // merchantBrowser is a person using the merchant pages: a cookie jar and
 // no automatic redirects, so each 303 can be checked.
 type merchantBrowser struct {
-	s      *testServer
-	client *http.Client
-	csrf   string // the last CSRF token seen on a page
+	s         *testServer
+	client    *http.Client
+	csrf      string // the last CSRF token seen on a page
+	challenge string // the last code form's challenge seen on a page
 }
 
 func newMerchantBrowser(t *testing.T, s *testServer) *merchantBrowser {
@@ -35,7 +36,10 @@ type mpage struct {
 	Body     string
 }
 
-var dashCSRFRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+var (
+	dashCSRFRE      = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	dashChallengeRE = regexp.MustCompile(`name="challenge" value="([^"]*)"`)
+)
 
 func (b *merchantBrowser) send(t *testing.T, req *http.Request) mpage {
 	t.Helper()
@@ -49,6 +53,9 @@ func (b *merchantBrowser) send(t *testing.T, req *http.Request) mpage {
 	if m := dashCSRFRE.FindStringSubmatch(p.Body); m != nil {
 		b.csrf = m[1]
 	}
+	if m := dashChallengeRE.FindStringSubmatch(p.Body); m != nil {
+		b.challenge = m[1]
+	}
 	return p
 }
 
@@ -58,11 +65,16 @@ func (b *merchantBrowser) get(t *testing.T, path string) mpage {
 	return b.send(t, req)
 }
 
-// post submits a form with the last CSRF token (unless form sets csrf).
+// post submits a form with the last CSRF token (unless form sets csrf)
+// and, as a browser submitting the code form it was shown would, the last
+// code challenge (unless form sets challenge).
 func (b *merchantBrowser) post(t *testing.T, path string, form url.Values) mpage {
 	t.Helper()
 	if _, ok := form["csrf"]; !ok {
 		form.Set("csrf", b.csrf)
+	}
+	if _, ok := form["challenge"]; !ok && b.challenge != "" {
+		form.Set("challenge", b.challenge)
 	}
 	req, _ := http.NewRequest("POST", b.s.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -123,17 +135,22 @@ func forgeToken(token string) string {
 }
 
 // signUpMerchant signs a merchant up and confirms its phone; the browser
-// ends signed in. It returns the test keys shown at sign-up.
+// ends signed in. It returns the test keys the dashboard shows once.
 func signUpMerchant(t *testing.T, b *merchantBrowser, name, email, phone, password string) (pk, sk string) {
 	t.Helper()
 	wantPage(t, "sign-up form", b.get(t, "/join/merchant/"), 200, `action="/join/merchant/"`)
 	p := b.post(t, "/join/merchant/", url.Values{"name": {name}, "email": {email}, "phone": {phone}, "password": {password}})
-	wantPage(t, "sign-up", p, 200, "Confirm your phone", "shown only this once")
-	pk, sk = dashTestPublicRE.FindString(p.Body), dashTestSecretRE.FindString(p.Body)
-	if pk == "" || sk == "" {
-		t.Fatalf("sign-up page shows no test keys:\n%s", p.Body)
+	wantPage(t, "sign-up", p, 200, "Confirm your phone", `name="challenge"`)
+	if dashTestSecretRE.MatchString(p.Body) {
+		t.Fatalf("the sign-up page shows a secret key before the phone is confirmed:\n%s", p.Body)
 	}
 	wantRedirect(t, "confirm", b.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {b.s.lastAccountCode(t, phone)}}), "/dashboard/")
+	d := b.get(t, "/dashboard/")
+	wantPage(t, "first dashboard", d, 200, "shown only this once")
+	pk, sk = dashTestPublicRE.FindString(d.Body), dashTestSecretRE.FindString(d.Body)
+	if pk == "" || sk == "" {
+		t.Fatalf("the first dashboard shows no test keys:\n%s", d.Body)
+	}
 	return pk, sk
 }
 
@@ -154,27 +171,29 @@ func TestDashboardJourney(t *testing.T) {
 		400, "at least 10 characters", "Enter a valid mobile number.")
 	p := a.post(t, "/join/merchant/", url.Values{"name": {name}, "email": {email}, "phone": {phone}, "password": {password}})
 	wantPage(t, "sign-up", p, 200, "Confirm your phone", "98XXXXX670")
-	pk, sk := dashTestPublicRE.FindString(p.Body), dashTestSecretRE.FindString(p.Body)
-	if pk == "" || sk == "" {
-		t.Fatalf("no test keys at sign-up:\n%s", p.Body)
+	if dashTestSecretRE.MatchString(p.Body) || dashTestPublicRE.MatchString(p.Body) {
+		t.Fatalf("keys on the sign-up page, before the phone is confirmed:\n%s", p.Body)
 	}
 	if strings.Contains(p.Body, "<script>") {
 		t.Fatal("raw script on the confirmation page")
 	}
-	wantPage(t, "same email again", a.post(t, "/join/merchant/", url.Values{"name": {"x"}, "email": {email}, "phone": {phone}, "password": {password}}),
-		400, "already exists")
 
 	// Unconfirmed: log-in with the right password only sends a new code.
 	first := s.lastAccountCode(t, phone)
+	firstChallenge := a.challenge
 	wantPage(t, "login unconfirmed", a.post(t, "/login/", url.Values{"email": {email}, "password": {password}}), 200, "Confirm your phone first")
-	code := s.lastAccountCode(t, phone)
-	wantPage(t, "old code", a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {first}}), 400)
+	code, challenge := s.lastAccountCode(t, phone), a.challenge
+	wantPage(t, "old code", a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {first}, "challenge": {firstChallenge}}), 400,
+		"This code has expired, was used")
+	wantPage(t, "old code with the new challenge", a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {first}, "challenge": {challenge}}), 400)
 	wrong := "000000"
 	if code == wrong {
 		wrong = "000001"
 	}
-	wantPage(t, "wrong code", a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {wrong}}), 400, "The code is wrong.")
-	confirmed := a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {code}})
+	wantPage(t, "wrong code", a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {wrong}, "challenge": {challenge}}), 400, "The code is wrong.")
+	wantPage(t, "no challenge", a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {code}, "challenge": {""}}), 400,
+		"This code has expired, was used")
+	confirmed := a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {code}, "challenge": {challenge}})
 	wantRedirect(t, "confirm", confirmed, "/dashboard/")
 	cookie := ""
 	for _, c := range confirmed.Header.Values("Set-Cookie") {
@@ -191,8 +210,22 @@ func TestDashboardJourney(t *testing.T) {
 		t.Errorf("session cookie %q is Secure on http", cookie)
 	}
 
-	// The dashboard: name escaped, test public key in full, secret as prefix only.
+	// The first dashboard shows the test keys, the secret this once.
 	d := a.get(t, "/dashboard/")
+	wantPage(t, "first dashboard", d, 200, "shown only this once")
+	pk, sk := dashTestPublicRE.FindString(d.Body), dashTestSecretRE.FindString(d.Body)
+	if pk == "" || sk == "" {
+		t.Fatalf("no test keys on the first dashboard:\n%s", d.Body)
+	}
+
+	// Signing up again with the email answers alike and changes nothing.
+	again := newMerchantBrowser(t, s)
+	again.get(t, "/join/merchant/")
+	wantPage(t, "same email again", again.post(t, "/join/merchant/", url.Values{"name": {"x"}, "email": {email}, "phone": {"9812345679"}, "password": {password}}),
+		200, "Confirm your phone", "98XXXXX679")
+
+	// The dashboard: name escaped, test public key in full, secret as prefix only.
+	d = a.get(t, "/dashboard/")
 	wantPage(t, "dashboard", d, 200, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Himal &amp; Co", pk, sk[:20], "KYC", "none",
 		"Complete a test payment", "Rs 0.00")
 	if strings.Contains(d.Body, sk) || strings.Contains(d.Body, "<script>") {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thaili/thaili/internal/payment"
+
 	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 )
 
@@ -211,17 +213,23 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	p = hb.post(t, "/join/merchant/", url.Values{"name": {hostileName}, "email": {hostileEmail}, "phone": {"9812345601"}, "password": {"long enough password"}})
 	wantPage(t, "hostile sign-up", p, 200, "Confirm your phone")
 	noRaw(t, "hostile sign-up", p)
-	pk, sk := dashTestPublicRE.FindString(p.Body), dashTestSecretRE.FindString(p.Body)
 
 	// --- phone confirmation ---
+	// The challenge (the form's hidden field) says which code is meant;
+	// a bad one is answered as an expired code and costs no try. The
+	// email is only shown. Four wrong codes leave the fifth try.
 	code := s.lastAccountCode(t, "9812345601")
-	msgExpired := "This code has expired or was entered wrongly too many times. Sign in to get a new one."
 	confirm := url.Values{"email": {hostileEmail}, "code": {"000000"}}
 	runForm(t, hb, "", "/join/merchant/confirm", confirm, []formCase{
-		badField("email empty", "email", "", 400, msgExpired),
-		badField("email unknown", "email", "nobody@forms.example", 400, msgExpired),
-		badField("email script", "email", xssScript, 400, msgExpired),
-		badField("email 10 000", "email", long10k, 400, msgExpired),
+		badField("challenge empty", "challenge", "", 400, payment.MsgCodeExpired),
+		badField("challenge unknown", "challenge", "AAAAAAAAAAAAAAAAAAAAAA", 400, payment.MsgCodeExpired),
+		badField("challenge script", "challenge", xssScript, 400, payment.MsgCodeExpired),
+		badField("challenge 10 000", "challenge", long10k, 400, payment.MsgCodeExpired),
+		badField("challenge NUL", "challenge", withNUL, 400, payment.MsgCodeExpired),
+		badField("challenge invalid UTF-8", "challenge", badUTF8, 400, payment.MsgCodeExpired),
+	})
+	hb.challenge = dashChallengeRE.FindStringSubmatch(p.Body)[1]
+	runForm(t, hb, "", "/join/merchant/confirm", confirm, []formCase{
 		badField("code empty", "code", "", 400, "The code is wrong."),
 		badField("code letters", "code", "abcdef", 400, "The code is wrong."),
 		badField("code script", "code", xssScript, 400, "The code is wrong."),
@@ -231,6 +239,7 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	d := hb.get(t, "/dashboard/")
 	wantPage(t, "hostile dashboard", d, 200, template.HTMLEscapeString(hostileName))
 	noRaw(t, "hostile dashboard", d)
+	pk, sk := dashTestPublicRE.FindString(d.Body), dashTestSecretRE.FindString(d.Body)
 
 	// --- log-in ---
 	lb := newMerchantBrowser(t, s)
@@ -532,7 +541,7 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	noWallet(mobile)
 
 	// --- phone confirmation ---
-	msgExpired := "This code has expired or was entered wrongly too many times. Sign in to get a new one."
+	msgExpired := payment.MsgCodeExpired
 	b.get(t, "/join/")
 	runForm(t, b, "", "/join/confirm", url.Values{"mobile": {mobile}, "code": {"000000"}}, []formCase{
 		badField("unknown wallet", "mobile", mobile, 400, msgExpired),
@@ -586,10 +595,22 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 		badField("mobile script", "mobile", xssScript, 400, msgMobile),
 		badField("mobile 10 000", "mobile", digits, 400, msgMobile),
 		badField("mobile NUL", "mobile", "\x00", 400, msgMobile),
-		badField("unknown wallet", "mobile", "9812349999", 400, "No wallet with this mobile number can take a code."),
 	})
+	// A number without a wallet gets the same page as one with a wallet.
+	same := func(p mpage) string {
+		return dashChallengeRE.ReplaceAllString(dashCSRFRE.ReplaceAllString(p.Body, ""), "")
+	}
+	rb.get(t, "/me/reset/")
+	known := rb.post(t, "/me/reset/", url.Values{"mobile": {mobile}})
+	rb.get(t, "/me/reset/")
+	unknown := rb.post(t, "/me/reset/", url.Values{"mobile": {"9812349999"}})
+	wantPage(t, "reset code for a wallet", known, 200, `action="/me/reset/confirm"`)
+	if known.Status != unknown.Status || strings.ReplaceAll(same(known), mobile, "") != strings.ReplaceAll(strings.ReplaceAll(same(unknown), "9812349999", ""), "98XXXXX999", "98XXXXX"+mobile[7:]) {
+		t.Fatalf("the reset page differs for a number without a wallet:\n%s\n---\n%s", known.Body, unknown.Body)
+	}
 	reset := url.Values{"mobile": {mobile}, "code": {"000000"}, "mpin": {"1357"}, "mpin2": {"1357"}}
 	rb.get(t, "/me/reset/")
+	rb.challenge = "" // a code form posted without the code sent for it
 	runForm(t, rb, "", "/me/reset/confirm", reset, []formCase{
 		{name: "everything empty", set: []string{"mobile", "", "code", "", "mpin", "", "mpin2", ""}, status: 400, msgs: []string{msgPIN}},
 		{name: "mpin letters", set: []string{"mpin", "abcd", "mpin2", "abcd"}, status: 400, msgs: []string{msgPIN}},

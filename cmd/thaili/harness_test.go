@@ -53,14 +53,16 @@ type testServer struct {
 // password hashes keep the suite fast without changing any behaviour
 // under test. Only a sandbox accepts them, so the sandbox is on for
 // PostgreSQL too (it is by default on SQLite; on PostgreSQL it only lifts
-// the cost floors, since serve seeds nothing there); a test that runs
-// without the sandbox passes liveCosts. The sign-in rate limit is raised
-// far out of reach because the suite posts hundreds of log-in and
-// sign-up forms from 127.0.0.1 (the bad-input and authz matrix tests);
-// signin_limit_e2e_test.go sets a low one to test it.
+// the cost floors and prints codes in the log, since serve seeds nothing
+// there); a test that runs without the sandbox passes liveCosts. The
+// sign-in rate limit is raised far out of reach because the suite posts
+// hundreds of log-in and sign-up forms from 127.0.0.1 (the bad-input and
+// authz matrix tests); signin_limit_e2e_test.go sets a low one to test it.
+// The guess limits are raised likewise: tests of wrong MPINs and codes
+// would otherwise run into them; guess_limit_e2e_test.go tests them.
 func testEnv(extra map[string]string) func(string) string {
 	env := map[string]string{"THAILI_MPIN_ITERATIONS": "1000", "THAILI_PASSWORD_COST": "4", "THAILI_SANDBOX": "true",
-		"THAILI_SIGNIN_LIMIT": "100000/1m"}
+		"THAILI_SIGNIN_LIMIT": "100000/1m", "THAILI_GUESS_LIMIT": "100000/1m", "THAILI_KEY_GUESS_LIMIT": "100000/1m"}
 	for k, v := range extra {
 		env[k] = v
 	}

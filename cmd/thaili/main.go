@@ -219,8 +219,9 @@ func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*
 }
 
 // openDeployment opens the validated database db and the service with
-// the validated deployment d.
-func (e env) openDeployment(db config.Database, d config.Deployment, rules payment.Config, log *slog.Logger) (*app, error) {
+// the validated deployment d. extra, when given, sets the collaborators
+// only the server needs (how codes are sent, the guess limits).
+func (e env) openDeployment(db config.Database, d config.Deployment, rules payment.Config, log *slog.Logger, extra ...func(*payment.Deps)) (*app, error) {
 	rules.PasswordCost, rules.MPINIterations = d.PasswordCost, d.MPINIterations
 	path, _ := db.SQLitePath()
 	secret, err := config.ServerSecret(config.Getenv(e.getenv), path)
@@ -231,7 +232,11 @@ func (e env) openDeployment(db config.Database, d config.Deployment, rules payme
 	if err != nil {
 		return nil, err
 	}
-	svc, err := payment.New(payment.Deps{Store: st, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log})
+	deps := payment.Deps{Store: st, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log}
+	for _, f := range extra {
+		f(&deps)
+	}
+	svc, err := payment.New(deps)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -271,7 +276,19 @@ func (e env) serve(args []string) error {
 	rules.SandboxPendingDelay = cfg.SandboxPendingDelay
 	rules.WebhooksAllowPrivate = cfg.WebhooksAllowPrivate
 	rules.WebhookBackoff = cfg.WebhookBackoff
-	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log)
+	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log, func(d *payment.Deps) {
+		// Without an SMS gateway codes go to the log; only the sandbox,
+		// where the log is the developer's phone, writes the codes.
+		d.Notifier = payment.LogNotifier{Log: log, ShowCodes: cfg.Sandbox}
+		// Wrong MPINs and codes per client address and per merchant, in
+		// this node's memory (--guess-limit, --key-guess-limit).
+		if cfg.GuessBurst > 0 {
+			d.AddressGuesses = ratelimit.New(cfg.GuessBurst, cfg.GuessPeriod, time.Now)
+		}
+		if cfg.KeyGuessBurst > 0 {
+			d.KeyGuesses = ratelimit.New(cfg.KeyGuessBurst, cfg.KeyGuessPer, time.Now)
+		}
+	})
 	if err != nil {
 		return err
 	}

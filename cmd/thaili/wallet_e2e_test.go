@@ -41,12 +41,15 @@ func TestWalletPages(t *testing.T) {
 	wantPage(t, "wrong code", b.post(t, "/join/confirm", url.Values{"mobile": {mobile}, "code": {wrong}}), 400, "The code is wrong.")
 	wantRedirect(t, "confirm", b.post(t, "/join/confirm", url.Values{"mobile": {mobile}, "code": {code}}), "/me/")
 
-	// The wallet: balance 0, the name escaped, the sign-up code in the inbox.
+	// The wallet: balance 0, the name escaped, no notices, and no code:
+	// a web session is not the phone.
 	p = b.get(t, "/me/")
-	wantPage(t, "wallet", p, 200, "&lt;b&gt;Sita&lt;/b&gt;", `<td class="balance-test">Rs 0.00</td>`, "No payments yet.",
-		"<code>"+code+"</code>", "confirm phone")
+	wantPage(t, "wallet", p, 200, "&lt;b&gt;Sita&lt;/b&gt;", `<td class="balance-test">Rs 0.00</td>`, "No payments yet.", "Nothing to report.")
 	if strings.Contains(p.Body, "<b>Sita</b>") {
 		t.Fatal("the name is not escaped")
+	}
+	if strings.Contains(p.Body, code) {
+		t.Fatal("the wallet page shows the sign-up code")
 	}
 	if p.Header.Get("Cache-Control") != "no-store" || p.Header.Get("X-Frame-Options") != "DENY" {
 		t.Fatalf("headers %v", p.Header)
@@ -91,7 +94,7 @@ func TestWalletPages(t *testing.T) {
 	wantPage(t, "other login form", other.get(t, "/me/login/"), 200, `action="/me/login/"`)
 	wantRedirect(t, "other login", other.post(t, "/me/login/", url.Values{"mobile": {"9812345671"}, "mpin": {"1234"}}), "/me/")
 	p = other.get(t, "/me/")
-	wantPage(t, "other wallet", p, 200, "Hari", "No payments yet.", "No codes in the last hour.")
+	wantPage(t, "other wallet", p, 200, "Hari", "No payments yet.", "Nothing to report.")
 	for _, leak := range []string{mobile, "Sita", txn, code} {
 		if strings.Contains(p.Body, leak) {
 			t.Fatalf("another wallet shows %q", leak)
@@ -105,18 +108,24 @@ func TestWalletPages(t *testing.T) {
 	b.get(t, "/me/login/")
 	wantPage(t, "wrong MPIN 1", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 400, "Tries remaining: 2")
 	wantPage(t, "wrong MPIN 2", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 400, "Tries remaining: 1")
-	wantPage(t, "wrong MPIN 3", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 429, "locked")
+	wantPage(t, "wrong MPIN 3", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 429, "locked", "Try again in 30 minutes")
 	wantPage(t, "right MPIN, locked", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), 429, "locked")
-	wantPage(t, "locked wallet", kept.get(t, "/me/"), 200, `id="locked"`)
+	// The owner is told, on the wallet page, that and why it was locked.
+	wantPage(t, "locked wallet", kept.get(t, "/me/"), 200, `id="locked"`, "locked for payments after wrong MPINs until",
+		"Your wallet was locked after 3 wrong MPINs in a row, the last one on the wallet log-in from 127.0.0.1")
 
 	// Reset on the wallet page: a fresh code is needed (not the sign-up one).
 	wantPage(t, "reset code sent", kept.post(t, "/me/reset/", url.Values{}), 200, `action="/me/reset/confirm"`, "98XXXXX670")
 	reset := s.lastAccountCode(t, mobile)
 	wantPage(t, "reset with the sign-up code", kept.post(t, "/me/reset/confirm", url.Values{"code": {code}, "mpin": {"1357"}, "mpin2": {"1357"}}), 400, "The code is wrong.")
 	p = kept.post(t, "/me/reset/confirm", url.Values{"code": {reset}, "mpin": {"1357"}, "mpin2": {"1357"}})
-	wantPage(t, "reset", p, 200, "Your new MPIN is set and the wallet is unlocked.", "<code>"+reset+"</code>", "reset MPIN")
+	wantPage(t, "reset", p, 200, "Your new MPIN is set and the wallet is unlocked.", "A code to reset your MPIN was sent to this phone",
+		"Your MPIN was changed on")
 	if strings.Contains(p.Body, `id="locked"`) {
 		t.Fatal("still locked after the reset")
+	}
+	if strings.Contains(p.Body, reset) {
+		t.Fatal("the wallet page shows the reset code")
 	}
 	wantPage(t, "old MPIN", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), 400, "Tries remaining: 2")
 	wantRedirect(t, "new MPIN", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"1357"}}), "/me/")

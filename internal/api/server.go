@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,6 +152,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		payment.KindLocked:           http.StatusBadRequest,
 		payment.KindTooLarge:         http.StatusRequestEntityTooLarge,
 		payment.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
+		payment.KindThrottled:        http.StatusTooManyRequests,
 	}[e.Kind]
 	if status == 0 {
 		status = http.StatusInternalServerError
@@ -170,6 +172,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Kind == payment.KindUnauthorized {
 		body["status_code"] = http.StatusUnauthorized
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(e.RetryAfter/time.Second), 10))
 	}
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "err", e.Cause)
@@ -217,7 +222,9 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // logRequests gives every request an id (the client's X-Request-Id if it
-// is sane), logs one line per request, and turns panics into a plain 500.
+// is sane) and its client address (payment.WithClient, which the guess
+// limits count against), logs one line per request, and turns panics
+// into a plain 500.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -226,7 +233,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			id = s.ids.New()
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+		r = r.WithContext(payment.WithClient(context.WithValue(r.Context(), ctxKey{}, id), s.clientAddr(r)))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {

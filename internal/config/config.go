@@ -44,6 +44,17 @@ type Serve struct {
 	SigninLimit  string
 	SigninBurst  int
 	SigninPeriod time.Duration
+	// GuessLimit and KeyGuessLimit are --guess-limit and
+	// --key-guess-limit as given: wrong MPINs and codes allowed per
+	// client address, and through one merchant's public key (or hosted
+	// page), on the payment API and the hosted page. Validate parses
+	// them like SigninLimit.
+	GuessLimit    string
+	GuessBurst    int
+	GuessPeriod   time.Duration
+	KeyGuessLimit string
+	KeyGuessBurst int
+	KeyGuessPer   time.Duration
 	// ClientIPHeader names the header a trusted reverse proxy puts the
 	// client's address in; empty uses the connection's remote address.
 	ClientIPHeader string
@@ -125,6 +136,12 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	fs.StringVar(&s.SigninLimit, "signin-limit", envOr(getenv, "THAILI_SIGNIN_LIMIT", "30/1m"),
 		"sign-in, sign-up and reset form posts allowed per client address: BURST/PERIOD, e.g. 30/1m (a burst of 30, refilled at 30 a minute), "+
 			"or off; kept in memory per node (env THAILI_SIGNIN_LIMIT)")
+	fs.StringVar(&s.GuessLimit, "guess-limit", envOr(getenv, "THAILI_GUESS_LIMIT", "20/10m"),
+		"wrong MPINs and confirmation codes allowed per client address on the payment API and the hosted page: BURST/PERIOD, "+
+			"or off; kept in memory per node (env THAILI_GUESS_LIMIT)")
+	fs.StringVar(&s.KeyGuessLimit, "key-guess-limit", envOr(getenv, "THAILI_KEY_GUESS_LIMIT", "120/1m"),
+		"wrong MPINs and confirmation codes allowed through one merchant's public key or hosted page: BURST/PERIOD, "+
+			"or off; kept in memory per node (env THAILI_KEY_GUESS_LIMIT)")
 	fs.StringVar(&s.ClientIPHeader, "client-ip-header", getenv("THAILI_CLIENT_IP_HEADER"),
 		"header holding the client address, set by a trusted reverse proxy (e.g. X-Real-IP or X-Forwarded-For: its last value is used); "+
 			"empty uses the connection's address. Set it only behind a proxy that overwrites it, as clients can send any value (env THAILI_CLIENT_IP_HEADER)")
@@ -171,6 +188,12 @@ func (s *Serve) Validate() error {
 		return fmt.Errorf("--signin-limit (THAILI_SIGNIN_LIMIT) %q: %v", s.SigninLimit, err)
 	}
 	s.SigninBurst, s.SigninPeriod = burst, period
+	if s.GuessBurst, s.GuessPeriod, err = ParseRate(s.GuessLimit); err != nil {
+		return fmt.Errorf("--guess-limit (THAILI_GUESS_LIMIT) %q: %v", s.GuessLimit, err)
+	}
+	if s.KeyGuessBurst, s.KeyGuessPer, err = ParseRate(s.KeyGuessLimit); err != nil {
+		return fmt.Errorf("--key-guess-limit (THAILI_KEY_GUESS_LIMIT) %q: %v", s.KeyGuessLimit, err)
+	}
 	if h := s.ClientIPHeader; h != "" && !headerName.MatchString(h) {
 		return fmt.Errorf("--client-ip-header (THAILI_CLIENT_IP_HEADER) %q: must be a header name such as X-Real-IP or X-Forwarded-For", h)
 	}

@@ -131,6 +131,9 @@ func TestSigninLimitFlags(t *testing.T) {
 		{"--signin-limit", "30/1 minute", "PERIOD must be"},
 		{"--signin-limit", "30/100ms", "PERIOD must be"},
 		{"--signin-limit", "30/48h", "PERIOD must be"},
+		{"--guess-limit", "20", "BURST/PERIOD"},
+		{"--guess-limit", "0/1m", "BURST must be"},
+		{"--key-guess-limit", "10/100ms", "PERIOD must be"},
 		{"--client-ip-header", "X-Real-IP:", "header name"},
 		{"--client-ip-header", "X Real IP", "header name"},
 	} {
@@ -237,5 +240,20 @@ func TestDeployment(t *testing.T) {
 				check(t, "ReadDeployment", d, err, tt.want, tt.err)
 			}
 		})
+	}
+}
+
+func TestGuessLimitFlags(t *testing.T) {
+	s, err := parseServe(t, nil)
+	if err != nil || s.GuessBurst != 20 || s.GuessPeriod != 10*time.Minute || s.KeyGuessBurst != 120 || s.KeyGuessPer != time.Minute {
+		t.Fatalf("defaults: %d/%v and %d/%v, %v", s.GuessBurst, s.GuessPeriod, s.KeyGuessBurst, s.KeyGuessPer, err)
+	}
+	s, err = parseServe(t, map[string]string{"THAILI_GUESS_LIMIT": "5/1m", "THAILI_KEY_GUESS_LIMIT": "off"})
+	if err != nil || s.GuessBurst != 5 || s.GuessPeriod != time.Minute || s.KeyGuessBurst != 0 {
+		t.Fatalf("env: %+v %v", s, err)
+	}
+	s, err = parseServe(t, map[string]string{"THAILI_GUESS_LIMIT": "5/1m"}, "--guess-limit", "off", "--key-guess-limit", "7/1h")
+	if err != nil || s.GuessBurst != 0 || s.KeyGuessBurst != 7 || s.KeyGuessPer != time.Hour {
+		t.Fatalf("flags must win over env: %+v %v", s, err)
 	}
 }

@@ -139,6 +139,7 @@ type merchantRow struct {
 type consumerRow struct {
 	store.Consumer
 	Test, Live string
+	Lock       string // what the wallet's lock is, if it is locked now
 }
 
 type auditRow struct {
@@ -161,14 +162,9 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	email := r.PostFormValue("email")
-	o, err := p.svc.OperatorLogin(r.Context(), email, r.PostFormValue("password"))
+	id, err := p.svc.OperatorLogin(r.Context(), email, r.PostFormValue("password"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Operator log in", Page: "login", CSRF: csrf, Email: email}))
-		return
-	}
-	id, err := p.svc.NewOperatorSession(r.Context(), o.ID)
-	if err != nil {
-		p.render(w, p.failure(r, err, view{}))
 		return
 	}
 	http.SetCookie(w, p.cookie(SessionCookie, id, 0))
@@ -302,7 +298,7 @@ func (p *Pages) consumers(w http.ResponseWriter, r *http.Request, _ string, _ st
 		return
 	}
 	for _, c := range list {
-		row := consumerRow{Consumer: c}
+		row := consumerRow{Consumer: c, Lock: p.svc.LockText(c)}
 		t, _ := p.svc.WalletBalance(r.Context(), c.Mobile, ledger.Test)
 		l, _ := p.svc.WalletBalance(r.Context(), c.Mobile, ledger.Live)
 		row.Test, row.Live = t.String(), l.String()

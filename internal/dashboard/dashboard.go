@@ -10,7 +10,6 @@ package dashboard
 import (
 	"crypto/hmac"
 	"embed"
-	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -110,8 +109,9 @@ type view struct {
 	Errors   []string
 	Notice   string
 	Message  string
-	// Form values echoed back.
+	// Form values echoed back, and the code form's challenge.
 	Name, Email, Phone string
+	Challenge          string
 	// Keys shown only this once (sign-up, rotation).
 	NewKeys *payment.KeyPair
 	// The dashboard.
@@ -181,49 +181,50 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf string) {
 	in := payment.SignUp{Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
 		Phone: strings.TrimSpace(r.PostFormValue("phone")), Password: r.PostFormValue("password")}
-	m, kp, err := p.svc.SignUpMerchant(r.Context(), in)
+	sent, err := p.svc.SignUpMerchant(r.Context(), in)
 	if err != nil {
 		v := p.failure(r, err, view{Title: "Sign up", Page: "signup", CSRF: csrf, Name: in.Name, Email: in.Email, Phone: in.Phone})
 		p.render(w, v)
 		return
 	}
-	p.render(w, view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf,
-		Email: m.Email, Phone: maskPhone(m.Mobile), NewKeys: &kp})
+	p.render(w, p.codeForm(csrf, strings.TrimSpace(in.Email), sent, ""))
+}
+
+// codeForm is the page asking for the code just sent.
+func (p *Pages) codeForm(csrf, email string, sent payment.CodeSent, notice string) view {
+	return view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Email: email,
+		Phone: sent.To, Challenge: sent.Challenge, Notice: notice}
 }
 
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf string) {
-	email := r.PostFormValue("email")
-	m, err := p.svc.ConfirmPhone(r.Context(), email, r.PostFormValue("code"))
+	email, challenge := r.PostFormValue("email"), r.PostFormValue("challenge")
+	session, err := p.svc.ConfirmMerchantPhone(r.Context(), challenge, r.PostFormValue("code"))
 	if err != nil {
-		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Email: email, Phone: "your phone"}))
+		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Email: email, Phone: "your phone",
+			Challenge: challenge}))
 		return
 	}
-	p.signIn(w, r, m)
+	p.signIn(w, r, session)
 }
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	email := r.PostFormValue("email")
-	m, err := p.svc.Login(r.Context(), email, r.PostFormValue("password"))
-	if errors.Is(err, payment.ErrPhoneNotConfirmed) {
-		p.render(w, view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf,
-			Email: m.Email, Phone: maskPhone(m.Mobile), Notice: payment.ErrPhoneNotConfirmed.Detail})
-		return
-	}
+	in, err := p.svc.Login(r.Context(), email, r.PostFormValue("password"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Log in", Page: "login", CSRF: csrf, Email: email}))
 		return
 	}
-	p.signIn(w, r, m)
-}
-
-// signIn starts a session for m and goes to the dashboard.
-func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, m store.Merchant) {
-	id, err := p.svc.NewSession(r.Context(), m.ID)
-	if err != nil {
-		p.render(w, p.failure(r, err, view{}))
+	if in.Code != nil {
+		p.render(w, p.codeForm(csrf, strings.TrimSpace(email), *in.Code, payment.MsgConfirmFirst))
 		return
 	}
-	http.SetCookie(w, p.cookie(SessionCookie, id, 0))
+	p.signIn(w, r, in.Session)
+}
+
+// signIn sets the cookie of a session the service started and goes to
+// the dashboard.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, session string) {
+	http.SetCookie(w, p.cookie(SessionCookie, session, 0))
 	http.SetCookie(w, p.cookie(preCookie, "", -1))
 	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/dashboard/", http.StatusSeeOther)

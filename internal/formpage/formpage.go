@@ -94,15 +94,14 @@ func SetHeaders(h http.Header) {
 // page of its own, not the refused page's template, because the limit
 // sits in front of every group of pages.
 func TooManyAttempts(w http.ResponseWriter, retryAfter time.Duration) {
-	secs := max(int64((retryAfter+time.Second-1)/time.Second), 1)
+	h := w.Header()
+	SetHeaders(h)
+	secs := SetRetryAfter(h, retryAfter)
 	wait := strconv.FormatInt(secs, 10) + " seconds"
 	if secs == 1 {
 		wait = "1 second"
 	}
-	h := w.Header()
-	SetHeaders(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	w.WriteHeader(http.StatusTooManyRequests)
 	msg := "Too many attempts from your network. Wait " + wait + " and try again."
 	w.Write([]byte(`<!doctype html>
@@ -110,6 +109,14 @@ func TooManyAttempts(w http.ResponseWriter, retryAfter time.Duration) {
 <title>Too many attempts</title></head>
 <body><main><h1>Too many attempts</h1><p>` + html.EscapeString(msg) + `</p></main></body></html>
 `))
+}
+
+// SetRetryAfter sets Retry-After to d in whole seconds, rounded up (so a
+// client that waits that long is let in), at least 1, and returns them.
+func SetRetryAfter(h http.Header, d time.Duration) int64 {
+	secs := max(int64((d+time.Second-1)/time.Second), 1)
+	h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	return secs
 }
 
 // Cookies makes one group of pages' cookies: HttpOnly, on Path, with
@@ -171,9 +178,10 @@ func (p PreSession) Check(w http.ResponseWriter, r *http.Request) (token string,
 
 // Problem is a service error as a page shows it.
 type Problem struct {
-	Status int      // 400, or 429 when sign-in is locked
-	Detail string   // the service's message
-	Fields []string // per-field messages, in field order
+	Status     int           // 400, or 429 when sign-in is locked or the client is throttled
+	Detail     string        // the service's message
+	Fields     []string      // per-field messages, in field order
+	RetryAfter time.Duration // for a throttled client: when to try again
 }
 
 // ProblemOf turns a client-facing service error into what the page shows;
@@ -181,12 +189,12 @@ type Problem struct {
 func ProblemOf(err error) (p Problem, ok bool) {
 	e := payment.AsError(err)
 	switch e.Kind {
-	case payment.KindValidation, payment.KindConflict, payment.KindLocked, payment.KindNotFound:
+	case payment.KindValidation, payment.KindConflict, payment.KindLocked, payment.KindNotFound, payment.KindThrottled:
 	default:
 		return Problem{}, false
 	}
-	p = Problem{Status: http.StatusBadRequest, Detail: e.Detail}
-	if e.Kind == payment.KindLocked {
+	p = Problem{Status: http.StatusBadRequest, Detail: e.Detail, RetryAfter: e.RetryAfter}
+	if e.Kind == payment.KindLocked || e.Kind == payment.KindThrottled {
 		p.Status = http.StatusTooManyRequests
 	}
 	keys := make([]string, 0, len(e.Fields))

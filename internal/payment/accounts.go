@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -20,41 +18,40 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// Merchant accounts (issue 6): sign-up with a password, a one-time code
-// that confirms the owner's phone, sign-in with a lockout counted in the
-// database, and server-side dashboard sessions.
+// Merchant accounts (issue 6, hardened in issue 11): sign-up with a
+// password, a code that confirms the owner's phone (codes.go), sign-in
+// with a lockout counted in the database, and server-side dashboard
+// sessions. A session starts only in the transaction that checked the
+// proof: the right password, or the right code, used there.
 const (
 	MinPasswordLen   = 10
 	MaxPasswordLen   = 128
-	PhoneCodeTTL     = 10 * time.Minute
-	MaxPhoneTries    = 5
 	LoginWindow      = 30 * time.Minute
 	MaxLoginFailures = 10
 	SessionIdle      = 12 * time.Hour
 	SessionLifetime  = 7 * 24 * time.Hour
-	sessionTouch     = time.Minute // last_seen_at is written at most this often
-	maxNameLen       = 100
+	// UnconfirmedTTL is how long a sign-up whose phone is not confirmed
+	// keeps its email or mobile; then it is deleted (a new sign-up may
+	// replace it before that).
+	UnconfirmedTTL = 24 * time.Hour
+	sessionTouch   = time.Minute // last_seen_at is written at most this often
+	maxNameLen     = 100
 )
 
 // Sign-in messages.
 const (
 	MsgBadLogin      = "The email or password is wrong."
 	MsgLoginLocked   = "Too many failed sign-ins for this email. Try again in 30 minutes."
-	MsgCodeWrong     = "The code is wrong."
-	MsgCodeExpired   = "This code has expired or was entered wrongly too many times. Sign in to get a new one."
 	MsgWrongPassword = "The current password is wrong."
+	MsgConfirmFirst  = "Confirm your phone first: we sent a new code to it."
 )
 
-// CodeSender is implemented by a Notifier that can also deliver account
-// codes (phone confirmation). LogNotifier writes them to the log.
-type CodeSender interface {
-	SendCode(ctx context.Context, mobile, code, purpose string) error
-}
-
-// SendCode logs the code.
-func (n LogNotifier) SendCode(ctx context.Context, mobile, code, purpose string) error {
-	n.Log.InfoContext(ctx, "account code", "mobile", mobile, "code", code, "purpose", purpose)
-	return nil
+// SignIn is what a step that can start a session gives: the new
+// session's id for the cookie, or, for an account whose phone is not
+// confirmed yet, the code sent to confirm it first.
+type SignIn struct {
+	Session string
+	Code    *CodeSent
 }
 
 // SignUp describes a merchant signing up on the web.
@@ -65,40 +62,81 @@ type SignUp struct {
 	Password string
 }
 
-// SignUpMerchant creates a merchant with a password and test keys (the
-// secret is returned only this once) and sends a code to its phone; it
-// may sign in once the code is confirmed.
-func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (store.Merchant, KeyPair, error) {
-	fields := map[string][]string{}
-	if utf8.RuneCountInString(strings.TrimSpace(in.Name)) > maxNameLen {
+// SignUpMerchant signs a merchant up: it creates the merchant, with test
+// keys kept sealed until the dashboard shows them once, and sends a code
+// to the phone; the merchant may sign in once the code is confirmed.
+//
+// The answer is the same whether or not the email is taken, so sign-up
+// cannot be used to learn who has an account: the password is hashed
+// either way, and an email that belongs to a confirmed or used merchant
+// gets a decoy code that nothing opens (the phone typed gets no code). An
+// unconfirmed, unused sign-up with the email is replaced.
+func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (CodeSent, error) {
+	in.Name, in.Email, in.Phone = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email)), strings.TrimSpace(in.Phone)
+	fields := merchantFields(in.Name, in.Email)
+	if utf8.RuneCountInString(in.Name) > maxNameLen {
 		fields["name"] = []string{"Ensure this field has no more than 100 characters."}
-	} else if msg := textProblem("Business name", strings.TrimSpace(in.Name)); msg != "" {
+	} else if msg := textProblem("Business name", in.Name); msg != "" {
 		fields["name"] = []string{msg}
 	}
-	if !ValidMobile(strings.TrimSpace(in.Phone)) {
+	if !ValidMobile(in.Phone) {
 		fields["phone"] = []string{"Enter a valid mobile number."}
 	}
 	if msg := passwordProblem(in.Password); msg != "" {
 		fields["password"] = []string{msg}
 	}
-	if len(in.Email) > 254 {
-		fields["email"] = []string{"Enter a valid email address."}
-	}
 	if err := FieldErrors(fields); err != nil {
-		return store.Merchant{}, KeyPair{}, err
+		return CodeSent{}, err
 	}
 	hash, err := s.hashPassword(in.Password)
 	if err != nil {
-		return store.Merchant{}, KeyPair{}, Internal(err)
+		return CodeSent{}, Internal(err)
 	}
-	m, kp, err := s.createMerchant(ctx, NewMerchant{Name: in.Name, Email: in.Email, Mobile: strings.TrimSpace(in.Phone), passwordHash: hash})
+	kp := s.newKeyPair(ledger.Test)
+	var code pendingCode
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		taken, err := s.freeSignUp(ctx, tx, func() (int64, bool, error) {
+			m, err := tx.MerchantByEmail(ctx, in.Email)
+			return m.ID, m.Confirmed, err
+		}, tx.DeleteUnconfirmedMerchant)
+		if err != nil {
+			return err
+		}
+		if taken {
+			code, err = s.newCode(ctx, tx, in.Phone, "", PurposeConfirm, "")
+			return err
+		}
+		m := store.Merchant{Idx: s.ids.New(), Name: in.Name, Email: in.Email, Mobile: in.Phone, KYC: store.KYCNone,
+			PasswordHash: hash, CreatedAt: s.now()}
+		if err := s.insertMerchant(ctx, tx, &m, kp, true); err != nil {
+			return err
+		}
+		code, err = s.newCode(ctx, tx, in.Phone, store.CodeSubjectMerchant(m.ID), PurposeConfirm, m.Mobile)
+		return err
+	})
 	if err != nil {
-		return store.Merchant{}, KeyPair{}, err
+		return CodeSent{}, s.wrap(err)
 	}
-	if err := s.sendPhoneCode(ctx, m); err != nil {
-		return store.Merchant{}, KeyPair{}, err
+	code.sent.To = MaskMobile(in.Phone)
+	return code.sent, s.send(ctx, code)
+}
+
+// freeSignUp reports whether a sign-up's email or mobile is taken by an
+// account that stays: a confirmed one, or an unconfirmed one in use. An
+// unconfirmed, unused account holding it is deleted, which frees it.
+func (s *Service) freeSignUp(ctx context.Context, tx store.Tx, find func() (id int64, confirmed bool, err error),
+	deleteUnconfirmed func(context.Context, int64) (bool, error)) (taken bool, err error) {
+	id, confirmed, err := find()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case confirmed:
+		return true, nil
 	}
-	return m, kp, nil
+	deleted, err := deleteUnconfirmed(ctx, id)
+	return !deleted, err
 }
 
 // textProblem checks one line of text typed into a form: it must be
@@ -148,163 +186,145 @@ func (s *Service) checkPassword(hash, pw string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), s.passwordInput(pw)) == nil
 }
 
-func (s *Service) phoneCodeHash(m store.Merchant, code string) string {
-	return s.mac("phone-code", m.Idx, m.Mobile, code)
-}
-
-// sendPhoneCode stores a new confirmation code for m's phone and sends it.
-func (s *Service) sendPhoneCode(ctx context.Context, m store.Merchant) error {
-	code := s.ids.Digits(6)
+// ConfirmMerchantPhone checks the code sent for challenge and, in the
+// same transaction that uses the code, confirms the merchant's phone and
+// starts a dashboard session, whose id it returns.
+func (s *Service) ConfirmMerchantPhone(ctx context.Context, challenge, code string) (string, error) {
+	var session string
+	var refusal *Error
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return tx.SetMerchantAccount(ctx, m.ID, store.Account{CodeHash: s.phoneCodeHash(m, code), CodeExpiresAt: s.now().Add(PhoneCodeTTL)})
+		session, refusal = "", nil
+		subject, r, err := s.useCode(ctx, tx, challenge, PurposeConfirm, "merchant:", code)
+		if err != nil || r != nil {
+			refusal = r
+			return err
+		}
+		id, _ := subjectID(subject)
+		if err := tx.ConfirmMerchant(ctx, id); err != nil {
+			return err
+		}
+		session, err = s.startSessionTx(ctx, tx, merchantSessions(), id)
+		return err
 	})
 	if err != nil {
-		return s.wrap(err)
+		return "", s.wrap(err)
 	}
-	if cs, ok := s.notifier.(CodeSender); ok {
-		err = cs.SendCode(ctx, m.Mobile, code, "confirm phone")
-	} else {
-		s.log.InfoContext(ctx, "account code", "mobile", m.Mobile, "code", code, "purpose", "confirm phone")
+	if refusal != nil {
+		return "", refusal
 	}
-	if err != nil {
-		return Internal(err)
-	}
-	return nil
+	return session, nil
 }
 
-// ConfirmPhone checks the code sent to the phone of the merchant with
-// email. The code allows MaxPhoneTries wrong tries; signing in again with
-// the password sends a new one.
-func (s *Service) ConfirmPhone(ctx context.Context, email, code string) (store.Merchant, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > 254 || textProblem("email", email) != "" {
-		return store.Merchant{}, DetailError(MsgCodeExpired)
-	}
-	var m store.Merchant
-	var refused *Error
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		refused = nil
-		var err error
-		if m, err = tx.MerchantByEmail(ctx, email); errors.Is(err, store.ErrNotFound) {
-			refused = DetailError(MsgCodeExpired)
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := tx.LockKey(ctx, "merchant-code:"+strconv.FormatInt(m.ID, 10)); err != nil {
-			return err
-		}
-		a, err := tx.MerchantAccount(ctx, m.ID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case a.PhoneConfirmed:
-			return nil
-		case a.CodeHash == "" || !s.now().Before(a.CodeExpiresAt) || a.CodeTries >= MaxPhoneTries:
-			refused = DetailError(MsgCodeExpired)
-			return nil
-		case subtle.ConstantTimeCompare([]byte(a.CodeHash), []byte(s.phoneCodeHash(m, strings.TrimSpace(code)))) != 1:
-			a.CodeTries++
-			refused = DetailError(MsgCodeWrong)
-			if a.CodeTries >= MaxPhoneTries {
-				refused = DetailError(MsgCodeExpired)
-			}
-			return tx.SetMerchantAccount(ctx, m.ID, a)
-		}
-		return tx.SetMerchantAccount(ctx, m.ID, store.Account{PhoneConfirmed: true})
-	})
-	if err != nil {
-		return store.Merchant{}, s.wrap(err)
-	}
-	if refused != nil {
-		return store.Merchant{}, refused
-	}
-	return m, nil
-}
-
-// ErrPhoneNotConfirmed is returned by Login for the right password of an
-// account whose phone is not confirmed yet; a new code has been sent.
-var ErrPhoneNotConfirmed = &Error{Kind: KindConflict, Detail: "Confirm your phone first: we sent a new code to it."}
-
-// Login checks a merchant's email and password. Every attempt first takes
-// a failure slot (so concurrent guesses count too); after MaxLoginFailures
-// within LoginWindow the email is locked until they age out, and success
-// clears them.
-func (s *Service) Login(ctx context.Context, email, password string) (store.Merchant, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
-		return store.Merchant{}, DetailError(MsgBadLogin)
-	}
+// passwordAttempt counts one attempt at the password of the account with
+// failure key key (an email, "operator:"+email), refusing with
+// MsgLoginLocked once MaxLoginFailures were recorded within LoginWindow,
+// reads the password hash with hashOf in the same transaction, and
+// checks the password outside it (the hash is slow). A right password
+// clears the failures in finish's transaction, where finish acts on it.
+// Every attempt first records a failure, under a lock on the key, so
+// that simultaneous guesses are all counted.
+func (s *Service) passwordAttempt(ctx context.Context, key, password string, hashOf func(tx store.Tx) (string, error),
+	finish func(tx store.Tx) error) error {
 	now := s.now()
-	var m store.Merchant
+	var hash string
 	var locked bool
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.LockKey(ctx, "login:"+email); err != nil {
+		if err := tx.LockKey(ctx, "login:"+key); err != nil {
 			return err
 		}
-		n, err := tx.LoginFailures(ctx, email, now.Add(-LoginWindow))
+		n, err := tx.LoginFailures(ctx, key, now.Add(-LoginWindow))
 		if err != nil {
 			return err
 		}
 		if locked = n >= MaxLoginFailures; locked {
 			return nil
 		}
-		if err := tx.ClearLoginFailures(ctx, email, now.Add(-LoginWindow)); err != nil {
+		if err := tx.ClearLoginFailures(ctx, key, now.Add(-LoginWindow)); err != nil {
 			return err
 		}
-		if err := tx.AddLoginFailure(ctx, email, now); err != nil {
+		if err := tx.AddLoginFailure(ctx, key, now); err != nil {
 			return err
 		}
-		m, err = tx.MerchantByEmail(ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
-			m, err = store.Merchant{}, nil
-		}
+		hash, err = hashOf(tx)
 		return err
 	})
 	if err != nil {
-		return store.Merchant{}, s.wrap(err)
+		return s.wrap(err)
 	}
 	if locked {
-		return store.Merchant{}, &Error{Kind: KindLocked, Detail: MsgLoginLocked}
+		return &Error{Kind: KindLocked, Detail: MsgLoginLocked}
 	}
-	if !s.checkPassword(m.PasswordHash, password) {
-		return store.Merchant{}, DetailError(MsgBadLogin)
+	if !s.checkPassword(hash, password) {
+		return DetailError(MsgBadLogin)
 	}
-	var confirmed bool
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.ClearLoginFailures(ctx, email, now.Add(time.Second)); err != nil {
+	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ClearLoginFailures(ctx, key, now.Add(time.Second)); err != nil {
 			return err
 		}
+		return finish(tx)
+	}))
+}
+
+// Login checks a merchant's email and password (passwordAttempt's
+// lockout) and starts a dashboard session in the transaction that clears
+// the failures. An account whose phone is not confirmed yet gets a new
+// code instead; one that expired unconfirmed is deleted and answered as
+// an unknown email.
+func (s *Service) Login(ctx context.Context, email, password string) (SignIn, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
+		return SignIn{}, DetailError(MsgBadLogin)
+	}
+	var in SignIn
+	var code pendingCode
+	err := s.passwordAttempt(ctx, email, password, func(tx store.Tx) (string, error) {
+		m, err := tx.MerchantByEmail(ctx, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return m.PasswordHash, err
+	}, func(tx store.Tx) error {
+		in, code = SignIn{}, pendingCode{}
+		now := s.now()
 		if _, err := tx.PurgeSessions(ctx, now.Add(-SessionIdle), now.Add(-SessionLifetime)); err != nil {
 			return err
 		}
-		a, err := tx.MerchantAccount(ctx, m.ID)
-		confirmed = a.PhoneConfirmed
+		m, err := tx.MerchantByEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		if m.Confirmed {
+			in.Session, err = s.startSessionTx(ctx, tx, merchantSessions(), m.ID)
+			return err
+		}
+		if now.Sub(m.CreatedAt) > UnconfirmedTTL {
+			if deleted, err := tx.DeleteUnconfirmedMerchant(ctx, m.ID); err != nil || deleted {
+				if err == nil {
+					err = DetailError(MsgBadLogin)
+				}
+				return err
+			}
+		}
+		code, err = s.newCode(ctx, tx, m.Mobile, store.CodeSubjectMerchant(m.ID), PurposeConfirm, m.Mobile)
+		code.sent.To = MaskMobile(m.Mobile)
+		in.Code = &code.sent
 		return err
 	})
 	if err != nil {
-		return store.Merchant{}, s.wrap(err)
+		return SignIn{}, err
 	}
-	if !confirmed {
-		if err := s.sendPhoneCode(ctx, m); err != nil {
-			return store.Merchant{}, err
+	if in.Code != nil {
+		if err := s.send(ctx, code); err != nil {
+			return SignIn{}, err
 		}
-		return m, ErrPhoneNotConfirmed
 	}
-	return m, nil
+	return in, nil
 }
 
 // sessionHash is how a session id is stored.
 func sessionHash(id string) string {
 	h := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(h[:])
-}
-
-// NewSession starts a dashboard session for the merchant and returns its
-// id for the cookie.
-func (s *Service) NewSession(ctx context.Context, merchantID int64) (string, error) {
-	return s.startSession(ctx, merchantSessions(), merchantID)
 }
 
 // SessionMerchant returns the merchant signed in with session id. An
@@ -336,9 +356,17 @@ func (s *Service) LogoutEverywhere(ctx context.Context, merchantID int64) error 
 	}))
 }
 
-// ChangePassword sets a new password after checking the current one, and
-// ends the merchant's other sessions (keep is the current session id).
+// ChangePassword sets a new password after checking the current one,
+// and ends the merchant's other sessions (keep is the current session
+// id). A wrong current password counts towards the email's lockout, as a
+// wrong log-in does, so a stolen session cannot guess the password.
 func (s *Service) ChangePassword(ctx context.Context, merchantID int64, current, next, keep string) error {
+	if msg := passwordProblem(next); msg != "" {
+		return FieldError("new_password", msg)
+	}
+	if len(current) > 4*MaxPasswordLen {
+		return FieldError("current_password", MsgWrongPassword)
+	}
 	var m store.Merchant
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -348,23 +376,24 @@ func (s *Service) ChangePassword(ctx context.Context, merchantID int64, current,
 	if err != nil {
 		return s.wrap(err)
 	}
-	if !s.checkPassword(m.PasswordHash, current) {
-		return FieldError("current_password", MsgWrongPassword)
-	}
-	if msg := passwordProblem(next); msg != "" {
-		return FieldError("new_password", msg)
-	}
 	hash, err := s.hashPassword(next)
 	if err != nil {
 		return Internal(err)
 	}
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.passwordAttempt(ctx, m.Email, current, func(tx store.Tx) (string, error) {
+		m, err := tx.Merchant(ctx, merchantID)
+		return m.PasswordHash, err
+	}, func(tx store.Tx) error {
 		if err := tx.SetMerchantPassword(ctx, merchantID, hash); err != nil {
 			return err
 		}
 		_, err := tx.DeleteSessions(ctx, merchantID, sessionHash(keep))
 		return err
-	}))
+	})
+	if e := AsError(err); e.Detail == MsgBadLogin {
+		return FieldError("current_password", MsgWrongPassword)
+	}
+	return err
 }
 
 // CSRFToken is the token of the forms of session id: an HMAC of the id

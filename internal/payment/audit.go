@@ -104,7 +104,17 @@ func (s *Service) operatorAction(ctx context.Context, actor Actor, action string
 		if err != nil || rec.skip {
 			return err
 		}
-		return tx.AddAudit(ctx, &store.AuditEntry{OperatorID: actor.operatorID, Operator: actor.name, Action: action,
-			Subject: rec.subject, Detail: rec.detail, At: s.now()})
+		return s.auditIn(ctx, tx, actor, action, rec)
 	}))
+}
+
+// auditIn writes the audit entry of action by actor in tx, for an action
+// whose transaction is opened elsewhere (an operator's log-in, decided
+// in the transaction that counts its password attempts).
+func (s *Service) auditIn(ctx context.Context, tx store.Tx, actor Actor, action string, rec auditRecord) error {
+	if actor.name == "" {
+		return errNoActor
+	}
+	return tx.AddAudit(ctx, &store.AuditEntry{OperatorID: actor.operatorID, Operator: actor.name, Action: action,
+		Subject: rec.subject, Detail: rec.detail, At: s.now()})
 }

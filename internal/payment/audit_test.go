@@ -86,7 +86,7 @@ func TestOperatorActionsOneAuditedPath(t *testing.T) {
 	}
 
 	// What no operator does is not audited.
-	if _, _, err := f.svc.SignUpMerchant(f.ctx, payment.SignUp{Name: "Own Shop", Email: "own@example.com", Phone: "9811111112",
+	if _, err := f.svc.SignUpMerchant(f.ctx, payment.SignUp{Name: "Own Shop", Email: "own@example.com", Phone: "9811111112",
 		Password: "a long merchant password"}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -179,45 +180,44 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin string) 
 	if err := payable(t.Payment); err != nil {
 		return t, err
 	}
-	c, err := s.payerPIN(ctx, mobile, mpin)
-	if err != nil {
-		return t, err
-	}
 	code := s.cfg.TestOTP
 	if t.Payment.Book == ledger.Live {
 		code = s.ids.Digits(6)
 	}
-	err = retry(ctx, func() error {
-		return s.store.InTx(ctx, func(tx store.Tx) error {
-			p, err := tx.PaymentByID(ctx, t.Payment.ID)
-			if err != nil {
-				return err
-			}
-			if err := payable(p); err != nil {
-				return err
-			}
-			if c.Mobile == t.Merchant.Mobile {
-				return FieldError("mobile", "A merchant cannot pay itself.")
-			}
-			bal, err := tx.Balance(ctx, account(p.Book, ledger.Wallet, c.ID))
-			if err != nil {
-				return err
-			}
-			if bal < p.Amount {
-				return DetailError("Insufficient balance in the wallet.")
-			}
-			now := s.now()
-			p.ConsumerID, p.OTPTries, p.UpdatedAt = c.ID, 0, now
-			p.OTPHash, p.OTPExpiresAt = s.otpHash(p.Token, code, mpin), now.Add(s.cfg.OTPLifetime)
-			if err := tx.UpdatePayment(ctx, &p); err != nil {
-				return err
-			}
-			t.Payment, t.Consumer = p, c
-			return nil
-		})
+	via := "the payment page of " + t.Merchant.Name
+	scope := "merchant:" + strconv.FormatInt(t.Payment.MerchantID, 10) + ":" + string(t.Payment.Book)
+	_, err = s.payerPIN(ctx, mobile, mpin, via, scope, func(tx store.Tx, c store.Consumer) error {
+		if !c.Confirmed {
+			return DetailError(MsgWalletNotActive)
+		}
+		p, err := tx.PaymentByID(ctx, t.Payment.ID)
+		if err != nil {
+			return err
+		}
+		if err := payable(p); err != nil {
+			return err
+		}
+		if c.Mobile == t.Merchant.Mobile {
+			return FieldError("mobile", "A merchant cannot pay itself.")
+		}
+		bal, err := tx.Balance(ctx, account(p.Book, ledger.Wallet, c.ID))
+		if err != nil {
+			return err
+		}
+		if bal < p.Amount {
+			return DetailError("Insufficient balance in the wallet.")
+		}
+		now := s.now()
+		p.ConsumerID, p.OTPTries, p.UpdatedAt = c.ID, 0, now
+		p.OTPHash, p.OTPExpiresAt = s.otpHash(p.Token, code, mpin), now.Add(s.cfg.OTPLifetime)
+		if err := tx.UpdatePayment(ctx, &p); err != nil {
+			return err
+		}
+		t.Payment, t.Consumer = p, c
+		return nil
 	})
 	if err != nil {
-		return t, s.wrap(err)
+		return t, err
 	}
 	if t.Payment.Book == ledger.Live {
 		if err := s.notifier.SendOTP(ctx, mobile, code, t.Payment.Amount, t.Merchant.Name); err != nil {
@@ -234,6 +234,10 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin string) 
 func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string) (Transaction, error) {
 	t, err := s.EPaymentForPage(ctx, pidx)
 	if err != nil {
+		return t, err
+	}
+	keys := s.guessKeysOf(ctx, "merchant:"+strconv.FormatInt(t.Payment.MerchantID, 10)+":"+string(t.Payment.Book))
+	if err := s.allowGuess(keys); err != nil {
 		return t, err
 	}
 	var refusal error
@@ -300,6 +304,9 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string)
 		return t, s.wrap(err)
 	}
 	if refusal != nil {
+		if AsError(refusal).TriesRemaining != "" { // a wrong code, counted
+			s.chargeGuess(keys)
+		}
 		return t, refusal
 	}
 	return s.EPaymentForPage(ctx, pidx)
@@ -379,64 +386,75 @@ func captured(st store.State) bool {
 	return st == store.Completed || st == store.PartiallyRefunded || st == store.Refunded
 }
 
-// payerPIN checks a payer's mobile and MPIN with the legacy rules: three
-// wrong MPINs in a row lock the wallet; an unknown mobile gets the same
-// answer as a wrong MPIN. The count is committed even when refusing.
-func (s *Service) payerPIN(ctx context.Context, mobile, mpin string) (store.Consumer, error) {
+// payerPIN checks a payer's mobile and MPIN (guess.go): a locked payer
+// is refused before the MPIN is hashed, a number without a wallet is
+// answered like a wallet with a wrong MPIN, and each wrong MPIN is
+// counted, with the lock it may start, in a transaction that holds the
+// payer's row. When the MPIN is right, then runs in that transaction
+// (with the payer as read there) and its error is returned. via names
+// where the MPIN was given, for the owner's notice of a lock; scope is
+// the merchant the guess comes through, for the per-merchant limit.
+func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string, then func(tx store.Tx, c store.Consumer) error) (store.Consumer, error) {
 	if !ValidMobile(mobile) {
 		return store.Consumer{}, FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
 	}
 	if !ValidMPIN(mpin) {
 		return store.Consumer{}, FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
 	}
-	var c store.Consumer
+	var pre preMPIN
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		c, err = tx.ConsumerByMobile(ctx, mobile)
+		pre, err = s.payerBefore(ctx, tx, mobile)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return c, &Error{Kind: KindValidation, Detail: MsgMobileOrPin, TriesRemaining: fmt.Sprint(s.cfg.MaxMPINTries - 1), ErrorKey: ErrorKeyValidation}
-	}
 	if err != nil {
-		return c, s.wrap(err)
+		return store.Consumer{}, s.wrap(err)
 	}
-	if c.Locked {
-		return c, lockedError()
+	if r := s.refuseLocked(pre, s.now()); r != nil {
+		return store.Consumer{}, r
 	}
-	pinOK := s.checkMPIN(c.MPINHash, mpin) // slow: outside the write transaction
-	var refusal error
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		refusal = nil
-		fresh, err := tx.ConsumerByMobile(ctx, mobile)
-		if err != nil {
-			return err
-		}
-		c = fresh
-		if c.Locked {
-			refusal = lockedError()
-			return nil
-		}
-		if !pinOK {
-			if c.FailedMPIN, c.Locked, err = tx.CountWrongMPIN(ctx, c.ID, s.cfg.MaxMPINTries); err != nil {
+	keys := s.guessKeysOf(ctx, scope)
+	if err := s.allowGuess(keys); err != nil {
+		return store.Consumer{}, err
+	}
+	pinOK := s.checkPayerMPIN(pre, mpin) // slow: outside the write transaction
+	var c store.Consumer
+	var refusal *Error
+	var lockedBy string
+	err = retry(ctx, func() error {
+		refusal, lockedBy = nil, ""
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			c, err = tx.ConsumerForUpdate(ctx, mobile)
+			if errors.Is(err, store.ErrNotFound) {
+				c, err = store.Consumer{}, nil
+			}
+			if err != nil {
 				return err
 			}
-			refusal = s.wrongPIN(c)
-			return nil
-		}
-		if c.FailedMPIN != 0 {
-			if err := tx.ClearWrongMPIN(ctx, c.ID); errors.Is(err, store.ErrConflict) {
-				refusal = lockedError() // locked by wrong MPINs sent meanwhile
-				return nil
-			} else if err != nil {
+			if refusal, lockedBy, err = s.decideMPIN(ctx, tx, mobile, &c, pinOK && c.ID == pre.consumer.ID, via); err != nil || refusal != nil {
 				return err
 			}
-			c.FailedMPIN = 0
-		}
-		return nil
+			return then(tx, c)
+		})
 	})
 	if err != nil {
 		return c, s.wrap(err)
 	}
-	return c, refusal
+	if refusal != nil {
+		s.afterWrongMPIN(ctx, keys, mobile, refusal, lockedBy)
+		return c, refusal
+	}
+	return c, nil
+}
+
+// afterWrongMPIN charges a refused guess to its client and merchant and
+// sends the owner the notice of a lock it started.
+func (s *Service) afterWrongMPIN(ctx context.Context, keys guessKeys, mobile string, refusal *Error, lockedBy string) {
+	if refusal.Kind == KindValidation || lockedBy != "" {
+		s.chargeGuess(keys)
+	}
+	if lockedBy != "" {
+		s.sendNotice(ctx, mobile, lockedBy)
+	}
 }

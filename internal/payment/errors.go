@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an Error; the API maps each kind to an HTTP status.
@@ -18,6 +19,7 @@ const (
 	KindTooLarge                         // the request body is too large: 413
 	KindInternal                         // a bug or an outage: 500, details only in the log
 	KindUnsupportedMedia                 // the body's content type is not understood: 415
+	KindThrottled                        // too many guesses from this client: 429 with Retry-After
 )
 
 // Error is the one error type the service returns. Its fields are what
@@ -28,6 +30,7 @@ type Error struct {
 	Detail         string              // the "detail" message, if any
 	ErrorKey       string              // "error_key", if any
 	TriesRemaining string              // "tries_remaining", a string as clients expect
+	RetryAfter     time.Duration       // KindThrottled: when to try again (Retry-After)
 	Cause          error               // never shown to clients
 }
 

@@ -40,6 +40,10 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 	if err != nil {
 		return Transaction{}, err
 	}
+	keys := s.guessKeysOf(ctx, in.PublicKey)
+	if err := s.allowGuess(keys); err != nil {
+		return Transaction{}, err
+	}
 	var refusal error
 	found := true // the first attempt may start from the payment find read
 	err = retry(ctx, func() error {
@@ -105,6 +109,9 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 		return Transaction{}, s.wrap(err)
 	}
 	if refusal != nil {
+		if AsError(refusal).TriesRemaining != "" { // a wrong code, counted
+			s.chargeGuess(keys)
+		}
 		return Transaction{}, refusal
 	}
 	return t, nil

@@ -76,11 +76,6 @@ func (s *Service) checkAmount(ctx context.Context, tx store.Tx, m store.Merchant
 	return 0, DetailError(MsgFeeNotFound)
 }
 
-func lockedError() *Error {
-	return &Error{Kind: KindLocked, ErrorKey: "third_party_transaction_locked",
-		Detail: "Your wallet is locked for third-party payments after too many wrong Khalti PINs. Reset your PIN to unlock it."}
-}
-
 // Initiate checks the payer's MPIN and creates an Initiated payment with
 // a confirmation code sent to the payer.
 func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResult, error) {
@@ -94,7 +89,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	if !ValidMPIN(in.MPIN) {
 		return InitiateResult{}, FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
 	}
-	var consumer store.Consumer
+	var pre preMPIN
 	var fee money.Paisa
 	err = s.store.View(ctx, func(tx store.Tx) error {
 		// The fee is fixed here, from the schedule read for this request;
@@ -102,51 +97,46 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		if fee, err = s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount); err != nil {
 			return err
 		}
-		consumer, err = tx.ConsumerByMobile(ctx, in.Mobile)
+		pre, err = s.payerBefore(ctx, tx, in.Mobile)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		// Same answer as a wrong PIN, so initiate cannot be used to learn
-		// which numbers have wallets.
-		return InitiateResult{}, &Error{Kind: KindValidation, Detail: MsgMobileOrPin, TriesRemaining: fmt.Sprint(s.cfg.MaxMPINTries - 1), ErrorKey: ErrorKeyValidation}
-	}
 	if err != nil {
 		return InitiateResult{}, s.wrap(err)
 	}
-	if consumer.Locked {
-		return InitiateResult{}, lockedError()
+	// A number without a wallet is answered as a wallet with a wrong
+	// MPIN, after as long a hash, so initiate does not tell which numbers
+	// have wallets (guess.go).
+	if r := s.refuseLocked(pre, s.now()); r != nil {
+		return InitiateResult{}, r
 	}
-	// The slow hash runs outside the write transaction.
-	pinOK := s.checkMPIN(consumer.MPINHash, in.MPIN)
+	keys := s.guessKeysOf(ctx, in.PublicKey)
+	if err := s.allowGuess(keys); err != nil {
+		return InitiateResult{}, err
+	}
+	pinOK := s.checkPayerMPIN(pre, in.MPIN) // slow: outside the write transaction
 	now := s.now()
 	var result InitiateResult
-	var code string
-	var refusal error // returned to the client after the transaction commits
+	var code, lockedBy string
+	var refusal *Error // returned to the client after the transaction commits
 	err = retry(ctx, func() error {
-		refusal = nil
+		refusal, lockedBy = nil, ""
 		return s.store.InTx(ctx, func(tx store.Tx) error {
-			// The wallet balance comes with the consumer, in one read; it
-			// is only looked at once the PIN and the amount are accepted.
+			// The wallet balance comes with the consumer, in one read that
+			// locks the consumer's row; it is only looked at once the PIN
+			// and the amount are accepted.
 			c, bal, err := tx.ConsumerWithBalance(ctx, in.Mobile, caller.Book)
+			if errors.Is(err, store.ErrNotFound) {
+				c, err = store.Consumer{}, nil
+			}
 			if err != nil {
 				return err
 			}
-			if c.Locked {
-				return lockedError()
+			via := "a payment to " + caller.Merchant.Name
+			if refusal, lockedBy, err = s.decideMPIN(ctx, tx, in.Mobile, &c, pinOK && c.ID == pre.consumer.ID, via); err != nil || refusal != nil {
+				return err
 			}
-			if !pinOK {
-				if c.FailedMPIN, c.Locked, err = tx.CountWrongMPIN(ctx, c.ID, s.cfg.MaxMPINTries); err != nil {
-					return err
-				}
-				refusal = s.wrongPIN(c)
-				return nil
-			}
-			if c.FailedMPIN != 0 {
-				if err := tx.ClearWrongMPIN(ctx, c.ID); errors.Is(err, store.ErrConflict) {
-					return lockedError() // locked by wrong MPINs sent meanwhile
-				} else if err != nil {
-					return err
-				}
+			if !c.Confirmed {
+				return DetailError(MsgWalletNotActive)
 			}
 			if c.Mobile == caller.Merchant.Mobile {
 				return FieldError("mobile", "A merchant cannot pay itself.")
@@ -182,6 +172,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		return InitiateResult{}, s.wrap(err)
 	}
 	if refusal != nil {
+		s.afterWrongMPIN(ctx, keys, in.Mobile, refusal, lockedBy)
 		return InitiateResult{}, refusal
 	}
 	if caller.Book == ledger.Live {
@@ -190,13 +181,6 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		}
 	}
 	return result, nil
-}
-
-func (s *Service) wrongPIN(c store.Consumer) error {
-	if c.Locked {
-		return lockedError()
-	}
-	return &Error{Kind: KindValidation, Detail: MsgMobileOrPin, TriesRemaining: fmt.Sprint(s.cfg.MaxMPINTries - c.FailedMPIN), ErrorKey: ErrorKeyValidation}
 }
 
 // wrap passes service errors through and hides everything else.

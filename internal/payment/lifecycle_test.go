@@ -49,6 +49,9 @@ func (n *lcNotifier) SendOTP(_ context.Context, mobile, code string, _ money.Pai
 	return nil
 }
 
+func (n *lcNotifier) SendCode(context.Context, string, string, string) error { return nil }
+func (n *lcNotifier) SendNotice(context.Context, string, string) error       { return nil }
+
 type lcFixture struct {
 	svc      *payment.Service
 	db       *sqlite.DB

@@ -52,60 +52,37 @@ func (s *Service) CreateOperator(ctx context.Context, actor Actor, email, passwo
 }
 
 // OperatorLogin checks an operator's email and password, with the
-// merchants' lockout (MaxLoginFailures within LoginWindow).
-func (s *Service) OperatorLogin(ctx context.Context, email, password string) (store.Operator, error) {
+// merchants' lockout (failures counted under "operator:"+email), and
+// starts a console session in the transaction that audits the log-in;
+// it returns the session's id.
+func (s *Service) OperatorLogin(ctx context.Context, email, password string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
-		return store.Operator{}, DetailError(MsgBadLogin)
+		return "", DetailError(MsgBadLogin)
 	}
-	key, now := "operator:"+email, s.now()
-	var o store.Operator
-	var locked bool
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.LockKey(ctx, "login:"+key); err != nil {
+	var session string
+	err := s.passwordAttempt(ctx, "operator:"+email, password, func(tx store.Tx) (string, error) {
+		o, err := tx.OperatorByEmail(ctx, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return o.PasswordHash, err
+	}, func(tx store.Tx) error {
+		now := s.now()
+		if _, err := tx.PurgeOperatorSessions(ctx, now.Add(-SessionIdle), now.Add(-SessionLifetime)); err != nil {
 			return err
 		}
-		n, err := tx.LoginFailures(ctx, key, now.Add(-LoginWindow))
+		o, err := tx.OperatorByEmail(ctx, email)
 		if err != nil {
 			return err
 		}
-		if locked = n >= MaxLoginFailures; locked {
-			return nil
-		}
-		if err := tx.ClearLoginFailures(ctx, key, now.Add(-LoginWindow)); err != nil {
+		if err := s.auditIn(ctx, tx, ConsoleOperator(o), AuditLogin, auditRecord{subject: o.Email}); err != nil {
 			return err
 		}
-		if err := tx.AddLoginFailure(ctx, key, now); err != nil {
-			return err
-		}
-		o, err = tx.OperatorByEmail(ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
-			o, err = store.Operator{}, nil
-		}
+		session, err = s.startSessionTx(ctx, tx, operatorSessions(), o.ID)
 		return err
 	})
-	if err != nil {
-		return store.Operator{}, s.wrap(err)
-	}
-	if locked {
-		return store.Operator{}, &Error{Kind: KindLocked, Detail: MsgLoginLocked}
-	}
-	if !s.checkPassword(o.PasswordHash, password) {
-		return store.Operator{}, DetailError(MsgBadLogin)
-	}
-	err = s.operatorAction(ctx, ConsoleOperator(o), AuditLogin, func(tx store.Tx) (auditRecord, error) {
-		if err := tx.ClearLoginFailures(ctx, key, now.Add(time.Second)); err != nil {
-			return auditRecord{}, err
-		}
-		_, err := tx.PurgeOperatorSessions(ctx, now.Add(-SessionIdle), now.Add(-SessionLifetime))
-		return auditRecord{subject: o.Email}, err
-	})
-	return o, err
-}
-
-// NewOperatorSession starts a console session and returns its id.
-func (s *Service) NewOperatorSession(ctx context.Context, operatorID int64) (string, error) {
-	return s.startSession(ctx, operatorSessions(), operatorID)
+	return session, err
 }
 
 // SessionOperator returns the operator signed in with console session id;
@@ -182,7 +159,18 @@ func (s *Service) UnlockConsumer(ctx context.Context, actor Actor, mobile string
 		if err != nil {
 			return auditRecord{}, err
 		}
-		detail := fmt.Sprintf("was locked: %t, wrong MPINs: %d", c.Locked, c.FailedMPIN)
-		return auditRecord{subject: mobile, detail: detail}, tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false)
+		detail := fmt.Sprintf("was locked: %t, locked until: %s, wrong MPINs: %d", c.Locked, lockedUntilText(c.MPINLockedUntil), c.FailedMPIN)
+		if err := tx.ResetConsumerSecurity(ctx, c.ID, c.MPINHash, false); err != nil {
+			return auditRecord{}, err
+		}
+		return auditRecord{subject: mobile, detail: detail}, s.notify(ctx, tx, c.ID, "An operator unlocked your wallet on "+nepalTime(s.now())+".")
 	})
+}
+
+// lockedUntilText is a timed lock's end for the audit log.
+func lockedUntilText(t time.Time) string {
+	if t.IsZero() {
+		return "never locked"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -163,7 +163,7 @@ func (s *Service) seedScenario(ctx context.Context, mobile, name string, balance
 		if err != nil || c.Locked {
 			return err
 		}
-		return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, s.cfg.MaxMPINTries, true)
+		return tx.ResetConsumerSecurity(ctx, c.ID, c.MPINHash, true)
 	})
 	if err != nil {
 		return fmt.Errorf("locking payer %s: %w", mobile, err)

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/thaili/thaili/internal/ids"
@@ -89,18 +90,48 @@ func DefaultConfig() Config {
 	}
 }
 
-// Notifier delivers confirmation codes to payers. Thaili has no SMS
-// gateway; the default notifier writes to the log.
+// Notifier delivers messages to phones: payment confirmation codes, the
+// codes that prove an account's phone, and notices to a wallet's owner.
+// Thaili has no SMS gateway; LogNotifier writes to the log.
 type Notifier interface {
 	SendOTP(ctx context.Context, mobile, code string, amount money.Paisa, merchant string) error
+	SendCode(ctx context.Context, mobile, code, purpose string) error
+	SendNotice(ctx context.Context, mobile, text string) error
 }
 
-// LogNotifier writes confirmation codes to a logger.
-type LogNotifier struct{ Log *slog.Logger }
+// LogNotifier writes what it would send to a logger. Only when ShowCodes
+// is set does it write the codes themselves: in the sandbox the log is
+// the developer's phone; anywhere else a code in a log is a secret in
+// the wrong place, so the log says only that a code was sent, and where
+// (masked).
+type LogNotifier struct {
+	Log       *slog.Logger
+	ShowCodes bool
+}
 
-// SendOTP logs the code.
+// SendOTP logs a payment's confirmation code.
 func (n LogNotifier) SendOTP(ctx context.Context, mobile, code string, amount money.Paisa, merchant string) error {
-	n.Log.InfoContext(ctx, "confirmation code", "mobile", mobile, "code", code, "amount", amount.String(), "merchant", merchant)
+	if n.ShowCodes {
+		n.Log.InfoContext(ctx, "confirmation code", "mobile", mobile, "code", code, "amount", amount.String(), "merchant", merchant)
+		return nil
+	}
+	n.Log.InfoContext(ctx, "confirmation code sent", "to", MaskMobile(mobile), "amount", amount.String(), "merchant", merchant)
+	return nil
+}
+
+// SendCode logs an account code.
+func (n LogNotifier) SendCode(ctx context.Context, mobile, code, purpose string) error {
+	if n.ShowCodes {
+		n.Log.InfoContext(ctx, "account code", "mobile", mobile, "code", code, "purpose", purpose)
+		return nil
+	}
+	n.Log.InfoContext(ctx, "account code sent", "to", MaskMobile(mobile), "purpose", purpose)
+	return nil
+}
+
+// SendNotice logs a notice to a wallet's owner.
+func (n LogNotifier) SendNotice(ctx context.Context, mobile, text string) error {
+	n.Log.InfoContext(ctx, "notice sent", "to", MaskMobile(mobile), "text", text)
 	return nil
 }
 
@@ -117,9 +148,18 @@ type Service struct {
 	// liveMerchants holds the ids of merchants known to have live keys.
 	liveMerchants sync.Map
 	http          *http.Client // posts webhooks
-	// dummyOnce makes dummyHash, compared against for unknown emails.
-	dummyOnce sync.Once
-	dummyHash string
+	// addrGuesses and keyGuesses limit wrong guesses per client address
+	// and per merchant key (guess.go); nil is no limit.
+	addrGuesses, keyGuesses GuessLimiter
+	// dummyOnce makes dummyHash, compared against for unknown emails, and
+	// dummyMPINHash, for numbers without a wallet.
+	dummyOnce     sync.Once
+	dummyHash     string
+	dummyMPINOnce sync.Once
+	dummyMPINHash string
+	// mpinHashes counts MPIN hash checks, so tests can see that a number
+	// without a wallet costs the same work as one with a wallet.
+	mpinHashes atomic.Int64
 }
 
 // Deps are the Service's collaborators, all injected.
@@ -134,6 +174,9 @@ type Deps struct {
 	// HTTPClient posts webhooks; nil builds one that refuses private
 	// addresses at connect time unless Config.WebhooksAllowPrivate.
 	HTTPClient *http.Client
+	// AddressGuesses and KeyGuesses limit wrong MPINs and codes per
+	// client address and per merchant (public key); nil is no limit.
+	AddressGuesses, KeyGuesses GuessLimiter
 }
 
 // New returns a Service. Secret must be at least 32 bytes.
@@ -147,13 +190,11 @@ func New(d Deps) (*Service, error) {
 	if d.Notifier == nil {
 		d.Notifier = LogNotifier{Log: d.Log}
 	}
-	// Every code delivered to a wallet is also kept in its OTP inbox.
-	d.Notifier = inboxNotifier{next: d.Notifier, store: d.Store, now: d.Now, log: d.Log}
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
 	}
 	return &Service{store: fencedStore{d.Store}, cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
-		secret: d.Secret, log: d.Log, notifier: d.Notifier, http: d.HTTPClient}, nil
+		secret: d.Secret, log: d.Log, notifier: d.Notifier, http: d.HTTPClient, addrGuesses: d.AddressGuesses, keyGuesses: d.KeyGuesses}, nil
 }
 
 // Config returns the service's rules.
@@ -369,6 +410,7 @@ func (s *Service) hashMPIN(mpin string) (string, error) {
 }
 
 func (s *Service) checkMPIN(hash, mpin string) bool {
+	s.mpinHashes.Add(1)
 	parts := strings.Split(hash, "$")
 	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
 		return false
@@ -385,6 +427,14 @@ func (s *Service) checkMPIN(hash, mpin string) bool {
 	}
 	got, err := pbkdf2.Key(sha256.New, s.mac("mpin", mpin), salt, iter, len(want))
 	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyMPIN is an MPIN hash of the configured cost that no MPIN given is
+// checked against for real: a number without a wallet is hashed against
+// it, so it takes as long as a wallet's wrong MPIN.
+func (s *Service) dummyMPIN() string {
+	s.dummyMPINOnce.Do(func() { s.dummyMPINHash, _ = s.hashMPIN("0000") })
+	return s.dummyMPINHash
 }
 
 // otpHash is the keyed MAC a payment keeps of its confirmation code and

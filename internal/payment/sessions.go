@@ -68,17 +68,17 @@ func operatorSessions() sessionTable {
 	}
 }
 
-// startSession records a new session for owner and returns its id (32
-// random bytes, base64url) for the cookie; only its hash is stored.
-func (s *Service) startSession(ctx context.Context, t sessionTable, owner int64) (string, error) {
+// startSessionTx records a new session for owner in tx and returns its
+// id (32 random bytes, base64url) for the cookie; only its hash is
+// stored. It is called only in the transaction that checked the proof
+// the session starts from, so no session exists without one.
+func (s *Service) startSessionTx(ctx context.Context, tx store.Tx, t sessionTable, owner int64) (string, error) {
 	var b [32]byte
 	if _, err := io.ReadFull(s.ids.Rand, b[:]); err != nil {
-		return "", Internal(err)
+		return "", err
 	}
 	id := base64.RawURLEncoding.EncodeToString(b[:])
-	now := s.now()
-	err := s.store.InTx(ctx, func(tx store.Tx) error { return t.create(ctx, tx, sessionHash(id), owner, now) })
-	return id, s.wrap(err)
+	return id, t.create(ctx, tx, sessionHash(id), owner, s.now())
 }
 
 // resumeSession returns the owner of session id. An unknown, idle

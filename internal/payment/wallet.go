@@ -2,9 +2,8 @@ package payment
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
-	"strconv"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,266 +13,269 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// Consumer sign-up and wallet pages (issue 6): a consumer signs up with
-// mobile, name and MPIN, confirms the phone with a code, signs in with
-// mobile and MPIN (the wallet's lock rules apply), and resets the MPIN
-// with a fresh code. Codes the notifier delivers are kept for an hour as
-// the sandbox's OTP inbox, since no SMS gateway is reachable.
+// Consumer sign-up and wallet pages (issue 6, hardened in issue 11): a
+// consumer signs up with mobile, name and MPIN, confirms the phone with a
+// code (codes.go), signs in with mobile and MPIN (the wallet's lock rules
+// apply: guess.go), and resets the MPIN with a code sent to the phone.
+// The wallet page shows the owner's notices (locks, MPIN changes,
+// sign-ups and resets asked for with the number), never a code: a web
+// session is not the phone.
 const (
-	InboxTTL          = time.Hour
-	PurposeConfirm    = "confirm phone"
-	PurposeResetMPIN  = "reset MPIN"
+	noticesKept       = 30 * 24 * time.Hour
+	noticesShown      = 20
 	walletHistorySize = 50
 )
 
 // Wallet messages.
 const (
-	MsgMPINMismatch = "The two MPINs do not match."
-	MsgNoWallet     = "No wallet with this mobile number can take a code."
+	MsgMPINMismatch     = "The two MPINs do not match."
+	MsgWalletNotActive  = "This wallet is not active yet: its phone number is not confirmed. Log in on the wallet page to get a code."
+	MsgSignUpExpired    = "This sign-up expired before its phone number was confirmed. Sign up again."
+	noticeSignUpAttempt = "Someone asked to open a wallet with this number on %s. You already have one: if this was you, log in, or reset your MPIN if you forgot it. Nothing was changed."
+	noticeResetAsked    = "A code to reset your MPIN was sent to this phone on %s%s. If this was not you, ignore it: your MPIN stays as it is."
+	noticeMPINChanged   = "Your MPIN was changed on %s%s, and your other sessions were signed out. If this was not you, reset your MPIN now."
 )
 
-// ErrConsumerNotConfirmed is returned by ConsumerLogin for the right MPIN
-// of a wallet whose phone is not confirmed yet; a new code has been sent.
-var ErrConsumerNotConfirmed = &Error{Kind: KindConflict, Detail: "Confirm your phone first: we sent a new code to it."}
-
-// inboxNotifier keeps every code it delivers to a consumer in the OTP
-// inbox (consumer_codes), then passes it on.
-type inboxNotifier struct {
-	next  Notifier
-	store store.Store
-	now   func() time.Time
-	log   interface {
-		WarnContext(ctx context.Context, msg string, args ...any)
-	}
-}
-
-func (n inboxNotifier) keep(ctx context.Context, mobile, purpose, code string) {
-	now := n.now()
-	err := n.store.InTx(ctx, func(tx store.Tx) error {
-		c, err := tx.ConsumerByMobile(ctx, mobile)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil // a merchant's phone, or an unknown payer
+// SignUpConsumer opens a wallet from the web sign-up and sends a code to
+// confirm its phone; the wallet may sign in and pay once it is confirmed.
+// The answer is the same whether or not the number has a wallet: the
+// MPIN is hashed either way, and a number with a confirmed or used wallet
+// gets a decoy code and its owner a notice instead. An unconfirmed,
+// unused sign-up with the number is replaced.
+func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 string) (CodeSent, error) {
+	mobile, name = strings.TrimSpace(mobile), strings.TrimSpace(name)
+	fields := map[string][]string{}
+	switch {
+	case name == "":
+		fields["name"] = []string{MsgBlank}
+	case utf8.RuneCountInString(name) > maxNameLen:
+		fields["name"] = []string{"Ensure this field has no more than 100 characters."}
+	default:
+		if msg := textProblem("Full name", name); msg != "" {
+			fields["name"] = []string{msg}
 		}
-		if err != nil {
-			return err
-		}
-		if err := tx.PurgeConsumerCodes(ctx, now.Add(-InboxTTL)); err != nil {
-			return err
-		}
-		return tx.AddConsumerCode(ctx, store.ConsumerCode{ConsumerID: c.ID, Purpose: purpose, Code: code, CreatedAt: now})
-	})
-	if err != nil {
-		n.log.WarnContext(ctx, "keeping a code in the OTP inbox failed", "err", err)
 	}
-}
-
-func (n inboxNotifier) SendOTP(ctx context.Context, mobile, code string, amount money.Paisa, merchant string) error {
-	if err := n.next.SendOTP(ctx, mobile, code, amount, merchant); err != nil {
-		return err
-	}
-	n.keep(ctx, mobile, "payment of Rs "+amount.String()+" to "+merchant, code)
-	return nil
-}
-
-func (n inboxNotifier) SendCode(ctx context.Context, mobile, code, purpose string) error {
-	if cs, ok := n.next.(CodeSender); ok {
-		if err := cs.SendCode(ctx, mobile, code, purpose); err != nil {
-			return err
-		}
-	} else if l, ok := n.log.(interface {
-		InfoContext(ctx context.Context, msg string, args ...any)
-	}); ok {
-		l.InfoContext(ctx, "account code", "mobile", mobile, "code", code, "purpose", purpose)
-	}
-	n.keep(ctx, mobile, purpose, code)
-	return nil
-}
-
-// SignUpConsumer creates a wallet from the web sign-up and sends a code
-// to confirm its phone; it may sign in once the code is confirmed.
-func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 string) (store.Consumer, error) {
-	mobile = strings.TrimSpace(mobile)
-	if utf8.RuneCountInString(strings.TrimSpace(name)) > maxNameLen {
-		return store.Consumer{}, FieldError("name", "Ensure this field has no more than 100 characters.")
-	}
-	if msg := textProblem("Full name", strings.TrimSpace(name)); msg != "" {
-		return store.Consumer{}, FieldError("name", msg)
-	}
-	if ValidMPIN(mpin) && mpin != mpin2 {
-		return store.Consumer{}, FieldError("mpin2", MsgMPINMismatch)
-	}
-	c, err := s.createConsumer(ctx, mobile, name, mpin)
-	if err != nil {
-		return store.Consumer{}, err
-	}
-	if err := s.sendConsumerCode(ctx, c, PurposeConfirm, false); err != nil {
-		return store.Consumer{}, err
-	}
-	return c, nil
-}
-
-func (s *Service) consumerCodeHash(c store.Consumer, purpose, code string) string {
-	return s.mac("consumer-code", c.Idx, c.Mobile, purpose, code)
-}
-
-// sendConsumerCode stores a new code for purpose on c (keeping confirmed
-// as the phone state) and sends it.
-func (s *Service) sendConsumerCode(ctx context.Context, c store.Consumer, purpose string, confirmed bool) error {
-	code := s.ids.Digits(6)
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return tx.SetConsumerAccount(ctx, c.ID, store.Account{PhoneConfirmed: confirmed,
-			CodeHash: s.consumerCodeHash(c, purpose, code), CodeExpiresAt: s.now().Add(PhoneCodeTTL)})
-	})
-	if err != nil {
-		return s.wrap(err)
-	}
-	if cs, ok := s.notifier.(CodeSender); ok {
-		err = cs.SendCode(ctx, c.Mobile, code, purpose)
-	} else {
-		s.log.InfoContext(ctx, "account code", "mobile", c.Mobile, "code", code, "purpose", purpose)
-	}
-	if err != nil {
-		return Internal(err)
-	}
-	return nil
-}
-
-// checkConsumerCode checks a code for purpose; on success it clears the
-// code and, if confirm, marks the phone confirmed. Wrong codes count.
-func (s *Service) checkConsumerCode(ctx context.Context, mobile, purpose, code string, confirm bool) (store.Consumer, error) {
-	mobile = strings.TrimSpace(mobile)
 	if !ValidMobile(mobile) {
-		return store.Consumer{}, DetailError(MsgCodeExpired)
+		fields["mobile"] = []string{"Enter a valid mobile number."}
 	}
-	var c store.Consumer
-	var refused *Error
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		refused = nil
-		var err error
-		if c, err = tx.ConsumerByMobile(ctx, mobile); errors.Is(err, store.ErrNotFound) {
-			refused = DetailError(MsgCodeExpired)
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := tx.LockKey(ctx, "consumer-code:"+strconv.FormatInt(c.ID, 10)); err != nil {
-			return err
-		}
-		a, err := tx.ConsumerAccount(ctx, c.ID)
+	if !ValidMPIN(mpin) {
+		fields["mpin"] = []string{"Khalti PIN must be 4 digits long."}
+	} else if mpin != mpin2 {
+		fields["mpin2"] = []string{MsgMPINMismatch}
+	}
+	if err := FieldErrors(fields); err != nil {
+		return CodeSent{}, err
+	}
+	hash, err := s.hashMPIN(mpin)
+	if err != nil {
+		return CodeSent{}, Internal(err)
+	}
+	var code pendingCode
+	var notice string
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		notice = ""
+		var owner store.Consumer
+		taken, err := s.freeSignUp(ctx, tx, func() (int64, bool, error) {
+			var err error
+			owner, err = tx.ConsumerByMobile(ctx, mobile)
+			return owner.ID, owner.Confirmed, err
+		}, tx.DeleteUnconfirmedConsumer)
 		if err != nil {
 			return err
 		}
-		switch {
-		case confirm && a.PhoneConfirmed:
-			return nil
-		case a.CodeHash == "" || !s.now().Before(a.CodeExpiresAt) || a.CodeTries >= MaxPhoneTries:
-			refused = DetailError(MsgCodeExpired)
-			return nil
-		case subtle.ConstantTimeCompare([]byte(a.CodeHash), []byte(s.consumerCodeHash(c, purpose, strings.TrimSpace(code)))) != 1:
-			a.CodeTries++
-			refused = DetailError(MsgCodeWrong)
-			if a.CodeTries >= MaxPhoneTries {
-				refused = DetailError(MsgCodeExpired)
+		if taken {
+			notice = fmt.Sprintf(noticeSignUpAttempt, nepalTime(s.now()))
+			if err := s.notify(ctx, tx, owner.ID, notice); err != nil {
+				return err
 			}
-			return tx.SetConsumerAccount(ctx, c.ID, a)
+			code, err = s.newCode(ctx, tx, mobile, "", PurposeConfirm, "")
+			return err
 		}
-		return tx.SetConsumerAccount(ctx, c.ID, store.Account{PhoneConfirmed: a.PhoneConfirmed || confirm})
+		c := store.Consumer{Idx: s.ids.New(), Mobile: mobile, Name: name, MPINHash: hash, CreatedAt: s.now()}
+		if err := tx.CreateConsumer(ctx, &c); err != nil {
+			return err
+		}
+		if err := tx.DeleteMPINGuard(ctx, mobile); err != nil {
+			return err
+		}
+		code, err = s.newCode(ctx, tx, mobile, store.CodeSubjectConsumer(c.ID), PurposeConfirm, mobile)
+		return err
 	})
 	if err != nil {
-		return store.Consumer{}, s.wrap(err)
+		return CodeSent{}, s.wrap(err)
 	}
-	if refused != nil {
-		return store.Consumer{}, refused
+	code.sent.To = MaskMobile(mobile)
+	if notice != "" {
+		s.sendNotice(ctx, mobile, notice)
 	}
-	return c, nil
+	return code.sent, s.send(ctx, code)
 }
 
-// ConfirmConsumerPhone checks the sign-up code of the wallet with mobile.
-func (s *Service) ConfirmConsumerPhone(ctx context.Context, mobile, code string) (store.Consumer, error) {
-	return s.checkConsumerCode(ctx, mobile, PurposeConfirm, code, true)
+// ConfirmConsumerPhone checks the sign-up code sent for challenge and, in
+// the transaction that uses it, confirms the wallet's phone and starts a
+// wallet-page session, whose id it returns.
+func (s *Service) ConfirmConsumerPhone(ctx context.Context, challenge, code string) (string, error) {
+	var session string
+	var refusal *Error
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		session, refusal = "", nil
+		subject, r, err := s.useCode(ctx, tx, challenge, PurposeConfirm, "consumer:", code)
+		if err != nil || r != nil {
+			refusal = r
+			return err
+		}
+		id, _ := subjectID(subject)
+		if err := tx.ConfirmConsumer(ctx, id); err != nil {
+			return err
+		}
+		session, err = s.startSessionTx(ctx, tx, consumerSessions(), id)
+		return err
+	})
+	if err != nil {
+		return "", s.wrap(err)
+	}
+	if refusal != nil {
+		return "", refusal
+	}
+	return session, nil
 }
 
 // ConsumerLogin checks a wallet's mobile and MPIN with the payment rules
-// (MaxMPINTries wrong in a row lock the wallet until its MPIN is reset).
-// An unconfirmed phone gets a new code and ErrConsumerNotConfirmed.
-func (s *Service) ConsumerLogin(ctx context.Context, mobile, mpin string) (store.Consumer, error) {
-	c, err := s.payerPIN(ctx, strings.TrimSpace(mobile), mpin)
-	if err != nil {
-		return store.Consumer{}, err
-	}
-	now := s.now()
-	var a store.Account
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+// (wrong MPINs lock it: guess.go) and starts a wallet-page session in the
+// transaction that accepted the MPIN. A wallet whose phone is not
+// confirmed yet gets a new code instead.
+func (s *Service) ConsumerLogin(ctx context.Context, mobile, mpin string) (SignIn, error) {
+	mobile = strings.TrimSpace(mobile)
+	var in SignIn
+	var code pendingCode
+	_, err := s.payerPIN(ctx, mobile, mpin, "the wallet log-in", "", func(tx store.Tx, c store.Consumer) error {
+		in, code = SignIn{}, pendingCode{}
+		now := s.now()
 		if _, err := tx.PurgeConsumerSessions(ctx, now.Add(-SessionIdle), now.Add(-SessionLifetime)); err != nil {
 			return err
 		}
-		var err error
-		a, err = tx.ConsumerAccount(ctx, c.ID)
-		return err
-	})
-	if err != nil {
-		return store.Consumer{}, s.wrap(err)
-	}
-	if !a.PhoneConfirmed {
-		if err := s.sendConsumerCode(ctx, c, PurposeConfirm, false); err != nil {
-			return store.Consumer{}, err
-		}
-		return c, ErrConsumerNotConfirmed
-	}
-	return c, nil
-}
-
-// SendMPINResetCode sends a fresh code to a confirmed wallet's phone for
-// resetting its MPIN. An unknown or unconfirmed mobile is refused.
-func (s *Service) SendMPINResetCode(ctx context.Context, mobile string) error {
-	mobile = strings.TrimSpace(mobile)
-	if !ValidMobile(mobile) {
-		return FieldError("mobile", "Enter a valid mobile number.")
-	}
-	var c store.Consumer
-	var a store.Account
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if c, err = tx.ConsumerByMobile(ctx, mobile); err != nil {
+		if c.Confirmed {
+			var err error
+			in.Session, err = s.startSessionTx(ctx, tx, consumerSessions(), c.ID)
 			return err
 		}
-		a, err = tx.ConsumerAccount(ctx, c.ID)
+		if now.Sub(c.CreatedAt) > UnconfirmedTTL {
+			return DetailError(MsgSignUpExpired)
+		}
+		var err error
+		code, err = s.newCode(ctx, tx, mobile, store.CodeSubjectConsumer(c.ID), PurposeConfirm, mobile)
+		code.sent.To = MaskMobile(mobile)
+		in.Code = &code.sent
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.PhoneConfirmed) {
-		return DetailError(MsgNoWallet)
-	}
 	if err != nil {
-		return s.wrap(err)
+		return SignIn{}, err
 	}
-	return s.sendConsumerCode(ctx, c, PurposeResetMPIN, true)
+	if in.Code != nil {
+		if err := s.send(ctx, code); err != nil {
+			return SignIn{}, err
+		}
+	}
+	return in, nil
 }
 
-// ResetMPINWithCode checks a reset code, sets the new MPIN (which unlocks
-// the wallet) and ends the wallet's sessions but keep (a session id).
-func (s *Service) ResetMPINWithCode(ctx context.Context, mobile, code, mpin, mpin2, keep string) error {
+// SendMPINResetCode sends a code for resetting the MPIN to a confirmed
+// wallet's phone and tells its owner. The answer is the same for a
+// number without a confirmed wallet, which gets a decoy code.
+func (s *Service) SendMPINResetCode(ctx context.Context, mobile string) (CodeSent, error) {
+	mobile = strings.TrimSpace(mobile)
+	if !ValidMobile(mobile) {
+		return CodeSent{}, FieldError("mobile", "Enter a valid mobile number.")
+	}
+	var code pendingCode
+	var notice string
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		notice = ""
+		c, err := tx.ConsumerByMobile(ctx, mobile)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !c.Confirmed) {
+			code, err = s.newCode(ctx, tx, mobile, "", PurposeResetMPIN, "")
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		notice = fmt.Sprintf(noticeResetAsked, nepalTime(s.now()), fromClient(ctx))
+		if err := s.notify(ctx, tx, c.ID, notice); err != nil {
+			return err
+		}
+		code, err = s.newCode(ctx, tx, mobile, store.CodeSubjectConsumer(c.ID), PurposeResetMPIN, mobile)
+		return err
+	})
+	if err != nil {
+		return CodeSent{}, s.wrap(err)
+	}
+	code.sent.To = MaskMobile(mobile)
+	return code.sent, s.send(ctx, code)
+}
+
+// ResetMPINWithCode checks the reset code sent for challenge and, in the
+// transaction that uses it, sets the new MPIN (which unlocks the wallet),
+// ends the wallet's sessions but keep (a session id) and tells the owner.
+func (s *Service) ResetMPINWithCode(ctx context.Context, challenge, code, mpin, mpin2, keep string) error {
 	if !ValidMPIN(mpin) {
 		return FieldError("mpin", "Khalti PIN must be 4 digits long.")
 	}
 	if mpin != mpin2 {
 		return FieldError("mpin2", MsgMPINMismatch)
 	}
-	c, err := s.checkConsumerCode(ctx, mobile, PurposeResetMPIN, code, false)
+	hash, err := s.hashMPIN(mpin)
 	if err != nil {
-		return err
+		return Internal(err)
 	}
-	if err := s.resetMPIN(ctx, c.Mobile, mpin); err != nil {
-		return err
+	var refusal *Error
+	var mobile, notice string
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		refusal = nil
+		subject, r, err := s.useCode(ctx, tx, challenge, PurposeResetMPIN, "consumer:", code)
+		if err != nil || r != nil {
+			refusal = r
+			return err
+		}
+		id, _ := subjectID(subject)
+		c, err := tx.Consumer(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.ResetConsumerSecurity(ctx, c.ID, hash, false); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteConsumerSessions(ctx, c.ID, sessionHash(keep)); err != nil {
+			return err
+		}
+		mobile, notice = c.Mobile, fmt.Sprintf(noticeMPINChanged, nepalTime(s.now()), fromClient(ctx))
+		return s.notify(ctx, tx, c.ID, notice)
+	})
+	if err != nil {
+		return s.wrap(err)
 	}
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
-		_, err := tx.DeleteConsumerSessions(ctx, c.ID, sessionHash(keep))
-		return err
-	}))
+	if refusal != nil {
+		return refusal
+	}
+	s.sendNotice(ctx, mobile, notice)
+	return nil
 }
 
-// NewConsumerSession starts a wallet-page session and returns its id.
-func (s *Service) NewConsumerSession(ctx context.Context, consumerID int64) (string, error) {
-	return s.startSession(ctx, consumerSessions(), consumerID)
+// notify adds a notice to a wallet's page in tx, forgetting notices
+// older than noticesKept.
+func (s *Service) notify(ctx context.Context, tx store.Tx, consumerID int64, text string) error {
+	now := s.now()
+	if err := tx.PurgeConsumerNotices(ctx, now.Add(-noticesKept)); err != nil {
+		return err
+	}
+	return tx.AddConsumerNotice(ctx, store.ConsumerNotice{ConsumerID: consumerID, Text: text, CreatedAt: now})
+}
+
+// sendNotice also sends a notice to the wallet's phone; a failure is
+// logged, as the notice is on the wallet page anyway.
+func (s *Service) sendNotice(ctx context.Context, mobile, text string) {
+	if err := s.notifier.SendNotice(ctx, mobile, text); err != nil {
+		s.log.ErrorContext(ctx, "sending a notice", "to", MaskMobile(mobile), "err", err)
+	}
 }
 
 // SessionConsumer returns the consumer signed in with session id, with
@@ -307,11 +309,12 @@ type WalletInfo struct {
 	Consumer store.Consumer
 	Balances map[ledger.Book]money.Paisa
 	Payments []WalletPayment
-	Codes    []store.ConsumerCode // the OTP inbox, newest first
+	Notices  []store.ConsumerNotice // newest first
+	Lock     string                 // what the wallet's lock is, if it is locked now
 }
 
 // Wallet returns a consumer's balances, recent payments (with refunds)
-// and OTP inbox.
+// and notices.
 func (s *Service) Wallet(ctx context.Context, consumerID int64) (WalletInfo, error) {
 	info := WalletInfo{Balances: map[ledger.Book]money.Paisa{}}
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -339,8 +342,20 @@ func (s *Service) Wallet(ctx context.Context, consumerID int64) (WalletInfo, err
 			}
 			info.Payments = append(info.Payments, WalletPayment{Payment: p, Merchant: names[p.MerchantID]})
 		}
-		info.Codes, err = tx.ConsumerCodes(ctx, consumerID, s.now().Add(-InboxTTL))
+		info.Lock = s.LockText(info.Consumer)
+		info.Notices, err = tx.ConsumerNotices(ctx, consumerID, s.now().Add(-noticesKept), noticesShown)
 		return err
 	})
 	return info, s.wrap(err)
+}
+
+// LockText says how c's wallet is locked now, or "" if it is not.
+func (s *Service) LockText(c store.Consumer) string {
+	switch {
+	case c.Locked:
+		return "locked for payments until the MPIN is reset"
+	case s.mpinPolicy().Locked(consumerGuard(c), s.now()):
+		return "locked for payments after wrong MPINs until " + nepalTime(c.MPINLockedUntil) + " (Nepal time)"
+	}
+	return ""
 }

@@ -5,16 +5,6 @@ import (
 	"time"
 )
 
-// Account is the sign-in state of a merchant beside its Merchant record:
-// whether the owner's phone is confirmed and the pending confirmation
-// code (its keyed hash, expiry and wrong tries so far).
-type Account struct {
-	PhoneConfirmed bool
-	CodeHash       string // empty when no code is pending
-	CodeExpiresAt  time.Time
-	CodeTries      int
-}
-
 // Session is a signed-in dashboard session. IDHash is the SHA-256 of the
 // cookie value, so the table does not hold usable session ids.
 type Session struct {
@@ -25,12 +15,22 @@ type Session struct {
 }
 
 // AccountTx is the merchant-account part of Tx: passwords, phone
-// confirmation, sessions and failed sign-ins.
+// confirmation, sessions, failed sign-ins and sign-ups that expired.
 type AccountTx interface {
 	SetMerchantPassword(ctx context.Context, merchantID int64, hash string) error
-	// MerchantAccount returns the merchant's account state, or ErrNotFound.
-	MerchantAccount(ctx context.Context, merchantID int64) (Account, error)
-	SetMerchantAccount(ctx context.Context, merchantID int64, a Account) error
+	// ConfirmMerchant marks the merchant's phone confirmed.
+	ConfirmMerchant(ctx context.Context, merchantID int64) error
+	// DeleteUnconfirmedMerchant deletes a merchant whose phone is not
+	// confirmed and that was never used (no payment, ledger account,
+	// webhook or KYC submission), with its keys, fee schedule, sessions
+	// and codes, and reports whether it did; a confirmed or used merchant
+	// is left alone.
+	DeleteUnconfirmedMerchant(ctx context.Context, merchantID int64) (bool, error)
+	// UnconfirmedBefore lists up to limit merchants and consumers whose
+	// phone is not confirmed, that were never used (as the Delete methods
+	// define it) and that were created before before: the sign-ups that
+	// expired.
+	UnconfirmedBefore(ctx context.Context, before time.Time, limit int) (merchantIDs, consumerIDs []int64, err error)
 
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session with that id hash, or ErrNotFound.

@@ -46,6 +46,7 @@ type Tx interface {
 	WebhookTx
 	OperatorTx
 	KYCTx
+	CodeTx
 
 	// LockKey makes transactions that lock the same key run one after
 	// the other from here to their end. A check-then-count (login
@@ -79,20 +80,9 @@ type Tx interface {
 	CreateConsumer(ctx context.Context, c *Consumer) error
 	Consumer(ctx context.Context, id int64) (Consumer, error)
 	ConsumerByMobile(ctx context.Context, mobile string) (Consumer, error)
-	// ConsumerWithBalance is ConsumerByMobile together with the Balance of
-	// the consumer's wallet in book, read in one statement.
+	// ConsumerWithBalance is ConsumerForUpdate together with the Balance
+	// of the consumer's wallet in book, read in one statement.
 	ConsumerWithBalance(ctx context.Context, mobile string, book ledger.Book) (Consumer, money.Paisa, error)
-	// CountWrongMPIN adds one to an unlocked wallet's count of wrong MPINs
-	// in one statement, so that wrong MPINs sent at once are all counted,
-	// and locks it when the count reaches maxTries. It returns the count
-	// and the lock flag; a wallet already locked is left as it is.
-	CountWrongMPIN(ctx context.Context, id int64, maxTries int) (failed int, locked bool, err error)
-	// ClearWrongMPIN sets an unlocked wallet's count of wrong MPINs to 0;
-	// a wallet locked meanwhile is ErrConflict (and stays locked).
-	ClearWrongMPIN(ctx context.Context, id int64) error
-	// UpdateConsumerSecurity stores the MPIN hash, the count of wrong
-	// MPINs in a row and the lock flag.
-	UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error
 
 	// Post applies a balanced entry: it records the postings and updates
 	// the balances, creating accounts on first use. A posting that would
@@ -168,7 +158,10 @@ type Merchant struct {
 	Mobile       string // the owner's own wallet mobile, if any; it may not pay the merchant
 	PasswordHash string
 	KYC          KYC
-	CreatedAt    time.Time
+	// Confirmed: the owner proved the phone with a code, or an operator
+	// made the merchant. An unconfirmed merchant's keys do not work.
+	Confirmed bool
+	CreatedAt time.Time
 }
 
 // KeyKind says whether a key is public (browser) or secret (server).
@@ -221,14 +214,23 @@ func (t FeeTier) Covers(amount money.Paisa) bool {
 
 // Consumer is a wallet holder identified by mobile number.
 type Consumer struct {
-	ID         int64
-	Idx        string
-	Mobile     string
-	Name       string
-	MPINHash   string
-	FailedMPIN int
-	Locked     bool
-	CreatedAt  time.Time
+	ID       int64
+	Idx      string
+	Mobile   string
+	Name     string
+	MPINHash string
+	// FailedMPIN, MPINLockedUntil and MPINLockLevel are the wallet's
+	// count of wrong MPINs and its timed lock (internal/lockout).
+	FailedMPIN      int
+	MPINLockedUntil time.Time
+	MPINLockLevel   int
+	// Locked: locked until the MPIN is reset (the sandbox's locked
+	// payer), whatever the timed lock says.
+	Locked bool
+	// Confirmed: the owner proved the phone with a code, or an operator
+	// made the wallet. An unconfirmed wallet cannot pay or be paid.
+	Confirmed bool
+	CreatedAt time.Time
 }
 
 // State is a transaction state; the names are Khalti's, exactly.

@@ -12,11 +12,11 @@ package wallet
 import (
 	"crypto/hmac"
 	"embed"
-	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
@@ -94,22 +94,25 @@ func (p *Pages) Reset() http.Handler { return p.eitherPost(p.reset) }
 
 // view is the template's data.
 type view struct {
-	Status   int
-	Title    string
-	Page     string // signup, confirm, login, reset, reset-code, wallet, or a message page
-	CSRF     string
-	SignedIn bool
-	Error    string
-	Errors   []string
-	Notice   string
-	Message  string
-	// Form values echoed back.
+	Status     int
+	RetryAfter time.Duration // a throttled client's wait (Retry-After)
+	Title      string
+	Page       string // signup, confirm, login, reset, reset-code, wallet, or a message page
+	CSRF       string
+	SignedIn   bool
+	Error      string
+	Errors     []string
+	Notice     string
+	Message    string
+	// Form values echoed back, and a code form's challenge.
 	Mobile, Name, Masked string
-	// The wallet.
+	Challenge            string
+	// The wallet, and what its lock is, if it is locked.
 	Consumer store.Consumer
+	Locked   string
 	Balances []balanceRow
 	Payments []paymentRow
-	Codes    []codeRow
+	Notices  []noticeRow
 }
 
 type balanceRow struct {
@@ -122,7 +125,7 @@ type paymentRow struct {
 	Book                                         ledger.Book
 }
 
-type codeRow struct{ Sent, Purpose, Code string }
+type noticeRow struct{ When, Text string }
 
 const timeFormat = "2006-01-02 15:04 -07:00"
 
@@ -142,47 +145,49 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf, _ string) {
 	mobile, name := strings.TrimSpace(r.PostFormValue("mobile")), r.PostFormValue("name")
-	c, err := p.svc.SignUpConsumer(r.Context(), mobile, name, r.PostFormValue("mpin"), r.PostFormValue("mpin2"))
+	sent, err := p.svc.SignUpConsumer(r.Context(), mobile, name, r.PostFormValue("mpin"), r.PostFormValue("mpin2"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Sign up", Page: "signup", CSRF: csrf, Mobile: mobile, Name: name}))
 		return
 	}
-	p.render(w, view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: c.Mobile, Masked: maskPhone(c.Mobile)})
+	p.render(w, codeForm(csrf, mobile, sent, ""))
+}
+
+// codeForm is the page asking for the sign-up code just sent.
+func codeForm(csrf, mobile string, sent payment.CodeSent, notice string) view {
+	return view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile, Masked: sent.To,
+		Challenge: sent.Challenge, Notice: notice}
 }
 
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf, _ string) {
-	mobile := strings.TrimSpace(r.PostFormValue("mobile"))
-	c, err := p.svc.ConfirmConsumerPhone(r.Context(), mobile, r.PostFormValue("code"))
+	mobile, challenge := strings.TrimSpace(r.PostFormValue("mobile")), r.PostFormValue("challenge")
+	session, err := p.svc.ConfirmConsumerPhone(r.Context(), challenge, r.PostFormValue("code"))
 	if err != nil {
-		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile, Masked: maskPhone(mobile)}))
+		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile,
+			Masked: payment.MaskMobile(mobile), Challenge: challenge}))
 		return
 	}
-	p.signIn(w, r, c)
+	p.signIn(w, r, session)
 }
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf, _ string) {
 	mobile := strings.TrimSpace(r.PostFormValue("mobile"))
-	c, err := p.svc.ConsumerLogin(r.Context(), mobile, r.PostFormValue("mpin"))
-	if errors.Is(err, payment.ErrConsumerNotConfirmed) {
-		p.render(w, view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf,
-			Mobile: c.Mobile, Masked: maskPhone(c.Mobile), Notice: payment.ErrConsumerNotConfirmed.Detail})
-		return
-	}
+	in, err := p.svc.ConsumerLogin(r.Context(), mobile, r.PostFormValue("mpin"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Log in", Page: "login", CSRF: csrf, Mobile: mobile}))
 		return
 	}
-	p.signIn(w, r, c)
-}
-
-// signIn starts a session for c and goes to the wallet.
-func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, c store.Consumer) {
-	id, err := p.svc.NewConsumerSession(r.Context(), c.ID)
-	if err != nil {
-		p.render(w, p.failure(r, err, view{}))
+	if in.Code != nil {
+		p.render(w, codeForm(csrf, mobile, *in.Code, payment.MsgConfirmFirst))
 		return
 	}
-	http.SetCookie(w, p.cookie(SessionCookie, id, 0))
+	p.signIn(w, r, in.Session)
+}
+
+// signIn sets the cookie of a session the service started and goes to
+// the wallet.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, session string) {
+	http.SetCookie(w, p.cookie(SessionCookie, session, 0))
 	http.SetCookie(w, p.cookie(preCookie, "", -1))
 	formpage.SetHeaders(w.Header())
 	http.Redirect(w, r, "/me/", http.StatusSeeOther)
@@ -211,25 +216,27 @@ func (p *Pages) resetForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // sendResetCode sends a fresh code; a signed-in consumer can reset only
-// its own wallet's MPIN.
+// its own wallet's MPIN. The page says the same whether or not the
+// number has a wallet.
 func (p *Pages) sendResetCode(w http.ResponseWriter, r *http.Request, csrf, sessionID string) {
 	mobile := p.resetMobile(r, sessionID)
-	v := view{Title: "Reset your MPIN", CSRF: csrf, SignedIn: sessionID != "", Mobile: mobile, Masked: maskPhone(mobile)}
-	if err := p.svc.SendMPINResetCode(r.Context(), mobile); err != nil {
+	v := view{Title: "Reset your MPIN", CSRF: csrf, SignedIn: sessionID != "", Mobile: mobile, Masked: payment.MaskMobile(mobile)}
+	sent, err := p.svc.SendMPINResetCode(r.Context(), mobile)
+	if err != nil {
 		v.Page = "reset"
 		p.render(w, p.failure(r, err, v))
 		return
 	}
-	v.Status, v.Page = http.StatusOK, "reset-code"
+	v.Status, v.Page, v.Masked, v.Challenge = http.StatusOK, "reset-code", sent.To, sent.Challenge
 	p.render(w, v)
 }
 
 func (p *Pages) reset(w http.ResponseWriter, r *http.Request, csrf, sessionID string) {
-	mobile := p.resetMobile(r, sessionID)
-	err := p.svc.ResetMPINWithCode(r.Context(), mobile, r.PostFormValue("code"), r.PostFormValue("mpin"), r.PostFormValue("mpin2"), sessionID)
+	mobile, challenge := p.resetMobile(r, sessionID), r.PostFormValue("challenge")
+	err := p.svc.ResetMPINWithCode(r.Context(), challenge, r.PostFormValue("code"), r.PostFormValue("mpin"), r.PostFormValue("mpin2"), sessionID)
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Reset your MPIN", Page: "reset-code", CSRF: csrf, SignedIn: sessionID != "",
-			Mobile: mobile, Masked: maskPhone(mobile)}))
+			Mobile: mobile, Masked: payment.MaskMobile(mobile), Challenge: challenge}))
 		return
 	}
 	const done = "Your new MPIN is set and the wallet is unlocked."
@@ -284,9 +291,10 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 		}
 		v.Payments = append(v.Payments, row)
 	}
-	for _, code := range info.Codes {
-		v.Codes = append(v.Codes, codeRow{Sent: code.CreatedAt.In(formpage.Nepal).Format(timeFormat), Purpose: code.Purpose, Code: code.Code})
+	for _, n := range info.Notices {
+		v.Notices = append(v.Notices, noticeRow{When: n.CreatedAt.In(formpage.Nepal).Format(timeFormat), Text: n.Text})
 	}
+	v.Locked = info.Lock
 	p.render(w, v)
 }
 
@@ -398,7 +406,7 @@ func (p *Pages) cookie(name, value string, maxAge int) *http.Cookie {
 // locked wallet), or a generic 500 logged.
 func (p *Pages) failure(r *http.Request, err error, v view) view {
 	if pr, ok := formpage.ProblemOf(err); ok {
-		v.Status, v.Error, v.Errors = pr.Status, pr.Detail, append(v.Errors, pr.Fields...)
+		v.Status, v.Error, v.Errors, v.RetryAfter = pr.Status, pr.Detail, append(v.Errors, pr.Fields...), pr.RetryAfter
 		return v
 	}
 	p.log.ErrorContext(r.Context(), "wallet page failed", "err", err)
@@ -407,13 +415,8 @@ func (p *Pages) failure(r *http.Request, err error, v view) view {
 
 // render writes v with the pages' security headers.
 func (p *Pages) render(w http.ResponseWriter, v view) {
-	formpage.Render(w, p.log, "a wallet page", p.tmpl, v.Status, v)
-}
-
-// maskPhone shows the first 2 and last 3 digits: 98XXXXX001.
-func maskPhone(m string) string {
-	if len(m) < 5 {
-		return m
+	if v.RetryAfter > 0 {
+		formpage.SetRetryAfter(w.Header(), v.RetryAfter)
 	}
-	return m[:2] + strings.Repeat("X", len(m)-5) + m[len(m)-3:]
+	formpage.Render(w, p.log, "a wallet page", p.tmpl, v.Status, v)
 }

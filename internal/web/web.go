@@ -108,6 +108,7 @@ type view struct {
 	Mobile      string
 	ReturnLink  string
 	returnURL   string
+	retryAfter  time.Duration // a throttled client's wait (Retry-After)
 }
 
 // Payment is GET /?pidx= and /wallet/?pidx=: the payment's summary and
@@ -239,6 +240,9 @@ func (p *Pages) retry(r *http.Request, pidx string, err error, step string) view
 	}
 	v := p.viewOf(t, step)
 	v.Status = http.StatusBadRequest
+	if e.Kind == payment.KindThrottled {
+		v.Status, v.retryAfter = http.StatusTooManyRequests, e.RetryAfter
+	}
 	v.Error, v.Tries, v.Locked = e.Detail, e.TriesRemaining, e.Kind == payment.KindLocked
 	for _, msgs := range e.Fields {
 		v.FieldErrors = append(v.FieldErrors, msgs...)
@@ -438,6 +442,9 @@ func (p *Pages) render(w http.ResponseWriter, v view) {
 		return
 	}
 	setHeaders(w.Header(), v.returnURL)
+	if v.retryAfter > 0 {
+		formpage.SetRetryAfter(w.Header(), v.retryAfter)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(v.Status)
 	w.Write([]byte(b.String()))

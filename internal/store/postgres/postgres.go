@@ -37,7 +37,7 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
-var dialect = &sqlstore.Dialect{Numbered: true, SkipLocked: true, WritableCTEs: true, KeyLocks: true, MapErr: mapErr}
+var dialect = &sqlstore.Dialect{Numbered: true, SkipLocked: true, WritableCTEs: true, KeyLocks: true, RowLocks: true, MapErr: mapErr}
 
 // Open connects to the database at url (postgres://...). It does not
 // migrate; call Migrate, or CheckSchema to refuse a wrong schema.

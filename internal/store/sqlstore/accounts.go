@@ -19,26 +19,56 @@ func (t *txn) LockKey(ctx context.Context, key string) error {
 	return err
 }
 
-func (t *txn) MerchantAccount(ctx context.Context, merchantID int64) (store.Account, error) {
-	var a store.Account
-	var confirmed int
-	var expires int64
-	err := t.queryRow(ctx, `SELECT phone_confirmed, phone_code_hash, phone_code_expires_at, phone_code_tries
-		FROM merchants WHERE id = ?`, merchantID).Scan(&confirmed, &a.CodeHash, &expires, &a.CodeTries)
-	if err != nil {
-		return store.Account{}, noRows(t.d.MapErr(err))
-	}
-	a.PhoneConfirmed, a.CodeExpiresAt = confirmed != 0, fromMicros(expires)
-	return a, nil
+func (t *txn) ConfirmMerchant(ctx context.Context, merchantID int64) error {
+	return t.execOne(ctx, `UPDATE merchants SET phone_confirmed = 1 WHERE id = ?`, merchantID)
 }
 
-func (t *txn) SetMerchantAccount(ctx context.Context, merchantID int64, a store.Account) error {
-	confirmed := 0
-	if a.PhoneConfirmed {
-		confirmed = 1
+// unusedMerchant is the condition under which an unconfirmed merchant
+// may be deleted: nothing refers to it but what DeleteUnconfirmedMerchant
+// deletes with it.
+const unusedMerchant = `phone_confirmed = 0
+	AND NOT EXISTS (SELECT 1 FROM payments WHERE merchant_id = merchants.id)
+	AND NOT EXISTS (SELECT 1 FROM accounts WHERE kind = 'merchant' AND owner = merchants.id)
+	AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE merchant_id = merchants.id)
+	AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE merchant_id = merchants.id)
+	AND NOT EXISTS (SELECT 1 FROM kyc_details WHERE merchant_id = merchants.id)
+	AND NOT EXISTS (SELECT 1 FROM kyc_documents WHERE merchant_id = merchants.id)`
+
+func (t *txn) DeleteUnconfirmedMerchant(ctx context.Context, merchantID int64) (bool, error) {
+	var n int
+	if err := t.queryRow(ctx, `SELECT count(*) FROM merchants WHERE id = ? AND `+unusedMerchant, merchantID).Scan(&n); err != nil {
+		return false, t.d.MapErr(err)
 	}
-	return t.execOne(ctx, `UPDATE merchants SET phone_confirmed = ?, phone_code_hash = ?, phone_code_expires_at = ?,
-		phone_code_tries = ? WHERE id = ?`, confirmed, a.CodeHash, micros(a.CodeExpiresAt), a.CodeTries, merchantID)
+	if n == 0 {
+		return false, nil
+	}
+	for _, q := range []string{
+		`DELETE FROM api_keys WHERE merchant_id = ?`,
+		`DELETE FROM fee_tiers WHERE merchant_id = ?`,
+		`DELETE FROM sessions WHERE merchant_id = ?`,
+		`DELETE FROM merchants WHERE id = ?`,
+	} {
+		if _, err := t.exec(ctx, q, merchantID); err != nil {
+			return false, err
+		}
+	}
+	_, err := t.exec(ctx, `DELETE FROM account_codes WHERE subject = ?`, store.CodeSubjectMerchant(merchantID))
+	return err == nil, err
+}
+
+func (t *txn) UnconfirmedBefore(ctx context.Context, before time.Time, limit int) ([]int64, []int64, error) {
+	scanID := func(row scanner) (int64, error) {
+		var id int64
+		return id, row.Scan(&id)
+	}
+	rows, err := t.query(ctx, `SELECT id FROM merchants WHERE created_at < ? AND `+unusedMerchant+` ORDER BY created_at LIMIT ?`, micros(before), limit)
+	merchants, err := collect(rows, t.d.MapErr(err), scanID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = t.query(ctx, `SELECT id FROM consumers WHERE created_at < ? AND `+unusedConsumer+` ORDER BY created_at LIMIT ?`, micros(before), limit)
+	consumers, err := collect(rows, t.d.MapErr(err), scanID)
+	return merchants, consumers, err
 }
 
 func (t *txn) CreateSession(ctx context.Context, s store.Session) error {

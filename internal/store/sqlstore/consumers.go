@@ -2,31 +2,75 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/thaili/thaili/internal/store"
 )
 
-func (t *txn) ConsumerAccount(ctx context.Context, consumerID int64) (store.Account, error) {
-	var a store.Account
-	var confirmed int
-	var expires int64
-	err := t.queryRow(ctx, `SELECT phone_confirmed, phone_code_hash, phone_code_expires_at, phone_code_tries
-		FROM consumers WHERE id = ?`, consumerID).Scan(&confirmed, &a.CodeHash, &expires, &a.CodeTries)
-	if err != nil {
-		return store.Account{}, noRows(t.d.MapErr(err))
-	}
-	a.PhoneConfirmed, a.CodeExpiresAt = confirmed != 0, fromMicros(expires)
-	return a, nil
+func (t *txn) ConfirmConsumer(ctx context.Context, consumerID int64) error {
+	return t.execOne(ctx, `UPDATE consumers SET phone_confirmed = 1 WHERE id = ?`, consumerID)
 }
 
-func (t *txn) SetConsumerAccount(ctx context.Context, consumerID int64, a store.Account) error {
-	confirmed := 0
-	if a.PhoneConfirmed {
-		confirmed = 1
+// unusedConsumer is the condition under which an unconfirmed consumer
+// may be deleted: nothing refers to it but what DeleteUnconfirmedConsumer
+// deletes with it.
+const unusedConsumer = `phone_confirmed = 0
+	AND NOT EXISTS (SELECT 1 FROM payments WHERE consumer_id = consumers.id)
+	AND NOT EXISTS (SELECT 1 FROM accounts WHERE kind = 'wallet' AND owner = consumers.id)`
+
+func (t *txn) DeleteUnconfirmedConsumer(ctx context.Context, consumerID int64) (bool, error) {
+	var n int
+	err := t.queryRow(ctx, `SELECT count(*) FROM consumers WHERE id = ? AND `+unusedConsumer, consumerID).Scan(&n)
+	if err != nil {
+		return false, t.d.MapErr(err)
 	}
-	return t.execOne(ctx, `UPDATE consumers SET phone_confirmed = ?, phone_code_hash = ?, phone_code_expires_at = ?,
-		phone_code_tries = ? WHERE id = ?`, confirmed, a.CodeHash, micros(a.CodeExpiresAt), a.CodeTries, consumerID)
+	if n == 0 {
+		return false, nil
+	}
+	for _, q := range []string{
+		`DELETE FROM consumer_sessions WHERE consumer_id = ?`,
+		`DELETE FROM consumer_notices WHERE consumer_id = ?`,
+		`DELETE FROM consumers WHERE id = ?`,
+	} {
+		if _, err := t.exec(ctx, q, consumerID); err != nil {
+			return false, err
+		}
+	}
+	_, err = t.exec(ctx, `DELETE FROM account_codes WHERE subject = ?`, store.CodeSubjectConsumer(consumerID))
+	return err == nil, err
+}
+
+func (t *txn) MPINGuard(ctx context.Context, mobile string) (store.MPINGuard, error) {
+	g := store.MPINGuard{Mobile: mobile}
+	var until, updated int64
+	err := t.queryRow(ctx, `SELECT failed, locked_until, lock_level, updated_at FROM mpin_guards WHERE mobile = ?`, mobile).
+		Scan(&g.Failed, &until, &g.LockLevel, &updated)
+	if err := noRows(t.d.MapErr(err)); errors.Is(err, store.ErrNotFound) {
+		return g, nil
+	} else if err != nil {
+		return store.MPINGuard{}, err
+	}
+	g.LockedUntil, g.UpdatedAt = fromMicros(until), fromMicros(updated)
+	return g, nil
+}
+
+func (t *txn) SetMPINGuard(ctx context.Context, g store.MPINGuard) error {
+	_, err := t.exec(ctx, `INSERT INTO mpin_guards (mobile, failed, locked_until, lock_level, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (mobile) DO UPDATE SET failed = excluded.failed, locked_until = excluded.locked_until,
+		lock_level = excluded.lock_level, updated_at = excluded.updated_at`,
+		g.Mobile, g.Failed, micros(g.LockedUntil), g.LockLevel, micros(g.UpdatedAt))
+	return err
+}
+
+func (t *txn) DeleteMPINGuard(ctx context.Context, mobile string) error {
+	_, err := t.exec(ctx, `DELETE FROM mpin_guards WHERE mobile = ?`, mobile)
+	return err
+}
+
+func (t *txn) PurgeMPINGuards(ctx context.Context, before time.Time) error {
+	_, err := t.exec(ctx, `DELETE FROM mpin_guards WHERE updated_at < ? AND locked_until < ?`, micros(before), micros(before))
+	return err
 }
 
 func (t *txn) CreateConsumerSession(ctx context.Context, s store.ConsumerSession) error {
@@ -74,34 +118,26 @@ func (t *txn) PurgeConsumerSessions(ctx context.Context, idleBefore, createdBefo
 	return int(n), nil
 }
 
-func (t *txn) AddConsumerCode(ctx context.Context, c store.ConsumerCode) error {
-	_, err := t.exec(ctx, `INSERT INTO consumer_codes (consumer_id, purpose, code, created_at) VALUES (?, ?, ?, ?)`,
-		c.ConsumerID, c.Purpose, c.Code, micros(c.CreatedAt))
+func (t *txn) AddConsumerNotice(ctx context.Context, n store.ConsumerNotice) error {
+	_, err := t.exec(ctx, `INSERT INTO consumer_notices (consumer_id, text, created_at) VALUES (?, ?, ?)`,
+		n.ConsumerID, n.Text, micros(n.CreatedAt))
 	return err
 }
 
-func (t *txn) ConsumerCodes(ctx context.Context, consumerID int64, since time.Time) ([]store.ConsumerCode, error) {
-	rows, err := t.query(ctx, `SELECT purpose, code, created_at FROM consumer_codes WHERE consumer_id = ? AND created_at >= ?
-		ORDER BY created_at DESC`, consumerID, micros(since))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.ConsumerCode
-	for rows.Next() {
-		c := store.ConsumerCode{ConsumerID: consumerID}
+func (t *txn) ConsumerNotices(ctx context.Context, consumerID int64, since time.Time, limit int) ([]store.ConsumerNotice, error) {
+	rows, err := t.query(ctx, `SELECT text, created_at FROM consumer_notices WHERE consumer_id = ? AND created_at >= ?
+		ORDER BY created_at DESC, id DESC LIMIT ?`, consumerID, micros(since), limit)
+	return collect(rows, t.d.MapErr(err), func(row scanner) (store.ConsumerNotice, error) {
+		n := store.ConsumerNotice{ConsumerID: consumerID}
 		var at int64
-		if err := rows.Scan(&c.Purpose, &c.Code, &at); err != nil {
-			return nil, t.d.MapErr(err)
-		}
-		c.CreatedAt = fromMicros(at)
-		out = append(out, c)
-	}
-	return out, t.d.MapErr(rows.Err())
+		err := row.Scan(&n.Text, &at)
+		n.CreatedAt = fromMicros(at)
+		return n, err
+	})
 }
 
-func (t *txn) PurgeConsumerCodes(ctx context.Context, before time.Time) error {
-	_, err := t.exec(ctx, `DELETE FROM consumer_codes WHERE created_at < ?`, micros(before))
+func (t *txn) PurgeConsumerNotices(ctx context.Context, before time.Time) error {
+	_, err := t.exec(ctx, `DELETE FROM consumer_notices WHERE created_at < ?`, micros(before))
 	return err
 }
 

@@ -88,9 +88,8 @@ func (t *txn) SearchMerchants(ctx context.Context, q string, kyc store.KYC, limi
 		ORDER BY id DESC LIMIT ?`, pat, pat, string(kyc), string(kyc), limit)
 	return collect(rows, t.d.MapErr(err), func(row scanner) (store.MerchantSummary, error) {
 		var m store.MerchantSummary
-		var created int64
-		err := row.Scan(&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &created, &m.KYCReason)
-		m.CreatedAt = fromMicros(created)
+		var err error
+		m.Merchant, err = scanMerchant(row, &m.KYCReason)
 		return m, err
 	})
 }
@@ -98,13 +97,7 @@ func (t *txn) SearchMerchants(ctx context.Context, q string, kyc store.KYC, limi
 func (t *txn) SearchConsumers(ctx context.Context, q string, limit int) ([]store.Consumer, error) {
 	rows, err := t.query(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile LIKE ? ESCAPE '\' ORDER BY id DESC LIMIT ?`,
 		likeContains(q), limit)
-	return collect(rows, t.d.MapErr(err), func(row scanner) (store.Consumer, error) {
-		var c store.Consumer
-		var created int64
-		err := row.Scan(&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &c.Locked, &created)
-		c.CreatedAt = fromMicros(created)
-		return c, err
-	})
+	return collect(rows, t.d.MapErr(err), func(row scanner) (store.Consumer, error) { return scanConsumer(row) })
 }
 
 func (t *txn) AddAudit(ctx context.Context, e *store.AuditEntry) error {

@@ -34,11 +34,23 @@ type Dialect struct {
 	// (PostgreSQL). SQLite runs write transactions one at a time, so
 	// there LockKey has nothing to do.
 	KeyLocks bool
+	// RowLocks adds FOR UPDATE to reads that decide a write on the row
+	// they read (ConsumerForUpdate), so concurrent deciders queue
+	// (PostgreSQL). SQLite's single writer queues them already.
+	RowLocks bool
 	// MapErr maps driver errors (unique violations, serialization
 	// failures) to store errors; it must return nil for nil.
 	MapErr func(error) error
 
 	cache sync.Map // query text -> rebound query text
+}
+
+// forUpdate is the clause that locks the rows a read returns, if any.
+func (d *Dialect) forUpdate() string {
+	if d.RowLocks {
+		return " FOR UPDATE"
+	}
+	return ""
 }
 
 func (d *Dialect) rebind(query string) string {

@@ -103,21 +103,30 @@ func (t *txn) execOne(ctx context.Context, query string, args ...any) error {
 	return nil
 }
 
-const merchantColumns = `id, idx, name, email, mobile, password_hash, kyc, created_at`
+const merchantColumns = `id, idx, name, email, mobile, password_hash, kyc, phone_confirmed, created_at`
 
-func scanMerchant(row *sql.Row) (store.Merchant, error) {
+// scanMerchant reads merchantColumns, then extra.
+func scanMerchant(row scanner, extra ...any) (store.Merchant, error) {
 	var m store.Merchant
 	var created int64
-	err := row.Scan(&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &created)
+	err := row.Scan(append([]any{&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &m.Confirmed, &created}, extra...)...)
 	m.CreatedAt = fromMicros(created)
 	return m, noRows(err)
 }
 
 func (t *txn) CreateMerchant(ctx context.Context, m *store.Merchant) error {
 	var err error
-	m.ID, err = t.insert(ctx, `INSERT INTO merchants (idx, name, email, mobile, password_hash, kyc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		m.Idx, m.Name, m.Email, m.Mobile, m.PasswordHash, m.KYC, micros(m.CreatedAt))
+	m.ID, err = t.insert(ctx, `INSERT INTO merchants (idx, name, email, mobile, password_hash, kyc, phone_confirmed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.Idx, m.Name, m.Email, m.Mobile, m.PasswordHash, m.KYC, flag(m.Confirmed), micros(m.CreatedAt))
 	return err
+}
+
+// flag is a boolean as the schema's INTEGER flags store it.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (t *txn) Merchant(ctx context.Context, id int64) (store.Merchant, error) {
@@ -217,20 +226,23 @@ func (t *txn) FeeTiers(ctx context.Context, merchantID int64, book ledger.Book) 
 	return out, noRows(rows.Err())
 }
 
-const consumerColumns = `id, idx, mobile, name, mpin_hash, failed_mpin, locked, created_at`
+const consumerColumns = `id, idx, mobile, name, mpin_hash, failed_mpin, mpin_locked_until, mpin_lock_level, locked, phone_confirmed, created_at`
 
-func scanConsumer(row *sql.Row) (store.Consumer, error) {
+// scanConsumer reads consumerColumns, then extra.
+func scanConsumer(row scanner, extra ...any) (store.Consumer, error) {
 	var c store.Consumer
-	var created int64
-	err := row.Scan(&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &c.Locked, &created)
-	c.CreatedAt = fromMicros(created)
+	var lockedUntil, created int64
+	err := row.Scan(append([]any{&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &lockedUntil, &c.MPINLockLevel,
+		&c.Locked, &c.Confirmed, &created}, extra...)...)
+	c.MPINLockedUntil, c.CreatedAt = fromMicros(lockedUntil), fromMicros(created)
 	return c, noRows(err)
 }
 
 func (t *txn) CreateConsumer(ctx context.Context, c *store.Consumer) error {
 	var err error
-	c.ID, err = t.insert(ctx, `INSERT INTO consumers (idx, mobile, name, mpin_hash, failed_mpin, locked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.Idx, c.Mobile, c.Name, c.MPINHash, c.FailedMPIN, c.Locked, micros(c.CreatedAt))
+	c.ID, err = t.insert(ctx, `INSERT INTO consumers (idx, mobile, name, mpin_hash, failed_mpin, mpin_locked_until, mpin_lock_level, locked,
+		phone_confirmed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Idx, c.Mobile, c.Name, c.MPINHash, c.FailedMPIN, micros(c.MPINLockedUntil), c.MPINLockLevel, c.Locked, flag(c.Confirmed), micros(c.CreatedAt))
 	return err
 }
 
@@ -242,45 +254,29 @@ func (t *txn) ConsumerByMobile(ctx context.Context, mobile string) (store.Consum
 	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`, mobile))
 }
 
+func (t *txn) ConsumerForUpdate(ctx context.Context, mobile string) (store.Consumer, error) {
+	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`+t.d.forUpdate(), mobile))
+}
+
 func (t *txn) ConsumerWithBalance(ctx context.Context, mobile string, book ledger.Book) (store.Consumer, money.Paisa, error) {
-	var c store.Consumer
-	var created int64
 	var bal money.Paisa
-	err := t.queryRow(ctx, `SELECT `+consumerColumns+`,
+	c, err := scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+`,
 		(SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.book = ? AND a.kind = ? AND a.owner = consumers.id)
-		FROM consumers WHERE mobile = ?`, book, ledger.Wallet, mobile).Scan(
-		&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &c.Locked, &created, &bal)
+		FROM consumers WHERE mobile = ?`+t.d.forUpdate(), book, ledger.Wallet, mobile), &bal)
 	if err != nil {
-		return store.Consumer{}, 0, noRows(err)
+		return store.Consumer{}, 0, err
 	}
-	c.CreatedAt = fromMicros(created)
 	return c, bal, nil
 }
 
-func (t *txn) CountWrongMPIN(ctx context.Context, id int64, maxTries int) (int, bool, error) {
-	var failed int
-	var locked bool
-	err := t.queryRow(ctx, `UPDATE consumers SET failed_mpin = failed_mpin + 1, locked = (failed_mpin + 1 >= ?)
-		WHERE id = ? AND locked = ? RETURNING failed_mpin, locked`, maxTries, id, false).Scan(&failed, &locked)
-	if errors.Is(err, sql.ErrNoRows) { // locked already, or no such wallet
-		err = t.queryRow(ctx, `SELECT failed_mpin, locked FROM consumers WHERE id = ?`, id).Scan(&failed, &locked)
-	}
-	if err != nil {
-		return 0, false, noRows(t.d.MapErr(err))
-	}
-	return failed, locked, nil
+func (t *txn) SetConsumerGuard(ctx context.Context, c store.Consumer) error {
+	return t.execOne(ctx, `UPDATE consumers SET failed_mpin = ?, mpin_locked_until = ?, mpin_lock_level = ? WHERE id = ?`,
+		c.FailedMPIN, micros(c.MPINLockedUntil), c.MPINLockLevel, c.ID)
 }
 
-func (t *txn) ClearWrongMPIN(ctx context.Context, id int64) error {
-	err := t.execOne(ctx, `UPDATE consumers SET failed_mpin = 0 WHERE id = ? AND locked = ?`, id, false)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.ErrConflict
-	}
-	return err
-}
-
-func (t *txn) UpdateConsumerSecurity(ctx context.Context, id int64, mpinHash string, failedMPIN int, locked bool) error {
-	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, failed_mpin = ?, locked = ? WHERE id = ?`, mpinHash, failedMPIN, locked, id)
+func (t *txn) ResetConsumerSecurity(ctx context.Context, id int64, mpinHash string, locked bool) error {
+	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, locked = ?, failed_mpin = 0, mpin_locked_until = 0, mpin_lock_level = 0
+		WHERE id = ?`, mpinHash, locked, id)
 }
 
 // apply adds amount to ref's balance, creating the account on its first
@@ -694,13 +690,10 @@ func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx 
 	}
 	var (
 		p                           store.Payment
-		c                           store.Consumer
 		m                           store.Merchant
 		otpExp, created, confirmed  int64
 		completed, updated, expires int64
-		cID, cFailed, cCreated      sql.NullInt64
-		cIdx, cMobile, cName, cHash sql.NullString
-		cLocked                     sql.NullBool
+		c                           nullConsumer
 		mCreated                    int64
 	)
 	err := t.queryRow(ctx, query, tokenOrIdx, s.MerchantID, s.Book).Scan(
@@ -708,8 +701,8 @@ func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx 
 		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
 		&created, &confirmed, &completed, &updated, &p.Version,
 		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details,
-		&cID, &cIdx, &cMobile, &cName, &cHash, &cFailed, &cLocked, &cCreated,
-		&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &mCreated)
+		&c.id, &c.idx, &c.mobile, &c.name, &c.hash, &c.failed, &c.lockedUntil, &c.level, &c.locked, &c.confirmed, &c.created,
+		&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &m.Confirmed, &mCreated)
 	if err != nil {
 		return store.Payment{}, store.Consumer{}, store.Merchant{}, noRows(err)
 	}
@@ -717,14 +710,27 @@ func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx 
 	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
 	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
 	m.CreatedAt = fromMicros(mCreated)
-	if p.ConsumerID != 0 {
-		if !cID.Valid {
-			return store.Payment{}, store.Consumer{}, store.Merchant{}, store.ErrNotFound
-		}
-		c = store.Consumer{ID: cID.Int64, Idx: cIdx.String, Mobile: cMobile.String, Name: cName.String, MPINHash: cHash.String,
-			FailedMPIN: int(cFailed.Int64), Locked: cLocked.Bool, CreatedAt: fromMicros(cCreated.Int64)}
+	if p.ConsumerID == 0 {
+		return p, store.Consumer{}, m, nil
 	}
-	return p, c, m, nil
+	if !c.id.Valid {
+		return store.Payment{}, store.Consumer{}, store.Merchant{}, store.ErrNotFound
+	}
+	return p, c.consumer(), m, nil
+}
+
+// nullConsumer is consumerColumns read from the outer join of a payment
+// that may have no consumer yet.
+type nullConsumer struct {
+	id, failed, lockedUntil, level, created sql.NullInt64
+	idx, mobile, name, hash                 sql.NullString
+	locked, confirmed                       sql.NullBool
+}
+
+func (c nullConsumer) consumer() store.Consumer {
+	return store.Consumer{ID: c.id.Int64, Idx: c.idx.String, Mobile: c.mobile.String, Name: c.name.String, MPINHash: c.hash.String,
+		FailedMPIN: int(c.failed.Int64), MPINLockedUntil: fromMicros(c.lockedUntil.Int64), MPINLockLevel: int(c.level.Int64),
+		Locked: c.locked.Bool, Confirmed: c.confirmed.Bool, CreatedAt: fromMicros(c.created.Int64)}
 }
 
 func (t *txn) PaymentByPidx(ctx context.Context, pidx string) (store.Payment, error) {

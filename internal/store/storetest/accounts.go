@@ -15,34 +15,28 @@ func testAccounts(t *testing.T, s store.Store) {
 
 	// Password and phone confirmation state.
 	inTx(t, s, func(tx store.Tx) error { return tx.SetMerchantPassword(ctx, m1.ID, "new-hash") })
-	var a store.Account
+	signUp := store.Merchant{Idx: "merchant-idx-u", Name: "U", Email: "u@example.com", KYC: store.KYCNone, CreatedAt: base}
+	inTx(t, s, func(tx store.Tx) error { return tx.CreateMerchant(ctx, &signUp) })
 	view(t, s, func(tx store.Tx) error {
 		m, err := tx.Merchant(ctx, m1.ID)
 		if err != nil {
 			return err
 		}
 		same(t, "password hash", m.PasswordHash, "new-hash")
-		a, err = tx.MerchantAccount(ctx, m1.ID)
+		m, err = tx.Merchant(ctx, signUp.ID)
+		same(t, "unconfirmed merchant", m, signUp)
 		return err
 	})
-	same(t, "new account", a, store.Account{})
-	want := store.Account{CodeHash: "code-hash", CodeExpiresAt: base.Add(10 * time.Minute), CodeTries: 2}
-	inTx(t, s, func(tx store.Tx) error { return tx.SetMerchantAccount(ctx, m1.ID, want) })
+	inTx(t, s, func(tx store.Tx) error { return tx.ConfirmMerchant(ctx, signUp.ID) })
 	view(t, s, func(tx store.Tx) error {
-		var err error
-		a, err = tx.MerchantAccount(ctx, m1.ID)
+		m, err := tx.MerchantByEmail(ctx, signUp.Email)
+		if err == nil && !m.Confirmed {
+			t.Errorf("ConfirmMerchant did not confirm: %+v", m)
+		}
 		return err
 	})
-	same(t, "pending code", a, want)
-	inTx(t, s, func(tx store.Tx) error { return tx.SetMerchantAccount(ctx, m1.ID, store.Account{PhoneConfirmed: true}) })
-	view(t, s, func(tx store.Tx) error {
-		var err error
-		a, err = tx.MerchantAccount(ctx, m1.ID)
-		return err
-	})
-	same(t, "confirmed", a, store.Account{PhoneConfirmed: true})
-	err := s.View(ctx, func(tx store.Tx) error { _, err := tx.MerchantAccount(ctx, 999999); return err })
-	wantErr(t, "MerchantAccount(unknown)", err, store.ErrNotFound)
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConfirmMerchant(ctx, 999999) })
+	wantErr(t, "ConfirmMerchant(unknown)", err, store.ErrNotFound)
 	err = s.InTx(ctx, func(tx store.Tx) error { return tx.SetMerchantPassword(ctx, 999999, "x") })
 	wantErr(t, "SetMerchantPassword(unknown)", err, store.ErrNotFound)
 

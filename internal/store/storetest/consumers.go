@@ -11,32 +11,25 @@ import (
 )
 
 // testConsumerAccounts checks the wallet pages' storage: phone state,
-// sessions, the OTP inbox and a consumer's payments.
+// sessions, notices and a consumer's payments.
 func testConsumerAccounts(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	m := newMerchant(t, s, 1)
 	c1, c2 := newConsumer(t, s, 1), newConsumer(t, s, 2)
 
-	// Existing wallets count as confirmed.
-	var a store.Account
+	// Confirming the phone.
+	unconfirmed := store.Consumer{Idx: "consumer-idx-u", Mobile: "9841000099", Name: "U", MPINHash: "h", CreatedAt: base}
+	inTx(t, s, func(tx store.Tx) error { return tx.CreateConsumer(ctx, &unconfirmed) })
+	inTx(t, s, func(tx store.Tx) error { return tx.ConfirmConsumer(ctx, unconfirmed.ID) })
 	view(t, s, func(tx store.Tx) error {
-		var err error
-		a, err = tx.ConsumerAccount(ctx, c1.ID)
+		got, err := tx.Consumer(ctx, unconfirmed.ID)
+		if err == nil && !got.Confirmed {
+			t.Errorf("ConfirmConsumer did not confirm: %+v", got)
+		}
 		return err
 	})
-	same(t, "new consumer account", a, store.Account{PhoneConfirmed: true})
-	want := store.Account{CodeHash: "h", CodeExpiresAt: base.Add(10 * time.Minute), CodeTries: 1}
-	inTx(t, s, func(tx store.Tx) error { return tx.SetConsumerAccount(ctx, c1.ID, want) })
-	view(t, s, func(tx store.Tx) error {
-		var err error
-		a, err = tx.ConsumerAccount(ctx, c1.ID)
-		return err
-	})
-	same(t, "pending consumer code", a, want)
-	err := s.View(ctx, func(tx store.Tx) error { _, err := tx.ConsumerAccount(ctx, 999999); return err })
-	wantErr(t, "ConsumerAccount(unknown)", err, store.ErrNotFound)
-	err = s.InTx(ctx, func(tx store.Tx) error { return tx.SetConsumerAccount(ctx, 999999, want) })
-	wantErr(t, "SetConsumerAccount(unknown)", err, store.ErrNotFound)
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConfirmConsumer(ctx, 999999) })
+	wantErr(t, "ConfirmConsumer(unknown)", err, store.ErrNotFound)
 
 	// Sessions.
 	for i, ss := range []store.ConsumerSession{
@@ -77,29 +70,30 @@ func testConsumerAccounts(t *testing.T, s store.Store) {
 	wantErr(t, "ConsumerSession(purged)", err, store.ErrNotFound)
 	inTx(t, s, func(tx store.Tx) error { return tx.DeleteConsumerSession(ctx, "c3") })
 
-	// The OTP inbox.
-	codes := []store.ConsumerCode{
-		{ConsumerID: c1.ID, Purpose: "confirm phone", Code: "111111", CreatedAt: base},
-		{ConsumerID: c1.ID, Purpose: "reset MPIN", Code: "222222", CreatedAt: base.Add(time.Hour)},
-		{ConsumerID: c2.ID, Purpose: "confirm phone", Code: "333333", CreatedAt: base.Add(time.Hour)},
+	// Notices, newest first, limited, purged by age.
+	notices := []store.ConsumerNotice{
+		{ConsumerID: c1.ID, Text: "locked", CreatedAt: base},
+		{ConsumerID: c1.ID, Text: "MPIN changed", CreatedAt: base.Add(time.Hour)},
+		{ConsumerID: c2.ID, Text: "other", CreatedAt: base.Add(time.Hour)},
+		{ConsumerID: c1.ID, Text: "newest", CreatedAt: base.Add(2 * time.Hour)},
 	}
-	for _, c := range codes {
-		inTx(t, s, func(tx store.Tx) error { return tx.AddConsumerCode(ctx, c) })
+	for _, n := range notices {
+		inTx(t, s, func(tx store.Tx) error { return tx.AddConsumerNotice(ctx, n) })
 	}
-	var inbox []store.ConsumerCode
-	view(t, s, func(tx store.Tx) error {
-		var err error
-		inbox, err = tx.ConsumerCodes(ctx, c1.ID, base)
-		return err
-	})
-	same(t, "inbox", inbox, []store.ConsumerCode{codes[1], codes[0]})
-	inTx(t, s, func(tx store.Tx) error { return tx.PurgeConsumerCodes(ctx, base.Add(time.Minute)) })
-	view(t, s, func(tx store.Tx) error {
-		var err error
-		inbox, err = tx.ConsumerCodes(ctx, c1.ID, time.Time{})
-		return err
-	})
-	same(t, "inbox after purge", inbox, []store.ConsumerCode{codes[1]})
+	list := func(since time.Time, limit int) []store.ConsumerNotice {
+		var got []store.ConsumerNotice
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			got, err = tx.ConsumerNotices(ctx, c1.ID, since, limit)
+			return err
+		})
+		return got
+	}
+	same(t, "notices", list(base, 10), []store.ConsumerNotice{notices[3], notices[1], notices[0]})
+	same(t, "notices since", list(base.Add(time.Minute), 10), []store.ConsumerNotice{notices[3], notices[1]})
+	same(t, "notices limited", list(base, 1), []store.ConsumerNotice{notices[3]})
+	inTx(t, s, func(tx store.Tx) error { return tx.PurgeConsumerNotices(ctx, base.Add(time.Minute)) })
+	same(t, "notices after purge", list(time.Time{}, 10), []store.ConsumerNotice{notices[3], notices[1]})
 
 	// Payments the consumer signed in to, newest first, limited.
 	p1 := newPayment(m.ID, c1.ID, ledger.Test, "w1", store.Completed, base, base)
@@ -122,49 +116,15 @@ func testConsumerAccounts(t *testing.T, s store.Store) {
 	same(t, "limited", idxs(ps), []string{"idx-w2"})
 }
 
-// testWrongMPINs checks the wrong-MPIN count: it locks at maxTries, a
-// locked wallet is left alone, clearing refuses a locked wallet, and
-// wrong MPINs counted at once are all counted (a read-then-write of the
-// count would lose some under READ COMMITTED).
+// testWrongMPINs checks that ConsumerForUpdate (and ConsumerWithBalance,
+// which reads the same way) lets transactions decide a wallet's
+// wrong-MPIN count one after the other: each of many simultaneous
+// transactions reads the count and writes it plus one, and none is lost.
+// Under READ COMMITTED without a row lock several would read the same
+// count, and a burst of guesses would get more tries than the limit.
 func testWrongMPINs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c := newConsumer(t, s, 1)
-	count := func(maxTries int) (int, bool) {
-		t.Helper()
-		var failed int
-		var locked bool
-		inTx(t, s, func(tx store.Tx) error {
-			var err error
-			failed, locked, err = tx.CountWrongMPIN(ctx, c.ID, maxTries)
-			return err
-		})
-		return failed, locked
-	}
-	for i, want := range []struct {
-		failed int
-		locked bool
-	}{{1, false}, {2, false}, {3, true}, {3, true}} {
-		if failed, locked := count(3); failed != want.failed || locked != want.locked {
-			t.Fatalf("CountWrongMPIN #%d = %d, %t; want %d, %t", i+1, failed, locked, want.failed, want.locked)
-		}
-	}
-	err := s.InTx(ctx, func(tx store.Tx) error { return tx.ClearWrongMPIN(ctx, c.ID) })
-	wantErr(t, "ClearWrongMPIN(locked)", err, store.ErrConflict)
-	view(t, s, func(tx store.Tx) error {
-		got, err := tx.Consumer(ctx, c.ID)
-		if err == nil && (!got.Locked || got.FailedMPIN != 3) {
-			t.Errorf("after refusing to clear: %+v", got)
-		}
-		return err
-	})
-	err = s.InTx(ctx, func(tx store.Tx) error {
-		_, _, err := tx.CountWrongMPIN(ctx, c.ID+1000, 3)
-		return err
-	})
-	wantErr(t, "CountWrongMPIN(no such wallet)", err, store.ErrNotFound)
-
-	// Unlocked (as an MPIN reset does), counted at once, then cleared.
-	inTx(t, s, func(tx store.Tx) error { return tx.UpdateConsumerSecurity(ctx, c.ID, c.MPINHash, 0, false) })
 	const n = 16
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -173,22 +133,103 @@ func testWrongMPINs(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
-				_, _, err := tx.CountWrongMPIN(ctx, c.ID, 1000)
-				return err
+				var got store.Consumer
+				var err error
+				if i%2 == 0 {
+					got, err = tx.ConsumerForUpdate(ctx, c.Mobile)
+				} else {
+					got, _, err = tx.ConsumerWithBalance(ctx, c.Mobile, ledger.Test)
+				}
+				if err != nil {
+					return err
+				}
+				got.FailedMPIN++
+				return tx.SetConsumerGuard(ctx, got)
 			})
 		}()
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("concurrent CountWrongMPIN %d: %v", i, err)
+			t.Fatalf("transaction %d: %v", i, err)
 		}
 	}
-	if failed, locked := count(1000); failed != n+1 || locked {
-		t.Fatalf("after %d concurrent wrong MPINs and one more: %d, %t; want %d, false", n, failed, locked, n+1)
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.Consumer(ctx, c.ID)
+		if err == nil && got.FailedMPIN != n {
+			t.Errorf("%d of %d read-and-count transactions counted", got.FailedMPIN, n)
+		}
+		return err
+	})
+	err := s.InTx(ctx, func(tx store.Tx) error { _, err := tx.ConsumerForUpdate(ctx, "9700000000"); return err })
+	wantErr(t, "ConsumerForUpdate(missing)", err, store.ErrNotFound)
+}
+
+// testMPINGuards checks the wrong-MPIN counts of numbers without a wallet:
+// stored and replaced by mobile, the zero guard for a number never
+// guessed at, purged once old and unlocked, and counted one at a time
+// under LockKey.
+func testMPINGuards(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	get := func(mobile string) store.MPINGuard {
+		t.Helper()
+		var g store.MPINGuard
+		inTx(t, s, func(tx store.Tx) error {
+			var err error
+			g, err = tx.MPINGuard(ctx, mobile)
+			return err
+		})
+		return g
 	}
-	inTx(t, s, func(tx store.Tx) error { return tx.ClearWrongMPIN(ctx, c.ID) })
-	if failed, _ := count(1000); failed != 1 {
-		t.Fatalf("count after clearing and one more: %d, want 1", failed)
+	same(t, "guard never set", get("9811111111"), store.MPINGuard{Mobile: "9811111111"})
+	g1 := store.MPINGuard{Mobile: "9811111111", Failed: 2, UpdatedAt: base}
+	g2 := store.MPINGuard{Mobile: "9811111112", Failed: 0, LockedUntil: base.Add(time.Hour), LockLevel: 1, UpdatedAt: base}
+	g3 := store.MPINGuard{Mobile: "9811111113", Failed: 1, UpdatedAt: base.Add(2 * time.Hour)}
+	for _, g := range []store.MPINGuard{g1, g2, g3} {
+		inTx(t, s, func(tx store.Tx) error { return tx.SetMPINGuard(ctx, g) })
+	}
+	same(t, "guard", get(g1.Mobile), g1)
+	g1.Failed, g1.UpdatedAt = 0, base.Add(time.Minute)
+	inTx(t, s, func(tx store.Tx) error { return tx.SetMPINGuard(ctx, g1) })
+	same(t, "guard replaced", get(g1.Mobile), g1)
+	// Purged before base+30m: g1 (old, unlocked) goes; g2 is as old
+	// but still locked then, so it stays; g3 is newer.
+	inTx(t, s, func(tx store.Tx) error { return tx.PurgeMPINGuards(ctx, base.Add(30*time.Minute)) })
+	same(t, "old unlocked guard purged", get(g1.Mobile), store.MPINGuard{Mobile: g1.Mobile})
+	same(t, "old guard still locked kept", get(g2.Mobile), g2)
+	same(t, "new guard kept", get(g3.Mobile), g3)
+	inTx(t, s, func(tx store.Tx) error { return tx.DeleteMPINGuard(ctx, g3.Mobile) })
+	same(t, "deleted guard", get(g3.Mobile), store.MPINGuard{Mobile: g3.Mobile})
+
+	// Counted one at a time under LockKey.
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.LockKey(ctx, "mpin:9811111119"); err != nil {
+					return err
+				}
+				g, err := tx.MPINGuard(ctx, "9811111119")
+				if err != nil {
+					return err
+				}
+				g.Failed++
+				g.UpdatedAt = base
+				return tx.SetMPINGuard(ctx, g)
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	if got := get("9811111119"); got.Failed != n {
+		t.Errorf("%d of %d guard counts kept under LockKey", got.Failed, n)
 	}
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FeeTiers", testFeeTiers},
 		{"Consumers", testConsumers},
 		{"WrongMPINs", testWrongMPINs},
+		{"MPINGuards", testMPINGuards},
 		{"InTxRollsBack", testInTxRollsBack},
 		{"View", testView},
 		{"Snapshot", testSnapshot},
@@ -60,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditActors", testAuditActors},
 		{"KYC", testKYC},
 		{"ConsumerAccounts", testConsumerAccounts},
+		{"Codes", testCodes},
+		{"UnconfirmedSignUps", testUnconfirmedSignUps},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,6 +119,7 @@ func newMerchant(t *testing.T, s store.Store, n int) store.Merchant {
 		Mobile:       fmt.Sprintf("98000000%02d", n),
 		PasswordHash: fmt.Sprintf("hash-%d", n),
 		KYC:          store.KYCNone,
+		Confirmed:    true,
 		CreatedAt:    base.Add(time.Duration(n) * time.Minute),
 	}
 	inTx(t, s, func(tx store.Tx) error { return tx.CreateMerchant(context.Background(), &m) })
@@ -132,6 +136,7 @@ func newConsumer(t *testing.T, s store.Store, n int) store.Consumer {
 		Mobile:    fmt.Sprintf("98410000%02d", n),
 		Name:      fmt.Sprintf("Consumer %d", n),
 		MPINHash:  fmt.Sprintf("mpin-%d", n),
+		Confirmed: true,
 		CreatedAt: base.Add(time.Duration(n) * time.Second),
 	}
 	inTx(t, s, func(tx store.Tx) error { return tx.CreateConsumer(context.Background(), &c) })
@@ -372,36 +377,43 @@ func testConsumers(t *testing.T, s store.Store) {
 		return nil
 	})
 
-	inTx(t, s, func(tx store.Tx) error { return tx.UpdateConsumerSecurity(ctx, c1.ID, "new-mpin", 3, true) })
+	guarded := c1
+	guarded.FailedMPIN, guarded.MPINLockedUntil, guarded.MPINLockLevel = 2, base.Add(time.Hour), 3
+	inTx(t, s, func(tx store.Tx) error { return tx.SetConsumerGuard(ctx, guarded) })
+	inTx(t, s, func(tx store.Tx) error { return tx.ResetConsumerSecurity(ctx, c2.ID, "new-mpin", true) })
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.Consumer(ctx, c1.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Consumer after SetConsumerGuard", got, guarded)
+		got, err = tx.Consumer(ctx, c2.ID)
+		if err != nil {
+			return err
+		}
+		want := c2
+		want.MPINHash, want.Locked = "new-mpin", true
+		same(t, "other consumer after ResetConsumerSecurity", got, want)
+		return nil
+	})
+	inTx(t, s, func(tx store.Tx) error { return tx.ResetConsumerSecurity(ctx, c1.ID, "newer-mpin", false) })
 	view(t, s, func(tx store.Tx) error {
 		got, err := tx.Consumer(ctx, c1.ID)
 		if err != nil {
 			return err
 		}
 		want := c1
-		want.MPINHash, want.FailedMPIN, want.Locked = "new-mpin", 3, true
-		same(t, "Consumer after UpdateConsumerSecurity", got, want)
-		got, err = tx.Consumer(ctx, c2.ID)
-		if err != nil {
-			return err
-		}
-		same(t, "other consumer after UpdateConsumerSecurity", got, c2)
+		want.MPINHash = "newer-mpin"
+		same(t, "Consumer after ResetConsumerSecurity clears the guard", got, want)
 		return nil
 	})
-	inTx(t, s, func(tx store.Tx) error { return tx.UpdateConsumerSecurity(ctx, c1.ID, "new-mpin", 0, false) })
-	view(t, s, func(tx store.Tx) error {
-		got, err := tx.Consumer(ctx, c1.ID)
-		if err != nil {
-			return err
-		}
-		if got.FailedMPIN != 0 || got.Locked {
-			t.Errorf("after unlocking: FailedMPIN %d, Locked %v; want 0, false", got.FailedMPIN, got.Locked)
-		}
-		return nil
-	})
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetConsumerGuard(ctx, store.Consumer{ID: c1.ID + c2.ID + 100}) })
+	wantErr(t, "SetConsumerGuard(missing)", err, store.ErrNotFound)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.ResetConsumerSecurity(ctx, c1.ID+c2.ID+100, "x", false) })
+	wantErr(t, "ResetConsumerSecurity(missing)", err, store.ErrNotFound)
 
 	dup := store.Consumer{Idx: "consumer-idx-other", Mobile: c1.Mobile, Name: "Copy", MPINHash: "x", CreatedAt: base}
-	err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateConsumer(ctx, &dup) })
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CreateConsumer(ctx, &dup) })
 	wantErr(t, "CreateConsumer(duplicate mobile)", err, store.ErrDuplicate)
 }
 
@@ -798,7 +810,8 @@ func testPostAndUpdate(t *testing.T, s store.Store) {
 	checkLedger(t, s)
 }
 
-// testConsumerWithBalance reads a consumer with its wallet balance.
+// testConsumerWithBalance reads a consumer with its wallet balance (in a
+// write transaction: the read locks the consumer's row where it can).
 func testConsumerWithBalance(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c1, c2 := newConsumer(t, s, 1), newConsumer(t, s, 2)
@@ -808,7 +821,7 @@ func testConsumerWithBalance(t *testing.T, s store.Store) {
 	inTx(t, s, func(tx store.Tx) error {
 		return tx.Post(ctx, ledger.Transfer(ledger.Test, "move", 0, ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c1.ID}, shard, 200), base)
 	})
-	view(t, s, func(tx store.Tx) error {
+	inTx(t, s, func(tx store.Tx) error {
 		for _, tc := range []struct {
 			c    store.Consumer
 			book ledger.Book
