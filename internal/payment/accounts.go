@@ -170,6 +170,7 @@ func (s *Service) passwordInput(pw string) []byte {
 }
 
 func (s *Service) hashPassword(pw string) (string, error) {
+	s.passwordHashes.Add(1)
 	cost := max(s.cfg.PasswordCost, bcrypt.MinCost)
 	h, err := bcrypt.GenerateFromPassword(s.passwordInput(pw), cost)
 	return string(h), err
@@ -178,6 +179,7 @@ func (s *Service) hashPassword(pw string) (string, error) {
 // dummyHash is compared against when the email is unknown, so an unknown
 // email takes as long as a wrong password.
 func (s *Service) checkPassword(hash, pw string) bool {
+	s.passwordHashes.Add(1)
 	if hash == "" {
 		s.dummyOnce.Do(func() { s.dummyHash, _ = s.hashPassword("no such account") })
 		bcrypt.CompareHashAndPassword([]byte(s.dummyHash), s.passwordInput(pw))
@@ -268,8 +270,7 @@ func (s *Service) passwordAttempt(ctx context.Context, key, password string, has
 // Login checks a merchant's email and password (passwordAttempt's
 // lockout) and starts a dashboard session in the transaction that clears
 // the failures. An account whose phone is not confirmed yet gets a new
-// code instead; one that expired unconfirmed is deleted and answered as
-// an unknown email.
+// code instead; one that expired unconfirmed is told to sign up again.
 func (s *Service) Login(ctx context.Context, email, password string) (SignIn, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
@@ -298,12 +299,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (SignIn, er
 			return err
 		}
 		if now.Sub(m.CreatedAt) > UnconfirmedTTL {
-			if deleted, err := tx.DeleteUnconfirmedMerchant(ctx, m.ID); err != nil || deleted {
-				if err == nil {
-					err = DetailError(MsgBadLogin)
-				}
-				return err
-			}
+			return DetailError(MsgSignUpExpired) // the sweeper deletes it
 		}
 		code, err = s.newCode(ctx, tx, m.Mobile, store.CodeSubjectMerchant(m.ID), PurposeConfirm, m.Mobile)
 		code.sent.To = MaskMobile(m.Mobile)

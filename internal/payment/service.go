@@ -157,9 +157,10 @@ type Service struct {
 	dummyHash     string
 	dummyMPINOnce sync.Once
 	dummyMPINHash string
-	// mpinHashes counts MPIN hash checks, so tests can see that a number
-	// without a wallet costs the same work as one with a wallet.
-	mpinHashes atomic.Int64
+	// mpinHashes and passwordHashes count the slow hashes made, so tests
+	// can see that an account that does not exist costs the same work as
+	// one that does.
+	mpinHashes, passwordHashes atomic.Int64
 }
 
 // Deps are the Service's collaborators, all injected.
@@ -283,8 +284,8 @@ func (s *Service) resolveKey(ctx context.Context, key string, kind store.KeyKind
 			return nil
 		}
 		m, err := tx.Merchant(ctx, k.MerchantID)
-		if err != nil {
-			return err
+		if err != nil || !m.Confirmed {
+			return err // an unconfirmed sign-up may not take payments
 		}
 		c = &Caller{Merchant: m, Book: k.Book, Kind: k.Kind}
 		return nil
@@ -396,6 +397,7 @@ func (s *Service) unsealWith(sealed, ad []byte) ([]byte, error) {
 // cost factor, so the pepper (absent from the database) and the lock after
 // three wrong tries are the real protection; the rounds add a little.
 func (s *Service) hashMPIN(mpin string) (string, error) {
+	s.mpinHashes.Add(1)
 	salt := make([]byte, 16)
 	if _, err := io.ReadFull(s.ids.Rand, salt); err != nil {
 		return "", err
