@@ -83,17 +83,17 @@ func run(m *testing.M) (int, error) {
 // hosted page: sign in with mobile and MPIN, then the confirmation code.
 func payEPayment(pidx string) {
 	ctx := context.Background()
-	if _, err := svc.StartEPayment(ctx, pidx, "9800000001", payment.SandboxMPIN); err != nil {
+	if _, err := svc.StartEPayment(ctx, pidx, "9800000001", payment.SandboxMPIN, "browser-1"); err != nil {
 		panic(err)
 	}
-	if _, err := svc.CompleteEPayment(ctx, pidx, svc.Config().TestOTP, payment.SandboxMPIN); err != nil {
+	if _, err := svc.CompleteEPayment(ctx, pidx, svc.Config().TestOTP, payment.SandboxMPIN, "browser-1"); err != nil {
 		panic(err)
 	}
 }
 
 // cancelEPayment cancels pidx as the payer's Cancel button does.
 func cancelEPayment(pidx string) {
-	if _, err := svc.CancelEPayment(context.Background(), pidx); err != nil {
+	if _, err := svc.CancelEPayment(context.Background(), pidx, "browser-1"); err != nil {
 		panic(err)
 	}
 }

@@ -318,7 +318,7 @@ func (e env) serve(args []string) error {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
-	pages, err := web.New(web.Options{Service: a.svc, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects})
+	pages, err := web.New(web.Options{Service: a.svc, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL})
 	if err != nil {
 		ln.Close()
 		return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,8 +12,8 @@ import (
 	"time"
 )
 
-// page is a browser-like client of the hosted payment page that does not
-// follow redirects, so the return_url redirect can be inspected.
+// page is a browser of the hosted payment page: it keeps its cookies, and
+// does not follow redirects, so the return_url redirect can be inspected.
 type page struct {
 	t      *testing.T
 	s      *testServer
@@ -20,7 +21,11 @@ type page struct {
 }
 
 func newPage(t *testing.T, s *testServer) *page {
-	return &page{t: t, s: s, client: &http.Client{Timeout: 30 * time.Second,
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &page{t: t, s: s, client: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -28,6 +28,7 @@ type Server struct {
 	svc       *payment.Service
 	log       *slog.Logger
 	publicURL string // base of absolute links, without a trailing slash
+	https     bool   // publicURL is https: every response carries HSTS
 	ids       ids.Generator
 	pages     *web.Pages       // the hosted payment page; nil serves none
 	widget    http.Handler     // the web checkout widget under /kpg/; nil serves none
@@ -90,6 +91,7 @@ func New(o Options) *Server {
 	if s.clientAddr == nil {
 		s.clientAddr = ClientAddress("")
 	}
+	s.https = strings.HasPrefix(strings.ToLower(s.publicURL), "https://")
 	s.metrics = s.newOpsMetrics()
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
@@ -233,6 +235,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			id = s.ids.New()
 		}
 		w.Header().Set("X-Request-Id", id)
+		if s.https {
+			// Browsers that once reached Thaili over https never try plain
+			// http again, so a network attacker cannot strip TLS from the
+			// payment page or a sign-in. Subdomains are left to the operator.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		r = r.WithContext(payment.WithClient(context.WithValue(r.Context(), ctxKey{}, id), s.clientAddr(r)))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {

@@ -215,7 +215,7 @@ func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
 				_, errs[i] = svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: pin,
 					Amount: 1000, ProductIdentity: "p", ProductName: "P"})
 			} else {
-				_, errs[i] = svc.StartEPayment(ctx, ep.Token, mobile, pin)
+				_, errs[i] = svc.StartEPayment(ctx, ep.Token, mobile, pin, "browser-1")
 			}
 		}()
 	}

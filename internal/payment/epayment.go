@@ -169,10 +169,24 @@ func payable(p store.Payment) error {
 	return DetailError("This payment can no longer be paid.")
 }
 
+// MsgOtherBrowser refuses a hosted page's post from a browser other than
+// the one paying.
+const MsgOtherBrowser = "This payment is being paid in another browser. If that was not you, wait a few minutes and sign in again here."
+
+// BoundElsewhere reports whether p is being paid in a browser other than
+// browser: another browser signed in to pay it, and the code it was sent
+// is still fresh. Until the code expires only that browser may enter it,
+// cancel, or sign in again, so a stranger who knows the pidx can neither
+// spend the payer's code tries nor take the payment over.
+func BoundElsewhere(p store.Payment, browser string, now time.Time) bool {
+	return p.Browser != "" && p.Browser != browser && p.ConsumerID != 0 && now.Before(p.OTPExpiresAt)
+}
+
 // StartEPayment signs the payer in on the hosted page: it checks the
-// mobile and MPIN (with the legacy lock rules) and the balance, and sends
-// the confirmation code.
-func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin string) (Transaction, error) {
+// mobile and MPIN (with the legacy lock rules) and the balance, sends the
+// confirmation code, and binds the payment to browser (an opaque id of
+// the browser signing in) while the code is fresh.
+func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin, browser string) (Transaction, error) {
 	t, err := s.EPaymentForPage(ctx, pidx)
 	if err != nil {
 		return t, err
@@ -197,6 +211,9 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin string) 
 		if err := payable(p); err != nil {
 			return err
 		}
+		if BoundElsewhere(p, browser, s.now()) {
+			return DetailError(MsgOtherBrowser)
+		}
 		if c.Mobile == t.Merchant.Mobile {
 			return FieldError("mobile", "A merchant cannot pay itself.")
 		}
@@ -208,7 +225,7 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin string) 
 			return DetailError("Insufficient balance in the wallet.")
 		}
 		now := s.now()
-		p.ConsumerID, p.OTPTries, p.UpdatedAt = c.ID, 0, now
+		p.ConsumerID, p.OTPTries, p.UpdatedAt, p.Browser = c.ID, 0, now, browser
 		p.OTPHash, p.OTPExpiresAt = s.otpHash(p.Token, code, mpin), now.Add(s.cfg.OTPLifetime)
 		if err := tx.UpdatePayment(ctx, &p); err != nil {
 			return err
@@ -229,9 +246,10 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin string) 
 
 // CompleteEPayment checks the confirmation code (bound to the MPIN given
 // at sign-in) and pays: wallet to merchant and fee in one ledger entry.
-// Repeating a successful completion returns the paid payment again, so a
-// double submit or a second tab never charges twice.
-func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string) (Transaction, error) {
+// Only the browser that signed in may enter the code. Repeating a
+// successful completion returns the paid payment again, so a double
+// submit or a second tab never charges twice.
+func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browser string) (Transaction, error) {
 	t, err := s.EPaymentForPage(ctx, pidx)
 	if err != nil {
 		return t, err
@@ -259,6 +277,9 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin string)
 			}
 			if p.ConsumerID == 0 {
 				return DetailError("Sign in with your mobile number and MPIN first.")
+			}
+			if p.Browser != "" && p.Browser != browser { // before a try is counted
+				return DetailError(MsgOtherBrowser)
 			}
 			now := s.now()
 			if !codeOK {
@@ -349,8 +370,9 @@ func (s *Service) paymentScenario(ctx context.Context, tx store.Tx, p store.Paym
 }
 
 // CancelEPayment is the page's Cancel button: an unpaid payment becomes
-// User canceled. Canceling a canceled payment is harmless.
-func (s *Service) CancelEPayment(ctx context.Context, pidx string) (Transaction, error) {
+// User canceled, unless another browser is paying it (BoundElsewhere).
+// Canceling a canceled payment is harmless.
+func (s *Service) CancelEPayment(ctx context.Context, pidx, browser string) (Transaction, error) {
 	t, err := s.EPaymentForPage(ctx, pidx)
 	if err != nil {
 		return t, err
@@ -367,6 +389,9 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx string) (Transaction,
 			}
 			if err := payable(p); err != nil {
 				return err
+			}
+			if BoundElsewhere(p, browser, s.now()) {
+				return DetailError(MsgOtherBrowser)
 			}
 			p.State, p.UpdatedAt = store.UserCanceled, s.now()
 			if err := tx.UpdatePayment(ctx, &p); err != nil {

@@ -25,16 +25,16 @@ func TestEPaymentPaysOnceAndRefunds(t *testing.T) {
 	if p.Kind != store.EPayment || p.State != store.Initiated || !p.ExpiresAt.Equal(p.CreatedAt.Add(payment.DefaultTestTTL)) {
 		t.Fatalf("initiated ePayment: %+v", p)
 	}
-	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468"); err == nil {
+	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1"); err == nil {
 		t.Fatal("paid without signing in")
 	}
-	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468"); err != nil {
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.wallet(t); got != 5000 {
 		t.Fatalf("signing in moved money: wallet %d", got)
 	}
-	paid, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468")
+	paid, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +42,14 @@ func TestEPaymentPaysOnceAndRefunds(t *testing.T) {
 		t.Fatalf("paid: %+v", paid.Payment)
 	}
 	// A double submit or a second tab returns the paid payment, once.
-	again, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468")
+	again, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1")
 	if err != nil || again.Payment.State != store.Completed {
 		t.Fatalf("second completion: %v %s", err, again.Payment.State)
 	}
 	if got := f.wallet(t); got != 3000 {
 		t.Fatalf("wallet = %d, want 3000 (charged once)", got)
 	}
-	if _, err := f.svc.CancelEPayment(f.ctx, p.Token); err == nil {
+	if _, err := f.svc.CancelEPayment(f.ctx, p.Token, "browser-1"); err == nil {
 		t.Fatal("a paid payment was canceled")
 	}
 	look, err := f.svc.LookupEPayment(f.ctx, f.caller, p.Token)
@@ -75,22 +75,22 @@ func TestEPaymentExpiresCancelsAndDisables(t *testing.T) {
 	expiring := f.initiateEPayment(t, 1000, time.Minute)
 	canceled := f.initiateEPayment(t, 1000, 0)
 	disabled := f.initiateEPayment(t, 1000, 0)
-	if _, err := f.svc.CancelEPayment(f.ctx, canceled.Token); err != nil {
+	if _, err := f.svc.CancelEPayment(f.ctx, canceled.Token, "browser-1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.StartEPayment(f.ctx, canceled.Token, lcMobile, "2468"); err == nil {
+	if _, err := f.svc.StartEPayment(f.ctx, canceled.Token, lcMobile, "2468", "browser-1"); err == nil {
 		t.Fatal("signed in to a canceled payment")
 	}
-	if _, err := f.svc.StartEPayment(f.ctx, disabled.Token, lcMobile, "2468"); err != nil {
+	if _, err := f.svc.StartEPayment(f.ctx, disabled.Token, lcMobile, "2468", "browser-1"); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"2", "1", "0"} {
-		_, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "111111", "2468")
+		_, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "111111", "2468", "browser-1")
 		if e := payment.AsError(err); e.Detail != payment.MsgCodeOrPin || e.TriesRemaining != want {
 			t.Fatalf("wrong code: %v (tries %q, want %q)", err, e.TriesRemaining, want)
 		}
 	}
-	if _, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "987654", "2468"); err == nil {
+	if _, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "987654", "2468", "browser-1"); err == nil {
 		t.Fatal("a disabled payment was paid")
 	}
 	f.clock.Advance(time.Minute)
@@ -134,11 +134,11 @@ func TestEPaymentRules(t *testing.T) {
 	}
 	// An expired link cannot be signed into, and a wrong MPIN counts.
 	p := f.initiateEPayment(t, 1000, time.Minute)
-	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "0000")
+	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "0000", "browser-1")
 	if e := payment.AsError(err); e.Detail != payment.MsgMobileOrPin || e.TriesRemaining != "2" {
 		t.Fatalf("wrong MPIN: %v", err)
 	}
 	f.clock.Advance(time.Minute)
-	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468")
+	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1")
 	wantDetail(t, err, "This payment link has expired.")
 }

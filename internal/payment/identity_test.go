@@ -504,3 +504,27 @@ func sqliteStore(t testing.TB) store.Store {
 	}
 	return db
 }
+
+// TestBoundElsewhere: a payment is bound to the browser that signed in
+// while its code is fresh; then any browser may sign in again.
+func TestBoundElsewhere(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	p := store.Payment{ConsumerID: 7, Browser: "payer", OTPExpiresAt: now.Add(time.Minute)}
+	for _, tc := range []struct {
+		what    string
+		p       store.Payment
+		browser string
+		at      time.Time
+		want    bool
+	}{
+		{"the payer's browser", p, "payer", now, false},
+		{"another browser while the code is fresh", p, "stranger", now, true},
+		{"another browser once the code expired", p, "stranger", now.Add(time.Minute), false},
+		{"nobody signed in yet", store.Payment{}, "stranger", now, false},
+		{"signed in before browsers were bound", store.Payment{ConsumerID: 7, OTPExpiresAt: now.Add(time.Minute)}, "stranger", now, false},
+	} {
+		if got := payment.BoundElsewhere(tc.p, tc.browser, tc.at); got != tc.want {
+			t.Errorf("%s: %t, want %t", tc.what, got, tc.want)
+		}
+	}
+}

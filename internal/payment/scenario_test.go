@@ -39,10 +39,10 @@ func (f *lcFixture) scWallet(t *testing.T, mobile string) money.Paisa {
 func (f *lcFixture) scPay(t *testing.T, mobile string, amount money.Paisa) (store.Payment, payment.Transaction, error) {
 	t.Helper()
 	p := f.initiateEPayment(t, amount, 0)
-	if _, err := f.svc.StartEPayment(f.ctx, p.Token, mobile, payment.SandboxMPIN); err != nil {
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, mobile, payment.SandboxMPIN, "browser-1"); err != nil {
 		return p, payment.Transaction{}, err
 	}
-	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", payment.SandboxMPIN)
+	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", payment.SandboxMPIN, "browser-1")
 	return p, tr, err
 }
 
@@ -84,7 +84,7 @@ func TestScenarioPendingThenCompleted(t *testing.T) {
 		t.Fatalf("holds %d, want 2000", got)
 	}
 	// A double submit answers the same Pending payment and holds once.
-	again, err := f.svc.CompleteEPayment(f.ctx, onRead.Token, "987654", payment.SandboxMPIN)
+	again, err := f.svc.CompleteEPayment(f.ctx, onRead.Token, "987654", payment.SandboxMPIN, "browser-1")
 	if err != nil || again.Payment.State != store.Pending {
 		t.Fatalf("second completion: %v %s", err, again.Payment.State)
 	}
@@ -159,7 +159,7 @@ func TestScenarioFails(t *testing.T) {
 	if err != nil || look.Payment.State != store.Failed {
 		t.Fatalf("lookup: %v %s", err, look.Payment.State)
 	}
-	if _, err := f.svc.StartEPayment(f.ctx, p.Token, payment.ScenarioFailMobile, payment.SandboxMPIN); err == nil {
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, payment.ScenarioFailMobile, payment.SandboxMPIN, "browser-1"); err == nil {
 		t.Fatal("a failed payment could be paid again")
 	}
 
@@ -234,10 +234,10 @@ func TestScenarioLiveBookIsOrdinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.StartEPayment(f.ctx, p.Token, payment.ScenarioFailMobile, payment.SandboxMPIN); err != nil {
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, payment.ScenarioFailMobile, payment.SandboxMPIN, "browser-1"); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, f.notes.codes[payment.ScenarioFailMobile], payment.SandboxMPIN)
+	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, f.notes.codes[payment.ScenarioFailMobile], payment.SandboxMPIN, "browser-1")
 	if err != nil || tr.Payment.State != store.Completed {
 		t.Fatalf("live payment by the failing scenario payer: %v %s, want Completed", err, tr.Payment.State)
 	}

@@ -77,10 +77,10 @@ func deliverOnce(t *testing.T, url string, timeout time.Duration, privateAtDeliv
 		t.Fatalf("register %s: %v", url, err)
 	}
 	p := f.initiateEPayment(t, 1000, 0)
-	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468"); err != nil {
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468"); err != nil {
+	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1"); err != nil {
 		t.Fatal(err)
 	}
 	cfg.WebhooksAllowPrivate, cfg.WebhookTimeout = privateAtDelivery, timeout

@@ -307,6 +307,9 @@ type Payment struct {
 	WebsiteURL        string
 	ExpiresAt         time.Time
 	Details           []byte // customer_info, amount_breakdown, product_details, modes as JSON
+	// Browser is the hosted page's browser that signed in to pay (an
+	// opaque hash of its cookie), "" until one did.
+	Browser string
 }
 
 // PaymentFilter selects payments for listing, newest first.

@@ -6,9 +6,11 @@ package web
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -38,19 +40,28 @@ type Options struct {
 	// SignRedirects adds signature and signed_field_names to the
 	// redirects to return_url (see payment.SignRedirect).
 	SignRedirects bool
+	// PublicURL decides whether the page's cookie is Secure (an https
+	// URL).
+	PublicURL string
 }
 
 // Pages serves the hosted payment page.
 type Pages struct {
-	svc  *payment.Service
-	log  *slog.Logger
-	key  []byte
-	now  func() time.Time
-	tmpl *template.Template
-	css  []byte
-	js   []byte // the expiry countdown
-	sign bool   // sign the redirects to return_url
+	svc     *payment.Service
+	log     *slog.Logger
+	key     []byte
+	now     func() time.Time
+	tmpl    *template.Template
+	css     []byte
+	js      []byte // the expiry countdown
+	sign    bool   // sign the redirects to return_url
+	cookies formpage.Cookies
 }
+
+// browserCookie names the browser on the hosted page: its forms' CSRF
+// tokens are bound to it, and a payment to the browser that signed in to
+// pay it (payment.BoundElsewhere).
+const browserCookie = "thaili_pay"
 
 // New builds the pages from their embedded template and stylesheet.
 func New(o Options) (*Pages, error) {
@@ -68,7 +79,8 @@ func New(o Options) (*Pages, error) {
 	}
 	mac := hmac.New(sha256.New, o.Key)
 	mac.Write([]byte("thaili hosted page csrf v1"))
-	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects}
+	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects,
+		cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -112,7 +124,8 @@ type view struct {
 }
 
 // Payment is GET /?pidx= and /wallet/?pidx=: the payment's summary and
-// the form for its current step. Other query parameters are ignored.
+// the form for its current step. Other query parameters are ignored. It
+// gives the browser its page cookie if it has none.
 func (p *Pages) Payment() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pidx := r.URL.Query().Get("pidx")
@@ -125,25 +138,25 @@ func (p *Pages) Payment() http.Handler {
 			p.render(w, p.failure(r, err))
 			return
 		}
-		p.render(w, p.viewOf(t, ""))
+		p.render(w, p.viewOf(t, "", p.browserOf(w, r)))
 	})
 }
 
 // SignIn is POST /pay/{pidx}/signin: mobile and MPIN; on success the
 // confirmation code form.
 func (p *Pages) SignIn() http.Handler {
-	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string) {
+	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string, b browser) {
 		mobile := strings.TrimSpace(r.PostFormValue("mobile"))
-		t, err := p.svc.StartEPayment(r.Context(), pidx, mobile, r.PostFormValue("mpin"))
+		t, err := p.svc.StartEPayment(r.Context(), pidx, mobile, r.PostFormValue("mpin"), b.id)
 		if err != nil {
-			v := p.retry(r, pidx, err, stepSignIn)
+			v := p.retry(r, pidx, err, stepSignIn, b)
 			if v.Step == stepSignIn {
 				v.Mobile = mobile
 			}
 			p.render(w, v)
 			return
 		}
-		v := p.viewOf(t, stepOTP)
+		v := p.viewOf(t, stepOTP, b)
 		v.Notice = "We sent a confirmation code to your mobile."
 		p.render(w, v)
 	})
@@ -152,10 +165,10 @@ func (p *Pages) SignIn() http.Handler {
 // Confirm is POST /pay/{pidx}/confirm: the code and MPIN pay; success
 // (or a repeat of it, which never charges again) redirects to return_url.
 func (p *Pages) Confirm() http.Handler {
-	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string) {
-		t, err := p.svc.CompleteEPayment(r.Context(), pidx, strings.TrimSpace(r.PostFormValue("code")), r.PostFormValue("mpin"))
+	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string, b browser) {
+		t, err := p.svc.CompleteEPayment(r.Context(), pidx, strings.TrimSpace(r.PostFormValue("code")), r.PostFormValue("mpin"), b.id)
 		if err != nil {
-			p.render(w, p.retry(r, pidx, err, stepOTP))
+			p.render(w, p.retry(r, pidx, err, stepOTP, b))
 			return
 		}
 		p.redirect(w, r, t)
@@ -165,10 +178,10 @@ func (p *Pages) Confirm() http.Handler {
 // Cancel is POST /pay/{pidx}/cancel: the payment becomes User canceled
 // and the payer returns to return_url.
 func (p *Pages) Cancel() http.Handler {
-	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string) {
-		t, err := p.svc.CancelEPayment(r.Context(), pidx)
+	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string, b browser) {
+		t, err := p.svc.CancelEPayment(r.Context(), pidx, b.id)
 		if err != nil {
-			p.render(w, p.retry(r, pidx, err, ""))
+			p.render(w, p.retry(r, pidx, err, "", b))
 			return
 		}
 		p.redirect(w, r, t)
@@ -195,38 +208,69 @@ func (p *Pages) Countdown() http.Handler {
 	})
 }
 
-// post checks the CSRF token of a form POST for the path's pidx.
-func (p *Pages) post(h func(w http.ResponseWriter, r *http.Request, pidx string)) http.Handler {
+// browser is the hosted page's browser: its cookie, and the opaque id
+// the service binds payments to (a hash of the cookie).
+type browser struct{ cookie, id string }
+
+// browserOf returns r's browser, giving it a new cookie if it has none.
+func (p *Pages) browserOf(w http.ResponseWriter, r *http.Request) browser {
+	if c, err := r.Cookie(browserCookie); err == nil && validCookie(c.Value) {
+		return newBrowser(c.Value)
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, p.cookies.Cookie(browserCookie, v, 0))
+	return newBrowser(v)
+}
+
+func newBrowser(cookie string) browser {
+	h := sha256.Sum256([]byte(cookie))
+	return browser{cookie: cookie, id: hex.EncodeToString(h[:])}
+}
+
+func validCookie(v string) bool { return len(v) >= 32 && len(v) <= 64 }
+
+// post checks a form POST for the path's pidx: the browser's cookie and
+// the CSRF token bound to it and the pidx. A post without the cookie, or
+// with a token from another browser's page, is refused: a page on
+// another site cannot post for the payer, and a stranger who knows the
+// pidx posts as a browser of its own.
+func (p *Pages) post(h func(w http.ResponseWriter, r *http.Request, pidx string, b browser)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, formpage.MaxForm)
 		pidx := r.PathValue("pidx")
+		c, cerr := r.Cookie(browserCookie)
 		if err := r.ParseForm(); formpage.TooLarge(err) {
 			p.render(w, view{Status: http.StatusRequestEntityTooLarge, Title: "Form too large", Step: stepClosed,
 				Message: formpage.MsgTooLarge})
 			return
-		} else if err != nil || !p.validToken(pidx, r.PostFormValue("csrf")) {
+		} else if err != nil || cerr != nil || !validCookie(c.Value) || !p.validToken(pidx, c.Value, r.PostFormValue("csrf")) {
 			p.render(w, view{Status: http.StatusForbidden, Title: "Request refused", Step: stepClosed,
 				Message: "This form has expired or did not come from this page. Open the payment link again."})
 			return
 		}
-		h(w, r, pidx)
+		h(w, r, pidx, newBrowser(c.Value))
 	})
 }
 
-// token is the CSRF token of pidx's forms: an HMAC of the pidx.
-func (p *Pages) token(pidx string) string {
+// token is the CSRF token of pidx's forms in the browser with cookie:
+// an HMAC of both.
+func (p *Pages) token(pidx, cookie string) string {
 	mac := hmac.New(sha256.New, p.key)
 	mac.Write([]byte(pidx))
+	mac.Write([]byte{0})
+	mac.Write([]byte(cookie))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-func (p *Pages) validToken(pidx, got string) bool {
-	return hmac.Equal([]byte(p.token(pidx)), []byte(got))
+func (p *Pages) validToken(pidx, cookie, got string) bool {
+	return hmac.Equal([]byte(p.token(pidx, cookie)), []byte(got))
 }
 
 // retry renders a refused POST: the service's message over the form for
 // step, or over whatever the payment's current state calls for.
-func (p *Pages) retry(r *http.Request, pidx string, err error, step string) view {
+func (p *Pages) retry(r *http.Request, pidx string, err error, step string, b browser) view {
 	e := payment.AsError(err)
 	if e.Kind == payment.KindNotFound || e.Kind == payment.KindInternal {
 		return p.failure(r, err)
@@ -238,7 +282,7 @@ func (p *Pages) retry(r *http.Request, pidx string, err error, step string) view
 	if e.Detail == "Sign in with your mobile number and MPIN first." {
 		step = stepSignIn
 	}
-	v := p.viewOf(t, step)
+	v := p.viewOf(t, step, b)
 	v.Status = http.StatusBadRequest
 	if e.Kind == payment.KindThrottled {
 		v.Status, v.retryAfter = http.StatusTooManyRequests, e.RetryAfter
@@ -272,14 +316,22 @@ func notFound() view {
 		Message: "This payment link is not valid. Check the link or start the payment again from the shop."}
 }
 
-// viewOf describes t; step forces a form when the payment is payable,
-// otherwise the step follows from its state.
-func (p *Pages) viewOf(t payment.Transaction, step string) view {
+// viewOf describes t to browser b; step forces a form when the payment
+// is payable, otherwise the step follows from its state.
+func (p *Pages) viewOf(t payment.Transaction, step string, b browser) view {
 	pay := t.Payment
 	now := p.now()
 	v := view{Status: http.StatusOK, Title: "Pay " + t.Merchant.Name, Found: true, Merchant: t.Merchant.Name,
 		Order: pay.PurchaseOrderName, Amount: pay.Amount.String(), Test: pay.Book == ledger.Test,
-		Pidx: pay.Token, Token: p.token(pay.Token), returnURL: pay.ReturnURL}
+		Pidx: pay.Token, Token: p.token(pay.Token, b.cookie), returnURL: pay.ReturnURL}
+	switch {
+	case pay.State == store.Initiated && payment.BoundElsewhere(pay, b.id, now):
+		v.Title, v.Message = "Being paid elsewhere", payment.MsgOtherBrowser
+		v.Expires = expiresIn(pay.ExpiresAt.Sub(now))
+		v.ExpiresAt = pay.ExpiresAt.UTC().Format(time.RFC3339)
+		v.Step = stepClosed
+		return v
+	}
 	switch pay.State {
 	case store.Initiated:
 		v.Expires = expiresIn(pay.ExpiresAt.Sub(now))

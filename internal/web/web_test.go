@@ -50,7 +50,17 @@ func TestToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	q, _ := New(Options{Key: []byte("other")})
-	if !p.validToken("P", p.token("P")) || p.validToken("Q", p.token("P")) || p.validToken("P", q.token("P")) || p.validToken("P", "") {
-		t.Fatal("token check")
+	const c, d = "cookie-of-one-browser-0123456789", "cookie-of-another-one-0123456789"
+	switch {
+	case !p.validToken("P", c, p.token("P", c)):
+		t.Fatal("the page's own token is refused")
+	case p.validToken("Q", c, p.token("P", c)):
+		t.Fatal("a token for another payment is accepted")
+	case p.validToken("P", d, p.token("P", c)):
+		t.Fatal("a token from another browser's page is accepted")
+	case p.validToken("P", c, q.token("P", c)):
+		t.Fatal("a token under another key is accepted")
+	case p.validToken("P", c, ""):
+		t.Fatal("an empty token is accepted")
 	}
 }

@@ -373,12 +373,12 @@ func distinctAccounts(sorted []ledger.Posting) bool {
 
 // updatePaymentSet is what UpdatePayment writes, and its arguments.
 const updatePaymentSet = `UPDATE payments SET consumer_id = ?, state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
-		confirmed_at = ?, completed_at = ?, updated_at = ?, version = version + 1
+		confirmed_at = ?, completed_at = ?, updated_at = ?, payer_browser = ?, version = version + 1
 		WHERE id = ? AND version = ?`
 
 func updatePaymentArgs(p *store.Payment) []any {
 	return []any{consumerRef(p.ConsumerID), p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
-		micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.ID, p.Version}
+		micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Browser, p.ID, p.Version}
 }
 
 // postQuery is the whole of Post as one statement (PostgreSQL), for n
@@ -595,7 +595,7 @@ func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 const paymentColumns = `id, idx, token, fee_idx, book, merchant_id, COALESCE(consumer_id, 0), kind, state, amount, fee_amount, refunded,
 	product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries,
 	created_at, confirmed_at, completed_at, updated_at, version,
-	purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details`
+	purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details, payer_browser`
 
 // consumerRef stores a payment's consumer, NULL while there is none.
 func consumerRef(id int64) any {
@@ -611,7 +611,7 @@ func scanPayment(row scanner) (store.Payment, error) {
 	err := row.Scan(&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.Kind, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
 		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
 		&created, &confirmed, &completed, &updated, &p.Version,
-		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details)
+		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details, &p.Browser)
 	p.ExpiresAt = fromMicros(expires)
 	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
 	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
@@ -626,12 +626,12 @@ func (t *txn) CreatePayment(ctx context.Context, p *store.Payment) error {
 	}
 	p.ID, err = t.insert(ctx, `INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, kind, state, amount, fee_amount, refunded,
 		product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries, created_at, confirmed_at, completed_at, updated_at, version,
-		purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details, payer_browser)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Idx, p.Token, p.FeeIdx, p.Book, p.MerchantID, consumerRef(p.ConsumerID), p.Kind, p.State, p.Amount, p.FeeAmount, p.Refunded,
 		p.ProductIdentity, p.ProductName, p.ProductURL, p.Extra, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
 		micros(p.CreatedAt), micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Version,
-		p.PurchaseOrderID, p.PurchaseOrderName, p.ReturnURL, p.WebsiteURL, micros(p.ExpiresAt), p.Details)
+		p.PurchaseOrderID, p.PurchaseOrderName, p.ReturnURL, p.WebsiteURL, micros(p.ExpiresAt), p.Details, p.Browser)
 	return err
 }
 
@@ -700,7 +700,7 @@ func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx 
 		&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.Kind, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
 		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
 		&created, &confirmed, &completed, &updated, &p.Version,
-		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details,
+		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details, &p.Browser,
 		&c.id, &c.idx, &c.mobile, &c.name, &c.hash, &c.failed, &c.lockedUntil, &c.level, &c.locked, &c.confirmed, &c.created,
 		&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &m.Confirmed, &mCreated)
 	if err != nil {

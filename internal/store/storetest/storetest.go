@@ -793,6 +793,7 @@ func testPostAndUpdate(t *testing.T, s store.Store) {
 	// Both happen; the hold account is created on first use.
 	next = p
 	next.State, next.ConfirmedAt, next.UpdatedAt = store.Confirmed, base.Add(time.Minute), base.Add(time.Minute)
+	next.Browser = "browser-hash" // every mutable field rides in the one statement
 	inTx(t, s, func(tx store.Tx) error { return tx.PostAndUpdate(ctx, hold(1000), base, &next) })
 	if next.Version != p.Version+1 {
 		t.Errorf("version after PostAndUpdate %d, want %d", next.Version, p.Version+1)
@@ -1159,6 +1160,7 @@ func testPaymentsUpdate(t *testing.T, s store.Store) {
 	next.OTPTries = 2
 	next.ConfirmedAt = base.Add(time.Minute)
 	next.UpdatedAt = base.Add(time.Minute)
+	next.Browser = "browser-hash"
 	inTx(t, s, func(tx store.Tx) error { return tx.UpdatePayment(ctx, &next) })
 	if next.Version != 2 {
 		t.Errorf("Version after UpdatePayment = %d, want 2", next.Version)
