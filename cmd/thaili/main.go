@@ -257,6 +257,7 @@ func (e env) printSandbox(svc *payment.Service) error {
 	fmt.Fprintln(e.stdout, "Scenario payers 9800000010 (pending, then completed), 9800000011 (fails), 9800000012 (no balance), 9800000013 (locked): see README")
 	fmt.Fprintln(e.stdout, "Demo shop at /demo/, API reference at /docs/")
 	fmt.Fprintln(e.stdout, "Sign up: merchants at /join/merchant/, wallets at /join/; operator console at /admin/ (thaili admin create)")
+	fmt.Fprintln(e.stdout, "Codes sent to phones (sign-up, MPIN reset, live payments) are written to this server's log: the sandbox has no SMS gateway")
 	return nil
 }
 
