@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -96,7 +97,11 @@ func TestVerifyRedirectHostedPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(p.PaymentURL)
+	// A browser: it keeps the page's cookie, which the form's token is
+	// bound to, and does not follow the redirect.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(p.PaymentURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +111,7 @@ func TestVerifyRedirectHostedPage(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no CSRF token in the hosted page:\n%s", page)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err = noRedirect.PostForm(baseURL+"/pay/"+p.Pidx+"/cancel", url.Values{"csrf": {string(m[1])}})
+	resp, err = browser.PostForm(baseURL+"/pay/"+p.Pidx+"/cancel", url.Values{"csrf": {string(m[1])}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ const (
 	CodeTTL         = 10 * time.Minute
 	MaxCodeTries    = 5
 	MaxCodesPerHour = 5
-	codesKept       = 24 * time.Hour // codes are deleted this long after they were sent
+	codesKept       = 24 * time.Hour // the sweeper deletes codes this long after they were sent
 )
 
 // Code purposes. Each is bound into its codes' hashes.
@@ -102,9 +102,6 @@ func (s *Service) newCode(ctx context.Context, tx store.Tx, target, subject, pur
 	if subject == "" {
 		hash, mobile = s.mac("account-code-decoy", challenge), ""
 	} else if err := tx.RetireCodes(ctx, subject, purpose); err != nil {
-		return pendingCode{}, err
-	}
-	if err := tx.PurgeCodes(ctx, now.Add(-codesKept)); err != nil {
 		return pendingCode{}, err
 	}
 	err = tx.CreateCode(ctx, store.Code{ChallengeHash: sessionHash(challenge), Subject: subject, Purpose: purpose, Target: target,

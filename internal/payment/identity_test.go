@@ -528,3 +528,55 @@ func TestBoundElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestPurgeIdentityRecords: codes go a day after they were sent, wallet
+// notices after 30 days, and the wrong-MPIN counts of numbers without a
+// wallet a day after their last change and lock; fresher ones stay.
+func TestPurgeIdentityRecords(t *testing.T) {
+	f := newIdentity(t, sqliteStore(t), nil)
+	ctx, svc := f.ctx, f.svc
+	if _, err := svc.SendMPINResetCode(ctx, "9800000002"); err != nil { // a code and a notice
+		t.Fatal(err)
+	}
+	f.initiate("9812000901", "0000") // a count for a number without a wallet
+	state := func() (codes int, guard store.MPINGuard, notices int) {
+		t.Helper()
+		err := f.store.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			if codes, err = tx.CodesSince(ctx, "9800000002", time.Time{}); err != nil {
+				return err
+			}
+			if guard, err = tx.MPINGuard(ctx, "9812000901"); err != nil {
+				return err
+			}
+			ns, err := tx.ConsumerNotices(ctx, f.consumer(t, "9800000002").ID, time.Time{}, 100)
+			notices = len(ns)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return codes, guard, notices
+	}
+	f.clock.Advance(23 * time.Hour)
+	if err := svc.PurgeIdentityRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if codes, guard, notices := state(); codes != 1 || guard.Failed != 1 || notices != 1 {
+		t.Fatalf("after 23 hours: %d codes, guard %+v, %d notices; want all kept", codes, guard, notices)
+	}
+	f.clock.Advance(2 * time.Hour)
+	if err := svc.PurgeIdentityRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if codes, guard, notices := state(); codes != 0 || guard.Failed != 0 || notices != 1 {
+		t.Fatalf("after 25 hours: %d codes, guard %+v, %d notices; want the code and the count gone, the notice kept", codes, guard, notices)
+	}
+	f.clock.Advance(30 * 24 * time.Hour)
+	if err := svc.PurgeIdentityRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, notices := state(); notices != 0 {
+		t.Fatalf("after 31 days: %d notices", notices)
+	}
+}

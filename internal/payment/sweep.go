@@ -135,6 +135,9 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		} else if n > 0 {
 			s.log.InfoContext(ctx, "expired unconfirmed sign-ups", "count", n)
 		}
+		if err := s.PurgeIdentityRecords(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "purging old codes, notices and wrong-MPIN counts", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -148,10 +151,9 @@ const expireBatch = 100
 
 // ExpireSignUps deletes merchants and wallets whose phone was not
 // confirmed within UnconfirmedTTL and that were never used, so a sign-up
-// nobody confirms does not keep its email or mobile; it also forgets
-// stale wrong-MPIN counts of numbers without a wallet and old codes. It
-// returns how many sign-ups it deleted. Several nodes may run it at
-// once: each deletion re-checks its conditions in its own transaction.
+// nobody confirms does not keep its email or mobile. It returns how many
+// it deleted. Several nodes may run it at once: each deletion re-checks
+// its conditions in its own transaction.
 func (s *Service) ExpireSignUps(ctx context.Context) (int, error) {
 	now := s.now()
 	var merchants, consumers []int64
@@ -186,11 +188,23 @@ func (s *Service) ExpireSignUps(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	return n, nil
+}
+
+// PurgeIdentityRecords forgets what identity keeps only for a while:
+// codes a day after they were sent, wallet notices after noticesKept,
+// and the wrong-MPIN counts of numbers without a wallet once a day has
+// passed since their last change and lock (by then a lock level would
+// be forgotten anyway).
+func (s *Service) PurgeIdentityRecords(ctx context.Context) error {
+	now := s.now()
+	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.PurgeMPINGuards(ctx, now.Add(-s.mpinPolicy().Forget)); err != nil {
 			return err
 		}
+		if err := tx.PurgeConsumerNotices(ctx, now.Add(-noticesKept)); err != nil {
+			return err
+		}
 		return tx.PurgeCodes(ctx, now.Add(-codesKept))
-	})
-	return n, err
+	}))
 }

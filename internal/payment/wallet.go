@@ -260,14 +260,10 @@ func (s *Service) ResetMPINWithCode(ctx context.Context, challenge, code, mpin, 
 	return nil
 }
 
-// notify adds a notice to a wallet's page in tx, forgetting notices
-// older than noticesKept.
+// notify adds a notice to a wallet's page in tx (the sweeper forgets
+// notices older than noticesKept).
 func (s *Service) notify(ctx context.Context, tx store.Tx, consumerID int64, text string) error {
-	now := s.now()
-	if err := tx.PurgeConsumerNotices(ctx, now.Add(-noticesKept)); err != nil {
-		return err
-	}
-	return tx.AddConsumerNotice(ctx, store.ConsumerNotice{ConsumerID: consumerID, Text: text, CreatedAt: now})
+	return tx.AddConsumerNotice(ctx, store.ConsumerNotice{ConsumerID: consumerID, Text: text, CreatedAt: s.now()})
 }
 
 // sendNotice also sends a notice to the wallet's phone; a failure is

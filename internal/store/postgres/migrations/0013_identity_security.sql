@@ -68,3 +68,4 @@ CREATE TABLE consumer_notices (
 	created_at  BIGINT NOT NULL
 );
 CREATE INDEX consumer_notices_consumer ON consumer_notices (consumer_id, created_at);
+CREATE INDEX consumer_notices_created ON consumer_notices (created_at);
