@@ -96,14 +96,6 @@ func maskUser(m string) string {
 	return m[:2] + "XXXXXXX" + m[9:]
 }
 
-// maskShort hides a payer's mobile as 98XXXXX099 (confirm responses).
-func maskShort(m string) string {
-	if len(m) != 10 {
-		return m
-	}
-	return m[:2] + "XXXXX" + m[7:]
-}
-
 func merchantParty(m store.Merchant) partyJSON {
 	return partyJSON{Idx: m.Idx, Name: m.Name, Mobile: m.Email}
 }
@@ -172,7 +164,7 @@ func confirmBody(t payment.Transaction) map[string]any {
 	body["idx"] = p.Idx
 	body["token"] = p.Token
 	body["amount"] = int64(p.Amount)
-	body["mobile"] = maskShort(t.Consumer.Mobile)
+	body["mobile"] = payment.MaskMobile(t.Consumer.Mobile)
 	body["product_identity"] = p.ProductIdentity
 	body["product_name"] = p.ProductName
 	body["product_url"] = p.ProductURL

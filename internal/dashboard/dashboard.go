@@ -438,11 +438,3 @@ func (p *Pages) serveCSS(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) render(w http.ResponseWriter, v view) {
 	formpage.Render(w, p.log, "a merchant page", p.tmpl, v.Status, v)
 }
-
-// maskPhone shows the first 2 and last 3 digits: 98XXXXX001.
-func maskPhone(m string) string {
-	if len(m) < 5 {
-		return m
-	}
-	return m[:2] + strings.Repeat("X", len(m)-5) + m[len(m)-3:]
-}

@@ -345,7 +345,7 @@ func (p *Pages) viewOf(t payment.Transaction, step string, b browser) view {
 			v.Step = stepSignIn
 		}
 		if v.Step == stepOTP && t.Consumer.Mobile != "" {
-			v.Mobile = maskMobile(t.Consumer.Mobile)
+			v.Mobile = payment.MaskMobile(t.Consumer.Mobile)
 		}
 		return v
 	case store.Completed, store.PartiallyRefunded, store.Refunded:
@@ -382,14 +382,6 @@ func expiresIn(d time.Duration) string {
 	return fmt.Sprintf("expires in %d days", mins/(24*60))
 }
 
-// maskMobile shows the first 2 and last 3 digits: 98XXXXX001.
-func maskMobile(m string) string {
-	if len(m) < 5 {
-		return m
-	}
-	return m[:2] + strings.Repeat("X", len(m)-5) + m[len(m)-3:]
-}
-
 // returnURL is t's return_url with the §5 parameters in the documented
 // order, after the return_url's own parameters (except any it repeats).
 func returnURL(t payment.Transaction, paid bool) string {
@@ -404,11 +396,11 @@ func returnParams(t payment.Transaction, paid bool) [][2]string {
 	switch {
 	case paid && pay.State == store.Pending: // held, no transaction yet: as lookup says
 		params = [][2]string{{"pidx", pay.Token}, {"txnId", ""}, {"amount", amount}, {"total_amount", amount},
-			{"status", string(store.Pending)}, {"mobile", maskMobile(t.Consumer.Mobile)}, {"tidx", ""},
+			{"status", string(store.Pending)}, {"mobile", payment.MaskMobile(t.Consumer.Mobile)}, {"tidx", ""},
 			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}, {"transaction_id", ""}}
 	case paid:
 		params = [][2]string{{"pidx", pay.Token}, {"txnId", pay.Idx}, {"amount", amount}, {"total_amount", amount},
-			{"status", string(store.Completed)}, {"mobile", maskMobile(t.Consumer.Mobile)}, {"tidx", pay.Idx},
+			{"status", string(store.Completed)}, {"mobile", payment.MaskMobile(t.Consumer.Mobile)}, {"tidx", pay.Idx},
 			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}, {"transaction_id", pay.Idx}}
 	default:
 		status := store.UserCanceled
