@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
 // phone records what the service sends to phones: the last account code
@@ -51,21 +49,14 @@ func (n *phone) code(mobile string) string {
 
 type accountFixture struct {
 	svc   *payment.Service
-	db    *sqlite.DB
+	db    store.Store
 	clock *lcClock
 	phone *phone
 }
 
 func newAccountService(t *testing.T) accountFixture {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqliteStore(t)
 	cfg := payment.DefaultConfig()
 	cfg.PasswordCost, cfg.MPINIterations = 4, 1000
 	clock := &lcClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/postgres"
 	"github.com/thaili/thaili/internal/store/postgres/pgtest"
-	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
 // TestConcurrentFlow races confirms and verifies on both stores: confirm
@@ -33,17 +31,7 @@ func TestConcurrentFlow(t *testing.T) { onBothStores(t, testConcurrentFlow) }
 func onBothStores(t *testing.T, test func(*testing.T, store.Store)) {
 	t.Parallel()
 	stores := map[string]func(t *testing.T) store.Store{
-		"sqlite": func(t *testing.T) store.Store {
-			db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
+		"sqlite": func(t *testing.T) store.Store { return sqliteStore(t) },
 		"postgres": func(t *testing.T) store.Store {
 			db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
 			if err != nil {

@@ -35,24 +35,29 @@ const unusedMerchant = `phone_confirmed = 0
 	AND NOT EXISTS (SELECT 1 FROM kyc_documents WHERE merchant_id = merchants.id)`
 
 func (t *txn) DeleteUnconfirmedMerchant(ctx context.Context, merchantID int64) (bool, error) {
+	return t.deleteUnused(ctx, `SELECT count(*) FROM merchants WHERE id = ? AND `+unusedMerchant, merchantID, store.CodeSubjectMerchant(merchantID),
+		`DELETE FROM api_keys WHERE merchant_id = ?`,
+		`DELETE FROM fee_tiers WHERE merchant_id = ?`,
+		`DELETE FROM sessions WHERE merchant_id = ?`,
+		`DELETE FROM merchants WHERE id = ?`)
+}
+
+// deleteUnused deletes the account id with the deletes, in order, and its
+// codes (subject), if check counts it as an unconfirmed, unused account.
+func (t *txn) deleteUnused(ctx context.Context, check string, id int64, subject string, deletes ...string) (bool, error) {
 	var n int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM merchants WHERE id = ? AND `+unusedMerchant, merchantID).Scan(&n); err != nil {
+	if err := t.queryRow(ctx, check, id).Scan(&n); err != nil {
 		return false, t.d.MapErr(err)
 	}
 	if n == 0 {
 		return false, nil
 	}
-	for _, q := range []string{
-		`DELETE FROM api_keys WHERE merchant_id = ?`,
-		`DELETE FROM fee_tiers WHERE merchant_id = ?`,
-		`DELETE FROM sessions WHERE merchant_id = ?`,
-		`DELETE FROM merchants WHERE id = ?`,
-	} {
-		if _, err := t.exec(ctx, q, merchantID); err != nil {
+	for _, q := range deletes {
+		if _, err := t.exec(ctx, q, id); err != nil {
 			return false, err
 		}
 	}
-	_, err := t.exec(ctx, `DELETE FROM account_codes WHERE subject = ?`, store.CodeSubjectMerchant(merchantID))
+	_, err := t.exec(ctx, `DELETE FROM account_codes WHERE subject = ?`, subject)
 	return err == nil, err
 }
 

@@ -20,25 +20,10 @@ const unusedConsumer = `phone_confirmed = 0
 	AND NOT EXISTS (SELECT 1 FROM accounts WHERE kind = 'wallet' AND owner = consumers.id)`
 
 func (t *txn) DeleteUnconfirmedConsumer(ctx context.Context, consumerID int64) (bool, error) {
-	var n int
-	err := t.queryRow(ctx, `SELECT count(*) FROM consumers WHERE id = ? AND `+unusedConsumer, consumerID).Scan(&n)
-	if err != nil {
-		return false, t.d.MapErr(err)
-	}
-	if n == 0 {
-		return false, nil
-	}
-	for _, q := range []string{
+	return t.deleteUnused(ctx, `SELECT count(*) FROM consumers WHERE id = ? AND `+unusedConsumer, consumerID, store.CodeSubjectConsumer(consumerID),
 		`DELETE FROM consumer_sessions WHERE consumer_id = ?`,
 		`DELETE FROM consumer_notices WHERE consumer_id = ?`,
-		`DELETE FROM consumers WHERE id = ?`,
-	} {
-		if _, err := t.exec(ctx, q, consumerID); err != nil {
-			return false, err
-		}
-	}
-	_, err = t.exec(ctx, `DELETE FROM account_codes WHERE subject = ?`, store.CodeSubjectConsumer(consumerID))
-	return err == nil, err
+		`DELETE FROM consumers WHERE id = ?`)
 }
 
 func (t *txn) MPINGuard(ctx context.Context, mobile string) (store.MPINGuard, error) {

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,30 +124,16 @@ func testAccounts(t *testing.T, s store.Store) {
 func testLockKey(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const n, limit = 16, 5
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
-				if err := tx.LockKey(ctx, "login:racer@example.com"); err != nil {
-					return err
-				}
-				got, err := tx.LoginFailures(ctx, "racer@example.com", base.Add(-time.Hour))
-				if err != nil || got >= limit {
-					return err
-				}
-				return tx.AddLoginFailure(ctx, "racer@example.com", base)
-			})
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("transaction %d: %v", i, err)
+	simultaneously(t, s, n, func(_ int, tx store.Tx) error {
+		if err := tx.LockKey(ctx, "login:racer@example.com"); err != nil {
+			return err
 		}
-	}
+		got, err := tx.LoginFailures(ctx, "racer@example.com", base.Add(-time.Hour))
+		if err != nil || got >= limit {
+			return err
+		}
+		return tx.AddLoginFailure(ctx, "racer@example.com", base)
+	})
 	view(t, s, func(tx store.Tx) error {
 		got, err := tx.LoginFailures(ctx, "racer@example.com", base.Add(-time.Hour))
 		if err == nil && got != limit {

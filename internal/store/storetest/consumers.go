@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -126,34 +125,20 @@ func testWrongMPINs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c := newConsumer(t, s, 1)
 	const n = 16
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
-				var got store.Consumer
-				var err error
-				if i%2 == 0 {
-					got, err = tx.ConsumerForUpdate(ctx, c.Mobile)
-				} else {
-					got, _, err = tx.ConsumerWithBalance(ctx, c.Mobile, ledger.Test)
-				}
-				if err != nil {
-					return err
-				}
-				got.FailedMPIN++
-				return tx.SetConsumerGuard(ctx, got)
-			})
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("transaction %d: %v", i, err)
+	simultaneously(t, s, n, func(i int, tx store.Tx) error {
+		var got store.Consumer
+		var err error
+		if i%2 == 0 {
+			got, err = tx.ConsumerForUpdate(ctx, c.Mobile)
+		} else {
+			got, _, err = tx.ConsumerWithBalance(ctx, c.Mobile, ledger.Test)
 		}
-	}
+		if err != nil {
+			return err
+		}
+		got.FailedMPIN++
+		return tx.SetConsumerGuard(ctx, got)
+	})
 	view(t, s, func(tx store.Tx) error {
 		got, err := tx.Consumer(ctx, c.ID)
 		if err == nil && got.FailedMPIN != n {
@@ -203,32 +188,18 @@ func testMPINGuards(t *testing.T, s store.Store) {
 
 	// Counted one at a time under LockKey.
 	const n = 16
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
-				if err := tx.LockKey(ctx, "mpin:9811111119"); err != nil {
-					return err
-				}
-				g, err := tx.MPINGuard(ctx, "9811111119")
-				if err != nil {
-					return err
-				}
-				g.Failed++
-				g.UpdatedAt = base
-				return tx.SetMPINGuard(ctx, g)
-			})
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("transaction %d: %v", i, err)
+	simultaneously(t, s, n, func(_ int, tx store.Tx) error {
+		if err := tx.LockKey(ctx, "mpin:9811111119"); err != nil {
+			return err
 		}
-	}
+		g, err := tx.MPINGuard(ctx, "9811111119")
+		if err != nil {
+			return err
+		}
+		g.Failed++
+		g.UpdatedAt = base
+		return tx.SetMPINGuard(ctx, g)
+	})
 	if got := get("9811111119"); got.Failed != n {
 		t.Errorf("%d of %d guard counts kept under LockKey", got.Failed, n)
 	}

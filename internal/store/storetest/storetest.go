@@ -94,6 +94,27 @@ func view(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 	}
 }
 
+// simultaneously runs fn(0) .. fn(n-1) in n transactions at once and
+// fails the test if any returns an error.
+func simultaneously(t *testing.T, s store.Store, n int, fn func(i int, tx store.Tx) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.InTx(context.Background(), func(tx store.Tx) error { return fn(i, tx) })
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("transaction %d of %d: %v", i, n, err)
+		}
+	}
+}
+
 // wantErr fails unless errors.Is(err, want).
 func wantErr(t *testing.T, what string, err, want error) {
 	t.Helper()
