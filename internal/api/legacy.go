@@ -169,7 +169,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 		add  int
 	}{{"start_date", &lq.From, 0}, {"end_date", &lq.To, 1}} {
 		if v := q.Get(bound.name); v != "" {
-			d, err := time.ParseInLocation("2006-01-02", v, kathmandu)
+			d, err := time.ParseInLocation("2006-01-02", v, payment.Nepal)
 			if err != nil {
 				fields[bound.name] = []string{"Enter a valid date in the format YYYY-MM-DD."}
 				continue

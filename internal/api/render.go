@@ -10,13 +10,10 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// kathmandu is Nepal's fixed +05:45 offset (no daylight saving), so no
-// time zone database is needed.
-var kathmandu = time.FixedZone("+0545", 5*3600+45*60)
-
-// timestamp formats t as Khalti does: microseconds and +05:45.
+// timestamp formats t as Khalti does: microseconds and +05:45
+// (payment.Nepal, a fixed offset, so no time zone database is needed).
 func timestamp(t time.Time) string {
-	return t.In(kathmandu).Format("2006-01-02T15:04:05.000000-07:00")
+	return t.In(payment.Nepal).Format("2006-01-02T15:04:05.000000-07:00")
 }
 
 // Fixed ids and templates for states and transaction types. Completed's
@@ -88,14 +85,6 @@ func stateOf(s store.State) stateJSON {
 	return stateJSON{Idx: i.idx, Name: string(s), Template: i.template}
 }
 
-// maskUser hides a payer's mobile as 98XXXXXXX9 (records).
-func maskUser(m string) string {
-	if len(m) != 10 {
-		return m
-	}
-	return m[:2] + "XXXXXXX" + m[9:]
-}
-
 func merchantParty(m store.Merchant) partyJSON {
 	return partyJSON{Idx: m.Idx, Name: m.Name, Mobile: m.Email}
 }
@@ -106,7 +95,7 @@ func record(t payment.Transaction) recordJSON {
 		Idx: p.Idx, Type: walletPaymentType, State: stateOf(p.State),
 		Amount: int64(p.Amount), FeeAmount: int64(feeCharged(p)), Refunded: p.Refunded > 0,
 		CreatedOn: timestamp(p.CreatedAt),
-		User:      partyJSON{Idx: t.Consumer.Idx, Name: t.Consumer.Name, Mobile: maskUser(t.Consumer.Mobile)},
+		User:      partyJSON{Idx: t.Consumer.Idx, Name: t.Consumer.Name, Mobile: payment.MaskPayer(t.Consumer.Mobile)},
 		Merchant:  merchantParty(t.Merchant),
 	}
 }

@@ -400,7 +400,7 @@ func (p *Pages) sessionGet(h handler) http.Handler {
 // sessionPost checks a signed-in form POST: session, then CSRF token.
 func (p *Pages) sessionPost(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, formpage.MaxForm)
 		id, o, err := p.session(r)
 		if err != nil {
 			p.toLogin(w, r, err)

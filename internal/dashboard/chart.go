@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -111,7 +110,7 @@ func plural(n int64) string {
 func (p *Pages) charts(ctx context.Context, m store.Merchant, books []ledger.Book) ([]chart, error) {
 	var out []chart
 	for _, b := range books {
-		days, err := p.svc.DailyVolume(ctx, m.ID, b, chartDays, formpage.Nepal)
+		days, err := p.svc.DailyVolume(ctx, m.ID, b, chartDays, payment.Nepal)
 		if err != nil {
 			return nil, err
 		}

@@ -364,7 +364,7 @@ func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
 // sessionPost checks a signed-in form POST: session, then CSRF token.
 func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id string, m store.Merchant)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, formpage.MaxForm)
 		id, m, err := p.session(r)
 		if err != nil {
 			p.toLogin(w, r, err)

@@ -13,7 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -136,7 +135,7 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 		if d.v == "" {
 			continue
 		}
-		t, err := time.ParseInLocation("2006-01-02", d.v, formpage.Nepal)
+		t, err := time.ParseInLocation("2006-01-02", d.v, payment.Nepal)
 		if err != nil {
 			errs = append(errs, d.name+" date must be YYYY-MM-DD.")
 			continue
@@ -167,8 +166,8 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 
 func row(t payment.Transaction) txRow {
 	pm := t.Payment
-	r := txRow{Idx: pm.Idx, Date: pm.CreatedAt.In(formpage.Nepal).Format("2006-01-02 15:04"), Order: pm.ProductIdentity, Product: pm.ProductName,
-		Payer: maskPayer(t.Consumer.Mobile), Amount: pm.Amount, Refunded: pm.Refunded, State: string(pm.State)}
+	r := txRow{Idx: pm.Idx, Date: pm.CreatedAt.In(payment.Nepal).Format("2006-01-02 15:04"), Order: pm.ProductIdentity, Product: pm.ProductName,
+		Payer: payment.MaskPayer(t.Consumer.Mobile), Amount: pm.Amount, Refunded: pm.Refunded, State: string(pm.State)}
 	if pm.Kind == store.EPayment {
 		r.Order, r.Product = pm.PurchaseOrderID, pm.PurchaseOrderName
 	}
@@ -188,15 +187,7 @@ func nepal(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(formpage.Nepal).Format("2006-01-02 15:04:05 -07:00")
-}
-
-// maskPayer hides a payer's mobile as 98XXXXXXX9, as the API's records do.
-func maskPayer(m string) string {
-	if len(m) != 10 {
-		return m
-	}
-	return m[:2] + "XXXXXXX" + m[9:]
+	return t.In(payment.Nepal).Format("2006-01-02 15:04:05 -07:00")
 }
 
 func (p *Pages) transactions(w http.ResponseWriter, r *http.Request) {
@@ -281,7 +272,7 @@ func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Write(csvHeader)
 	for _, t := range rows {
 		pm, rw := t.Payment, row(t)
-		cw.Write(csvSafe([]string{pm.CreatedAt.In(formpage.Nepal).Format("2006-01-02T15:04:05.000000-07:00"), rw.Idx, rw.Order, rw.Product, rw.Payer,
+		cw.Write(csvSafe([]string{pm.CreatedAt.In(payment.Nepal).Format("2006-01-02T15:04:05.000000-07:00"), rw.Idx, rw.Order, rw.Product, rw.Payer,
 			strconv.FormatInt(int64(rw.Amount), 10), strconv.FormatInt(int64(rw.Fee), 10), strconv.FormatInt(int64(rw.Refunded), 10), rw.State}))
 	}
 	cw.Flush()

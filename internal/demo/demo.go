@@ -287,7 +287,7 @@ func (s *Shop) handleVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"idx": p.Idx, "token": p.Token, "state": string(p.State), "amount": int64(p.Amount),
 		"fee_amount": int64(p.FeeAmount), "product_identity": p.ProductIdentity, "product_name": p.ProductName,
-		"mobile": maskMobile(t.Consumer.Mobile), // a merchant sees the payer masked, as in verify's record
+		"mobile": payment.MaskPayer(t.Consumer.Mobile), // a merchant sees the payer masked, as in verify's record
 	})
 }
 
@@ -372,12 +372,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
-}
-
-// maskMobile hides a payer's mobile as verify's record does: 98XXXXXXX4.
-func maskMobile(m string) string {
-	if len(m) != 10 {
-		return m
-	}
-	return m[:2] + "XXXXXXX" + m[9:]
 }

@@ -21,10 +21,6 @@ import (
 	"github.com/thaili/thaili/internal/payment"
 )
 
-// Nepal is the zone pages show times and days in: Nepal Standard Time,
-// UTC+05:45 all year, as the API's timestamps.
-var Nepal = time.FixedZone("+0545", 5*3600+45*60)
-
 // The page shown for an internal error; its cause is logged, never shown.
 const (
 	UnavailableTitle   = "Something went wrong"

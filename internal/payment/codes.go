@@ -59,15 +59,6 @@ type CodeSent struct {
 	To        string // the phone the code went to, masked
 }
 
-// MaskMobile shows the first 2 and last 3 digits of a mobile number:
-// 98XXXXX001.
-func MaskMobile(m string) string {
-	if len(m) < 5 {
-		return m
-	}
-	return m[:2] + strings.Repeat("X", len(m)-5) + m[len(m)-3:]
-}
-
 // pendingCode is a code made in a transaction, sent once it commits.
 type pendingCode struct {
 	sent    CodeSent

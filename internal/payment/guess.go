@@ -245,7 +245,4 @@ func fromClient(ctx context.Context) string {
 	return ""
 }
 
-// nepalZone is Nepal Standard Time, UTC+05:45 all year.
-var nepalZone = time.FixedZone("+0545", 5*3600+45*60)
-
-func nepalTime(t time.Time) string { return t.In(nepalZone).Format("2006-01-02 15:04") }
+func nepalTime(t time.Time) string { return t.In(Nepal).Format("2006-01-02 15:04") }

@@ -580,3 +580,18 @@ func TestPurgeIdentityRecords(t *testing.T) {
 		t.Fatalf("after 31 days: %d notices", notices)
 	}
 }
+
+func TestMasks(t *testing.T) {
+	for _, tc := range []struct{ in, mobile, payer string }{
+		{"9800000001", "98XXXXX001", "98XXXXXXX1"},
+		{"98", "98", "98"},
+		{"", "", ""},
+	} {
+		if got := payment.MaskMobile(tc.in); got != tc.mobile {
+			t.Errorf("MaskMobile(%q) = %q, want %q", tc.in, got, tc.mobile)
+		}
+		if got := payment.MaskPayer(tc.in); got != tc.payer {
+			t.Errorf("MaskPayer(%q) = %q, want %q", tc.in, got, tc.payer)
+		}
+	}
+}

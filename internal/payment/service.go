@@ -32,6 +32,10 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
+// Nepal is the zone Thaili shows times and days in: Nepal Standard Time,
+// UTC+05:45 all year, as Khalti's timestamps are.
+var Nepal = time.FixedZone("+0545", 5*3600+45*60)
+
 // Config holds the business rules. DefaultConfig gives Thaili's defaults.
 type Config struct {
 	MinAmount       money.Paisa   // smallest payment

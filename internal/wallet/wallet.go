@@ -284,7 +284,7 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 		v.Balances = append(v.Balances, balanceRow{Book: b, Amount: info.Balances[b].String()})
 	}
 	for _, wp := range info.Payments {
-		row := paymentRow{Date: wp.Payment.CreatedAt.In(formpage.Nepal).Format(timeFormat), Merchant: wp.Merchant, Book: wp.Payment.Book,
+		row := paymentRow{Date: wp.Payment.CreatedAt.In(payment.Nepal).Format(timeFormat), Merchant: wp.Merchant, Book: wp.Payment.Book,
 			Amount: wp.Payment.Amount.String(), State: string(wp.Payment.State), Idx: wp.Payment.Idx}
 		if wp.Payment.Refunded > 0 {
 			row.Refunded = wp.Payment.Refunded.String()
@@ -292,7 +292,7 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 		v.Payments = append(v.Payments, row)
 	}
 	for _, n := range info.Notices {
-		v.Notices = append(v.Notices, noticeRow{When: n.CreatedAt.In(formpage.Nepal).Format(timeFormat), Text: n.Text})
+		v.Notices = append(v.Notices, noticeRow{When: n.CreatedAt.In(payment.Nepal).Format(timeFormat), Text: n.Text})
 	}
 	v.Locked = info.Lock
 	p.render(w, v)
@@ -328,7 +328,7 @@ func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
 // sessionPost checks a signed-in form POST: session, then CSRF token.
 func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id string, c store.Consumer)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, formpage.MaxForm)
 		id, c, err := p.session(r)
 		if err != nil {
 			p.toLogin(w, r, err)
@@ -358,7 +358,7 @@ func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf, se
 // passed on) or a signed-out one (pre-session token).
 func (p *Pages) eitherPost(h func(w http.ResponseWriter, r *http.Request, csrf, sessionID string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, formpage.MaxForm)
 		if id, _, err := p.session(r); err == nil {
 			want := p.sessionToken(id)
 			if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
