@@ -171,7 +171,7 @@ type Violation struct {
 
 func (v Violation) String() string { return v.Rule + ": " + v.Subject + ": " + v.Detail }
 
-// Check verifies the invariants of DESIGN §2 on a snapshot and returns
+// Check verifies the invariants (docs/ledger.md) on a snapshot and returns
 // every violation found, sorted for stable output.
 func Check(s Snapshot) []Violation {
 	var out []Violation

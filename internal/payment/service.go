@@ -68,7 +68,7 @@ type Config struct {
 	WebhookTimeout       time.Duration
 }
 
-// DefaultConfig returns the rules described in DESIGN.md.
+// DefaultConfig returns Thaili's rules (docs/payments.md, docs/identity.md).
 func DefaultConfig() Config {
 	return Config{
 		MinAmount:       1000,
