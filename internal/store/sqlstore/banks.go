@@ -65,17 +65,9 @@ func (t *txn) ListBanks(ctx context.Context, f store.BankFilter) ([]store.Bank, 
 	}
 	rows, err := t.query(ctx, `SELECT `+bankColumns+` FROM banks`+cond+` ORDER BY name, id LIMIT ? OFFSET ?`,
 		append(args, limit, max(f.Offset, 0))...)
-	if err != nil {
-		return nil, 0, err
+	out, err := collect(rows, err, scanBank)
+	if out == nil {
+		out = []store.Bank{} // an empty page lists no banks: [] on the wire, not null
 	}
-	defer rows.Close()
-	out := []store.Bank{}
-	for rows.Next() {
-		b, err := scanBank(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, b)
-	}
-	return out, total, noRows(rows.Err())
+	return out, total, err
 }

@@ -129,17 +129,6 @@ func (t *txn) PurgeConsumerNotices(ctx context.Context, before time.Time) error 
 func (t *txn) ConsumerPayments(ctx context.Context, consumerID int64, limit int) ([]store.Payment, error) {
 	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE consumer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
 		consumerID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, t.d.MapErr(rows.Err())
+	out, err := collect(rows, err, scanPayment)
+	return out, t.d.MapErr(err)
 }

@@ -211,19 +211,10 @@ func (t *txn) SetFeeTiers(ctx context.Context, merchantID int64, book ledger.Boo
 
 func (t *txn) FeeTiers(ctx context.Context, merchantID int64, book ledger.Book) ([]store.FeeTier, error) {
 	rows, err := t.query(ctx, `SELECT min_amount, max_amount, percent_bps, flat FROM fee_tiers WHERE merchant_id = ? AND book = ? ORDER BY min_amount`, merchantID, book)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.FeeTier
-	for rows.Next() {
+	return collect(rows, err, func(row scanner) (store.FeeTier, error) {
 		var ft store.FeeTier
-		if err := rows.Scan(&ft.MinAmount, &ft.MaxAmount, &ft.PercentBps, &ft.Flat); err != nil {
-			return nil, err
-		}
-		out = append(out, ft)
-	}
-	return out, noRows(rows.Err())
+		return ft, row.Scan(&ft.MinAmount, &ft.MaxAmount, &ft.PercentBps, &ft.Flat)
+	})
 }
 
 const consumerColumns = `id, idx, mobile, name, mpin_hash, failed_mpin, mpin_locked_until, mpin_lock_level, locked, phone_confirmed, created_at`
@@ -546,50 +537,25 @@ const (
 func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
 	var s ledger.Snapshot
 	rows, err := t.query(ctx, snapshotAccounts)
-	if err != nil {
-		return s, err
-	}
-	for rows.Next() {
+	if s.Accounts, err = collect(rows, err, func(row scanner) (ledger.AccountState, error) {
 		var a ledger.AccountState
-		if err := rows.Scan(&a.ID, &a.Ref.Book, &a.Ref.Kind, &a.Ref.Owner, &a.Ref.Shard, &a.Balance, &a.PostingsSum); err != nil {
-			rows.Close()
-			return s, err
-		}
-		s.Accounts = append(s.Accounts, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return a, row.Scan(&a.ID, &a.Ref.Book, &a.Ref.Kind, &a.Ref.Owner, &a.Ref.Shard, &a.Balance, &a.PostingsSum)
+	}); err != nil {
 		return s, err
 	}
 	rows, err = t.query(ctx, snapshotUnbalanced)
-	if err != nil {
-		return s, err
-	}
-	for rows.Next() {
+	if s.UnbalancedTxns, err = collect(rows, err, func(row scanner) (int64, error) {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return s, err
-		}
-		s.UnbalancedTxns = append(s.UnbalancedTxns, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return id, row.Scan(&id)
+	}); err != nil {
 		return s, err
 	}
 	rows, err = t.query(ctx, snapshotPayments)
-	if err != nil {
-		return s, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	s.Payments, err = collect(rows, err, func(row scanner) (ledger.PaymentState, error) {
 		var p ledger.PaymentState
-		if err := rows.Scan(&p.Idx, &p.Captured, &p.Refunded); err != nil {
-			return s, err
-		}
-		s.Payments = append(s.Payments, p)
-	}
-	return s, rows.Err()
+		return p, row.Scan(&p.Idx, &p.Captured, &p.Refunded)
+	})
+	return s, err
 }
 
 const paymentColumns = `id, idx, token, fee_idx, book, merchant_id, COALESCE(consumer_id, 0), kind, state, amount, fee_amount, refunded,
@@ -787,19 +753,8 @@ func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.
 	}
 	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE `+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
 		append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []store.Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, p)
-	}
-	return out, total, noRows(rows.Err())
+	out, err := collect(rows, err, scanPayment)
+	return out, total, err
 }
 
 func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]store.Payment, error) {

@@ -34,19 +34,8 @@ func (t *txn) CreateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoin
 func (t *txn) WebhookEndpoints(ctx context.Context, scope store.Scope) ([]store.WebhookEndpoint, error) {
 	rows, err := t.query(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints
 		WHERE merchant_id = ? AND book = ? AND disabled_at = 0 ORDER BY id`, scope.MerchantID, scope.Book)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.WebhookEndpoint
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, t.d.MapErr(rows.Err())
+	out, err := collect(rows, err, scanEndpoint)
+	return out, t.d.MapErr(err)
 }
 
 func (t *txn) WebhookEndpointByIdx(ctx context.Context, scope store.Scope, idx string) (store.WebhookEndpoint, error) {
@@ -111,19 +100,8 @@ func (t *txn) CreateWebhookDelivery(ctx context.Context, d *store.WebhookDeliver
 }
 
 func (t *txn) deliveries(rows *sql.Rows, err error) ([]store.WebhookDelivery, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.WebhookDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, t.d.MapErr(err)
-		}
-		out = append(out, d)
-	}
-	return out, t.d.MapErr(rows.Err())
+	out, err := collect(rows, err, scanDelivery)
+	return out, t.d.MapErr(err)
 }
 
 func (t *txn) WebhookDeliveries(ctx context.Context, endpointID int64, limit int) ([]store.WebhookDelivery, error) {
