@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -131,4 +133,57 @@ func (t *txn) ConsumerPayments(ctx context.Context, consumerID int64, limit int)
 		consumerID, limit)
 	out, err := collect(rows, err, scanPayment)
 	return out, t.d.MapErr(err)
+}
+
+const consumerColumns = `id, idx, mobile, name, mpin_hash, failed_mpin, mpin_locked_until, mpin_lock_level, locked, phone_confirmed, created_at`
+
+// scanConsumer reads consumerColumns, then extra.
+func scanConsumer(row scanner, extra ...any) (store.Consumer, error) {
+	var c store.Consumer
+	var lockedUntil, created int64
+	err := row.Scan(append([]any{&c.ID, &c.Idx, &c.Mobile, &c.Name, &c.MPINHash, &c.FailedMPIN, &lockedUntil, &c.MPINLockLevel,
+		&c.Locked, &c.Confirmed, &created}, extra...)...)
+	c.MPINLockedUntil, c.CreatedAt = fromMicros(lockedUntil), fromMicros(created)
+	return c, noRows(err)
+}
+
+func (t *txn) CreateConsumer(ctx context.Context, c *store.Consumer) error {
+	var err error
+	c.ID, err = t.insert(ctx, `INSERT INTO consumers (idx, mobile, name, mpin_hash, failed_mpin, mpin_locked_until, mpin_lock_level, locked,
+		phone_confirmed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Idx, c.Mobile, c.Name, c.MPINHash, c.FailedMPIN, micros(c.MPINLockedUntil), c.MPINLockLevel, c.Locked, flag(c.Confirmed), micros(c.CreatedAt))
+	return err
+}
+
+func (t *txn) Consumer(ctx context.Context, id int64) (store.Consumer, error) {
+	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE id = ?`, id))
+}
+
+func (t *txn) ConsumerByMobile(ctx context.Context, mobile string) (store.Consumer, error) {
+	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`, mobile))
+}
+
+func (t *txn) ConsumerForUpdate(ctx context.Context, mobile string) (store.Consumer, error) {
+	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`+t.d.forUpdate(), mobile))
+}
+
+func (t *txn) ConsumerWithBalance(ctx context.Context, mobile string, book ledger.Book) (store.Consumer, money.Paisa, error) {
+	var bal money.Paisa
+	c, err := scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+`,
+		(SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.book = ? AND a.kind = ? AND a.owner = consumers.id)
+		FROM consumers WHERE mobile = ?`+t.d.forUpdate(), book, ledger.Wallet, mobile), &bal)
+	if err != nil {
+		return store.Consumer{}, 0, err
+	}
+	return c, bal, nil
+}
+
+func (t *txn) SetConsumerGuard(ctx context.Context, c store.Consumer) error {
+	return t.execOne(ctx, `UPDATE consumers SET failed_mpin = ?, mpin_locked_until = ?, mpin_lock_level = ? WHERE id = ?`,
+		c.FailedMPIN, micros(c.MPINLockedUntil), c.MPINLockLevel, c.ID)
+}
+
+func (t *txn) ResetConsumerSecurity(ctx context.Context, id int64, mpinHash string, locked bool) error {
+	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, locked = ?, failed_mpin = 0, mpin_locked_until = 0, mpin_lock_level = 0
+		WHERE id = ?`, mpinHash, locked, id)
 }

@@ -1,0 +1,295 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// apply adds amount to ref's balance, creating the account on its first
+// credit, and returns the account id. It is the overdraft guard: a
+// conditional update that changes no row when a non-funding balance would
+// go negative, reported as ErrInsufficientFunds.
+func (t *txn) apply(ctx context.Context, ref ledger.AccountRef, amount money.Paisa) (int64, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		var id int64
+		err := t.queryRow(ctx, `UPDATE accounts SET balance = balance + ?
+			WHERE book = ? AND kind = ? AND owner = ? AND shard = ? AND (balance + ? >= 0 OR kind = 'funding')
+			RETURNING id`, amount, ref.Book, ref.Kind, ref.Owner, ref.Shard, amount).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, t.d.MapErr(err)
+		}
+		// No row: the account is new, or the debit would overdraw it.
+		if amount < 0 && !ref.Kind.MayGoNegative() {
+			return 0, fmt.Errorf("%w: %s", store.ErrInsufficientFunds, ref)
+		}
+		err = t.queryRow(ctx, `INSERT INTO accounts (book, kind, owner, shard, balance) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (book, kind, owner, shard) DO NOTHING RETURNING id`, ref.Book, ref.Kind, ref.Owner, ref.Shard, amount).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, t.d.MapErr(err)
+		}
+		// A concurrent transaction created it first: update it instead.
+	}
+	return 0, fmt.Errorf("sqlstore: account %s could not be created or updated", ref)
+}
+
+func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	postings := slices.Clone(e.Postings)
+	// Balances are updated in one fixed order of accounts, so concurrent
+	// entries always lock rows in the same order and cannot deadlock.
+	slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
+	if t.d.WritableCTEs && t.tx != nil && distinctAccounts(postings) {
+		return t.postOne(ctx, e, postings, at, nil)
+	}
+	ltx, err := t.insert(ctx, `INSERT INTO ledger_txns (book, reason, payment_id, created_at) VALUES (?, ?, ?, ?)`, e.Book, e.Reason, e.PaymentID, micros(at))
+	if err != nil {
+		return err
+	}
+	values := make([]string, 0, len(postings))
+	args := make([]any, 0, 3*len(postings))
+	for _, p := range postings {
+		id, err := t.apply(ctx, p.Account, p.Amount)
+		if err != nil {
+			return err
+		}
+		values = append(values, "(?, ?, ?)")
+		args = append(args, ltx, id, p.Amount)
+	}
+	_, err = t.exec(ctx, `INSERT INTO postings (ledger_txn_id, account_id, amount) VALUES `+strings.Join(values, ", "), args...)
+	return err
+}
+
+func (t *txn) PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p *store.Payment) error {
+	if t.d.WritableCTEs && t.tx != nil && e.Validate() == nil {
+		postings := slices.Clone(e.Postings)
+		slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
+		if distinctAccounts(postings) {
+			return t.postOne(ctx, e, postings, at, p)
+		}
+	}
+	if err := t.Post(ctx, e, at); err != nil {
+		return err
+	}
+	return t.UpdatePayment(ctx, p)
+}
+
+// compareRefs is the fixed order in which an entry's accounts are locked.
+func compareRefs(a, b ledger.AccountRef) int {
+	return cmp.Or(strings.Compare(string(a.Book), string(b.Book)), strings.Compare(string(a.Kind), string(b.Kind)),
+		cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Shard, b.Shard))
+}
+
+// distinctAccounts reports whether sorted postings name each account once.
+func distinctAccounts(sorted []ledger.Posting) bool {
+	for i := 1; i < len(sorted); i++ {
+		if compareRefs(sorted[i-1].Account, sorted[i].Account) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// postQuery is the whole of Post as one statement (PostgreSQL), for n
+// postings to distinct accounts given in lock order. It locks the
+// existing accounts in that order (FOR UPDATE after the sort), and only
+// if all n exist and none would be overdrawn does it update every balance,
+// insert the ledger transaction and insert the postings; otherwise it
+// changes nothing. It returns, for each existing account, the posting's
+// position, whether its balance suffices, and whether the entry was
+// applied. With payment, it is also UpdatePayment's compare-and-set,
+// and the entry is applied only if that succeeds.
+// Building the text each time costs microseconds; the prepared
+// statement itself is cached by its text (StmtCache).
+func postQuery(n int, payment bool) string {
+	var b strings.Builder
+	b.WriteString(`WITH v (i, book, kind, owner, shard, amount) AS (VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`(CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT))`)
+	}
+	count := strconv.Itoa(n)
+	b.WriteString(`),
+	l AS MATERIALIZED (SELECT a.id, v.i, v.amount, (a.balance + v.amount >= 0 OR a.kind = 'funding') AS ok
+		FROM v JOIN accounts a ON a.book = v.book AND a.kind = v.kind AND a.owner = v.owner AND a.shard = v.shard
+		ORDER BY v.i FOR UPDATE OF a),`)
+	gate := `(SELECT count(*) FROM l WHERE l.ok) = ` + count
+	if payment {
+		b.WriteString(`
+	pu AS (` + updatePaymentSet + ` AND ` + gate + ` RETURNING id),`)
+		gate = `(SELECT count(*) FROM pu) = 1`
+	}
+	b.WriteString(`
+	u AS (UPDATE accounts a SET balance = a.balance + l.amount FROM l
+		WHERE a.id = l.id AND (a.balance + l.amount >= 0 OR a.kind = 'funding')
+		AND ` + gate + `
+		RETURNING a.id),
+	t AS (INSERT INTO ledger_txns (book, reason, payment_id, created_at) SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT)
+		WHERE (SELECT count(*) FROM u) = ` + count + ` RETURNING id),
+	p AS (INSERT INTO postings (ledger_txn_id, account_id, amount) SELECT t.id, l.id, l.amount FROM t CROSS JOIN l ORDER BY l.i)
+	SELECT l.i, l.ok, (SELECT count(*) FROM t) FROM l`)
+	return b.String()
+}
+
+// postOne is Post (with pay, PostAndUpdate) in one statement, plus, on
+// an account's first use, one more to create the missing accounts and the
+// statement again.
+func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment) error {
+	args := make([]any, 0, 6*len(postings)+16)
+	for i, p := range postings {
+		args = append(args, i, p.Account.Book, p.Account.Kind, p.Account.Owner, p.Account.Shard, p.Amount)
+	}
+	if pay != nil {
+		args = append(args, updatePaymentArgs(pay)...)
+	}
+	args = append(args, e.Book, e.Reason, e.PaymentID, micros(at))
+	query := postQuery(len(postings), pay != nil)
+	for attempt := 0; attempt < 3; attempt++ {
+		found := make([]bool, len(postings))
+		ok := make([]bool, len(postings))
+		applied := false
+		rows, err := t.query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var i int
+			var sufficient bool
+			var n int64
+			if err := rows.Scan(&i, &sufficient, &n); err != nil {
+				rows.Close()
+				return t.d.MapErr(err)
+			}
+			if i < 0 || i >= len(postings) {
+				rows.Close()
+				return fmt.Errorf("sqlstore: posting %d out of range", i)
+			}
+			found[i], ok[i], applied = true, sufficient, n == 1
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t.d.MapErr(err)
+		}
+		if applied {
+			if pay != nil {
+				pay.Version++
+			}
+			return nil
+		}
+		// Nothing changed. Report the first posting, in lock order, that
+		// would overdraw its account, as the posting-by-posting path does.
+		var missing []ledger.Posting
+		for i, p := range postings {
+			switch {
+			case found[i] && !ok[i], !found[i] && p.Amount < 0 && !p.Account.Kind.MayGoNegative():
+				return fmt.Errorf("%w: %s", store.ErrInsufficientFunds, p.Account)
+			case !found[i]:
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) == 0 {
+			if pay != nil {
+				return store.ErrConflict // the payment changed: nothing was applied
+			}
+			return fmt.Errorf("sqlstore: entry could not be applied")
+		}
+		// Accounts are created on their first use, empty, and the entry
+		// is applied again.
+		values := make([]string, 0, len(missing))
+		cargs := make([]any, 0, 4*len(missing))
+		for _, p := range missing {
+			values = append(values, "(?, ?, ?, ?, 0)")
+			cargs = append(cargs, p.Account.Book, p.Account.Kind, p.Account.Owner, p.Account.Shard)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO accounts (book, kind, owner, shard, balance) VALUES `+strings.Join(values, ", ")+`
+			ON CONFLICT (book, kind, owner, shard) DO NOTHING`, cargs...); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("sqlstore: entry could not be applied: accounts could not be created")
+}
+
+func (t *txn) Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error) {
+	var b money.Paisa
+	err := t.queryRow(ctx, `SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE book = ? AND kind = ? AND owner = ?`, ref.Book, ref.Kind, ref.Owner).Scan(&b)
+	return b, err
+}
+
+func (t *txn) ShardBalances(ctx context.Context, ref ledger.AccountRef) (map[int]money.Paisa, error) {
+	rows, err := t.query(ctx, `SELECT shard, balance FROM accounts WHERE book = ? AND kind = ? AND owner = ? AND balance <> 0`, ref.Book, ref.Kind, ref.Owner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]money.Paisa{}
+	for rows.Next() {
+		var shard int
+		var b money.Paisa
+		if err := rows.Scan(&shard, &b); err != nil {
+			return nil, err
+		}
+		out[shard] = b
+	}
+	return out, rows.Err()
+}
+
+const (
+	snapshotAccounts = `SELECT a.id, a.book, a.kind, a.owner, a.shard, a.balance, COALESCE(SUM(p.amount), 0)
+		FROM accounts a LEFT JOIN postings p ON p.account_id = a.id
+		GROUP BY a.id ORDER BY a.id`
+	snapshotUnbalanced = `SELECT ledger_txn_id FROM postings GROUP BY ledger_txn_id HAVING SUM(amount) <> 0`
+	// Captured is what capture entries credited to the merchant and the
+	// fee (from holds for wallet payments, from the wallet for ePayments);
+	// refunded is what reached wallets in refund entries. Both come from
+	// the ledger, not from the payment row, so the check is independent.
+	snapshotPayments = `SELECT py.idx,
+		COALESCE((SELECT SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
+			WHERE l.payment_id = py.id AND l.reason = 'capture' AND a.kind IN ('merchant', 'fees')), 0),
+		COALESCE((SELECT SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
+			WHERE l.payment_id = py.id AND l.reason = 'refund' AND a.kind = 'wallet'), 0)
+		FROM payments py WHERE py.refunded > 0 OR py.state IN ('Completed', 'Refunded', 'Partially refunded')`
+)
+
+func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {
+	var s ledger.Snapshot
+	rows, err := t.query(ctx, snapshotAccounts)
+	if s.Accounts, err = collect(rows, err, func(row scanner) (ledger.AccountState, error) {
+		var a ledger.AccountState
+		return a, row.Scan(&a.ID, &a.Ref.Book, &a.Ref.Kind, &a.Ref.Owner, &a.Ref.Shard, &a.Balance, &a.PostingsSum)
+	}); err != nil {
+		return s, err
+	}
+	rows, err = t.query(ctx, snapshotUnbalanced)
+	if s.UnbalancedTxns, err = collect(rows, err, func(row scanner) (int64, error) {
+		var id int64
+		return id, row.Scan(&id)
+	}); err != nil {
+		return s, err
+	}
+	rows, err = t.query(ctx, snapshotPayments)
+	s.Payments, err = collect(rows, err, func(row scanner) (ledger.PaymentState, error) {
+		var p ledger.PaymentState
+		return p, row.Scan(&p.Idx, &p.Captured, &p.Refunded)
+	})
+	return s, err
+}

@@ -1,0 +1,241 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/thaili/thaili/internal/store"
+)
+
+// updatePaymentSet is what UpdatePayment writes, and its arguments.
+const updatePaymentSet = `UPDATE payments SET consumer_id = ?, state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
+		confirmed_at = ?, completed_at = ?, updated_at = ?, payer_browser = ?, version = version + 1
+		WHERE id = ? AND version = ?`
+
+func updatePaymentArgs(p *store.Payment) []any {
+	return []any{consumerRef(p.ConsumerID), p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
+		micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Browser, p.ID, p.Version}
+}
+
+const paymentColumns = `id, idx, token, fee_idx, book, merchant_id, COALESCE(consumer_id, 0), kind, state, amount, fee_amount, refunded,
+	product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries,
+	created_at, confirmed_at, completed_at, updated_at, version,
+	purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details, payer_browser`
+
+// consumerRef stores a payment's consumer, NULL while there is none.
+func consumerRef(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func scanPayment(row scanner) (store.Payment, error) {
+	var p store.Payment
+	var otpExp, created, confirmed, completed, updated, expires int64
+	err := row.Scan(&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.Kind, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
+		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
+		&created, &confirmed, &completed, &updated, &p.Version,
+		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details, &p.Browser)
+	p.ExpiresAt = fromMicros(expires)
+	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
+	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
+	return p, noRows(err)
+}
+
+func (t *txn) CreatePayment(ctx context.Context, p *store.Payment) error {
+	p.Version = 1
+	var err error
+	if p.Kind == "" {
+		p.Kind = store.WalletPayment
+	}
+	p.ID, err = t.insert(ctx, `INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, kind, state, amount, fee_amount, refunded,
+		product_identity, product_name, product_url, extra, otp_hash, otp_expires_at, otp_tries, created_at, confirmed_at, completed_at, updated_at, version,
+		purchase_order_id, purchase_order_name, return_url, website_url, expires_at, details, payer_browser)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Idx, p.Token, p.FeeIdx, p.Book, p.MerchantID, consumerRef(p.ConsumerID), p.Kind, p.State, p.Amount, p.FeeAmount, p.Refunded,
+		p.ProductIdentity, p.ProductName, p.ProductURL, p.Extra, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
+		micros(p.CreatedAt), micros(p.ConfirmedAt), micros(p.CompletedAt), micros(p.UpdatedAt), p.Version,
+		p.PurchaseOrderID, p.PurchaseOrderName, p.ReturnURL, p.WebsiteURL, micros(p.ExpiresAt), p.Details, p.Browser)
+	return err
+}
+
+func (t *txn) PaymentByID(ctx context.Context, id int64) (store.Payment, error) {
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = ?`, id))
+}
+
+func (t *txn) PaymentByIdx(ctx context.Context, s store.Scope, idx string) (store.Payment, error) {
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE idx = ? AND merchant_id = ? AND book = ?`, idx, s.MerchantID, s.Book))
+}
+
+func (t *txn) PaymentByToken(ctx context.Context, s store.Scope, token string) (store.Payment, error) {
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND merchant_id = ? AND book = ?`, token, s.MerchantID, s.Book))
+}
+
+// qualify prefixes each column of a column list with alias; a column
+// wrapped in COALESCE(column, default) gets the prefix inside.
+func qualify(alias, columns string) string {
+	var cols []string
+	depth, start := 0, 0
+	for i, r := range columns + "," {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth > 0 {
+				continue
+			}
+			c := strings.TrimSpace(columns[start:i])
+			if rest, ok := strings.CutPrefix(c, "COALESCE("); ok {
+				c = "COALESCE(" + alias + "." + rest
+			} else {
+				c = alias + "." + c
+			}
+			cols = append(cols, c)
+			start = i + 1
+		}
+	}
+	return strings.Join(cols, ", ")
+}
+
+var (
+	partiesQuery = `SELECT ` + qualify("py", paymentColumns) + `, ` + qualify("c", consumerColumns) + `, ` + qualify("m", merchantColumns) + `
+		FROM payments py JOIN merchants m ON m.id = py.merchant_id LEFT JOIN consumers c ON c.id = py.consumer_id
+		WHERE py.`
+	partiesByToken = partiesQuery + `token = ? AND py.merchant_id = ? AND py.book = ?`
+	partiesByIdx   = partiesQuery + `idx = ? AND py.merchant_id = ? AND py.book = ?`
+)
+
+func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx string, byIdx bool) (store.Payment, store.Consumer, store.Merchant, error) {
+	query := partiesByToken
+	if byIdx {
+		query = partiesByIdx
+	}
+	var (
+		p                           store.Payment
+		m                           store.Merchant
+		otpExp, created, confirmed  int64
+		completed, updated, expires int64
+		c                           nullConsumer
+		mCreated                    int64
+	)
+	err := t.queryRow(ctx, query, tokenOrIdx, s.MerchantID, s.Book).Scan(
+		&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.Kind, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
+		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
+		&created, &confirmed, &completed, &updated, &p.Version,
+		&p.PurchaseOrderID, &p.PurchaseOrderName, &p.ReturnURL, &p.WebsiteURL, &expires, &p.Details, &p.Browser,
+		&c.id, &c.idx, &c.mobile, &c.name, &c.hash, &c.failed, &c.lockedUntil, &c.level, &c.locked, &c.confirmed, &c.created,
+		&m.ID, &m.Idx, &m.Name, &m.Email, &m.Mobile, &m.PasswordHash, &m.KYC, &m.Confirmed, &mCreated)
+	if err != nil {
+		return store.Payment{}, store.Consumer{}, store.Merchant{}, noRows(err)
+	}
+	p.ExpiresAt = fromMicros(expires)
+	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
+	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
+	m.CreatedAt = fromMicros(mCreated)
+	if p.ConsumerID == 0 {
+		return p, store.Consumer{}, m, nil
+	}
+	if !c.id.Valid {
+		return store.Payment{}, store.Consumer{}, store.Merchant{}, store.ErrNotFound
+	}
+	return p, c.consumer(), m, nil
+}
+
+// nullConsumer is consumerColumns read from the outer join of a payment
+// that may have no consumer yet.
+type nullConsumer struct {
+	id, failed, lockedUntil, level, created sql.NullInt64
+	idx, mobile, name, hash                 sql.NullString
+	locked, confirmed                       sql.NullBool
+}
+
+func (c nullConsumer) consumer() store.Consumer {
+	return store.Consumer{ID: c.id.Int64, Idx: c.idx.String, Mobile: c.mobile.String, Name: c.name.String, MPINHash: c.hash.String,
+		FailedMPIN: int(c.failed.Int64), MPINLockedUntil: fromMicros(c.lockedUntil.Int64), MPINLockLevel: int(c.level.Int64),
+		Locked: c.locked.Bool, Confirmed: c.confirmed.Bool, CreatedAt: fromMicros(c.created.Int64)}
+}
+
+func (t *txn) PaymentByPidx(ctx context.Context, pidx string) (store.Payment, error) {
+	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND kind = 'epayment'`, pidx))
+}
+
+func (t *txn) UpdatePayment(ctx context.Context, p *store.Payment) error {
+	res, err := t.exec(ctx, updatePaymentSet, updatePaymentArgs(p)...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrConflict
+	}
+	p.Version++
+	return nil
+}
+
+func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.Payment, int, error) {
+	where := []string{"merchant_id = ?", "book = ?"}
+	args := []any{f.MerchantID, f.Book}
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, s := range f.States {
+			args = append(args, s)
+		}
+	}
+	if !f.From.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, micros(f.To))
+	}
+	if f.MinAmount > 0 {
+		where = append(where, "amount >= ?")
+		args = append(args, f.MinAmount)
+	}
+	if f.MaxAmount > 0 {
+		where = append(where, "amount <= ?")
+		args = append(args, f.MaxAmount)
+	}
+	if f.Query != "" {
+		pat := likeContains(strings.ToLower(f.Query))
+		where = append(where, `(idx = ? OR lower(product_identity) LIKE ? ESCAPE '\' OR lower(product_name) LIKE ? ESCAPE '\'
+			OR lower(purchase_order_id) LIKE ? ESCAPE '\' OR lower(purchase_order_name) LIKE ? ESCAPE '\')`)
+		args = append(args, f.Query, pat, pat, pat, pat)
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := t.queryRow(ctx, `SELECT count(*) FROM payments WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments WHERE `+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+		append(args, f.Limit, f.Offset)...)
+	out, err := collect(rows, err, scanPayment)
+	return out, total, err
+}
+
+func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]store.Payment, error) {
+	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE kind = 'wallet' AND ((state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?))
+		ORDER BY created_at LIMIT ?`, micros(initiatedBefore), micros(confirmedBefore), limit)
+	return collect(rows, err, scanPayment)
+}
+
+func (t *txn) DueEPayments(ctx context.Context, now, heldBefore time.Time, limit int) ([]store.Payment, error) {
+	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE state = 'Initiated' AND expires_at <= ? AND kind = 'epayment'
+		ORDER BY expires_at LIMIT ?`, micros(now), limit)
+	links, err := collect(rows, err, scanPayment)
+	if err != nil {
+		return nil, err
+	}
+	rows, err = t.query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE state = 'Pending' AND confirmed_at <= ? AND kind = 'epayment'
+		ORDER BY confirmed_at LIMIT ?`, micros(heldBefore), limit)
+	held, err := collect(rows, err, scanPayment)
+	return append(links, held...), err
+}
