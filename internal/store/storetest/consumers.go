@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -203,4 +204,99 @@ func testMPINGuards(t *testing.T, s store.Store) {
 	if got := get("9811111119"); got.Failed != n {
 		t.Errorf("%d of %d guard counts kept under LockKey", got.Failed, n)
 	}
+}
+
+func testConsumers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c1 := newConsumer(t, s, 1)
+	c2 := newConsumer(t, s, 2)
+	if c1.ID == c2.ID {
+		t.Fatalf("two consumers share ID %d", c1.ID)
+	}
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.Consumer(ctx, c1.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Consumer", got, c1)
+		got, err = tx.ConsumerByMobile(ctx, c2.Mobile)
+		if err != nil {
+			return err
+		}
+		same(t, "ConsumerByMobile", got, c2)
+		_, err = tx.Consumer(ctx, c1.ID+c2.ID+100)
+		wantErr(t, "Consumer(missing)", err, store.ErrNotFound)
+		_, err = tx.ConsumerByMobile(ctx, "9700000000")
+		wantErr(t, "ConsumerByMobile(missing)", err, store.ErrNotFound)
+		return nil
+	})
+
+	guarded := c1
+	guarded.FailedMPIN, guarded.MPINLockedUntil, guarded.MPINLockLevel = 2, base.Add(time.Hour), 3
+	inTx(t, s, func(tx store.Tx) error { return tx.SetConsumerGuard(ctx, guarded) })
+	inTx(t, s, func(tx store.Tx) error { return tx.ResetConsumerSecurity(ctx, c2.ID, "new-mpin", true) })
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.Consumer(ctx, c1.ID)
+		if err != nil {
+			return err
+		}
+		same(t, "Consumer after SetConsumerGuard", got, guarded)
+		got, err = tx.Consumer(ctx, c2.ID)
+		if err != nil {
+			return err
+		}
+		want := c2
+		want.MPINHash, want.Locked = "new-mpin", true
+		same(t, "other consumer after ResetConsumerSecurity", got, want)
+		return nil
+	})
+	inTx(t, s, func(tx store.Tx) error { return tx.ResetConsumerSecurity(ctx, c1.ID, "newer-mpin", false) })
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.Consumer(ctx, c1.ID)
+		if err != nil {
+			return err
+		}
+		want := c1
+		want.MPINHash = "newer-mpin"
+		same(t, "Consumer after ResetConsumerSecurity clears the guard", got, want)
+		return nil
+	})
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetConsumerGuard(ctx, store.Consumer{ID: c1.ID + c2.ID + 100}) })
+	wantErr(t, "SetConsumerGuard(missing)", err, store.ErrNotFound)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.ResetConsumerSecurity(ctx, c1.ID+c2.ID+100, "x", false) })
+	wantErr(t, "ResetConsumerSecurity(missing)", err, store.ErrNotFound)
+
+	dup := store.Consumer{Idx: "consumer-idx-other", Mobile: c1.Mobile, Name: "Copy", MPINHash: "x", CreatedAt: base}
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CreateConsumer(ctx, &dup) })
+	wantErr(t, "CreateConsumer(duplicate mobile)", err, store.ErrDuplicate)
+}
+
+// testConsumerWithBalance reads a consumer with its wallet balance (in a
+// write transaction: the read locks the consumer's row where it can).
+func testConsumerWithBalance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c1, c2 := newConsumer(t, s, 1), newConsumer(t, s, 2)
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c1.ID, 1000), base) })
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Live, c1.ID, 30), base) })
+	shard := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c1.ID}.WithShard(5)
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.Post(ctx, ledger.Transfer(ledger.Test, "move", 0, ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c1.ID}, shard, 200), base)
+	})
+	inTx(t, s, func(tx store.Tx) error {
+		for _, tc := range []struct {
+			c    store.Consumer
+			book ledger.Book
+			want money.Paisa
+		}{{c1, ledger.Test, 1000}, {c1, ledger.Live, 30}, {c2, ledger.Test, 0}} {
+			c, bal, err := tx.ConsumerWithBalance(ctx, tc.c.Mobile, tc.book)
+			if err != nil {
+				return err
+			}
+			same(t, "ConsumerWithBalance consumer", c, tc.c)
+			same(t, "ConsumerWithBalance balance "+string(tc.book), bal, tc.want)
+		}
+		_, _, err := tx.ConsumerWithBalance(ctx, "9800000099", ledger.Test)
+		wantErr(t, "ConsumerWithBalance(missing)", err, store.ErrNotFound)
+		return nil
+	})
 }
