@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 )
@@ -231,4 +236,140 @@ func TestIdempotencyTwoNodesPostgres(t *testing.T) {
 		t.Fatalf("cross-node replay: %s / %s", r1.Raw, r2.Raw)
 	}
 	a.ledgerOK(t)
+}
+
+// TestIdempotencyDatabaseCutPostgres cuts the server's PostgreSQL
+// connections while an idempotent refund runs, and keeps the database
+// closed to new connections until the request has failed: the refund
+// answers 500 and the release of its key fails too. Once the database
+// takes connections again, a retry with the key runs the refund (within a
+// lease, seconds), and only once.
+func TestIdempotencyDatabaseCutPostgres(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	s := &testServer{DB: dbURL, env: pgEnv}
+	s.cliOK(t, "migrate")
+	s.cliOK(t, "sandbox", "seed")
+	srv := startServerDB(t, dbURL, pgEnv)
+	_, idx := srv.pay(t, testPK, testSK, "9800000003", 3000)
+	merchantBefore := srv.demoTestBalance(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	adminURL := os.Getenv("THAILI_TEST_DATABASE_URL")
+	if adminURL == "" {
+		adminURL = pgtest.DefaultURL
+	}
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	adminExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := admin.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// Reopened in any case, so that the database can be dropped.
+	defer admin.ExecContext(context.Background(), "ALTER DATABASE "+name+" WITH ALLOW_CONNECTIONS true")
+
+	// Hold the payments table so the refund stops after claiming its key.
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	holder, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var holderPID int
+	if err := holder.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&holderPID); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := holder.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.ExecContext(ctx, "LOCK TABLE payments IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+
+	const key, body = "refund-cut", `{"amount":1000}`
+	refund := "/api/v2/epayment/merchant-transaction/" + idx + "/refund/"
+	first := make(chan response, 1)
+	go func() { first <- srv.doKey(t, "POST", refund, testSK, key, body) }()
+	claimed := func() (running bool) {
+		t.Helper()
+		var status int
+		err := lock.QueryRowContext(ctx, "SELECT status FROM idempotency_keys WHERE key = $1", key).Scan(&status)
+		if err != nil && err != sql.ErrNoRows {
+			t.Fatal(err)
+		}
+		return err == nil && status == 0
+	}
+	for !claimed() {
+		if ctx.Err() != nil {
+			t.Fatal("the refund never claimed its key")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// Cut: no new connections, and every open one but the holder's ends.
+	adminExec("ALTER DATABASE " + name + " WITH ALLOW_CONNECTIONS false")
+	adminExec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2", name, holderPID)
+	var r response
+	select {
+	case r = <-first:
+	case <-ctx.Done():
+		t.Fatal("the refund did not answer after its connection was cut")
+	}
+	if r.Status != 500 {
+		t.Fatalf("the refund with its connection cut: %d %s", r.Status, r.Raw)
+	}
+	if !claimed() {
+		t.Fatal("the key was released: the test did not make the release fail")
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	adminExec("ALTER DATABASE " + name + " WITH ALLOW_CONNECTIONS true")
+
+	// A retry is told "in progress" at most until the lease of the failed
+	// request runs out, then it runs. (A retry may also meet one of the
+	// pool's connections that the cut ended, and get a 500.)
+	cutErrors := 0
+	for {
+		r = srv.doKey(t, "POST", refund, testSK, key, body)
+		switch {
+		case r.Status == 409 && strings.Contains(r.Raw, "still in progress"):
+		case r.Status == 500:
+			cutErrors++
+		default:
+			mustBody(t, "the retry", r, 200, bodyRefundOK)
+		}
+		if r.Status == 200 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no retry ran the refund: the last answered %d %s", r.Status, r.Raw)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("%d retries met a connection the cut ended", cutErrors)
+	if again := srv.doKey(t, "POST", refund, testSK, key, body); again.Raw != r.Raw || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s", again.Status, again.Raw)
+	}
+	if got := srv.demoTestBalance(t); got != merchantBefore-1000 {
+		t.Errorf("merchant balance: %d, want one refund of 1000 from %d", got, merchantBefore)
+	}
+	srv.ledgerOK(t)
 }

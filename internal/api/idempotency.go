@@ -52,10 +52,15 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 		}
 		req := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(caller), Key: values[0],
 			Hash: s.svc.IdempotencyHash(r.Method, r.URL.Path, body)}
-		// Recording outlives a client that hangs up: the work is done.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
-		defer cancel()
+		// The key's bookkeeping outlives a client that hangs up: the work
+		// is done. Each step gets its own bound, so a request that runs
+		// long can still store its response.
+		bookkeeping := func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		}
+		ctx, cancel := bookkeeping()
 		replay, err := s.svc.BeginIdempotent(ctx, req)
+		cancel()
 		switch {
 		case errors.Is(err, payment.ErrIdempotencyMismatch):
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
@@ -85,10 +90,14 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 			return nil
 		}
 
+		// The key is held while h runs and until its response is stored.
+		defer s.holdIdempotencyKey(r, req)()
 		rec := &captureWriter{header: http.Header{}}
 		finished := false
 		defer func() {
 			if !finished { // h panicked: release the key for a retry
+				ctx, cancel := bookkeeping()
+				defer cancel()
 				if err := s.svc.FinishIdempotent(ctx, req, http.StatusInternalServerError, "", nil); err != nil {
 					s.log.ErrorContext(ctx, "releasing idempotency key", "request_id", requestID(r), "err", err)
 				}
@@ -102,7 +111,11 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 		}
 		finished = true
 		hdr, _ := json.Marshal(rec.header)
+		ctx, cancel = bookkeeping()
+		defer cancel()
 		if err := s.svc.FinishIdempotent(ctx, req, rec.status, string(hdr), rec.body.Bytes()); err != nil {
+			// If this was a release (a 5xx), the key is free anyway once
+			// its lease runs out, a few seconds after the renewals stop.
 			s.log.ErrorContext(ctx, "storing idempotent response", "request_id", requestID(r), "err", err)
 		}
 		for k, v := range rec.header {
@@ -111,6 +124,43 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 		w.WriteHeader(rec.status)
 		w.Write(rec.body.Bytes())
 		return nil
+	}
+}
+
+// holdIdempotencyKey renews the lease of req's key every s.renewEvery until
+// the returned stop is called, so no retry takes the key over while its
+// request runs. A renewal that fails (the database is unreachable) is
+// tried again at the next tick; if every one fails for a lease, a retry
+// may take the key over, and the fence in payment then stops this request
+// from committing anything.
+func (s *Server) holdIdempotencyKey(r *http.Request, req *payment.IdempotentRequest) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(s.renewEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			rctx, rcancel := context.WithTimeout(ctx, payment.IdempotencyLease)
+			err := s.svc.RenewIdempotent(rctx, req)
+			rcancel()
+			switch {
+			case errors.Is(err, payment.ErrIdempotencyNotHeld):
+				s.log.WarnContext(ctx, "idempotency key taken over while its request runs", "request_id", requestID(r))
+				return
+			case err != nil && ctx.Err() == nil:
+				s.log.ErrorContext(ctx, "renewing idempotency key", "request_id", requestID(r), "err", err)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }
 

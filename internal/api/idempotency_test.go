@@ -11,15 +11,20 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
-func newIdempotencyServer(t *testing.T) *Server {
+// newIdempotencyServer is a Server on a fresh, seeded SQLite database;
+// opts may change the service's Deps (its clock, its store) first.
+func newIdempotencyServer(t *testing.T, opts ...func(*payment.Deps)) *Server {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "idem.db"))
@@ -33,7 +38,11 @@ func newIdempotencyServer(t *testing.T) *Server {
 	cfg := payment.DefaultConfig()
 	cfg.MPINIterations = 1000
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := payment.New(payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader, Secret: bytes.Repeat([]byte("s"), 32), Log: log})
+	deps := payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader, Secret: bytes.Repeat([]byte("s"), 32), Log: log}
+	for _, o := range opts {
+		o(&deps)
+	}
+	svc, err := payment.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +141,154 @@ func TestIdempotentWrapper(t *testing.T) {
 	}
 	if w := send(panicking, "k3", `{}`); w.Code != 200 || panics != 2 {
 		t.Fatalf("retry after panic: %d %s", w.Code, w.Body)
+	}
+}
+
+// testClock is a clock the tests move.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// downStore is a real store whose database can be made unreachable: while
+// down, every transaction fails before it starts.
+type downStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (d *downStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	if d.down.Load() {
+		return errors.New("test: the database is unreachable")
+	}
+	return d.Store.InTx(ctx, fn)
+}
+
+func (d *downStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	if d.down.Load() {
+		return errors.New("test: the database is unreachable")
+	}
+	return d.Store.View(ctx, fn)
+}
+
+// leaseTestServer is a Server on a settable clock and a downStore, whose
+// requests renew their keys' leases every millisecond, and h behind the
+// idempotency middleware.
+func leaseTestServer(t *testing.T, h handlerFunc) (*Server, *testClock, *downStore, http.Handler) {
+	t.Helper()
+	clock := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	db := &downStore{}
+	s := newIdempotencyServer(t, func(d *payment.Deps) { d.Now, db.Store, d.Store = clock.Now, d.Store, db })
+	s.renewEvery = time.Millisecond
+	return s, clock, db, s.route(http.MethodPost, false, s.idempotent(secretKeyHeader, h))
+}
+
+func sendKey(h http.Handler, key string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/x/", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Key "+payment.DemoSecretKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+const busyBody = `{"detail":"A request with this Idempotency-Key is still in progress.","error_key":"idempotency_error"}` + "\n"
+
+// A request that runs long keeps its key: the middleware renews its lease
+// while it runs, so retries long past one lease are still told it is in
+// progress, and it alone runs.
+func TestIdempotentRenewsWhileRunning(t *testing.T) {
+	var runs atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	s, clock, db, h := leaseTestServer(t, func(w http.ResponseWriter, r *http.Request) error {
+		if runs.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"run": runs.Load()})
+		return nil
+	})
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- sendKey(h, "slow") }()
+	<-entered
+	ctx := context.Background()
+	caller, err := s.svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := payment.IdempotencyScope(caller)
+	for i := 0; i < 5; i++ {
+		clock.Advance(payment.IdempotencyLease - time.Second)
+		want := clock.Now().Add(payment.IdempotencyLease)
+		// Wait (bounded) for a renewal after the clock moved.
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			var rec store.IdempotencyRecord
+			err := db.View(ctx, func(tx store.Tx) error {
+				var err error
+				rec, err = tx.Idempotency(ctx, scope, "slow")
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rec.LeaseUntil.Before(want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no renewal after %d leases: held until %s, now %s", i, rec.LeaseUntil, clock.Now())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if w := sendKey(h, "slow"); w.Code != 409 || w.Body.String() != busyBody {
+			t.Fatalf("retry %d while the request runs: %d %s", i, w.Code, w.Body)
+		}
+	}
+	close(release)
+	if w := <-done; w.Code != 201 || w.Body.String() != `{"run":1}`+"\n" {
+		t.Fatalf("the long request: %d %s", w.Code, w.Body)
+	}
+	if w := sendKey(h, "slow"); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "true" || runs.Load() != 1 {
+		t.Fatalf("replay: %d %s (runs %d)", w.Code, w.Body, runs.Load())
+	}
+}
+
+// A request that fails with a 500 because the database went away, and
+// whose release of the key fails too, leaves a key a retry may run again
+// a few seconds later, once the database is back.
+func TestIdempotentFailedReleaseFreesKeyWithinSeconds(t *testing.T) {
+	var runs atomic.Int32
+	var db *downStore
+	_, clock, db, h := leaseTestServer(t, func(w http.ResponseWriter, r *http.Request) error {
+		if runs.Add(1) == 1 {
+			db.down.Store(true) // the connections are cut mid-request
+			return errors.New("database down")
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+		return nil
+	})
+	if w := sendKey(h, "cut"); w.Code != 500 {
+		t.Fatalf("first: %d %s", w.Code, w.Body)
+	}
+	db.down.Store(false)
+	if w := sendKey(h, "cut"); w.Code != 409 || w.Body.String() != busyBody {
+		t.Fatalf("retry within the lease: %d %s", w.Code, w.Body)
+	}
+	clock.Advance(15 * time.Second)
+	if w := sendKey(h, "cut"); w.Code != 200 || runs.Load() != 2 {
+		t.Fatalf("retry 15 s later: %d %s (runs %d), want it to run", w.Code, w.Body, runs.Load())
 	}
 }
 

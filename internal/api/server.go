@@ -44,6 +44,10 @@ type Server struct {
 	metrics     *opsMetrics
 	handler     http.Handler
 	patterns    []string // every pattern routes registered (patterns.go)
+
+	// renewEvery is how often a request running under an Idempotency-Key
+	// renews its lease (payment.IdempotencyRenewEvery; tests shorten it).
+	renewEvery time.Duration
 }
 
 // Options configure a Server.
@@ -87,7 +91,7 @@ type Options struct {
 func New(o Options) *Server {
 	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
 		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready,
-		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr}
+		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr, renewEvery: payment.IdempotencyRenewEvery}
 	if s.clientAddr == nil {
 		s.clientAddr = ClientAddress("")
 	}

@@ -12,12 +12,25 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// Idempotency-Key timing. Keys are kept at least IdempotencyTTL; a request
-// still marked running after IdempotencyStale was abandoned (its node
-// stopped mid-request) and a retry may run it anew.
+// Idempotency-Key timing. Keys are kept at least IdempotencyTTL. A running
+// key is held by a lease of IdempotencyLease, which the request running
+// under it renews every IdempotencyRenewEvery (RenewIdempotent). A lease
+// that ran out means nobody runs the request any more: without effects its
+// key is free for a retry; with effects its retries are told the response
+// was lost.
 const (
-	IdempotencyTTL   = 24 * time.Hour
-	IdempotencyStale = 10 * time.Minute
+	IdempotencyTTL = 24 * time.Hour
+	// IdempotencyLease bounds how long a key whose request did nothing
+	// stays "in progress" once that request stopped, even when it could
+	// not release the key (its database was unreachable).
+	IdempotencyLease = 10 * time.Second
+	// IdempotencyRenewEvery leaves a running request four renewals per
+	// lease, so a slow or briefly failing renewal does not lose its key.
+	IdempotencyRenewEvery = IdempotencyLease / 4
+	// IdempotencyMaxHold caps renewals: no request holds its key longer
+	// (the server's write timeout is 60 s), so a request stuck for good
+	// does not keep its key from retries.
+	IdempotencyMaxHold = 10 * time.Minute
 )
 
 // Idempotency outcomes that are not a replay.
@@ -30,6 +43,10 @@ var (
 	// but its response was never stored (its node stopped in between),
 	// and running it again could repeat that work.
 	ErrIdempotencyLost = errors.New("payment: idempotent request done but its response lost")
+	// ErrIdempotencyNotHeld: RenewIdempotent found the request's claim
+	// gone: a retry took the key over (the lease had run out), or the
+	// request was finished. Renewing is pointless from then on.
+	ErrIdempotencyNotHeld = errors.New("payment: idempotency key no longer held by this request")
 )
 
 // IdempotentRequest is a request made under an Idempotency-Key.
@@ -57,15 +74,20 @@ func (s *Service) IdempotencyHash(method, path string, body []byte) string {
 }
 
 // BeginIdempotent claims req's key. It returns nil, nil when the caller
-// should run the request and then call FinishIdempotent; the stored
-// record when the same request already finished (to replay);
-// ErrIdempotencyMismatch or ErrIdempotencyBusy otherwise.
+// should run the request, renewing its lease with RenewIdempotent while it
+// runs, and then call FinishIdempotent; the stored record when the same
+// request already finished (to replay); ErrIdempotencyMismatch,
+// ErrIdempotencyBusy or ErrIdempotencyLost otherwise. A key still running
+// without effects whose lease ran out is taken over: its request did
+// nothing and no longer runs.
 func (s *Service) BeginIdempotent(ctx context.Context, req *IdempotentRequest) (*store.IdempotencyRecord, error) {
+	ctx = withoutIdempotentRequest(ctx)
 	for attempt := 0; attempt < 5; attempt++ {
 		now := s.now()
-		rec := store.IdempotencyRecord{Scope: req.Scope, Key: req.Key, RequestHash: req.Hash, CreatedAt: now}
+		rec := store.IdempotencyRecord{Scope: req.Scope, Key: req.Key, RequestHash: req.Hash, CreatedAt: now,
+			LeaseUntil: now.Add(IdempotencyLease)}
 		err := s.store.InTx(ctx, func(tx store.Tx) error {
-			return tx.BeginIdempotency(ctx, &rec, now.Add(-IdempotencyStale))
+			return tx.BeginIdempotency(ctx, &rec, now)
 		})
 		if err == nil {
 			req.began = now
@@ -87,7 +109,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, req *IdempotentRequest) (
 			return nil, err
 		case !hmac.Equal([]byte(old.RequestHash), []byte(req.Hash)):
 			return nil, ErrIdempotencyMismatch
-		case !old.Completed && old.Effects && old.CreatedAt.Before(now.Add(-IdempotencyStale)):
+		case !old.Completed && old.Effects && old.LeaseUntil.Before(now):
 			return nil, ErrIdempotencyLost
 		case !old.Completed:
 			return nil, ErrIdempotencyBusy
@@ -97,11 +119,33 @@ func (s *Service) BeginIdempotent(ctx context.Context, req *IdempotentRequest) (
 	return nil, ErrIdempotencyBusy
 }
 
+// RenewIdempotent moves the lease of req, which BeginIdempotent let run,
+// IdempotencyLease ahead (but never past IdempotencyMaxHold after the
+// claim), so no retry takes the key over while the request still runs.
+// It is ErrIdempotencyNotHeld once the claim is gone.
+func (s *Service) RenewIdempotent(ctx context.Context, req *IdempotentRequest) error {
+	until := s.now().Add(IdempotencyLease)
+	if limit := req.began.Add(IdempotencyMaxHold); until.After(limit) {
+		until = limit
+	}
+	ctx = withoutIdempotentRequest(ctx)
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		return tx.RenewIdempotency(ctx, req.Scope, req.Key, req.began, until)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrIdempotencyNotHeld
+	}
+	return err
+}
+
 // FinishIdempotent stores the response of a request BeginIdempotent let
 // run. A server error (5xx) is not kept: the key is released so a retry
 // runs again, unless the request committed some work first; then the key
-// stays running, and once stale its retries get ErrIdempotencyLost.
+// stays running, and once its lease runs out its retries get
+// ErrIdempotencyLost. If the release itself fails (the database is
+// unreachable), the key is free anyway once its lease runs out.
 func (s *Service) FinishIdempotent(ctx context.Context, req *IdempotentRequest, status int, headers string, body []byte) error {
+	ctx = withoutIdempotentRequest(ctx)
 	return s.store.InTx(ctx, func(tx store.Tx) error {
 		if status >= 500 {
 			if err := tx.DeleteIdempotency(ctx, req.Scope, req.Key, req.began); !errors.Is(err, store.ErrNotFound) {
@@ -135,14 +179,23 @@ func WithIdempotentRequest(ctx context.Context, req *IdempotentRequest) context.
 
 type idempotentRequestKey struct{}
 
+// withoutIdempotentRequest returns ctx for the key's own bookkeeping, whose
+// transactions must not be fenced and marked as the request's effects.
+func withoutIdempotentRequest(ctx context.Context) context.Context {
+	if ctx.Value(idempotentRequestKey{}) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, idempotentRequestKey{}, (*IdempotentRequest)(nil))
+}
+
 // fencedStore is the service's store. Under WithIdempotentRequest its
 // write transactions mark the request's key as having effects before they
 // commit. That closes the window between a request's work and the storing
 // of its response: if the node stops in between, the key keeps its mark,
 // so a retry is told the response was lost instead of doing the work
-// again. And a request whose key a retry took over (it ran longer than
-// IdempotencyStale) can no longer commit anything: its mark fails and its
-// writes roll back.
+// again. And a request whose key a retry took over (its lease ran out:
+// its renewals failed, or it ran past IdempotencyMaxHold) can no longer
+// commit anything: its mark fails and its writes roll back.
 type fencedStore struct{ store.Store }
 
 func (f fencedStore) InTx(ctx context.Context, fn func(store.Tx) error) error {

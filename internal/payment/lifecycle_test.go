@@ -68,7 +68,9 @@ const lcMobile = "9811111111"
 // testActor is who the tests' operator actions are audited as.
 var testActor = payment.CommandLine("test")
 
-func newLC(t *testing.T) *lcFixture {
+// newLC is a service on a fresh, seeded SQLite database with a settable
+// clock; opts may change its Deps (the store, say) before it is made.
+func newLC(t *testing.T, opts ...func(*payment.Deps)) *lcFixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
@@ -82,8 +84,12 @@ func newLC(t *testing.T) *lcFixture {
 	cfg := payment.DefaultConfig()
 	cfg.MPINIterations = 100
 	f := &lcFixture{db: db, ctx: ctx, clock: &lcClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, notes: &lcNotifier{codes: map[string]string{}}}
-	f.svc, err = payment.New(payment.Deps{Store: db, Config: cfg, Now: f.clock.Now, Rand: rand.Reader,
-		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: f.notes})
+	deps := payment.Deps{Store: db, Config: cfg, Now: f.clock.Now, Rand: rand.Reader,
+		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: f.notes}
+	for _, o := range opts {
+		o(&deps)
+	}
+	f.svc, err = payment.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,11 @@ type IdempotencyRecord struct {
 	// before doing anything: it may never be taken over, since running
 	// the request again could repeat what it did.
 	Effects bool
+	// LeaseUntil is how long a running row's claim holds: the request
+	// running under the key keeps moving it a few seconds ahead. A running
+	// row without effects whose lease ended was left by a request that did
+	// nothing and no longer runs, and a retry may take it over.
+	LeaseUntil time.Time
 	// The stored response, once Completed.
 	ResponseStatus  int
 	ResponseHeaders string // the handler's headers as a JSON object of lists
@@ -27,11 +32,16 @@ type IdempotencyRecord struct {
 
 // IdempotencyTx is the idempotency-key part of Tx.
 type IdempotencyTx interface {
-	// BeginIdempotency stores r as running. If a row with the same scope
-	// and key exists it is ErrDuplicate, unless that row is still running
-	// without effects and was created before staleBefore: such a row (its
-	// request abandoned by a node that stopped) is replaced by r.
-	BeginIdempotency(ctx context.Context, r *IdempotencyRecord, staleBefore time.Time) error
+	// BeginIdempotency stores r as running, held until r.LeaseUntil. If a
+	// row with the same scope and key exists it is ErrDuplicate, unless
+	// that row is still running without effects and its lease ended before
+	// now: such a row (its request did nothing and no longer runs) is
+	// replaced by r, in one compare-and-set, so of two retries one wins.
+	BeginIdempotency(ctx context.Context, r *IdempotencyRecord, now time.Time) error
+	// RenewIdempotency moves the lease of the running row of scope and key
+	// created at createdAt to leaseUntil. Anything else is ErrNotFound:
+	// the row was completed, released, or taken over by a retry.
+	RenewIdempotency(ctx context.Context, scope, key string, createdAt, leaseUntil time.Time) error
 	// Idempotency returns the row of scope and key, or ErrNotFound.
 	Idempotency(ctx context.Context, scope, key string) (IdempotencyRecord, error)
 	// CompleteIdempotency stores r's response on the running row of r's
