@@ -176,10 +176,11 @@ type app struct {
 
 // openStore opens the configured database. SQLite is migrated on open, so
 // the embedded default needs no setup; PostgreSQL must already be migrated
-// to exactly this build's schema (`thaili migrate`).
+// to exactly this build's schema (`thaili migrate`), and is opened with
+// at most db.MaxConns connections.
 func (e env) openStore(db config.Database) (store.Store, string, error) {
 	if db.Postgres() {
-		d, err := postgres.Open(e.ctx, db.URL)
+		d, err := postgres.Open(e.ctx, db.URL, postgres.MaxConns(db.MaxConns))
 		if err != nil {
 			return nil, "", err
 		}
@@ -413,7 +414,7 @@ func (e env) migrate(args []string) error {
 	var n int
 	var where string // the database, for the message; a PostgreSQL password is redacted
 	if db.Postgres() {
-		d, err := postgres.Open(e.ctx, db.URL)
+		d, err := postgres.Open(e.ctx, db.URL, postgres.MaxConns(db.MaxConns))
 		if err != nil {
 			return err
 		}

@@ -58,15 +58,44 @@ type Serve struct {
 	// ClientIPHeader names the header a trusted reverse proxy puts the
 	// client's address in; empty uses the connection's remote address.
 	ClientIPHeader string
+	// DatabaseMaxConns is --database-max-conns as given; Validate parses
+	// it into Database.MaxConns.
+	DatabaseMaxConns string
 
 	sandboxFlag optionalBool // --sandbox, if given
 	getenv      Getenv       // for the settings without a flag, read by Validate
 }
 
-// Database says which database to use.
+// Database says which database to use, and how many connections to it
+// the process may open.
 type Database struct {
 	URL string
+	// MaxConns is the most PostgreSQL connections the process opens, both
+	// pools together: CommandMaxConns for a one-off command (set by
+	// AddDatabase), serve's --database-max-conns for a node. SQLite
+	// ignores it.
+	MaxConns int
 }
+
+// PostgreSQL connection limits. A default PostgreSQL server accepts 100
+// connections and reserves 3 for superusers; nodes × the limit plus the
+// commands' connections must fit in the rest (README, "PostgreSQL and
+// several nodes").
+const (
+	// DefaultMaxConns is serve's default: four nodes (80) and a few
+	// commands fit in a default server's 97.
+	DefaultMaxConns = 20
+	// MinMaxConns and MaxMaxConns bound --database-max-conns: two
+	// connections each for writes and reads at least, and more than a
+	// thousand from one node is a typo (PostgreSQL gains nothing from
+	// more connections than it has cores to run them).
+	MinMaxConns = 4
+	MaxMaxConns = 1000
+	// CommandMaxConns is the limit of every command but serve (migrate,
+	// the operator commands, bench): they run their statements one at a
+	// time and need only a couple.
+	CommandMaxConns = 4
+)
 
 // Postgres reports whether the URL names a PostgreSQL database.
 func (d Database) Postgres() bool {
@@ -96,8 +125,11 @@ func (d Database) SQLitePath() (string, error) {
 // test's map.
 type Getenv func(string) string
 
-// AddDatabase registers --database-url (THAILI_DATABASE_URL).
+// AddDatabase registers --database-url (THAILI_DATABASE_URL) and gives d
+// the small connection limit of a one-off command (CommandMaxConns);
+// serve's --database-max-conns replaces it.
 func AddDatabase(fs *flag.FlagSet, getenv Getenv, d *Database) {
+	d.MaxConns = CommandMaxConns
 	fs.StringVar(&d.URL, "database-url", envOr(getenv, "THAILI_DATABASE_URL", "./thaili.db"),
 		"database: a SQLite file path, sqlite:PATH or postgres://... (env THAILI_DATABASE_URL)")
 }
@@ -145,6 +177,10 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	fs.StringVar(&s.ClientIPHeader, "client-ip-header", getenv("THAILI_CLIENT_IP_HEADER"),
 		"header holding the client address, set by a trusted reverse proxy (e.g. X-Real-IP or X-Forwarded-For: its last value is used); "+
 			"empty uses the connection's address. Set it only behind a proxy that overwrites it, as clients can send any value (env THAILI_CLIENT_IP_HEADER)")
+	fs.StringVar(&s.DatabaseMaxConns, "database-max-conns", envOr(getenv, "THAILI_DATABASE_MAX_CONNS", strconv.Itoa(DefaultMaxConns)),
+		fmt.Sprintf("most PostgreSQL connections this node opens, writes and reads together (%d to %d); "+
+			"nodes x this + a few for migrate and other commands must fit in the server's max_connections - superuser_reserved_connections; "+
+			"no effect on SQLite (env THAILI_DATABASE_MAX_CONNS)", MinMaxConns, MaxMaxConns))
 	sign, _ := strconv.ParseBool(envOr(getenv, "THAILI_SIGN_REDIRECTS", "false"))
 	fs.BoolVar(&s.SignRedirects, "sign-redirects", sign,
 		"add signature and signed_field_names to the hosted page's redirects to return_url (env THAILI_SIGN_REDIRECTS)")
@@ -194,6 +230,11 @@ func (s *Serve) Validate() error {
 	if s.KeyGuessBurst, s.KeyGuessPer, err = ParseRate(s.KeyGuessLimit); err != nil {
 		return fmt.Errorf("--key-guess-limit (THAILI_KEY_GUESS_LIMIT) %q: %v", s.KeyGuessLimit, err)
 	}
+	n, err := strconv.Atoi(s.DatabaseMaxConns)
+	if err != nil || n < MinMaxConns || n > MaxMaxConns {
+		return fmt.Errorf("--database-max-conns (THAILI_DATABASE_MAX_CONNS) %q: must be a whole number from %d to %d", s.DatabaseMaxConns, MinMaxConns, MaxMaxConns)
+	}
+	s.MaxConns = n
 	if h := s.ClientIPHeader; h != "" && !headerName.MatchString(h) {
 		return fmt.Errorf("--client-ip-header (THAILI_CLIENT_IP_HEADER) %q: must be a header name such as X-Real-IP or X-Forwarded-For", h)
 	}

@@ -257,3 +257,67 @@ func TestGuessLimitFlags(t *testing.T) {
 		t.Fatalf("flags must win over env: %+v %v", s, err)
 	}
 }
+
+// TestDatabaseMaxConns covers --database-max-conns: its default, the
+// environment, the flag winning, and the values it refuses with a message
+// naming the flag and its variable. Every other command gets
+// CommandMaxConns from AddDatabase.
+func TestDatabaseMaxConns(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		env   map[string]string
+		flags []string
+		want  int
+	}{
+		{name: "default", want: 20},
+		{name: "default on PostgreSQL", env: map[string]string{"THAILI_DATABASE_URL": "postgres://db.example/thaili"}, want: 20},
+		{name: "env", env: map[string]string{"THAILI_DATABASE_MAX_CONNS": "30"}, want: 30},
+		{name: "flag", flags: []string{"--database-max-conns", "12"}, want: 12},
+		{name: "flag wins over env", env: map[string]string{"THAILI_DATABASE_MAX_CONNS": "30"}, flags: []string{"--database-max-conns=8"}, want: 8},
+		{name: "flag wins over a bad env", env: map[string]string{"THAILI_DATABASE_MAX_CONNS": "many"}, flags: []string{"--database-max-conns", "8"}, want: 8},
+		{name: "lowest", flags: []string{"--database-max-conns", "4"}, want: 4},
+		{name: "highest", env: map[string]string{"THAILI_DATABASE_MAX_CONNS": "1000"}, want: 1000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := parseServe(t, tt.env, tt.flags...)
+			if err != nil || s.MaxConns != tt.want {
+				t.Fatalf("MaxConns = %d, %v; want %d", s.MaxConns, err, tt.want)
+			}
+		})
+	}
+	const msg = `: must be a whole number from 4 to 1000`
+	for _, tt := range []struct {
+		name, env string
+		flags     []string
+		err       string
+	}{
+		{name: "too few", flags: []string{"--database-max-conns", "3"}, err: `"3"`},
+		{name: "zero", env: "0", err: `"0"`},
+		{name: "negative", flags: []string{"--database-max-conns=-20"}, err: `"-20"`},
+		{name: "too many", env: "1001", err: `"1001"`},
+		{name: "not a number", env: "twenty", err: `"twenty"`},
+		{name: "a fraction", flags: []string{"--database-max-conns", "20.5"}, err: `"20.5"`},
+		{name: "a space", env: " 20", err: `" 20"`},
+		{name: "a unit", env: "20conns", err: `"20conns"`},
+		{name: "empty flag", flags: []string{"--database-max-conns", ""}, err: `""`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			if tt.env != "" {
+				env["THAILI_DATABASE_MAX_CONNS"] = tt.env
+			}
+			_, err := parseServe(t, env, tt.flags...)
+			want := "--database-max-conns (THAILI_DATABASE_MAX_CONNS) " + tt.err + msg
+			if err == nil || err.Error() != want {
+				t.Fatalf("error %v, want %q", err, want)
+			}
+		})
+	}
+
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	var db Database
+	AddDatabase(fs, func(string) string { return "" }, &db)
+	if db.MaxConns != CommandMaxConns || CommandMaxConns < MinMaxConns {
+		t.Fatalf("a command's limit is %d, want CommandMaxConns (%d, at least %d)", db.MaxConns, CommandMaxConns, MinMaxConns)
+	}
+}

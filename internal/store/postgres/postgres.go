@@ -39,16 +39,62 @@ var _ store.Store = (*DB)(nil)
 
 var dialect = &sqlstore.Dialect{Numbered: true, SkipLocked: true, WritableCTEs: true, KeyLocks: true, RowLocks: true, MapErr: mapErr}
 
-// Open connects to the database at url (postgres://...). It does not
-// migrate; call Migrate, or CheckSchema to refuse a wrong schema.
-func Open(ctx context.Context, url string) (*DB, error) {
+// Connection limits. A node's connections are PostgreSQL's scarcest
+// resource when several nodes share a server (max_connections is 100 by
+// default, 3 of them reserved for superusers), so the operator sets them
+// per node; see PoolSizes for how they are split.
+const (
+	// DefaultMaxConns is the limit of a DB opened without MaxConns: the
+	// same as serve's default (--database-max-conns), which lets four
+	// nodes and a few commands share a default server.
+	DefaultMaxConns = 20
+	// MinMaxConns is the smallest limit: two connections for each pool.
+	MinMaxConns = 4
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	maxConns int
+}
+
+// MaxConns sets the most connections the DB opens to PostgreSQL, both
+// pools together (at least MinMaxConns). Connections are opened only when
+// needed and closed after 5 idle minutes; n is a ceiling, not a
+// reservation.
+func MaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// PoolSizes splits a limit of n connections between the pool of
+// write transactions (InTx, Snapshot, migrations) and the read-only pool
+// of View: two thirds (rounded down) for writes, the rest for reads, at
+// least 2 each. A write transaction holds its connection from BEGIN to
+// COMMIT, over several round trips, while a read holds one for a single
+// statement, so writes need the larger share; 48 gives the 32 + 16 this
+// package used before the limit could be set, and 20 gives 13 + 7.
+func PoolSizes(n int) (writes, reads int) {
+	writes = max(n*2/3, 2)
+	return writes, max(n-writes, 2)
+}
+
+// Open connects to the database at url (postgres://...) with at most
+// DefaultMaxConns connections, or the limit of a MaxConns option. It
+// does not migrate; call Migrate, or CheckSchema to refuse a wrong
+// schema.
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	o := options{maxConns: DefaultMaxConns}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxConns < MinMaxConns {
+		return nil, fmt.Errorf("postgres: a limit of %d connections is too small: at least %d are needed (2 for writes, 2 for reads)", o.maxConns, MinMaxConns)
+	}
+	writes, readers := PoolSizes(o.maxConns)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	db.SetConnMaxIdleTime(5 * time.Minute)
+	limitPool(db, writes)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -65,10 +111,17 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	reads.SetMaxOpenConns(16)
-	reads.SetMaxIdleConns(16)
-	reads.SetConnMaxIdleTime(5 * time.Minute)
+	limitPool(reads, readers)
 	return &DB{db: db, reads: reads}, nil
+}
+
+// limitPool caps pool at n connections and keeps as many idle between
+// bursts (reconnecting costs a PostgreSQL backend's start-up), closing
+// those idle for 5 minutes.
+func limitPool(pool *sql.DB, n int) {
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
 }
 
 // Close closes the connection pools.
