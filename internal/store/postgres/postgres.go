@@ -12,11 +12,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	neturl "net/url"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,7 +33,8 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
-var dialect = &sqlstore.Dialect{Numbered: true, SkipLocked: true, WritableCTEs: true, KeyLocks: true, RowLocks: true, MapErr: mapErr}
+var dialect = &sqlstore.Dialect{Numbered: true, SkipLocked: true, WritableCTEs: true, KeyLocks: true, RowLocks: true, MapErr: mapErr,
+	TableExists: `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?`}
 
 // Connection limits. A node's connections are PostgreSQL's scarcest
 // resource when several nodes share a server (max_connections is 100 by
@@ -144,114 +141,34 @@ func readOnlyURL(raw string) (string, error) {
 // SQL exposes the pool for tests and tools that inspect the database.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-type migration struct {
-	version int
-	name    string
-	body    string
+// migrations are this build's schema steps.
+func migrations() ([]sqlstore.Migration, error) {
+	return sqlstore.Migrations(migrationFiles, "migrations")
 }
 
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var out []migration
-	for _, name := range names {
-		num, _, _ := strings.Cut(strings.TrimPrefix(name, "migrations/"), "_")
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: bad number", name)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{v, name, string(body)})
-	}
-	return out, nil
-}
-
-// LatestVersion is the newest schema version this build knows.
-func LatestVersion() int {
-	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
-}
-
-// migrationLock is the advisory lock key that serialises migrations of
-// several processes started at once.
-const migrationLock = 7_465_632_001
-
-// Migrate applies the migrations not yet applied and returns how many.
+// Migrate applies the migrations not yet applied and returns how many
+// (sqlstore.Migrate: under an advisory lock, refusing a newer schema).
 func (d *DB) Migrate(ctx context.Context) (int, error) {
 	ms, err := migrations()
 	if err != nil {
 		return 0, err
 	}
-	applied := 0
-	for _, m := range ms {
-		err := d.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
-				return err
-			}
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, m.body); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.version); err != nil {
-				return err
-			}
-			applied++
-			return nil
-		})
-		if err != nil {
-			return applied, fmt.Errorf("postgres: migration %s: %w", m.name, err)
-		}
+	n, err := sqlstore.Migrate(ctx, d.db, dialect, ms)
+	if err != nil {
+		return n, fmt.Errorf("postgres: %w", err)
 	}
-	return applied, nil
+	return n, nil
 }
 
-// SchemaVersion returns the newest applied migration (0 if none).
-func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
-	var exists bool
-	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
-		return 0, err
-	}
-	if !exists {
-		return 0, nil
-	}
-	var v sql.NullInt64
-	err := d.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v)
-	return int(v.Int64), err
-}
-
-// CheckSchema refuses a database that is not migrated to exactly this
-// build's schema, with a message that says what to do.
+// CheckSchema reports an error unless the database has applied exactly
+// this build's migrations: serve refuses to start otherwise, and /readyz
+// says so.
 func (d *DB) CheckSchema(ctx context.Context) error {
-	v, err := d.SchemaVersion(ctx)
+	ms, err := migrations()
 	if err != nil {
 		return err
 	}
-	latest := LatestVersion()
-	switch {
-	case v < latest:
-		return fmt.Errorf("the database schema is at version %d but this thaili needs %d: run `thaili migrate` first", v, latest)
-	case v > latest:
-		return fmt.Errorf("the database schema is at version %d, newer than this thaili knows (%d): upgrade thaili", v, latest)
-	}
-	return nil
+	return sqlstore.CheckSchema(ctx, d.db, dialect, ms)
 }
 
 // InTx runs fn in a READ COMMITTED transaction, retrying it when

@@ -67,8 +67,20 @@ func TestSchemaChecks(t *testing.T) {
 	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (9999)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "newer than this thaili knows") {
+	if err := db.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "has migration 9999, which this thaili does not know") {
 		t.Fatalf("newer schema: %v", err)
+	}
+	// Migrate refuses it too, as SQLite's does: one runner, one rule.
+	if _, err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "has migration 9999, which this thaili does not know") {
+		t.Fatalf("Migrate on a newer schema: %v", err)
+	}
+	// A database that lacks one migration of the middle (not only the
+	// newest) is refused: the whole set must match, not the highest.
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version IN (9999, 5)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "lacks migration 5") {
+		t.Fatalf("a schema without migration 5: %v", err)
 	}
 }
 

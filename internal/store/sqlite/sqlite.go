@@ -11,11 +11,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -108,60 +105,18 @@ func (db *DB) Close() error {
 }
 
 // Migrate applies the embedded numbered migrations not yet applied, each
-// in its own transaction, and returns how many it applied.
+// in its own transaction, and returns how many it applied; it refuses a
+// schema newer than this build (sqlstore.Migrate).
 func (db *DB) Migrate(ctx context.Context) (int, error) {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
-		return 0, fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	ms, err := sqlstore.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return 0, err
 	}
-	sort.Strings(names)
-	if len(names) > 0 {
-		latest, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(names[len(names)-1], "migrations/"), "_", 2)[0])
-		var current sql.NullInt64
-		if err := db.write.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&current); err != nil {
-			return 0, fmt.Errorf("sqlite: migrate: %w", err)
-		}
-		if int(current.Int64) > latest {
-			return 0, fmt.Errorf("sqlite: the database schema is at version %d, newer than this thaili knows (%d): upgrade thaili", current.Int64, latest)
-		}
+	n, err := sqlstore.Migrate(ctx, db.write, dialect, ms)
+	if err != nil {
+		return n, fmt.Errorf("sqlite: %w", err)
 	}
-	applied := 0
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, _ := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if err != nil {
-			return applied, fmt.Errorf("sqlite: migration %s: bad number", name)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return applied, err
-		}
-		err = db.inTx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, version); err != nil {
-				return err
-			}
-			applied++
-			return nil
-		})
-		if err != nil {
-			return applied, fmt.Errorf("sqlite: migration %s: %w", name, err)
-		}
-	}
-	return applied, nil
+	return n, nil
 }
 
 // Snapshot is View: SQLite's read transactions are already snapshots.
@@ -192,7 +147,8 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-var dialect = &sqlstore.Dialect{MapErr: mapErr}
+var dialect = &sqlstore.Dialect{MapErr: mapErr,
+	TableExists: `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`}
 
 // mapErr turns driver errors into the store's sentinel errors.
 func mapErr(err error) error {

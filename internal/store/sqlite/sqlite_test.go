@@ -82,8 +82,11 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 	if _, err := raw.Exec(`INSERT INTO schema_migrations (version) VALUES (9999)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer than this thaili knows") {
+	if _, err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "has migration 9999, which this thaili does not know") {
 		t.Fatalf("Migrate on a newer schema: %v", err)
+	}
+	if err := db.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "has migration 9999") {
+		t.Fatalf("CheckSchema on a newer schema: %v", err)
 	}
 }
 

@@ -38,6 +38,9 @@ type Dialect struct {
 	// they read (ConsumerForUpdate), so concurrent deciders queue
 	// (PostgreSQL). SQLite's single writer queues them already.
 	RowLocks bool
+	// TableExists counts the tables named by its one argument (0 or 1):
+	// how the migration runner tells a database never migrated.
+	TableExists string
 	// MapErr maps driver errors (unique violations, serialization
 	// failures) to store errors; it must return nil for nil.
 	MapErr func(error) error
