@@ -21,10 +21,11 @@ type Error struct {
 	Body       []byte              // the raw response body
 }
 
-// Error describes the status, the detail and the field errors.
+// Error describes the status, the detail and the field errors, e.g.
+// "sdk: HTTP 400; amount: Amount does not match the transaction amount.".
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "thaili: HTTP %d", e.StatusCode)
+	fmt.Fprintf(&b, "sdk: HTTP %d", e.StatusCode)
 	if e.Detail != "" {
 		b.WriteString(": " + e.Detail)
 	}

@@ -9,18 +9,29 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/thaili/thaili/sdk"
 )
 
-// baseURL is the test server's URL (server_test.go); a merchant would use
-// its Thaili host, e.g. "http://127.0.0.1:8000".
+// The examples call thaili, a stand-in for a Thaili host that answers as
+// a sandbox `thaili serve` did (host_test.go); a merchant would call its
+// Thaili host, e.g. sdk.New("http://127.0.0.1:8000", secretKey).
+// cmd/thaili/sdk_e2e_test.go runs the same calls against a real server.
 
-func ExampleClient_InitiateEPayment() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := context.Background()
+// The whole ePayment flow: initiate, the payer pays on the hosted page,
+// lookup, and a partial refund.
+func Example_ePayment() {
+	thaili := newFakeThaili(map[string][]answer{
+		"POST /api/v2/epayment/initiate/":                               ok(initiatedBody),
+		"POST /api/v2/epayment/lookup/":                                 {{200, lookupCompletedBody}, {200, lookupPartialBody}},
+		"POST /api/merchant-transaction/VXSR5iSMwipPgmhwwUfMj5/refund/": ok(refundedBody),
+	})
+	defer thaili.Close()
+
+	client := sdk.New(thaili.URL, secretKey)
+	// The idempotency key makes a retry after a lost answer safe.
+	ctx := sdk.WithIdempotencyKey(context.Background(), "order-1")
 	p, err := client.InitiateEPayment(ctx, sdk.EPaymentRequest{
 		ReturnURL:         "https://shop.example/return",
 		WebsiteURL:        "https://shop.example",
@@ -28,101 +39,47 @@ func ExampleClient_InitiateEPayment() {
 		PurchaseOrderID:   "order-1",
 		PurchaseOrderName: "A book",
 		CustomerInfo:      &sdk.CustomerInfo{Name: "Ram Bahadur", Phone: "9800000001"},
-		MerchantExtra:     map[string]any{"merchant_cart": "c-17"},
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	// Send the payer's browser to p.PaymentURL.
-	fmt.Println("hosted page:", strings.HasPrefix(p.PaymentURL, baseURL+"/?"))
-	fmt.Println("expires in:", p.ExpiresIn)
-	l, err := client.Lookup(ctx, p.Pidx)
+	fmt.Println("pay at:", p.PaymentURL)
+	fmt.Println("expires:", p.ExpiresAt.Format(time.DateTime), "in", p.ExpiresIn, "s")
+
+	// The payer's browser comes back to return_url; trust only a lookup.
+	l, err := client.Lookup(context.Background(), p.Pidx)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("status:", l.Status)
-	fmt.Println("transaction id:", l.TransactionID)
-	// Output:
-	// hosted page: true
-	// expires in: 1800
-	// status: Initiated
-	// transaction id: <nil>
-}
-
-// The whole ePayment flow: initiate, the payer pays on the hosted page,
-// lookup, a partial refund and the transaction list.
-func Example_ePayment() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := context.Background()
-	p, err := client.InitiateEPayment(ctx, sdk.EPaymentRequest{
-		ReturnURL: "https://shop.example/return", WebsiteURL: "https://shop.example",
-		Amount: 2000, PurchaseOrderID: "order-2", PurchaseOrderName: "Two books",
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
+	if l.Status == sdk.StatusCompleted {
+		fmt.Println("paid:", l.TotalAmount, "fee:", l.Fee, "transaction:", *l.TransactionID)
 	}
-
-	payEPayment(p.Pidx) // the payer pays at p.PaymentURL
-
-	l, err := client.Lookup(ctx, p.Pidx)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println("status:", l.Status, "amount:", l.TotalAmount, "fee:", l.Fee)
 
 	half := int64(500)
+	ctx = sdk.WithIdempotencyKey(context.Background(), "refund-1-1")
 	if err := client.Refund(ctx, *l.TransactionID, &half); err != nil {
 		fmt.Println(err)
 		return
 	}
-	l, _ = client.Lookup(ctx, p.Pidx)
+	l, _ = client.Lookup(context.Background(), p.Pidx)
 	fmt.Println("status:", l.Status, "refunded:", l.Refunded)
-
-	page, err := client.Transactions(ctx, sdk.ListOptions{State: sdk.StatusPartiallyRefunded, PageSize: 100})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, t := range page.Records {
-		if t.Idx == *l.TransactionID {
-			fmt.Println("listed:", t.State.Name, t.Amount)
-		}
-	}
-
-	d, err := client.Transaction(ctx, *l.TransactionID)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println("can refund:", d.CanRefund, "fee transactions:", len(d.ChildTransactions))
 	// Output:
-	// status: Completed amount: 2000 fee: 60
+	// pay at: http://127.0.0.1:8000/?pidx=nZLuE7rjkjEvW74vcHVvcR&return_url=https%3A%2F%2Fshop.example%2Freturn&mode=wallet
+	// expires: 2026-12-03 19:51:02 in 1800 s
+	// paid: 1300 fee: 39 transaction: VXSR5iSMwipPgmhwwUfMj5
 	// status: Partially refunded refunded: true
-	// listed: Partially refunded 2000
-	// can refund: true fee transactions: 1
 }
 
 // Expired, canceled and failed payments are answered with HTTP 400 and a
 // full body: Lookup returns it without an error.
 func ExampleClient_Lookup() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := context.Background()
-	p, err := client.InitiateEPayment(ctx, sdk.EPaymentRequest{
-		ReturnURL: "https://shop.example/return", WebsiteURL: "https://shop.example",
-		Amount: 1000, PurchaseOrderID: "order-3", PurchaseOrderName: "A pen",
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
+	thaili := newFakeThaili(map[string][]answer{"POST /api/v2/epayment/lookup/": {{400, lookupCanceledBody}}})
+	defer thaili.Close()
 
-	cancelEPayment(p.Pidx) // the payer presses Cancel on the hosted page
-
-	l, err := client.Lookup(ctx, p.Pidx)
+	client := sdk.New(thaili.URL, secretKey)
+	l, err := client.Lookup(context.Background(), "8N2PWRWqNf9RLam6Sxo7S6")
 	fmt.Println("status:", l.Status, "error:", err)
 	// Output:
 	// status: User canceled error: <nil>
@@ -131,114 +88,52 @@ func ExampleClient_Lookup() {
 // Verify captures a legacy (KPG-1) payment that the checkout widget
 // confirmed in the payer's browser; its token came back in onSuccess.
 func ExampleClient_Verify() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := context.Background()
-	token := confirmedLegacyPayment(1000)
+	thaili := newFakeThaili(map[string][]answer{"POST /api/v2/payment/verify/": ok(verifiedBody)})
+	defer thaili.Close()
 
-	t, err := client.Verify(ctx, token, 1000)
+	client := sdk.New(thaili.URL, secretKey)
+	t, err := client.Verify(context.Background(), "fuqeCDerDcPBsZUrpFgMqt", 1000)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println("state:", t.State.Name, "amount:", t.Amount, "fee:", t.FeeAmount)
+	fmt.Println("created:", t.CreatedOn.Format(time.RFC3339))
 	// Output:
 	// state: Completed amount: 1000 fee: 30
-}
-
-func ExampleClient_Status() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := context.Background()
-	token := confirmedLegacyPayment(1000)
-
-	s, _ := client.Status(ctx, token, 1000)
-	fmt.Println(s.State, s.Status)
-	if _, err := client.Verify(ctx, token, 1000); err != nil {
-		fmt.Println(err)
-		return
-	}
-	s, _ = client.Status(ctx, token, 1000)
-	fmt.Println(s.State, s.Status)
-	s, _ = client.Status(ctx, token, 999) // a wrong amount is not found
-	fmt.Println(s.State, s.Status)
-	// Output:
-	// Confirmed true
-	// Complete true
-	// Error false
-}
-
-func ExampleClient_Refund() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := context.Background()
-	t, err := client.Verify(ctx, confirmedLegacyPayment(1500), 1500)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-
-	// A nil amount refunds what remains; the idempotency key makes a
-	// retry after a lost answer safe.
-	ctx = sdk.WithIdempotencyKey(ctx, "refund-"+t.Idx)
-	if err := client.Refund(ctx, t.Idx, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := client.Refund(ctx, t.Idx, nil); err != nil { // replayed, not run again
-		fmt.Println(err)
-		return
-	}
-	d, _ := client.Transaction(context.Background(), t.Idx)
-	fmt.Println("state:", d.State.Name, "refunded:", d.Refunded, "can refund:", d.CanRefund)
-	// Output:
-	// state: Refunded refunded: true can refund: false
-}
-
-func ExampleClient_Transactions() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := context.Background()
-	t, err := client.Verify(ctx, confirmedLegacyPayment(1200), 1200)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	today := time.Now().In(time.FixedZone("NPT", 5*3600+45*60)).Format("2006-01-02")
-	page, err := client.Transactions(ctx, sdk.ListOptions{Page: 1, PageSize: 5, State: "Completed", StartDate: today, EndDate: today})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	newest := page.Records[0] // newest first
-	fmt.Println("newest is ours:", newest.Idx == t.Idx, newest.State.Name, newest.Amount)
-	fmt.Println("first page:", page.CurrentPage, page.Previous == nil)
-	// Output:
-	// newest is ours: true Completed 1200
-	// first page: 1 true
+	// created: 2026-12-03T19:21:03+05:45
 }
 
 func ExampleError() {
-	client := sdk.New(baseURL, secretKey)
-	_, err := client.Verify(context.Background(), confirmedLegacyPayment(1000), 2000)
+	thaili := newFakeThaili(map[string][]answer{
+		"POST /api/v2/payment/verify/":      {{400, amountMismatchBody}},
+		"GET /api/v2/merchant-transaction/": {{401, invalidKeyBody}},
+	})
+	defer thaili.Close()
+
+	client := sdk.New(thaili.URL, secretKey)
+	_, err := client.Verify(context.Background(), "fuqeCDerDcPBsZUrpFgMqt", 2000)
 	var e *sdk.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.StatusCode, e.ErrorKey)
-		fmt.Println(e.Fields["amount"][0])
+		fmt.Println(e.StatusCode, e.ErrorKey, e.Fields["amount"][0])
 	}
-
-	_, err = sdk.New(baseURL, "test_secret_key_00000000000000000000000000000000").Transactions(context.Background(), sdk.ListOptions{})
-	if errors.As(err, &e) {
-		fmt.Println(e.StatusCode, e.Detail)
-	}
+	_, err = client.Transactions(context.Background(), sdk.ListOptions{})
+	fmt.Println(err)
 	// Output:
-	// 400 validation_error
-	// Amount does not match the transaction amount.
-	// 401 Invalid token.
+	// 400 validation_error Amount does not match the transaction amount.
+	// sdk: HTTP 401: Invalid token.
 }
 
 func ExampleWithIdempotencyKey() {
-	client := sdk.New(baseURL, secretKey)
-	ctx := sdk.WithIdempotencyKey(context.Background(), "order-4-attempt-1")
+	thaili := newFakeThaili(map[string][]answer{"POST /api/v2/epayment/initiate/": {
+		{200, initiatedBody}, {200, initiatedBody}, {422, idempotencyUsedBody}}})
+	defer thaili.Close()
+
+	client := sdk.New(thaili.URL, secretKey)
+	ctx := sdk.WithIdempotencyKey(context.Background(), "order-1-attempt-1")
 	req := sdk.EPaymentRequest{
 		ReturnURL: "https://shop.example/return", WebsiteURL: "https://shop.example",
-		Amount: 1000, PurchaseOrderID: "order-4", PurchaseOrderName: "A pen",
+		Amount: 1300, PurchaseOrderID: "order-1", PurchaseOrderName: "A book",
 	}
 	first, _ := client.InitiateEPayment(ctx, req)
 	again, _ := client.InitiateEPayment(ctx, req) // a retry: the same answer
@@ -253,6 +148,40 @@ func ExampleWithIdempotencyKey() {
 	// Output:
 	// same pidx: true
 	// 422 idempotency_error
+}
+
+// Register an endpoint, keep its secret for VerifyWebhook, and read its
+// delivery log.
+func ExampleClient_CreateWebhookEndpoint() {
+	thaili := newFakeThaili(map[string][]answer{
+		"POST /api/thaili/webhooks/":                                  {{201, webhookCreatedBody}},
+		"GET /api/thaili/webhooks/mwUsmEXzjtgZ7Ju8i2CdYz/deliveries/": ok(deliveriesBody),
+	})
+	defer thaili.Close()
+
+	client := sdk.New(thaili.URL, secretKey)
+	ctx := context.Background()
+	e, err := client.CreateWebhookEndpoint(ctx, "https://shop.example/hooks", sdk.EventPaymentCompleted, sdk.EventPaymentPartiallyRefunded)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("endpoint:", e.Idx, e.Events)
+	fmt.Println("secret shown once:", e.Secret[:6]+"...")
+
+	log, err := client.WebhookDeliveries(ctx, e.Idx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, d := range log {
+		fmt.Printf("%s %s, attempts %d, last answer %d %q\n", d.EventType, d.Status, d.Attempts, d.LastStatusCode, d.LastError)
+	}
+	// Output:
+	// endpoint: mwUsmEXzjtgZ7Ju8i2CdYz [payment.completed payment.partially_refunded]
+	// secret shown once: whsec_...
+	// payment.partially_refunded succeeded, attempts 1, last answer 200 ""
+	// payment.completed pending, attempts 1, last answer 0 "connection refused"
 }
 
 func ExampleVerifyRedirect() {

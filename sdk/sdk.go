@@ -1,13 +1,21 @@
 // Package sdk is a Go client for Thaili's Khalti-compatible merchant API:
 // ePayment (KPG-2) initiate and lookup, legacy (KPG-1) verify and status,
-// refunds, the transaction list and detail, and the verification of
-// signed return_url redirects and (future) webhooks. It imports only the
-// standard library, so a merchant's server can use it against any
-// Khalti-compatible host.
+// refunds, the transaction list and detail, Thaili's webhook endpoints
+// (register, list, delete, the delivery log and replay), and the
+// verification of signed return_url redirects and webhook deliveries. It
+// is a module of its own that imports only the standard library, so a
+// merchant's server can use it against any Khalti-compatible host (the
+// webhook calls and the signatures are Thaili's own).
 //
 // Amounts are int64 paisa (Rs 1 = 100 paisa). The response types mirror
-// the wire JSON field for field. An API error is an *Error carrying the
-// HTTP status and Khalti's error body.
+// the wire JSON field for field; timestamps are time.Time, parsed from
+// Khalti's format (2024-01-02T15:04:05.000000+05:45, RFC 3339). A
+// malformed timestamp makes the call return an error matching
+// ErrTimestamp together with the answer, that time left zero: the call
+// may have done something (InitiateEPayment created a payment,
+// CreateWebhookEndpoint shows its secret only once), so the rest of the
+// answer is kept. An API error is an *Error carrying the HTTP status and
+// Khalti's error body. Every error the package makes starts with "sdk: ".
 //
 // A payment with the hosted page:
 //
@@ -37,18 +45,24 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// ePayment lookup status words (Lookup.Status).
+// PaymentStatus is an ePayment's status as lookup reports it
+// (Lookup.Status). Only StatusCompleted means paid. A word this package
+// does not list is kept as the host sent it.
+type PaymentStatus string
+
+// ePayment lookup statuses.
 const (
-	StatusInitiated         = "Initiated"
-	StatusPending           = "Pending" // paid, not settled yet: look up again later
-	StatusCompleted         = "Completed"
-	StatusRefunded          = "Refunded"
-	StatusPartiallyRefunded = "Partially refunded"
-	StatusExpired           = "Expired"
-	StatusUserCanceled      = "User canceled"
-	StatusFailed            = "Failed"
+	StatusInitiated         PaymentStatus = "Initiated"
+	StatusPending           PaymentStatus = "Pending" // paid, not settled yet: look up again later
+	StatusCompleted         PaymentStatus = "Completed"
+	StatusRefunded          PaymentStatus = "Refunded"
+	StatusPartiallyRefunded PaymentStatus = "Partially refunded"
+	StatusExpired           PaymentStatus = "Expired"
+	StatusUserCanceled      PaymentStatus = "User canceled"
+	StatusFailed            PaymentStatus = "Failed"
 )
 
 // maxResponse bounds how much of a response body the client reads.
@@ -85,12 +99,14 @@ func New(baseURL, secretKey string, opts ...Option) *Client {
 
 type idempotencyKey struct{}
 
-// WithIdempotencyKey returns a context that makes the POSTs which create
-// or move something (InitiateEPayment, Verify, Refund) carry the header
-// "Idempotency-Key: key". Repeating a request with the same key and the
-// same body returns the first answer instead of running it again; the same
-// key with another request is a 422 *Error (error_key "idempotency_error").
-// A key is 1 to 255 printable ASCII characters and is kept for 24 hours.
+// WithIdempotencyKey returns a context that makes the calls which move
+// money or create a payment (InitiateEPayment, Verify, Refund) carry the
+// header "Idempotency-Key: key"; the host takes none on the other calls
+// (the webhook endpoint calls included), so they send none. Repeating a
+// request with the same key and the same body returns the first answer
+// instead of running it again; the same key with another request is a
+// 422 *Error (error_key "idempotency_error"). A key is 1 to 255 printable
+// ASCII characters and is kept for 24 hours.
 func WithIdempotencyKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, idempotencyKey{}, key)
 }
@@ -149,12 +165,15 @@ type EPaymentRequest struct {
 func (r EPaymentRequest) MarshalJSON() ([]byte, error) {
 	type plain EPaymentRequest
 	b, err := json.Marshal(plain(r))
-	if err != nil || len(r.MerchantExtra) == 0 {
-		return b, err
+	if err != nil {
+		return nil, fmt.Errorf("sdk: %w", err)
+	}
+	if len(r.MerchantExtra) == 0 {
+		return b, nil
 	}
 	m := map[string]json.RawMessage{}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sdk: %w", err)
 	}
 	for k, v := range r.MerchantExtra {
 		if _, taken := m[k]; taken {
@@ -162,7 +181,7 @@ func (r EPaymentRequest) MarshalJSON() ([]byte, error) {
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sdk: merchant extra %q: %w", k, err)
 		}
 		m[k] = raw
 	}
@@ -173,19 +192,24 @@ func (r EPaymentRequest) MarshalJSON() ([]byte, error) {
 type EPaymentInitiated struct {
 	Pidx       string `json:"pidx"`
 	PaymentURL string `json:"payment_url"` // send the payer's browser here
-	ExpiresAt  string `json:"expires_at"`  // e.g. 2024-01-02T15:04:05.000000+05:45
-	ExpiresIn  int64  `json:"expires_in"`  // seconds
+	// ExpiresAt is when the link expires, in the host's zone (Nepal
+	// time: expires_at 2024-01-02T15:04:05.000000+05:45). If the host
+	// sent a malformed expires_at, InitiateEPayment returns this answer
+	// with ExpiresAt zero and an error matching ErrTimestamp: the payment
+	// was created, and Pidx and PaymentURL are set.
+	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresIn int64     `json:"expires_in"` // seconds
 }
 
 // Lookup is the answer of POST /api/v2/epayment/lookup/. Only Status ==
 // StatusCompleted means the payment is paid.
 type Lookup struct {
-	Pidx          string  `json:"pidx"`
-	TotalAmount   int64   `json:"total_amount"`
-	Status        string  `json:"status"`
-	TransactionID *string `json:"transaction_id"` // nil until paid
-	Fee           int64   `json:"fee"`
-	Refunded      bool    `json:"refunded"`
+	Pidx          string        `json:"pidx"`
+	TotalAmount   int64         `json:"total_amount"`
+	Status        PaymentStatus `json:"status"`
+	TransactionID *string       `json:"transaction_id"` // nil until paid
+	Fee           int64         `json:"fee"`
+	Refunded      bool          `json:"refunded"`
 }
 
 // Type is a transaction's type ("Wallet payment", "Fee").
@@ -216,8 +240,8 @@ type Transaction struct {
 	Amount    int64           `json:"amount"`
 	FeeAmount int64           `json:"fee_amount"`
 	Refunded  bool            `json:"refunded"`
-	CreatedOn string          `json:"created_on"`
-	Ebanker   json.RawMessage `json:"ebanker"` // always null for wallet payments
+	CreatedOn time.Time       `json:"created_on"` // in the host's zone (Nepal time)
+	Ebanker   json.RawMessage `json:"ebanker"`    // always null for wallet payments
 	User      Party           `json:"user"`
 	Merchant  Party           `json:"merchant"`
 }
@@ -364,6 +388,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 	return decode(code, b, out)
 }
 
+// decode turns an answer into out (if not nil) or an *Error.
 func decode(code int, body []byte, out any) error {
 	if code < 200 || code > 299 {
 		return newError(code, body)
@@ -371,10 +396,7 @@ func decode(code int, body []byte, out any) error {
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("sdk: decoding HTTP %d response: %w", code, err)
-	}
-	return nil
+	return decodeJSON(code, body, out)
 }
 
 // send makes one request and returns the status and body. A non-nil body

@@ -26,7 +26,7 @@ var (
 
 // VerifyWebhook checks a webhook's Thaili-Signature header against its raw
 // body, as Thaili signs every delivery to an endpoint registered with
-// POST /api/thaili/webhooks/ (secret is the whsec_... value shown then):
+// CreateWebhookEndpoint (secret is the whsec_... value shown then):
 //
 //	Thaili-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>
 //

@@ -132,12 +132,12 @@ func TestFormsBadInputMerchant(t *testing.T) { onBothStores(t, formsBadInputMerc
 
 // onBothStores runs test on a server over SQLite and, when PostgreSQL is
 // reachable, over PostgreSQL, which refuses NUL bytes and invalid UTF-8
-// that SQLite would store.
-func onBothStores(t *testing.T, test func(*testing.T, *testServer)) {
+// that SQLite would store; args are extra serve flags.
+func onBothStores(t *testing.T, test func(*testing.T, *testServer), args ...string) {
 	t.Parallel()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		test(t, startServer(t))
+		test(t, startServer(t, args...))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
@@ -145,7 +145,7 @@ func onBothStores(t *testing.T, test func(*testing.T, *testServer)) {
 		pre := &testServer{DB: url, env: pgEnv}
 		pre.cliOK(t, "migrate")
 		pre.cliOK(t, "sandbox", "seed")
-		test(t, startServerDB(t, url, pgEnv))
+		test(t, startServerDB(t, url, pgEnv, args...))
 	})
 }
 
