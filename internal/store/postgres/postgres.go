@@ -141,19 +141,23 @@ func readOnlyURL(raw string) (string, error) {
 // SQL exposes the pool for tests and tools that inspect the database.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// migrations are this build's schema steps.
-func migrations() ([]sqlstore.Migration, error) {
+// Migrations lists this build's schema steps.
+func Migrations() ([]sqlstore.Migration, error) {
 	return sqlstore.Migrations(migrationFiles, "migrations")
 }
 
 // Migrate applies the migrations not yet applied and returns how many
 // (sqlstore.Migrate: under an advisory lock, refusing a newer schema).
-func (d *DB) Migrate(ctx context.Context) (int, error) {
-	ms, err := migrations()
+func (d *DB) Migrate(ctx context.Context) (int, error) { return d.MigrateTo(ctx, 0) }
+
+// MigrateTo is Migrate up to and including migration version (all of
+// them if version is 0): upgrade tests build a database step by step.
+func (d *DB) MigrateTo(ctx context.Context, version int) (int, error) {
+	ms, err := Migrations()
 	if err != nil {
 		return 0, err
 	}
-	n, err := sqlstore.Migrate(ctx, d.db, dialect, ms)
+	n, err := sqlstore.Migrate(ctx, d.db, dialect, sqlstore.UpTo(ms, version))
 	if err != nil {
 		return n, fmt.Errorf("postgres: %w", err)
 	}
@@ -164,7 +168,7 @@ func (d *DB) Migrate(ctx context.Context) (int, error) {
 // this build's migrations: serve refuses to start otherwise, and /readyz
 // says so.
 func (d *DB) CheckSchema(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := Migrations()
 	if err != nil {
 		return err
 	}

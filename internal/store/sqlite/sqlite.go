@@ -44,6 +44,15 @@ type DB struct {
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
 
+// SQL exposes the write pool for tests and tools that inspect the
+// database.
+func (db *DB) SQL() *sql.DB { return db.write }
+
+// Migrations lists this build's schema steps.
+func Migrations() ([]sqlstore.Migration, error) {
+	return sqlstore.Migrations(migrationFiles, "migrations")
+}
+
 var _ store.Store = (*DB)(nil)
 
 // Open opens (creating if needed) the database file at path. It does not
@@ -107,12 +116,16 @@ func (db *DB) Close() error {
 // Migrate applies the embedded numbered migrations not yet applied, each
 // in its own transaction, and returns how many it applied; it refuses a
 // schema newer than this build (sqlstore.Migrate).
-func (db *DB) Migrate(ctx context.Context) (int, error) {
+func (db *DB) Migrate(ctx context.Context) (int, error) { return db.MigrateTo(ctx, 0) }
+
+// MigrateTo is Migrate up to and including migration version (all of
+// them if version is 0): upgrade tests build a database step by step.
+func (db *DB) MigrateTo(ctx context.Context, version int) (int, error) {
 	ms, err := sqlstore.Migrations(migrationFiles, "migrations")
 	if err != nil {
 		return 0, err
 	}
-	n, err := sqlstore.Migrate(ctx, db.write, dialect, ms)
+	n, err := sqlstore.Migrate(ctx, db.write, dialect, sqlstore.UpTo(ms, version))
 	if err != nil {
 		return n, fmt.Errorf("sqlite: %w", err)
 	}

@@ -48,6 +48,21 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 	return out, nil
 }
 
+// UpTo is the migrations of ms up to and including version; all of them
+// if version is 0.
+func UpTo(ms []Migration, version int) []Migration {
+	if version == 0 {
+		return ms
+	}
+	var out []Migration
+	for _, m := range ms {
+		if m.Version <= version {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // migrationLock is the advisory lock key that makes processes migrating
 // one PostgreSQL database at once take turns (Dialect.KeyLocks).
 const migrationLock = 7_465_632_001
