@@ -2,18 +2,14 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlite"
+	"github.com/thaili/thaili/internal/store/sqlstore"
 )
 
 // TestIdempotencyLeaseMigration builds a database at the schema before
@@ -24,52 +20,31 @@ import (
 func TestIdempotencyLeaseMigration(t *testing.T) {
 	ctx := context.Background()
 	created := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "old.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	defer db.Close()
+	if _, err := db.MigrateTo(ctx, 16); err != nil {
+		t.Fatal(err)
+	}
 	exec := func(q string, args ...any) {
 		t.Helper()
-		if _, err := raw.Exec(q, args...); err != nil {
+		if _, err := db.SQL().Exec(q, args...); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
-	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)`)
-	files, err := filepath.Glob("migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
-	later := 0
-	for _, f := range files {
-		v, _ := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
-		if v >= 17 {
-			later++
-			continue
-		}
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(body))
-		exec(`INSERT INTO schema_migrations (version) VALUES (?)`, v)
 	}
 	us := created.UnixMicro()
 	exec(`INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ('secret:1:test', 'idle', 'h1', ?)`, us)
 	exec(`INSERT INTO idempotency_keys (scope, key, request_hash, created_at, effects) VALUES ('secret:1:test', 'worked', 'h2', ?, 1)`, us)
 	exec(`INSERT INTO idempotency_keys (scope, key, request_hash, status, response_status, response_headers, response_body, created_at, completed_at)
 		VALUES ('secret:1:test', 'done', 'h3', 1, 200, '{}', X'7b7d', ?, ?)`, us, us+1000)
-	raw.Close()
-
-	db, err := sqlite.Open(path)
+	ms, err := sqlite.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if n, err := db.Migrate(ctx); err != nil || n != later {
-		t.Fatalf("Migrate = %d, %v; want %d", n, err, later)
+	if n, err := db.Migrate(ctx); err != nil || n != len(sqlstore.UpTo(ms, 0))-len(sqlstore.UpTo(ms, 16)) {
+		t.Fatalf("Migrate = %d, %v", n, err)
 	}
 	get := func(key string) store.IdempotencyRecord {
 		t.Helper()
