@@ -295,15 +295,10 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 			}
 			switch sc {
 			case ScenarioFailMobile: // the payment fails; no money moves
-				p.State, p.UpdatedAt = store.Failed, now
-				if err = tx.UpdatePayment(ctx, &p); err == nil {
-					err = s.emit(ctx, tx, p, EventFailed)
-				}
+				err = s.fail(ctx, tx, &p, now)
 			case ScenarioPendingMobile: // held now, completed after the delay
-				err = tx.Post(ctx, holdEntry(p, "authorise"), now)
-				if err == nil {
-					p.State, p.ConfirmedAt, p.UpdatedAt = store.Pending, now, now
-					err = tx.UpdatePayment(ctx, &p)
+				if err = move(&p, store.Pending, now); err == nil {
+					err = tx.PostAndUpdate(ctx, holdEntry(p, "authorise"), now, &p)
 				}
 			default:
 				err = tx.Post(ctx, payEntry(p), now)
@@ -393,7 +388,9 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx, browser string) (Tra
 			if BoundElsewhere(p, browser, s.now()) {
 				return DetailError(MsgOtherBrowser)
 			}
-			p.State, p.UpdatedAt = store.UserCanceled, s.now()
+			if err := move(&p, store.UserCanceled, s.now()); err != nil {
+				return err
+			}
 			if err := tx.UpdatePayment(ctx, &p); err != nil {
 				return err
 			}

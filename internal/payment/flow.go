@@ -60,41 +60,22 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 			if err != nil {
 				return err
 			}
-			// The MAC binds the code to the MPIN checked at initiate, so
-			// one comparison checks both without a second slow hash.
-			codeOK := subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, in.ConfirmationCode, in.MPIN))) == 1
-			switch p.State {
-			case store.Initiated:
-			case store.Confirmed, store.Completed, store.PartiallyRefunded, store.Refunded:
-				if codeOK {
-					t.Payment = p
-					return nil // a retry of a confirm that succeeded
-				}
-				return DetailError("This transaction is already confirmed.")
-			default:
-				return DetailError("This transaction can no longer be confirmed.")
-			}
 			now := s.now()
-			if !codeOK {
+			step, err := s.decideConfirm(p, t.Consumer, in, now)
+			switch step {
+			case confirmRefuse:
+				return err
+			case confirmRepeat:
+				t.Payment = p
+				return nil
+			case confirmWrongCode:
 				refusal, err = s.wrongCode(ctx, tx, &p, now)
 				return err
-			}
-			if now.After(p.OTPExpiresAt) {
-				return FieldError("confirmation_code", "Confirmation code has expired.")
-			}
-			if scenario(p.Book, t.Consumer.Mobile) == ScenarioFailMobile {
-				// The sandbox's failing payer: the transaction fails and
-				// no money moves.
-				p.State, p.UpdatedAt = store.Failed, now
+			case confirmFail:
 				refusal = DetailError("The payment failed (sandbox scenario payer " + ScenarioFailMobile + ").")
-				if err := tx.UpdatePayment(ctx, &p); err != nil {
-					return err
-				}
-				return s.emit(ctx, tx, p, EventFailed)
+				return s.fail(ctx, tx, &p, now)
 			}
-			entry := holdEntry(p, "authorise")
-			p.State, p.ConfirmedAt, p.UpdatedAt = store.Confirmed, now, now
-			err = tx.PostAndUpdate(ctx, entry, now, &p)
+			err = s.authorise(ctx, tx, &p, now)
 			if errors.Is(err, store.ErrInsufficientFunds) {
 				return DetailError("Insufficient balance in the wallet.")
 			}
@@ -117,25 +98,60 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 	return t, nil
 }
 
-// confirmFound is Confirm's common case decided on the payment find
-// read, without reading it again: an Initiated payment with the right
-// code, not expired and not a sandbox failure, is authorised. The update
-// is a compare-and-set on the version read, so it commits only if the
-// payment is still exactly what was read, when a fresh read would have
-// decided the same. In any other case it returns done false, and on an
-// overdraft or a lost compare-and-set ErrConflict (the transaction rolls
-// back and is tried again); either way the caller then decides on a
-// fresh read, as before.
+// confirmStep is what a legacy confirm does with a payment as read.
+type confirmStep int
+
+const (
+	confirmAuthorise confirmStep = iota // hold the amount: Initiated to Confirmed
+	confirmRepeat                       // a retry of a confirm that succeeded: answer the payment as it is
+	confirmWrongCode                    // count a wrong code or MPIN
+	confirmFail                         // the sandbox's failing payer: Initiated to Failed, no money moves
+	confirmRefuse                       // refuse with the error returned
+)
+
+// decideConfirm is the one decision of a legacy confirm, for the common
+// case on the payment find read (confirmFound) and for the fresh read
+// inside the write transaction alike. The code is a MAC bound to the MPIN
+// checked at initiate, so one comparison checks both without a second
+// slow hash.
+func (s *Service) decideConfirm(p store.Payment, payer store.Consumer, in ConfirmInput, now time.Time) (confirmStep, error) {
+	codeOK := subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, in.ConfirmationCode, in.MPIN))) == 1
+	switch p.State {
+	case store.Initiated:
+	case store.Confirmed, store.Completed, store.PartiallyRefunded, store.Refunded:
+		if codeOK {
+			return confirmRepeat, nil
+		}
+		return confirmRefuse, DetailError("This transaction is already confirmed.")
+	default:
+		return confirmRefuse, DetailError("This transaction can no longer be confirmed.")
+	}
+	switch {
+	case !codeOK:
+		return confirmWrongCode, nil
+	case now.After(p.OTPExpiresAt):
+		return confirmRefuse, FieldError("confirmation_code", "Confirmation code has expired.")
+	case scenario(p.Book, payer.Mobile) == ScenarioFailMobile:
+		return confirmFail, nil
+	}
+	return confirmAuthorise, nil
+}
+
+// confirmFound is Confirm's common case decided (decideConfirm) on the
+// payment find read, without reading it again: only an authorisation is
+// done this way. The update is a compare-and-set on the version read, so
+// it commits only if the payment is still exactly what was read, when a
+// fresh read would have decided the same. In any other case it returns
+// done false, and on an overdraft or a lost compare-and-set ErrConflict
+// (the transaction rolls back and is tried again); either way the caller
+// then decides on a fresh read.
 func (s *Service) confirmFound(ctx context.Context, tx store.Tx, t *Transaction, in ConfirmInput) (done bool, err error) {
 	p := t.Payment
-	codeOK := subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, in.ConfirmationCode, in.MPIN))) == 1
 	now := s.now()
-	if p.State != store.Initiated || !codeOK || now.After(p.OTPExpiresAt) || scenario(p.Book, t.Consumer.Mobile) == ScenarioFailMobile {
+	if step, _ := s.decideConfirm(p, t.Consumer, in, now); step != confirmAuthorise {
 		return false, nil
 	}
-	entry := holdEntry(p, "authorise")
-	p.State, p.ConfirmedAt, p.UpdatedAt = store.Confirmed, now, now
-	err = tx.PostAndUpdate(ctx, entry, now, &p)
+	err = s.authorise(ctx, tx, &p, now)
 	if errors.Is(err, store.ErrInsufficientFunds) {
 		return true, store.ErrConflict // perhaps a concurrent confirm of this payment: read it again
 	}
@@ -146,15 +162,66 @@ func (s *Service) confirmFound(ctx context.Context, tx store.Tx, t *Transaction,
 	return true, nil
 }
 
-// verifyFound is Verify's common case decided on the payment find read,
-// like confirmFound: a Confirmed payment (not the sandbox's pending
-// payer) is captured, under a compare-and-set on the version read.
+// authorise holds p's amount (wallet to holds) and moves it to
+// Confirmed, in one statement where the store allows.
+func (s *Service) authorise(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) error {
+	next := *p
+	if err := move(&next, store.Confirmed, now); err != nil {
+		return err
+	}
+	if err := tx.PostAndUpdate(ctx, holdEntry(*p, "authorise"), now, &next); err != nil {
+		return err
+	}
+	*p = next
+	return nil
+}
+
+// fail moves p to Failed, with no money moving, and emits its event.
+func (s *Service) fail(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) error {
+	if err := move(p, store.Failed, now); err != nil {
+		return err
+	}
+	if err := tx.UpdatePayment(ctx, p); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, *p, EventFailed)
+}
+
+// verifyStep is what a legacy verify does with a payment as read.
+type verifyStep int
+
+const (
+	verifyCapture verifyStep = iota // holds to the merchant: Confirmed to Completed
+	verifyRepeat                    // already captured: answer the payment as it is
+	verifyRefuse                    // refuse with the error returned
+)
+
+// decideVerify is the one decision of a legacy verify, for the payment
+// find read (verifyFound) and a fresh read alike.
+func (s *Service) decideVerify(p store.Payment, payer store.Consumer, now time.Time) (verifyStep, error) {
+	switch p.State {
+	case store.Completed, store.PartiallyRefunded, store.Refunded:
+		return verifyRepeat, nil
+	case store.Confirmed:
+		if scenario(p.Book, payer.Mobile) == ScenarioPendingMobile && now.Before(p.ConfirmedAt.Add(s.cfg.SandboxPendingDelay)) {
+			return verifyRefuse, DetailError("Transaction is pending. Verify again later.")
+		}
+		return verifyCapture, nil
+	case store.Initiated:
+		return verifyRefuse, DetailError("Transaction is not confirmed yet.")
+	}
+	return verifyRefuse, DetailError("Transaction failed and cannot be verified.")
+}
+
+// verifyFound is Verify's common case decided (decideVerify) on the
+// payment find read, like confirmFound: only a capture is done this way.
 func (s *Service) verifyFound(ctx context.Context, tx store.Tx, t *Transaction) (done bool, err error) {
 	p := t.Payment
-	if p.State != store.Confirmed || scenario(p.Book, t.Consumer.Mobile) == ScenarioPendingMobile {
+	now := s.now()
+	if step, _ := s.decideVerify(p, t.Consumer, now); step != verifyCapture {
 		return false, nil
 	}
-	err = s.capture(ctx, tx, &p, s.now())
+	err = s.capture(ctx, tx, &p, now)
 	if errors.Is(err, store.ErrInsufficientFunds) {
 		return true, store.ErrConflict // the hold is gone: read the payment again
 	}
@@ -193,20 +260,15 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 			if err != nil {
 				return err
 			}
-			switch p.State {
-			case store.Completed, store.PartiallyRefunded, store.Refunded:
+			now := s.now()
+			switch step, err := s.decideVerify(p, t.Consumer, now); step {
+			case verifyRefuse:
+				return err
+			case verifyRepeat:
 				t.Payment = p
 				return nil
-			case store.Confirmed:
-				if scenario(p.Book, t.Consumer.Mobile) == ScenarioPendingMobile && s.now().Before(p.ConfirmedAt.Add(s.cfg.SandboxPendingDelay)) {
-					return DetailError("Transaction is pending. Verify again later.")
-				}
-			case store.Initiated:
-				return DetailError("Transaction is not confirmed yet.")
-			default:
-				return DetailError("Transaction failed and cannot be verified.")
 			}
-			if err := s.capture(ctx, tx, &p, s.now()); err != nil {
+			if err := s.capture(ctx, tx, &p, now); err != nil {
 				return err
 			}
 			t.Payment = p
@@ -219,17 +281,17 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 	return t, nil
 }
 
-// captureEntry moves a payment's hold to the merchant and the fee to the
-// platform, all on the payment's shard.
 // wrongCode counts a wrong confirmation code (or MPIN) against p, which
 // becomes Disabled at the last try, and returns the refusal to give once
 // the count is committed.
 func (s *Service) wrongCode(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) (error, error) {
 	p.OTPTries++
-	if p.OTPTries >= s.cfg.MaxOTPTries {
-		p.State = store.Disabled
-	}
 	p.UpdatedAt = now
+	if p.OTPTries >= s.cfg.MaxOTPTries {
+		if err := move(p, store.Disabled, now); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.UpdatePayment(ctx, p); err != nil {
 		return nil, err
 	}
@@ -241,6 +303,8 @@ func (s *Service) wrongCode(ctx context.Context, tx store.Tx, p *store.Payment, 
 	return &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}, nil
 }
 
+// captureEntry moves a payment's hold to the merchant and the fee to the
+// platform, all on the payment's shard.
 func captureEntry(p store.Payment) ledger.Entry {
 	shard := ledger.ShardOf(p.ID)
 	e := ledger.Entry{Book: p.Book, Reason: "capture", PaymentID: p.ID, Postings: []ledger.Posting{
@@ -258,7 +322,9 @@ func captureEntry(p store.Payment) ledger.Entry {
 // markCompleted records that p's money reached the merchant, and issues
 // live keys on a merchant's first completed test payment.
 func (s *Service) markCompleted(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) error {
-	setCompleted(p, now)
+	if err := move(p, store.Completed, now); err != nil {
+		return err
+	}
 	if err := tx.UpdatePayment(ctx, p); err != nil {
 		return err
 	}
@@ -271,19 +337,14 @@ func (s *Service) markCompleted(ctx context.Context, tx store.Tx, p *store.Payme
 func (s *Service) capture(ctx context.Context, tx store.Tx, p *store.Payment, now time.Time) error {
 	entry := captureEntry(*p)
 	done := *p
-	setCompleted(&done, now)
+	if err := move(&done, store.Completed, now); err != nil {
+		return err
+	}
 	if err := tx.PostAndUpdate(ctx, entry, now, &done); err != nil {
 		return err
 	}
 	*p = done
 	return s.completed(ctx, tx, *p)
-}
-
-func setCompleted(p *store.Payment, now time.Time) {
-	if p.ConfirmedAt.IsZero() {
-		p.ConfirmedAt = now
-	}
-	p.State, p.CompletedAt, p.UpdatedAt = store.Completed, now, now
 }
 
 // completed follows a payment's completion: its webhook event, and live

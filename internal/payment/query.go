@@ -158,11 +158,13 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 				return err
 			}
 			p.Refunded += want
-			p.State = store.PartiallyRefunded
+			to := store.PartiallyRefunded
 			if p.Refunded == p.Amount {
-				p.State = store.Refunded
+				to = store.Refunded
 			}
-			p.UpdatedAt = now
+			if err := move(&p, to, now); err != nil {
+				return err
+			}
 			if err := tx.UpdatePayment(ctx, &p); err != nil {
 				return err
 			}

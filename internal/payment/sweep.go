@@ -60,9 +60,12 @@ func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
 					return err
 				}
 			}
-			p.State, p.UpdatedAt = store.Failed, now
+			to := store.Failed
 			if p.Kind == store.EPayment {
-				p.State = store.Expired // an unpaid link; nothing was held
+				to = store.Expired // an unpaid link; nothing was held
+			}
+			if err := move(&p, to, now); err != nil {
+				return err
 			}
 			if err := tx.UpdatePayment(ctx, &p); err != nil {
 				return err

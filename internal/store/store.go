@@ -20,6 +20,9 @@ var (
 	ErrConflict          = errors.New("store: row changed concurrently")
 	ErrInsufficientFunds = errors.New("store: insufficient funds")
 	ErrDuplicate         = errors.New("store: duplicate")
+	// ErrIllegalMove: an update would move a payment to a state the
+	// state machine does not allow from its stored state (Moves).
+	ErrIllegalMove = errors.New("store: payment state change not allowed")
 )
 
 // Store is a database. InTx runs fn in one read-write transaction and
@@ -91,8 +94,8 @@ type Tx interface {
 	Post(ctx context.Context, e ledger.Entry, at time.Time) error
 	// PostAndUpdate is Post followed by UpdatePayment(p), with their
 	// errors, done in one statement where the database allows: then a
-	// failed compare-and-set (ErrConflict) leaves the balances untouched
-	// too. Either way the caller's transaction must roll back on error.
+	// failed compare-and-set (ErrConflict) or move (ErrIllegalMove)
+	// leaves the balances untouched too. Either way the caller's transaction must roll back on error.
 	PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p *Payment) error
 	// Balance is the account's total over all its shards (ref.Shard is
 	// ignored); an account never posted to has balance 0.
@@ -115,7 +118,9 @@ type Tx interface {
 	// where knowing the pidx is the credential.
 	PaymentByPidx(ctx context.Context, pidx string) (Payment, error)
 	// UpdatePayment writes p's mutable fields if the stored version is
-	// still p.Version, and increments it; otherwise ErrConflict.
+	// still p.Version, and increments it; otherwise ErrConflict. An
+	// update the state machine does not allow from the stored state to
+	// p.State (CanMove) changes nothing and is ErrIllegalMove.
 	UpdatePayment(ctx context.Context, p *Payment) error
 	ListPayments(ctx context.Context, f PaymentFilter) ([]Payment, int, error)
 	// DuePayments lists wallet payments needing the sweeper: Initiated ones
@@ -232,30 +237,6 @@ type Consumer struct {
 	Confirmed bool
 	CreatedAt time.Time
 }
-
-// State is a transaction state; the names are Khalti's, exactly.
-type State string
-
-// Transaction states (spec §8.8).
-const (
-	Initiated         State = "Initiated"
-	Confirmed         State = "Confirmed"
-	Completed         State = "Completed"
-	Disabled          State = "Disabled"
-	Refunded          State = "Refunded"
-	PartiallyRefunded State = "Partially refunded"
-	Failed            State = "Failed"
-	// ePayment only (spec §6.4).
-	Expired      State = "Expired"
-	UserCanceled State = "User canceled"
-	// Pending: paid, the money held, not yet settled to the merchant;
-	// the merchant must look the payment up again. Only the sandbox's
-	// pending scenario payer produces it (test book).
-	Pending State = "Pending"
-)
-
-// States lists every legacy state, in lifecycle order.
-var States = []State{Initiated, Confirmed, Completed, Disabled, Refunded, PartiallyRefunded, Failed, Expired, UserCanceled, Pending}
 
 // PaymentKind tells the two generations of payments apart.
 type PaymentKind string

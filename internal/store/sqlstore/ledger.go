@@ -115,11 +115,11 @@ func distinctAccounts(sorted []ledger.Posting) bool {
 // insert the ledger transaction and insert the postings; otherwise it
 // changes nothing. It returns, for each existing account, the posting's
 // position, whether its balance suffices, and whether the entry was
-// applied. With payment, it is also UpdatePayment's compare-and-set,
+// applied. With payment, it is also UpdatePayment's compare-and-set and move check,
 // and the entry is applied only if that succeeds.
 // Building the text each time costs microseconds; the prepared
 // statement itself is cached by its text (StmtCache).
-func postQuery(n int, payment bool) string {
+func postQuery(n int, payment *store.Payment) string {
 	var b strings.Builder
 	b.WriteString(`WITH v (i, book, kind, owner, shard, amount) AS (VALUES `)
 	for i := 0; i < n; i++ {
@@ -134,9 +134,9 @@ func postQuery(n int, payment bool) string {
 		FROM v JOIN accounts a ON a.book = v.book AND a.kind = v.kind AND a.owner = v.owner AND a.shard = v.shard
 		ORDER BY v.i FOR UPDATE OF a),`)
 	gate := `(SELECT count(*) FROM l WHERE l.ok) = ` + count
-	if payment {
+	if payment != nil {
 		b.WriteString(`
-	pu AS (` + updatePaymentSet + ` AND ` + gate + ` RETURNING id),`)
+	pu AS (` + updatePayment(payment.State) + ` AND ` + gate + ` RETURNING id),`)
 		gate = `(SELECT count(*) FROM pu) = 1`
 	}
 	b.WriteString(`
@@ -163,7 +163,7 @@ func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Pos
 		args = append(args, updatePaymentArgs(pay)...)
 	}
 	args = append(args, e.Book, e.Reason, e.PaymentID, micros(at))
-	query := postQuery(len(postings), pay != nil)
+	query := postQuery(len(postings), pay)
 	for attempt := 0; attempt < 3; attempt++ {
 		found := make([]bool, len(postings))
 		ok := make([]bool, len(postings))
@@ -209,7 +209,7 @@ func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Pos
 		}
 		if len(missing) == 0 {
 			if pay != nil {
-				return store.ErrConflict // the payment changed: nothing was applied
+				return t.refusedUpdate(ctx, pay) // nothing was applied
 			}
 			return fmt.Errorf("sqlstore: entry could not be applied")
 		}

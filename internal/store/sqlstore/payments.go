@@ -3,16 +3,32 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/thaili/thaili/internal/store"
 )
 
-// updatePaymentSet is what UpdatePayment writes, and its arguments.
-const updatePaymentSet = `UPDATE payments SET consumer_id = ?, state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
+// updatePayment is UpdatePayment's statement for a payment moving to
+// state to: a compare-and-set on the version that also refuses a move the
+// state machine does not allow (store.CanMove) from the stored state. The
+// states are the store's own constants, written into the text so that
+// updatePaymentArgs stays the same for every state.
+func updatePayment(to store.State) string {
+	from := store.MovesTo(to)
+	allowed := "1 = 0"
+	if len(from) > 0 {
+		quoted := make([]string, len(from))
+		for i, st := range from {
+			quoted[i] = "'" + strings.ReplaceAll(string(st), "'", "''") + "'"
+		}
+		allowed = "state IN (" + strings.Join(quoted, ", ") + ")"
+	}
+	return `UPDATE payments SET consumer_id = ?, state = ?, fee_amount = ?, refunded = ?, otp_hash = ?, otp_expires_at = ?, otp_tries = ?,
 		confirmed_at = ?, completed_at = ?, updated_at = ?, payer_browser = ?, version = version + 1
-		WHERE id = ? AND version = ?`
+		WHERE id = ? AND version = ? AND ` + allowed
+}
 
 func updatePaymentArgs(p *store.Payment) []any {
 	return []any{consumerRef(p.ConsumerID), p.State, p.FeeAmount, p.Refunded, p.OTPHash, micros(p.OTPExpiresAt), p.OTPTries,
@@ -165,15 +181,30 @@ func (t *txn) PaymentByPidx(ctx context.Context, pidx string) (store.Payment, er
 }
 
 func (t *txn) UpdatePayment(ctx context.Context, p *store.Payment) error {
-	res, err := t.exec(ctx, updatePaymentSet, updatePaymentArgs(p)...)
+	res, err := t.exec(ctx, updatePayment(p.State), updatePaymentArgs(p)...)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrConflict
+		return t.refusedUpdate(ctx, p)
 	}
 	p.Version++
 	return nil
+}
+
+// refusedUpdate tells why an update of p changed nothing: the payment
+// changed since it was read (ErrConflict), or its stored state may not
+// move to p.State (ErrIllegalMove).
+func (t *txn) refusedUpdate(ctx context.Context, p *store.Payment) error {
+	var from store.State
+	err := noRows(t.queryRow(ctx, `SELECT state FROM payments WHERE id = ? AND version = ?`, p.ID, p.Version).Scan(&from))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.ErrConflict
+	case err != nil:
+		return err
+	}
+	return store.IllegalMove(p.Idx, from, p.State)
 }
 
 func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.Payment, int, error) {

@@ -413,3 +413,73 @@ func testPaymentsDue(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// testPaymentMoves tries every update from one state to another: the
+// store allows exactly the moves in the state machine's table, and a
+// refused move changes neither the payment nor, with PostAndUpdate, any
+// balance.
+func testPaymentMoves(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m := newMerchant(t, s, 1)
+	c := newConsumer(t, s, 1)
+	type pair struct{ from, to store.State }
+	var pairs []pair
+	var ps []*store.Payment
+	for i, from := range store.States {
+		for j, to := range store.States {
+			p := newPayment(m.ID, c.ID, ledger.Test, fmt.Sprintf("move-%d-%d", i, j), from, base, time.Time{})
+			pairs, ps = append(pairs, pair{from, to}), append(ps, &p)
+		}
+	}
+	create(t, s, ps...)
+	allowed := 0
+	for i, mv := range pairs {
+		before := *ps[i]
+		next := before
+		next.State, next.UpdatedAt = mv.to, base.Add(time.Minute)
+		err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdatePayment(ctx, &next) })
+		var got store.Payment
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			got, err = tx.PaymentByID(ctx, before.ID)
+			return err
+		})
+		what := fmt.Sprintf("UpdatePayment from %q to %q", mv.from, mv.to)
+		if store.CanMove(mv.from, mv.to) {
+			allowed++
+			if err != nil {
+				t.Errorf("%s: %v, want it allowed", what, err)
+				continue
+			}
+			samePayment(t, what, got, next)
+			continue
+		}
+		wantErr(t, what, err, store.ErrIllegalMove)
+		samePayment(t, what+" (refused)", got, before)
+	}
+	if want := 15; allowed != want { // docs/payments.md's table, and an Initiated payment updated in place
+		t.Errorf("%d moves allowed, want %d", allowed, want)
+	}
+
+	// A lost compare-and-set is a conflict whatever the move.
+	p := newPayment(m.ID, c.ID, ledger.Test, "move-stale", store.Completed, base, base)
+	create(t, s, &p)
+	stale := p
+	stale.Version, stale.State = p.Version+1, store.Initiated
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdatePayment(ctx, &stale) })
+	wantErr(t, "UpdatePayment(stale version, illegal move)", err, store.ErrConflict)
+
+	// PostAndUpdate refuses the move before any money moves, also on the
+	// one-statement path.
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c.ID, 1000), base) })
+	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.ID}
+	holds := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}.WithShard(ledger.ShardOf(p.ID))
+	again := p
+	again.State = store.Confirmed // a captured payment authorised again
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.PostAndUpdate(ctx, ledger.Transfer(ledger.Test, "authorise", p.ID, wallet, holds, 1000), base, &again)
+	})
+	wantErr(t, "PostAndUpdate(Completed to Confirmed)", err, store.ErrIllegalMove)
+	same(t, "balances after a refused move", balances(t, s, wallet, holds), []money.Paisa{1000, 0})
+	checkLedger(t, s)
+}

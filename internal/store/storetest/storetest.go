@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PaymentsCreateAndScope", testPaymentsCreateAndScope},
 		{"PaymentWithParties", testPaymentWithParties},
 		{"PaymentsUpdate", testPaymentsUpdate},
+		{"PaymentMoves", testPaymentMoves},
 		{"PaymentsList", testPaymentsList},
 		{"PaymentsDue", testPaymentsDue},
 		{"Banks", testBanks},
