@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/thaili/thaili/internal/config"
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -95,7 +96,7 @@ func bankLine(b store.Bank) string {
 // bankCLIError is cliError with the service's field names (short_name)
 // spelled as this command's flags (--short-name).
 func bankCLIError(err error) error {
-	var e *payment.Error
+	var e *fault.Error
 	if errors.As(err, &e) && len(e.Fields) > 0 {
 		renamed := *e
 		renamed.Fields = map[string][]string{}

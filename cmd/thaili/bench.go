@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/config"
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -289,7 +290,7 @@ func benchPayers(ctx context.Context, svc *payment.Service, actor payment.Actor,
 			if err == nil {
 				break
 			}
-			if e := payment.AsError(err); e.Kind == payment.KindValidation && len(e.Fields["mobile"]) > 0 && try < 50 {
+			if e := fault.AsError(err); e.Kind == fault.KindValidation && len(e.Fields["mobile"]) > 0 && try < 50 {
 				continue // the number is taken: draw another
 			}
 			return nil, fmt.Errorf("creating payer %s: %w", mobile, cliError(err))

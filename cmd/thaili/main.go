@@ -25,6 +25,7 @@ import (
 	"github.com/thaili/thaili/internal/console"
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/demo"
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -601,8 +602,8 @@ func (e env) actor() payment.Actor {
 
 // cliError turns a service error into a one-line message.
 func cliError(err error) error {
-	e := payment.AsError(err)
-	if e.Kind == payment.KindInternal {
+	e := fault.AsError(err)
+	if e.Kind == fault.KindInternal {
 		return err
 	}
 	var parts []string

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -58,7 +59,7 @@ func (s *Server) handleBanks(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return &payment.Error{Kind: payment.KindNotFound, Detail: "Invalid page."}
+			return &fault.Error{Kind: fault.KindNotFound, Detail: "Invalid page."}
 		}
 		bq.Page = n
 	}
@@ -103,7 +104,7 @@ func (s *Server) handleBanks(w http.ResponseWriter, r *http.Request) error {
 			fields[flag.name] = []string{"Must be a valid boolean."}
 		}
 	}
-	if err := payment.FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return err
 	}
 	var banks []store.Bank
@@ -116,7 +117,7 @@ func (s *Server) handleBanks(w http.ResponseWriter, r *http.Request) error {
 	}
 	totalPages := max(1, (total+bq.PageSize-1)/bq.PageSize)
 	if bq.Page > totalPages {
-		return &payment.Error{Kind: payment.KindNotFound, Detail: "Invalid page."}
+		return &fault.Error{Kind: fault.KindNotFound, Detail: "Invalid page."}
 	}
 	records := make([]bankJSON, 0, len(banks))
 	for _, b := range banks {

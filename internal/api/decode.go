@@ -12,8 +12,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/money"
-	"github.com/thaili/thaili/internal/payment"
 )
 
 // maxBody bounds every request body; Khalti requests are a few hundred bytes.
@@ -34,10 +34,10 @@ func readForm(r *http.Request) (*form, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, &payment.Error{Kind: payment.KindTooLarge, Detail: fmt.Sprintf("Request body is larger than %d bytes.", maxBody)}
+		return nil, &fault.Error{Kind: fault.KindTooLarge, Detail: fmt.Sprintf("Request body is larger than %d bytes.", maxBody)}
 	}
 	if err != nil {
-		return nil, payment.DetailError("Could not read the request body.")
+		return nil, fault.DetailError("Could not read the request body.")
 	}
 	f := &form{values: map[string]any{}, errs: map[string][]string{}}
 	trimmed := bytes.TrimSpace(body)
@@ -57,15 +57,15 @@ func readForm(r *http.Request) (*form, error) {
 	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json") || (mediaType == "" && looksJSON):
 	case mediaType == "application/x-www-form-urlencoded" || mediaType == "":
 		if looksJSON {
-			return nil, payment.DetailError("Form parse error: the body is JSON; send it with Content-Type: application/json.")
+			return nil, fault.DetailError("Form parse error: the body is JSON; send it with Content-Type: application/json.")
 		}
 		q, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, payment.DetailError("Form body could not be parsed.")
+			return nil, fault.DetailError("Form body could not be parsed.")
 		}
 		return queryForm(q), nil
 	case mediaType == "multipart/form-data":
-		bad := payment.DetailError("Multipart form parse error: the body is not a valid multipart form.")
+		bad := fault.DetailError("Multipart form parse error: the body is not a valid multipart form.")
 		if params["boundary"] == "" {
 			return nil, bad
 		}
@@ -82,11 +82,11 @@ func readForm(r *http.Request) (*form, error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil || dec.More() {
-		return nil, payment.DetailError("JSON parse error: the body is not valid JSON.")
+		return nil, fault.DetailError("JSON parse error: the body is not valid JSON.")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, &payment.Error{Kind: payment.KindValidation, ErrorKey: payment.ErrorKeyValidation,
+		return nil, &fault.Error{Kind: fault.KindValidation, ErrorKey: fault.ErrorKeyValidation,
 			Fields: map[string][]string{"non_field_error": {"Invalid data. Expected a dictionary."}}}
 	}
 	f.values = obj
@@ -95,7 +95,7 @@ func readForm(r *http.Request) (*form, error) {
 
 // unsupportedMedia is DRF's 415 answer.
 func unsupportedMedia(contentType string) error {
-	return &payment.Error{Kind: payment.KindUnsupportedMedia, Detail: fmt.Sprintf("Unsupported media type %q in request.", contentType)}
+	return &fault.Error{Kind: fault.KindUnsupportedMedia, Detail: fmt.Sprintf("Unsupported media type %q in request.", contentType)}
 }
 
 // queryForm wraps url.Values, taking the first value of each key.
@@ -113,7 +113,7 @@ func (f *form) fail(field, msg string) { f.errs[field] = append(f.errs[field], m
 
 // err returns the collected field errors, if any, in Khalti's E1 shape.
 func (f *form) err() error {
-	if e := payment.FieldErrors(f.errs); e != nil {
+	if e := fault.FieldErrors(f.errs); e != nil {
 		return e
 	}
 	return nil
@@ -126,7 +126,7 @@ func (f *form) str(field string, required bool) string {
 	v, ok := f.values[field]
 	if !ok {
 		if required {
-			f.fail(field, payment.MsgRequired)
+			f.fail(field, fault.MsgRequired)
 		}
 		return ""
 	}
@@ -134,7 +134,7 @@ func (f *form) str(field string, required bool) string {
 	switch t := v.(type) {
 	case nil:
 		if required {
-			f.fail(field, payment.MsgNull)
+			f.fail(field, fault.MsgNull)
 		}
 		return ""
 	case string:
@@ -153,7 +153,7 @@ func (f *form) str(field string, required bool) string {
 		return ""
 	}
 	if required && s == "" {
-		f.fail(field, payment.MsgBlank)
+		f.fail(field, fault.MsgBlank)
 	}
 	if len(s) > 1000 {
 		f.fail(field, "Ensure this field has no more than 1000 characters.")
@@ -166,11 +166,11 @@ func (f *form) str(field string, required bool) string {
 func (f *form) amount(field string) money.Paisa {
 	v, ok := f.values[field]
 	if !ok {
-		f.fail(field, payment.MsgRequired)
+		f.fail(field, fault.MsgRequired)
 		return 0
 	}
 	if v == nil {
-		f.fail(field, payment.MsgNull)
+		f.fail(field, fault.MsgNull)
 		return 0
 	}
 	p, err := money.Parse(v)

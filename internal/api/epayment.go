@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -18,13 +19,13 @@ import (
 func (s *Server) keyCaller(r *http.Request, kinds ...store.KeyKind) (payment.Caller, error) {
 	parts := strings.Fields(r.Header.Get("Authorization"))
 	if len(parts) == 0 || !strings.EqualFold(parts[0], "key") {
-		return payment.Caller{}, payment.Unauthorized(payment.MsgNoCredentials)
+		return payment.Caller{}, fault.Unauthorized(fault.MsgNoCredentials)
 	}
 	switch {
 	case len(parts) == 1:
-		return payment.Caller{}, payment.Unauthorized(payment.MsgTokenNoCredentials)
+		return payment.Caller{}, fault.Unauthorized(fault.MsgTokenNoCredentials)
 	case len(parts) > 2:
-		return payment.Caller{}, payment.Unauthorized(payment.MsgTokenSpaces)
+		return payment.Caller{}, fault.Unauthorized(fault.MsgTokenSpaces)
 	}
 	var err error
 	for _, kind := range kinds {
@@ -120,7 +121,7 @@ func (s *Server) handleEPaymentInitiate(w http.ResponseWriter, r *http.Request) 
 	if v, ok := f.values["ttl"]; ok && v != nil && v != "" {
 		ttl, err := money.Parse(v) // an integer, by the same rules as amounts
 		if err != nil {
-			f.fail("ttl", payment.MsgNotInteger)
+			f.fail("ttl", fault.MsgNotInteger)
 		} else {
 			in.TTL = time.Duration(ttl) * time.Second
 			if ttl < 1 {

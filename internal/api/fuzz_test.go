@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -63,16 +64,16 @@ var fuzzBodies = []struct{ ctype, body string }{
 	{"application/json", "   \n"},
 }
 
-// wantClientError fails unless err is a *payment.Error of a 4xx kind with
+// wantClientError fails unless err is a *fault.Error of a 4xx kind with
 // something to show the client.
-func wantClientError(t *testing.T, what string, err error) *payment.Error {
+func wantClientError(t *testing.T, what string, err error) *fault.Error {
 	t.Helper()
-	var e *payment.Error
+	var e *fault.Error
 	if !errors.As(err, &e) || e != err {
-		t.Fatalf("%s: error %T %v is not a *payment.Error", what, err, err)
+		t.Fatalf("%s: error %T %v is not a *fault.Error", what, err, err)
 	}
 	switch e.Kind {
-	case payment.KindValidation, payment.KindTooLarge, payment.KindUnsupportedMedia:
+	case fault.KindValidation, fault.KindTooLarge, fault.KindUnsupportedMedia:
 	default:
 		t.Fatalf("%s: error kind %d (%v) is not a client error", what, e.Kind, e)
 	}
@@ -99,7 +100,7 @@ func FuzzReadForm(f *testing.F) {
 		fm, err := readForm(r)
 		if err != nil {
 			e := wantClientError(t, "readForm", err)
-			if len(body) > maxBody && e.Kind != payment.KindTooLarge {
+			if len(body) > maxBody && e.Kind != fault.KindTooLarge {
 				t.Fatalf("%d-byte body: %v, want too large", len(body), e)
 			}
 			return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -36,7 +37,7 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 			return h(w, r)
 		}
 		if msg := checkIdempotencyKey(values); msg != "" {
-			return payment.FieldErrors(map[string][]string{"Idempotency-Key": {msg}})
+			return fault.FieldErrors(map[string][]string{"Idempotency-Key": {msg}})
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil || len(body) > maxBody {

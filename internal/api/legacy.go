@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -114,7 +115,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, err := s.svc.Status(r.Context(), caller, token, amount)
-	if e := payment.AsError(err); err != nil && e.Kind == payment.KindNotFound {
+	if e := fault.AsError(err); err != nil && e.Kind == fault.KindNotFound {
 		writeJSON(w, http.StatusOK, map[string]any{"status": false, "state": "Error", "detail": "Transaction not found"})
 		return nil
 	}
@@ -143,7 +144,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return &payment.Error{Kind: payment.KindNotFound, Detail: "Invalid page."}
+			return &fault.Error{Kind: fault.KindNotFound, Detail: "Invalid page."}
 		}
 		lq.Page = n
 	}
@@ -177,7 +178,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 			*bound.dst = d.AddDate(0, 0, bound.add)
 		}
 	}
-	if err := payment.FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return err
 	}
 	page, err := s.svc.List(r.Context(), caller, lq)
@@ -186,7 +187,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 	}
 	totalPages := max(1, (page.Total+lq.PageSize-1)/lq.PageSize)
 	if lq.Page > totalPages {
-		return &payment.Error{Kind: payment.KindNotFound, Detail: "Invalid page."}
+		return &fault.Error{Kind: fault.KindNotFound, Detail: "Invalid page."}
 	}
 	records := make([]recordJSON, 0, len(page.Transactions))
 	for _, t := range page.Transactions {
@@ -262,7 +263,7 @@ func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.Refund(r.Context(), caller, r.PathValue("idx"), amount); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"detail": payment.MsgRefundSuccessful})
+	writeJSON(w, http.StatusOK, map[string]any{"detail": fault.MsgRefundSuccessful})
 	return nil
 }
 

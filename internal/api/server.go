@@ -16,6 +16,7 @@ import (
 
 	"github.com/thaili/thaili/internal/console"
 	"github.com/thaili/thaili/internal/dashboard"
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
@@ -149,16 +150,16 @@ func allowCORS(w http.ResponseWriter, r *http.Request, method string) {
 
 // writeError is the one place where errors become wire responses.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := payment.AsError(err)
-	status := map[payment.Kind]int{
-		payment.KindValidation:       http.StatusBadRequest,
-		payment.KindNotFound:         http.StatusNotFound,
-		payment.KindUnauthorized:     http.StatusUnauthorized,
-		payment.KindConflict:         http.StatusConflict,
-		payment.KindLocked:           http.StatusBadRequest,
-		payment.KindTooLarge:         http.StatusRequestEntityTooLarge,
-		payment.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
-		payment.KindThrottled:        http.StatusTooManyRequests,
+	e := fault.AsError(err)
+	status := map[fault.Kind]int{
+		fault.KindValidation:       http.StatusBadRequest,
+		fault.KindNotFound:         http.StatusNotFound,
+		fault.KindUnauthorized:     http.StatusUnauthorized,
+		fault.KindConflict:         http.StatusConflict,
+		fault.KindLocked:           http.StatusBadRequest,
+		fault.KindTooLarge:         http.StatusRequestEntityTooLarge,
+		fault.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
+		fault.KindThrottled:        http.StatusTooManyRequests,
 	}[e.Kind]
 	if status == 0 {
 		status = http.StatusInternalServerError
@@ -176,7 +177,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.ErrorKey != "" {
 		body["error_key"] = e.ErrorKey
 	}
-	if e.Kind == payment.KindUnauthorized {
+	if e.Kind == fault.KindUnauthorized {
 		body["status_code"] = http.StatusUnauthorized
 	}
 	if e.RetryAfter > 0 {

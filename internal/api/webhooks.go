@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/payment"
 )
 
@@ -81,7 +82,7 @@ func (s *Server) handleWebhookCreate(w http.ResponseWriter, r *http.Request) err
 			}
 		}
 	case nil:
-		f.fail("events", payment.MsgRequired)
+		f.fail("events", fault.MsgRequired)
 	default:
 		f.fail("events", payment.MsgWebhookEvents)
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -235,10 +236,10 @@ func (p *Pages) kycDocument(w http.ResponseWriter, r *http.Request, _ string, o 
 	if err == nil {
 		d, err = p.svc.KYCDocument(r.Context(), payment.ConsoleOperator(o), idx, id)
 	} else {
-		err = payment.NotFound()
+		err = fault.NotFound()
 	}
 	if err != nil {
-		if payment.AsError(err).Kind == payment.KindNotFound {
+		if fault.AsError(err).Kind == fault.KindNotFound {
 			v.Status, v.Title, v.Message = http.StatusNotFound, "Not found", "There is no such KYC document."
 			p.render(w, v)
 			return
@@ -271,7 +272,7 @@ func (p *Pages) kyc(w http.ResponseWriter, r *http.Request, id string, o store.O
 	v.Query = r.PostFormValue("q")
 	decision := r.PostFormValue("decision")
 	if decision != "approve" && decision != "reject" {
-		p.failed(w, r, id, o, payment.FieldError("decision", "Choose approve or reject."), v, p.merchants)
+		p.failed(w, r, id, o, fault.FieldError("decision", "Choose approve or reject."), v, p.merchants)
 		return
 	}
 	state := store.KYCApproved
@@ -312,7 +313,7 @@ func (p *Pages) topup(w http.ResponseWriter, r *http.Request, id string, o store
 	mobile, book := r.PostFormValue("mobile"), ledger.Book(r.PostFormValue("book"))
 	amount, err := money.Parse(strings.TrimSpace(r.PostFormValue("amount")))
 	if err != nil {
-		p.failed(w, r, id, o, payment.FieldError("amount", "Enter the amount in paisa, a whole number."), v, p.consumers)
+		p.failed(w, r, id, o, fault.FieldError("amount", "Enter the amount in paisa, a whole number."), v, p.consumers)
 		return
 	}
 	bal, err := p.svc.Topup(r.Context(), payment.ConsoleOperator(o), mobile, book, amount)
@@ -362,7 +363,7 @@ func (p *Pages) failed(w http.ResponseWriter, r *http.Request, id string, o stor
 func (p *Pages) session(r *http.Request) (string, store.Operator, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return "", store.Operator{}, &payment.Error{Kind: payment.KindUnauthorized}
+		return "", store.Operator{}, &fault.Error{Kind: fault.KindUnauthorized}
 	}
 	o, err := p.svc.SessionOperator(r.Context(), c.Value)
 	return c.Value, o, err
@@ -375,7 +376,7 @@ func (p *Pages) signedIn(id string, o store.Operator) view {
 
 // toLogin answers a request without a valid session: 303 to /admin/login/.
 func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
-	if e := payment.AsError(err); e.Kind != payment.KindUnauthorized {
+	if e := fault.AsError(err); e.Kind != fault.KindUnauthorized {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}

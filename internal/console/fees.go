@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -39,7 +40,7 @@ var percentRE = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,2})?$`)
 func (p *Pages) fees(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
 	info, err := p.svc.MerchantDetails(r.Context(), r.PathValue("idx"))
 	if err != nil {
-		if payment.AsError(err).Kind == payment.KindNotFound {
+		if fault.AsError(err).Kind == fault.KindNotFound {
 			v.Status, v.Title, v.Message = http.StatusNotFound, "Not found", "There is no such merchant."
 			p.render(w, v)
 			return
@@ -100,7 +101,7 @@ func parseTiers(rows []feeInput) ([]store.FeeTier, error) {
 			continue
 		}
 		tier := len(tiers) + 1
-		bad := func(msg string) error { return payment.FieldError("tiers", "Tier "+strconv.Itoa(tier)+": "+msg) }
+		bad := func(msg string) error { return fault.FieldError("tiers", "Tier "+strconv.Itoa(tier)+": "+msg) }
 		var t store.FeeTier
 		var ok bool
 		if t.MinAmount, ok = paisa(in.From, false); !ok {

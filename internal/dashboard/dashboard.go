@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
@@ -342,7 +343,7 @@ func (p *Pages) renderDashboard(w http.ResponseWriter, r *http.Request, id strin
 func (p *Pages) session(r *http.Request) (string, store.Merchant, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return "", store.Merchant{}, &payment.Error{Kind: payment.KindUnauthorized}
+		return "", store.Merchant{}, &fault.Error{Kind: fault.KindUnauthorized}
 	}
 	m, err := p.svc.SessionMerchant(r.Context(), c.Value)
 	return c.Value, m, err
@@ -350,7 +351,7 @@ func (p *Pages) session(r *http.Request) (string, store.Merchant, error) {
 
 // toLogin answers a request without a valid session: 303 to /login/.
 func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
-	if e := payment.AsError(err); e.Kind != payment.KindUnauthorized {
+	if e := fault.AsError(err); e.Kind != fault.KindUnauthorized {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -340,7 +341,7 @@ func (p *Pages) refund(w http.ResponseWriter, r *http.Request, id string, m stor
 	}
 	if err := p.svc.Refund(r.Context(), caller, idx, amount); err != nil {
 		v := p.failure(r, err, view{Amount: r.PostFormValue("amount")})
-		if v.Status == http.StatusInternalServerError || payment.AsError(err).Kind == payment.KindNotFound {
+		if v.Status == http.StatusInternalServerError || fault.AsError(err).Kind == fault.KindNotFound {
 			p.txFailure(w, r, id, err)
 			return
 		}
@@ -388,7 +389,7 @@ func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, id str
 // txFailure renders err; not found is a 404 page, the same for a missing
 // transaction and another merchant's.
 func (p *Pages) txFailure(w http.ResponseWriter, r *http.Request, id string, err error) {
-	if payment.AsError(err).Kind == payment.KindNotFound {
+	if fault.AsError(err).Kind == fault.KindNotFound {
 		p.render(w, p.signedIn(id, view{Status: http.StatusNotFound, Title: "Not found",
 			Message: "There is no such transaction."}))
 		return

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -60,7 +61,7 @@ func (p *Pages) hookCaller(r *http.Request, m store.Merchant, book string) (paym
 		if b == ledger.Live {
 			msg = "You have no live keys yet: they are issued after your first completed test payment."
 		}
-		return payment.Caller{}, nil, payment.DetailError(msg)
+		return payment.Caller{}, nil, fault.DetailError(msg)
 	}
 	return payment.Caller{Merchant: m, Book: b, Kind: store.SecretKey}, books, nil
 }
@@ -138,7 +139,7 @@ func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, id string,
 	idx, delivery := r.PathValue("idx"), r.PostFormValue("delivery")
 	log, err := p.svc.WebhookDeliveryLog(r.Context(), caller, idx)
 	if err == nil && !slices.ContainsFunc(log, func(d payment.WebhookDelivery) bool { return d.Idx == delivery }) {
-		err = payment.NotFound()
+		err = fault.NotFound()
 	}
 	if err == nil {
 		_, err = p.svc.ReplayWebhookDelivery(r.Context(), caller, delivery)
@@ -177,7 +178,7 @@ func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, id string, cal
 	}
 	i := slices.IndexFunc(list, func(e payment.WebhookEndpoint) bool { return e.Idx == idx })
 	if i < 0 {
-		p.hookFailure(w, r, id, payment.NotFound())
+		p.hookFailure(w, r, id, fault.NotFound())
 		return
 	}
 	log, err := p.svc.WebhookDeliveryLog(r.Context(), caller, idx)
@@ -202,7 +203,7 @@ func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, id string, cal
 // hookFailure renders err; not found is a 404 page, the same for a
 // missing endpoint and another merchant's.
 func (p *Pages) hookFailure(w http.ResponseWriter, r *http.Request, id string, err error) {
-	if payment.AsError(err).Kind == payment.KindNotFound {
+	if fault.AsError(err).Kind == fault.KindNotFound {
 		p.render(w, p.signedIn(id, view{Status: http.StatusNotFound, Title: "Not found",
 			Message: "There is no such webhook endpoint or delivery."}))
 		return

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -192,8 +193,8 @@ func (s *Shop) PaymentURL(p store.Payment) string { return payment.PaymentURL(s.
 
 // fail shows the product page with the service's error.
 func (s *Shop) fail(w http.ResponseWriter, r *http.Request, err error) {
-	e := payment.AsError(err)
-	if e.Kind == payment.KindInternal {
+	e := fault.AsError(err)
+	if e.Kind == fault.KindInternal {
 		s.log.ErrorContext(r.Context(), "demo shop", "err", err)
 	}
 	s.render(w, httpStatus(e.Kind), "product.html", s.product(errorText(e)))
@@ -217,7 +218,7 @@ func (s *Shop) handleReturn(w http.ResponseWriter, r *http.Request) {
 	caller, err := s.caller(r)
 	if err == nil {
 		if data.Pidx == "" {
-			err = payment.FieldError("pidx", "This field is required.")
+			err = fault.FieldError("pidx", "This field is required.")
 		} else {
 			var t payment.Transaction
 			if t, err = s.svc.LookupEPayment(r.Context(), caller, data.Pidx); err == nil {
@@ -233,7 +234,7 @@ func (s *Shop) handleReturn(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		e := payment.AsError(err)
+		e := fault.AsError(err)
 		status, data.Err = httpStatus(e.Kind), errorText(e)
 	}
 	s.render(w, status, "return.html", data)
@@ -292,8 +293,8 @@ func (s *Shop) handleVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Shop) verifyError(w http.ResponseWriter, r *http.Request, err error) {
-	e := payment.AsError(err)
-	if e.Kind == payment.KindInternal {
+	e := fault.AsError(err)
+	if e.Kind == fault.KindInternal {
 		s.log.ErrorContext(r.Context(), "demo verify", "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"detail": "A server error occurred."})
 		return
@@ -309,23 +310,23 @@ func (s *Shop) verifyError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // httpStatus maps a service error kind to an HTTP status.
-func httpStatus(k payment.Kind) int {
+func httpStatus(k fault.Kind) int {
 	switch k {
-	case payment.KindValidation, payment.KindLocked:
+	case fault.KindValidation, fault.KindLocked:
 		return http.StatusBadRequest
-	case payment.KindNotFound:
+	case fault.KindNotFound:
 		return http.StatusNotFound
-	case payment.KindUnauthorized:
+	case fault.KindUnauthorized:
 		return http.StatusUnauthorized
-	case payment.KindConflict:
+	case fault.KindConflict:
 		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }
 
 // errorText is a one-line description of a service error.
-func errorText(e *payment.Error) string {
-	if e.Kind == payment.KindInternal {
+func errorText(e *fault.Error) string {
+	if e.Kind == fault.KindInternal {
 		return "A server error occurred."
 	}
 	var parts []string

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/fault"
 )
 
 // The page shown for an internal error; its cause is logged, never shown.
@@ -183,14 +183,14 @@ type Problem struct {
 // ProblemOf turns a client-facing service error into what the page shows;
 // ok is false for internal errors, which the page logs and hides.
 func ProblemOf(err error) (p Problem, ok bool) {
-	e := payment.AsError(err)
+	e := fault.AsError(err)
 	switch e.Kind {
-	case payment.KindValidation, payment.KindConflict, payment.KindLocked, payment.KindNotFound, payment.KindThrottled:
+	case fault.KindValidation, fault.KindConflict, fault.KindLocked, fault.KindNotFound, fault.KindThrottled:
 	default:
 		return Problem{}, false
 	}
 	p = Problem{Status: http.StatusBadRequest, Detail: e.Detail, RetryAfter: e.RetryAfter}
-	if e.Kind == payment.KindLocked || e.Kind == payment.KindThrottled {
+	if e.Kind == fault.KindLocked || e.Kind == fault.KindThrottled {
 		p.Status = http.StatusTooManyRequests
 	}
 	keys := make([]string, 0, len(e.Fields))

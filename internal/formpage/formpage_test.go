@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/fault"
 )
 
 func TestPreSessionTokens(t *testing.T) {
@@ -52,16 +52,16 @@ func TestPreSessionTokens(t *testing.T) {
 }
 
 func TestProblemOf(t *testing.T) {
-	err := &payment.Error{Kind: payment.KindValidation, Detail: "Bad.", TriesRemaining: "2",
+	err := &fault.Error{Kind: fault.KindValidation, Detail: "Bad.", TriesRemaining: "2",
 		Fields: map[string][]string{"b": {"second"}, "a": {"first"}}}
 	p, ok := ProblemOf(err)
 	if !ok || p.Status != 400 || p.Detail != "Bad." || strings.Join(p.Fields, "|") != "first|second|Tries remaining: 2" {
 		t.Fatalf("validation: %+v %v", p, ok)
 	}
-	if p, ok := ProblemOf(&payment.Error{Kind: payment.KindLocked, Detail: "Locked."}); !ok || p.Status != 429 {
+	if p, ok := ProblemOf(&fault.Error{Kind: fault.KindLocked, Detail: "Locked."}); !ok || p.Status != 429 {
 		t.Fatalf("locked: %+v", p)
 	}
-	if _, ok := ProblemOf(payment.Internal(nil)); ok {
+	if _, ok := ProblemOf(fault.Internal(nil)); ok {
 		t.Fatal("an internal error would be shown")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -85,12 +86,12 @@ func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (CodeSent, erro
 	if msg := passwordProblem(in.Password); msg != "" {
 		fields["password"] = []string{msg}
 	}
-	if err := FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return CodeSent{}, err
 	}
 	hash, err := s.hashPassword(in.Password)
 	if err != nil {
-		return CodeSent{}, Internal(err)
+		return CodeSent{}, fault.Internal(err)
 	}
 	kp := s.newKeyPair(ledger.Test)
 	var code pendingCode
@@ -193,7 +194,7 @@ func (s *Service) checkPassword(hash, pw string) bool {
 // starts a dashboard session, whose id it returns.
 func (s *Service) ConfirmMerchantPhone(ctx context.Context, challenge, code string) (string, error) {
 	var session string
-	var refusal *Error
+	var refusal *fault.Error
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		session, refusal = "", nil
 		subject, r, err := s.useCode(ctx, tx, challenge, PurposeConfirm, "merchant:", code)
@@ -254,10 +255,10 @@ func (s *Service) passwordAttempt(ctx context.Context, key, password string, has
 		return s.wrap(err)
 	}
 	if locked {
-		return &Error{Kind: KindLocked, Detail: MsgLoginLocked}
+		return &fault.Error{Kind: fault.KindLocked, Detail: MsgLoginLocked}
 	}
 	if !s.checkPassword(hash, password) {
-		return DetailError(MsgBadLogin)
+		return fault.DetailError(MsgBadLogin)
 	}
 	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.ClearLoginFailures(ctx, key, now.Add(time.Second)); err != nil {
@@ -274,7 +275,7 @@ func (s *Service) passwordAttempt(ctx context.Context, key, password string, has
 func (s *Service) Login(ctx context.Context, email, password string) (SignIn, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
-		return SignIn{}, DetailError(MsgBadLogin)
+		return SignIn{}, fault.DetailError(MsgBadLogin)
 	}
 	var in SignIn
 	var code pendingCode
@@ -299,7 +300,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (SignIn, er
 			return err
 		}
 		if now.Sub(m.CreatedAt) > UnconfirmedTTL {
-			return DetailError(MsgSignUpExpired) // the sweeper deletes it
+			return fault.DetailError(MsgSignUpExpired) // the sweeper deletes it
 		}
 		code, err = s.newCode(ctx, tx, m.Mobile, store.CodeSubjectMerchant(m.ID), PurposeConfirm, m.Mobile)
 		code.sent.To = MaskMobile(m.Mobile)
@@ -358,10 +359,10 @@ func (s *Service) LogoutEverywhere(ctx context.Context, merchantID int64) error 
 // wrong log-in does, so a stolen session cannot guess the password.
 func (s *Service) ChangePassword(ctx context.Context, merchantID int64, current, next, keep string) error {
 	if msg := passwordProblem(next); msg != "" {
-		return FieldError("new_password", msg)
+		return fault.FieldError("new_password", msg)
 	}
 	if len(current) > 4*MaxPasswordLen {
-		return FieldError("current_password", MsgWrongPassword)
+		return fault.FieldError("current_password", MsgWrongPassword)
 	}
 	var m store.Merchant
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -374,7 +375,7 @@ func (s *Service) ChangePassword(ctx context.Context, merchantID int64, current,
 	}
 	hash, err := s.hashPassword(next)
 	if err != nil {
-		return Internal(err)
+		return fault.Internal(err)
 	}
 	err = s.passwordAttempt(ctx, m.Email, current, func(tx store.Tx) (string, error) {
 		m, err := tx.Merchant(ctx, merchantID)
@@ -386,8 +387,8 @@ func (s *Service) ChangePassword(ctx context.Context, merchantID int64, current,
 		_, err := tx.DeleteSessions(ctx, merchantID, sessionHash(keep))
 		return err
 	})
-	if e := AsError(err); e.Detail == MsgBadLogin {
-		return FieldError("current_password", MsgWrongPassword)
+	if e := fault.AsError(err); e.Detail == MsgBadLogin {
+		return fault.FieldError("current_password", MsgWrongPassword)
 	}
 	return err
 }

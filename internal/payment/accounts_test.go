@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -118,7 +119,7 @@ func TestAccountSessionsAndCodes(t *testing.T) {
 	// The code expires after CodeTTL; signing in sends a new one.
 	code := f.phone.code(phoneNo)
 	clock.Advance(payment.CodeTTL + time.Second)
-	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, code); payment.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, code); fault.AsError(err).Detail != payment.MsgCodeExpired {
 		t.Fatalf("expired code: %v", err)
 	}
 	in, err := svc.Login(ctx, m.Email, pw)
@@ -133,11 +134,11 @@ func TestAccountSessionsAndCodes(t *testing.T) {
 		if i == payment.MaxCodeTries-1 {
 			want = payment.MsgCodeExpired
 		}
-		if payment.AsError(err).Detail != want {
+		if fault.AsError(err).Detail != want {
 			t.Fatalf("wrong code %d: %v, want %q", i+1, err, want)
 		}
 	}
-	if _, err := svc.ConfirmMerchantPhone(ctx, in.Code.Challenge, code); payment.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, in.Code.Challenge, code); fault.AsError(err).Detail != payment.MsgCodeExpired {
 		t.Fatalf("code after too many tries: %v", err)
 	}
 	in, _ = svc.Login(ctx, m.Email, pw)
@@ -146,7 +147,7 @@ func TestAccountSessionsAndCodes(t *testing.T) {
 		t.Fatalf("session id %q: %v", id, err)
 	}
 	// The code is used: a replay opens nothing.
-	if _, err := svc.ConfirmMerchantPhone(ctx, in.Code.Challenge, f.phone.code(phoneNo)); payment.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, in.Code.Challenge, f.phone.code(phoneNo)); fault.AsError(err).Detail != payment.MsgCodeExpired {
 		t.Fatalf("replayed code: %v", err)
 	}
 
@@ -164,7 +165,7 @@ func TestAccountSessionsAndCodes(t *testing.T) {
 	}
 	in, _ = svc.Login(ctx, m.Email, pw)
 	clock.Advance(payment.SessionIdle + time.Second)
-	if _, err := svc.SessionMerchant(ctx, in.Session); payment.AsError(err).Kind != payment.KindUnauthorized {
+	if _, err := svc.SessionMerchant(ctx, in.Session); fault.AsError(err).Kind != fault.KindUnauthorized {
 		t.Fatalf("idle session: %v", err)
 	}
 
@@ -172,7 +173,7 @@ func TestAccountSessionsAndCodes(t *testing.T) {
 	for range payment.MaxLoginFailures {
 		svc.Login(ctx, m.Email, "wrong password")
 	}
-	if _, err := svc.Login(ctx, m.Email, pw); payment.AsError(err).Kind != payment.KindLocked {
+	if _, err := svc.Login(ctx, m.Email, pw); fault.AsError(err).Kind != fault.KindLocked {
 		t.Fatalf("after 10 failures: %v", err)
 	}
 	clock.Advance(payment.LoginWindow + time.Second)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -30,7 +31,7 @@ type NewMerchant struct {
 func merchantFields(name, email string) map[string][]string {
 	fields := map[string][]string{}
 	if name == "" {
-		fields["name"] = []string{MsgBlank}
+		fields["name"] = []string{fault.MsgBlank}
 	}
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
 		fields["email"] = []string{"Enter a valid email address."}
@@ -88,7 +89,7 @@ func (s *Service) newMerchant(in NewMerchant) (store.Merchant, KeyPair, error) {
 	if !in.KYC.Valid() {
 		fields["kyc"] = []string{"Unknown KYC state."}
 	}
-	if err := FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return store.Merchant{}, KeyPair{}, err
 	}
 	kp := s.newKeyPair(ledger.Test)
@@ -107,7 +108,7 @@ func (s *Service) newMerchant(in NewMerchant) (store.Merchant, KeyPair, error) {
 func (s *Service) insertMerchant(ctx context.Context, tx store.Tx, m *store.Merchant, kp KeyPair, seal bool) error {
 	if err := tx.CreateMerchant(ctx, m); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
-			return FieldError("email", "A merchant with this email already exists.")
+			return fault.FieldError("email", "A merchant with this email already exists.")
 		}
 		return err
 	}
@@ -125,7 +126,7 @@ func (s *Service) insertMerchant(ctx context.Context, tx store.Tx, m *store.Merc
 // audited as kyc.approve, kyc.reject or, for another state, kyc.set.
 func (s *Service) SetKYC(ctx context.Context, actor Actor, merchantRef string, kyc store.KYC, reason string) (store.Merchant, error) {
 	if !kyc.Valid() {
-		return store.Merchant{}, FieldError("kyc", "Unknown KYC state.")
+		return store.Merchant{}, fault.FieldError("kyc", "Unknown KYC state.")
 	}
 	reason = strings.TrimSpace(reason)
 	action := AuditKYCSet
@@ -135,14 +136,14 @@ func (s *Service) SetKYC(ctx context.Context, actor Actor, merchantRef string, k
 	case store.KYCRejected:
 		action = AuditKYCReject
 		if reason == "" {
-			return store.Merchant{}, FieldError("reason", "Give the reason for the rejection.")
+			return store.Merchant{}, fault.FieldError("reason", "Give the reason for the rejection.")
 		}
 	}
 	if utf8.RuneCountInString(reason) > maxReasonLen {
-		return store.Merchant{}, FieldError("reason", "Ensure this field has no more than 500 characters.")
+		return store.Merchant{}, fault.FieldError("reason", "Ensure this field has no more than 500 characters.")
 	}
 	if msg := textProblem("Reason", reason); msg != "" {
-		return store.Merchant{}, FieldError("reason", msg)
+		return store.Merchant{}, fault.FieldError("reason", msg)
 	}
 	var m store.Merchant
 	err := s.operatorAction(ctx, actor, action, func(tx store.Tx) (auditRecord, error) {
@@ -175,7 +176,7 @@ func (s *Service) SetKYC(ctx context.Context, actor Actor, merchantRef string, k
 func (s *Service) merchantByRef(ctx context.Context, tx store.Tx, ref string) (store.Merchant, error) {
 	if !ids.Valid(ref) {
 		if a, err := mail.ParseAddress(ref); err != nil || a.Address != ref || len(ref) > 254 || textProblem("ref", ref) != "" {
-			return store.Merchant{}, &Error{Kind: KindNotFound, Detail: "No such merchant."}
+			return store.Merchant{}, &fault.Error{Kind: fault.KindNotFound, Detail: "No such merchant."}
 		}
 	}
 	m, err := tx.MerchantByIdx(ctx, ref)
@@ -183,7 +184,7 @@ func (s *Service) merchantByRef(ctx context.Context, tx store.Tx, ref string) (s
 		m, err = tx.MerchantByEmail(ctx, strings.ToLower(ref))
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return m, &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No merchant %q.", ref)}
+		return m, &fault.Error{Kind: fault.KindNotFound, Detail: fmt.Sprintf("No merchant %q.", ref)}
 	}
 	return m, err
 }
@@ -294,7 +295,7 @@ func (s *Service) merchantInfo(ctx context.Context, tx store.Tx, m store.Merchan
 // (keys.rotate).
 func (s *Service) RotateKeys(ctx context.Context, actor Actor, ref string, book ledger.Book) (KeyPair, error) {
 	if !book.Valid() {
-		return KeyPair{}, FieldError("book", "Book must be test or live.")
+		return KeyPair{}, fault.FieldError("book", "Book must be test or live.")
 	}
 	kp := s.newKeyPair(book)
 	err := s.operatorAction(ctx, actor, AuditRotateKeys, func(tx store.Tx) (auditRecord, error) {
@@ -318,7 +319,7 @@ func (s *Service) RotateKeys(ctx context.Context, actor Actor, ref string, book 
 // which is not an operator action, so nothing is audited.
 func (s *Service) RotateOwnKeys(ctx context.Context, merchantIdx string, book ledger.Book) (KeyPair, error) {
 	if !book.Valid() {
-		return KeyPair{}, FieldError("book", "Book must be test or live.")
+		return KeyPair{}, fault.FieldError("book", "Book must be test or live.")
 	}
 	kp := s.newKeyPair(book)
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
@@ -348,7 +349,7 @@ func (s *Service) rotateKeys(ctx context.Context, tx store.Tx, m store.Merchant,
 			live = live || k.Book == ledger.Live
 		}
 		if !live {
-			return DetailError("This merchant has no live keys yet: they are issued after its first completed test payment.")
+			return fault.DetailError("This merchant has no live keys yet: they are issued after its first completed test payment.")
 		}
 	}
 	if err := tx.RevokeKeys(ctx, m.ID, kp.Book, s.now()); err != nil {
@@ -392,14 +393,14 @@ func (s *Service) newConsumer(mobile, name, mpin string) (store.Consumer, error)
 		fields["mpin"] = []string{"Khalti PIN must be 4 digits long."}
 	}
 	if strings.TrimSpace(name) == "" {
-		fields["name"] = []string{MsgBlank}
+		fields["name"] = []string{fault.MsgBlank}
 	}
-	if err := FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return store.Consumer{}, err
 	}
 	hash, err := s.hashMPIN(mpin)
 	if err != nil {
-		return store.Consumer{}, Internal(err)
+		return store.Consumer{}, fault.Internal(err)
 	}
 	// An operator vouches for the wallets it makes (and the sandbox for its
 	// payers): they count as confirmed.
@@ -411,7 +412,7 @@ func (s *Service) newConsumer(mobile, name, mpin string) (store.Consumer, error)
 func insertConsumer(ctx context.Context, tx store.Tx, c *store.Consumer) error {
 	err := tx.CreateConsumer(ctx, c)
 	if errors.Is(err, store.ErrDuplicate) {
-		return FieldError("mobile", "A wallet with this mobile number already exists.")
+		return fault.FieldError("mobile", "A wallet with this mobile number already exists.")
 	}
 	if err != nil {
 		return err
@@ -449,11 +450,11 @@ func (s *Service) resetMPIN(ctx context.Context, mobile, mpin string) error {
 // newMPINHash checks a new MPIN and hashes it.
 func (s *Service) newMPINHash(mpin string) (string, error) {
 	if !ValidMPIN(mpin) {
-		return "", FieldError("mpin", "Khalti PIN must be 4 digits long.")
+		return "", fault.FieldError("mpin", "Khalti PIN must be 4 digits long.")
 	}
 	hash, err := s.hashMPIN(mpin)
 	if err != nil {
-		return "", Internal(err)
+		return "", fault.Internal(err)
 	}
 	return hash, nil
 }
@@ -463,7 +464,7 @@ func (s *Service) newMPINHash(mpin string) (string, error) {
 func (s *Service) setMPIN(ctx context.Context, tx store.Tx, mobile, hash string) (store.Consumer, error) {
 	c, err := tx.ConsumerByMobile(ctx, mobile)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
+		return c, &fault.Error{Kind: fault.KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
 	}
 	if err != nil {
 		return c, err
@@ -476,13 +477,13 @@ func (s *Service) setMPIN(ctx context.Context, tx store.Tx, mobile, hash string)
 // amount, book and new balance).
 func (s *Service) Topup(ctx context.Context, actor Actor, mobile string, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
 	if !book.Valid() {
-		return 0, FieldError("book", "Book must be test or live.")
+		return 0, fault.FieldError("book", "Book must be test or live.")
 	}
 	if !ValidMobile(mobile) {
-		return 0, FieldError("mobile", "Enter a valid mobile number.")
+		return 0, fault.FieldError("mobile", "Enter a valid mobile number.")
 	}
 	if amount < 1 {
-		return 0, FieldError("amount", "Ensure this value is greater than or equal to 1.")
+		return 0, fault.FieldError("amount", "Ensure this value is greater than or equal to 1.")
 	}
 	var bal money.Paisa
 	err := s.operatorAction(ctx, actor, AuditTopup, func(tx store.Tx) (auditRecord, error) {
@@ -500,13 +501,13 @@ func (s *Service) Topup(ctx context.Context, actor Actor, mobile string, book le
 func (s *Service) topup(ctx context.Context, tx store.Tx, mobile string, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
 	c, err := tx.ConsumerByMobile(ctx, mobile)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
+		return 0, &fault.Error{Kind: fault.KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
 	}
 	if err != nil {
 		return 0, err
 	}
 	if !c.Confirmed {
-		return 0, DetailError("This wallet's phone number is not confirmed yet: it cannot be topped up.")
+		return 0, fault.DetailError("This wallet's phone number is not confirmed yet: it cannot be topped up.")
 	}
 	wallet := account(book, ledger.Wallet, c.ID)
 	if err := tx.Post(ctx, ledger.Transfer(book, "topup", 0, account(book, ledger.Funding, 0), wallet, amount), s.now()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -97,7 +98,7 @@ var errNoActor = errors.New("payment: operator action without an actor")
 // if the action fails nothing is recorded.
 func (s *Service) operatorAction(ctx context.Context, actor Actor, action string, fn func(tx store.Tx) (auditRecord, error)) error {
 	if actor.name == "" {
-		return Internal(errNoActor)
+		return fault.Internal(errNoActor)
 	}
 	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		rec, err := fn(tx)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -72,13 +73,13 @@ func TestOperatorActionsOneAuditedPath(t *testing.T) {
 	n := len(got)
 
 	// Failures and a missing actor: no change, no entry.
-	if _, err := f.svc.Topup(f.ctx, testActor, "9811111119", ledger.Test, 100); payment.AsError(err).Kind != payment.KindNotFound {
+	if _, err := f.svc.Topup(f.ctx, testActor, "9811111119", ledger.Test, 100); fault.AsError(err).Kind != fault.KindNotFound {
 		t.Errorf("top-up of an unknown wallet: %v", err)
 	}
 	if _, err := f.svc.SetKYC(f.ctx, testActor, payment.DemoMerchantEmail, store.KYCRejected, ""); err == nil {
 		t.Error("a rejection without a reason was accepted")
 	}
-	if _, err := f.svc.Topup(f.ctx, payment.Actor{}, lcMobile, ledger.Test, 100); payment.AsError(err).Kind != payment.KindInternal {
+	if _, err := f.svc.Topup(f.ctx, payment.Actor{}, lcMobile, ledger.Test, 100); fault.AsError(err).Kind != fault.KindInternal {
 		t.Errorf("top-up without an actor: %v, want an internal error", err)
 	}
 	if bal, err := f.svc.WalletBalance(f.ctx, lcMobile, ledger.Test); err != nil || bal != 5200 {

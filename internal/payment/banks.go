@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -72,7 +73,7 @@ func (s *Service) AddBank(ctx context.Context, actor Actor, in NewBank) (store.B
 			fields[f.name] = []string{msg}
 		}
 	}
-	if err := FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return store.Bank{}, err
 	}
 	b.Idx, b.CreatedAt = s.ids.New(), s.now()
@@ -90,7 +91,7 @@ func (s *Service) AddBank(ctx context.Context, actor Actor, in NewBank) (store.B
 func checkBankText(v string, required bool, limit int) string {
 	switch {
 	case v == "" && required:
-		return MsgRequired
+		return fault.MsgRequired
 	case !utf8.ValidString(v):
 		return "Enter valid UTF-8 text."
 	case utf8.RuneCountInString(v) > limit:
@@ -129,7 +130,7 @@ type BankQuery struct {
 // how many it selects in all.
 func (s *Service) ListBanks(ctx context.Context, q BankQuery) ([]store.Bank, int, error) {
 	if q.Page < 1 || q.PageSize < 1 {
-		return nil, 0, &Error{Kind: KindNotFound, Detail: "Invalid page."}
+		return nil, 0, &fault.Error{Kind: fault.KindNotFound, Detail: "Invalid page."}
 	}
 	var banks []store.Bank
 	var total int

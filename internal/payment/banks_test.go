@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -63,8 +64,8 @@ func TestAddBankValidation(t *testing.T) {
 		in := valid
 		tc.edit(&in)
 		_, err := svc.AddBank(ctx, testActor, in)
-		e := payment.AsError(err)
-		if err == nil || e.Kind != payment.KindValidation || !reflect.DeepEqual(e.Fields, tc.want) {
+		e := fault.AsError(err)
+		if err == nil || e.Kind != fault.KindValidation || !reflect.DeepEqual(e.Fields, tc.want) {
 			t.Errorf("%s: got %v (fields %v), want fields %v", tc.what, err, e.Fields, tc.want)
 		}
 	}
@@ -110,7 +111,7 @@ func TestAddAndListBanks(t *testing.T) {
 			t.Errorf("ListBanks(%+v) = %+v, %d, %v; want %+v, %d", tc.q, got, total, err, tc.want, tc.total)
 		}
 	}
-	if _, _, err := svc.ListBanks(ctx, payment.BankQuery{Page: 0, PageSize: 10}); payment.AsError(err).Kind != payment.KindNotFound {
+	if _, _, err := svc.ListBanks(ctx, payment.BankQuery{Page: 0, PageSize: 10}); fault.AsError(err).Kind != fault.KindNotFound {
 		t.Errorf("page 0: %v", err)
 	}
 }

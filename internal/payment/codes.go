@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -81,7 +82,7 @@ func (s *Service) newCode(ctx context.Context, tx store.Tx, target, subject, pur
 		return pendingCode{}, err
 	}
 	if n >= MaxCodesPerHour {
-		return pendingCode{}, &Error{Kind: KindLocked, Detail: MsgTooManyCodes}
+		return pendingCode{}, &fault.Error{Kind: fault.KindLocked, Detail: MsgTooManyCodes}
 	}
 	var b [challengeBytes]byte
 	if _, err := io.ReadFull(s.ids.Rand, b[:]); err != nil {
@@ -110,7 +111,7 @@ func (s *Service) send(ctx context.Context, p pendingCode) error {
 	}
 	if err := s.notifier.SendCode(ctx, p.mobile, p.code, p.purpose); err != nil {
 		s.log.ErrorContext(ctx, "sending an account code", "to", MaskMobile(p.mobile), "purpose", p.purpose, "err", err)
-		return &Error{Kind: KindInternal, Detail: MsgCodeNotSent, Cause: err}
+		return &fault.Error{Kind: fault.KindInternal, Detail: MsgCodeNotSent, Cause: err}
 	}
 	return nil
 }
@@ -124,14 +125,14 @@ func (s *Service) codeHash(challenge, subject, purpose, code string) string {
 // "consumer:"), uses it and returns its subject. A wrong, expired, used
 // or foreign code returns a refusal (and no error), so the caller commits
 // the counted try and then refuses.
-func (s *Service) useCode(ctx context.Context, tx store.Tx, challenge, purpose, kind, code string) (subject string, refusal *Error, err error) {
+func (s *Service) useCode(ctx context.Context, tx store.Tx, challenge, purpose, kind, code string) (subject string, refusal *fault.Error, err error) {
 	code = strings.TrimSpace(code)
 	if challenge == "" || len(challenge) > maxChallengeSize {
-		return "", DetailError(MsgCodeExpired), nil
+		return "", fault.DetailError(MsgCodeExpired), nil
 	}
 	c, err := tx.TryCode(ctx, sessionHash(challenge), MaxCodeTries, s.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return "", DetailError(MsgCodeExpired), nil
+		return "", fault.DetailError(MsgCodeExpired), nil
 	}
 	if err != nil {
 		return "", nil, err
@@ -139,12 +140,12 @@ func (s *Service) useCode(ctx context.Context, tx store.Tx, challenge, purpose, 
 	want := s.codeHash(challenge, c.Subject, purpose, code)
 	if !strings.HasPrefix(c.Subject, kind) || c.Purpose != purpose || subtle.ConstantTimeCompare([]byte(c.CodeHash), []byte(want)) != 1 {
 		if c.Tries >= MaxCodeTries {
-			return "", DetailError(MsgCodeExpired), nil
+			return "", fault.DetailError(MsgCodeExpired), nil
 		}
-		return "", DetailError(MsgCodeWrong), nil
+		return "", fault.DetailError(MsgCodeWrong), nil
 	}
 	if err := tx.UseCode(ctx, c.ChallengeHash); errors.Is(err, store.ErrNotFound) {
-		return "", DetailError(MsgCodeExpired), nil // a simultaneous try used it first
+		return "", fault.DetailError(MsgCodeExpired), nil // a simultaneous try used it first
 	} else if err != nil {
 		return "", nil, err
 	}

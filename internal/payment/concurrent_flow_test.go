@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -134,7 +135,7 @@ func testConcurrentFlow(t *testing.T, db store.Store) {
 		case err == nil:
 			confirmed = append(confirmed, tokens[i])
 		default:
-			var e *payment.Error
+			var e *fault.Error
 			if !errors.As(err, &e) || e.Detail != "Insufficient balance in the wallet." {
 				t.Errorf("confirm %d: %v", i, err)
 			}
@@ -210,11 +211,11 @@ func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
 	wg.Wait()
 	remaining := 0
 	for i, err := range errs {
-		e := payment.AsError(err)
+		e := fault.AsError(err)
 		switch {
 		case err == nil:
 			t.Errorf("guess %d: accepted", i)
-		case e.Kind == payment.KindLocked:
+		case e.Kind == fault.KindLocked:
 		case e.TriesRemaining != "":
 			remaining++
 		default:
@@ -227,7 +228,7 @@ func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
 	// The wallet is locked: the right MPIN is refused too.
 	_, err = svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: "2468",
 		Amount: 1000, ProductIdentity: "p", ProductName: "P"})
-	if payment.AsError(err).Kind != payment.KindLocked {
+	if fault.AsError(err).Kind != fault.KindLocked {
 		t.Fatalf("the right MPIN after the burst: %v, want locked", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -56,7 +57,7 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller Caller, in EPayme
 			sum += a // each is within ±money.Max, so a few cannot overflow
 		}
 		if sum != in.Amount {
-			return store.Payment{}, FieldError("amount", "Amount Breakdown mismatch.")
+			return store.Payment{}, fault.FieldError("amount", "Amount Breakdown mismatch.")
 		}
 	}
 	ttl := in.TTL
@@ -67,15 +68,15 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller Caller, in EPayme
 		}
 	}
 	if ttl < MinTTL || ttl > MaxTTL {
-		return store.Payment{}, FieldError("ttl", fmt.Sprintf("Ensure this value is between %d and %d seconds.", int(MinTTL.Seconds()), int(MaxTTL.Seconds())))
+		return store.Payment{}, fault.FieldError("ttl", fmt.Sprintf("Ensure this value is between %d and %d seconds.", int(MinTTL.Seconds()), int(MaxTTL.Seconds())))
 	}
 	extra, err := json.Marshal(in.Extra)
 	if err != nil {
-		return store.Payment{}, Internal(err)
+		return store.Payment{}, fault.Internal(err)
 	}
 	details, err := json.Marshal(in.Details)
 	if err != nil {
-		return store.Payment{}, Internal(err)
+		return store.Payment{}, fault.Internal(err)
 	}
 	now := s.now()
 	p := store.Payment{
@@ -125,7 +126,7 @@ func (s *Service) LookupEPayment(ctx context.Context, caller Caller, pidx string
 // itself is the credential, settling an expired link first.
 func (s *Service) EPaymentForPage(ctx context.Context, pidx string) (Transaction, error) {
 	if !ids.Valid(pidx) {
-		return Transaction{}, NotFound()
+		return Transaction{}, fault.NotFound()
 	}
 	var t Transaction
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -137,7 +138,7 @@ func (s *Service) EPaymentForPage(ctx context.Context, pidx string) (Transaction
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return t, NotFound()
+		return t, fault.NotFound()
 	}
 	if err != nil {
 		return t, s.wrap(err)
@@ -158,15 +159,15 @@ func payable(p store.Payment) error {
 	case store.Initiated:
 		return nil
 	case store.Completed, store.PartiallyRefunded, store.Refunded:
-		return DetailError("This payment is already paid.")
+		return fault.DetailError("This payment is already paid.")
 	case store.Expired:
-		return DetailError("This payment link has expired.")
+		return fault.DetailError("This payment link has expired.")
 	case store.UserCanceled:
-		return DetailError("This payment was canceled.")
+		return fault.DetailError("This payment was canceled.")
 	case store.Pending:
-		return DetailError("This payment is already paid and is being processed.")
+		return fault.DetailError("This payment is already paid and is being processed.")
 	}
-	return DetailError("This payment can no longer be paid.")
+	return fault.DetailError("This payment can no longer be paid.")
 }
 
 // MsgOtherBrowser refuses a hosted page's post from a browser other than
@@ -202,7 +203,7 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin, browser
 	scope := "merchant:" + strconv.FormatInt(t.Payment.MerchantID, 10) + ":" + string(t.Payment.Book)
 	_, err = s.payerPIN(ctx, mobile, mpin, via, scope, func(tx store.Tx, c store.Consumer) error {
 		if !c.Confirmed {
-			return DetailError(MsgWalletNotActive)
+			return fault.DetailError(MsgWalletNotActive)
 		}
 		p, err := tx.PaymentByID(ctx, t.Payment.ID)
 		if err != nil {
@@ -212,17 +213,17 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin, browser
 			return err
 		}
 		if BoundElsewhere(p, browser, s.now()) {
-			return DetailError(MsgOtherBrowser)
+			return fault.DetailError(MsgOtherBrowser)
 		}
 		if c.Mobile == t.Merchant.Mobile {
-			return FieldError("mobile", "A merchant cannot pay itself.")
+			return fault.FieldError("mobile", "A merchant cannot pay itself.")
 		}
 		bal, err := tx.Balance(ctx, account(p.Book, ledger.Wallet, c.ID))
 		if err != nil {
 			return err
 		}
 		if bal < p.Amount {
-			return DetailError("Insufficient balance in the wallet.")
+			return fault.DetailError("Insufficient balance in the wallet.")
 		}
 		now := s.now()
 		p.ConsumerID, p.OTPTries, p.UpdatedAt, p.Browser = c.ID, 0, now, browser
@@ -276,10 +277,10 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 				return err
 			}
 			if p.ConsumerID == 0 {
-				return DetailError("Sign in with your mobile number and MPIN first.")
+				return fault.DetailError("Sign in with your mobile number and MPIN first.")
 			}
 			if p.Browser != "" && p.Browser != browser { // before a try is counted
-				return DetailError(MsgOtherBrowser)
+				return fault.DetailError(MsgOtherBrowser)
 			}
 			now := s.now()
 			if !codeOK {
@@ -287,7 +288,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 				return err
 			}
 			if now.After(p.OTPExpiresAt) {
-				return FieldError("confirmation_code", "Confirmation code has expired.")
+				return fault.FieldError("confirmation_code", "Confirmation code has expired.")
 			}
 			sc, err := s.paymentScenario(ctx, tx, p)
 			if err != nil {
@@ -307,7 +308,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 				}
 			}
 			if errors.Is(err, store.ErrInsufficientFunds) {
-				return DetailError("Insufficient balance in the wallet.")
+				return fault.DetailError("Insufficient balance in the wallet.")
 			}
 			if err != nil {
 				return err
@@ -320,7 +321,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 		return t, s.wrap(err)
 	}
 	if refusal != nil {
-		if AsError(refusal).TriesRemaining != "" { // a wrong code, counted
+		if fault.AsError(refusal).TriesRemaining != "" { // a wrong code, counted
 			s.chargeGuess(keys)
 		}
 		return t, refusal
@@ -386,7 +387,7 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx, browser string) (Tra
 				return err
 			}
 			if BoundElsewhere(p, browser, s.now()) {
-				return DetailError(MsgOtherBrowser)
+				return fault.DetailError(MsgOtherBrowser)
 			}
 			if err := move(&p, store.UserCanceled, s.now()); err != nil {
 				return err
@@ -418,10 +419,10 @@ func captured(st store.State) bool {
 // the merchant the guess comes through, for the per-merchant limit.
 func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string, then func(tx store.Tx, c store.Consumer) error) (store.Consumer, error) {
 	if !ValidMobile(mobile) {
-		return store.Consumer{}, FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
+		return store.Consumer{}, fault.FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
 	}
 	if !ValidMPIN(mpin) {
-		return store.Consumer{}, FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
+		return store.Consumer{}, fault.FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
 	}
 	var pre preMPIN
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -441,7 +442,7 @@ func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string,
 	}
 	pinOK := s.checkPayerMPIN(pre, mpin) // slow: outside the write transaction
 	var c store.Consumer
-	var refusal *Error
+	var refusal *fault.Error
 	var lockedBy string
 	err = retry(ctx, func() error {
 		refusal, lockedBy = nil, ""
@@ -472,8 +473,8 @@ func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string,
 
 // afterWrongMPIN charges a refused guess to its client and merchant and
 // sends the owner the notice of a lock it started.
-func (s *Service) afterWrongMPIN(ctx context.Context, keys guessKeys, mobile string, refusal *Error, lockedBy string) {
-	if refusal.Kind == KindValidation || lockedBy != "" {
+func (s *Service) afterWrongMPIN(ctx context.Context, keys guessKeys, mobile string, refusal *fault.Error, lockedBy string) {
+	if refusal.Kind == fault.KindValidation || lockedBy != "" {
 		s.chargeGuess(keys)
 	}
 	if lockedBy != "" {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -86,7 +87,7 @@ func TestEPaymentExpiresCancelsAndDisables(t *testing.T) {
 	}
 	for _, want := range []string{"2", "1", "0"} {
 		_, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "111111", "2468", "browser-1")
-		if e := payment.AsError(err); e.Detail != payment.MsgCodeOrPin || e.TriesRemaining != want {
+		if e := fault.AsError(err); e.Detail != fault.MsgCodeOrPin || e.TriesRemaining != want {
 			t.Fatalf("wrong code: %v (tries %q, want %q)", err, e.TriesRemaining, want)
 		}
 	}
@@ -126,16 +127,16 @@ func TestEPaymentRules(t *testing.T) {
 	in.Amount = 999
 	in.Breakdown = nil
 	_, err = f.svc.InitiateEPayment(f.ctx, f.caller, in)
-	wantField(t, err, "amount", payment.MsgMinAmount)
+	wantField(t, err, "amount", fault.MsgMinAmount)
 	in.Amount, in.TTL = 1000, 10*time.Second
 	_, err = f.svc.InitiateEPayment(f.ctx, f.caller, in)
-	if e := payment.AsError(err); len(e.Fields["ttl"]) != 1 {
+	if e := fault.AsError(err); len(e.Fields["ttl"]) != 1 {
 		t.Fatalf("short ttl: %v", err)
 	}
 	// An expired link cannot be signed into, and a wrong MPIN counts.
 	p := f.initiateEPayment(t, 1000, time.Minute)
 	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "0000", "browser-1")
-	if e := payment.AsError(err); e.Detail != payment.MsgMobileOrPin || e.TriesRemaining != "2" {
+	if e := fault.AsError(err); e.Detail != fault.MsgMobileOrPin || e.TriesRemaining != "2" {
 		t.Fatalf("wrong MPIN: %v", err)
 	}
 	f.clock.Advance(time.Minute)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -27,7 +28,7 @@ const maxFlatFee money.Paisa = 1_000_000
 // tier starts at or below the minimum payment, each next one starts one
 // paisa after the previous ends, and only the last is open-ended.
 func (s *Service) checkFeeTiers(tiers []store.FeeTier) error {
-	bad := func(format string, args ...any) error { return FieldError("tiers", fmt.Sprintf(format, args...)) }
+	bad := func(format string, args ...any) error { return fault.FieldError("tiers", fmt.Sprintf(format, args...)) }
 	switch {
 	case len(tiers) == 0:
 		return bad("Give at least one tier.")
@@ -64,7 +65,7 @@ func (s *Service) checkFeeTiers(tiers []store.FeeTier) error {
 // actor, and records the change, old and new, in the audit log (fees.set).
 func (s *Service) SetFeeSchedule(ctx context.Context, actor Actor, merchantRef string, book ledger.Book, tiers []store.FeeTier) (store.Merchant, error) {
 	if !book.Valid() {
-		return store.Merchant{}, FieldError("book", "Book must be test or live.")
+		return store.Merchant{}, fault.FieldError("book", "Book must be test or live.")
 	}
 	if err := s.checkFeeTiers(tiers); err != nil {
 		return store.Merchant{}, err

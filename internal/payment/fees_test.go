@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -50,7 +51,7 @@ func TestSetFeeScheduleRules(t *testing.T) {
 	_, err = f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), idx, "gold", []store.FeeTier{tier(1000, 0, 0, 0)})
 	wantField(t, err, "book", "Book must be test or live.")
 	_, err = f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), "no-such-merchant", ledger.Test, []store.FeeTier{tier(1000, 0, 0, 0)})
-	if payment.AsError(err).Kind != payment.KindNotFound {
+	if fault.AsError(err).Kind != fault.KindNotFound {
 		t.Fatalf("unknown merchant: %v", err)
 	}
 	before, err := f.svc.ShowMerchant(f.ctx, testActor, idx)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -21,8 +22,8 @@ type ConfirmInput struct {
 	MPIN             string
 }
 
-func invalidToken() *Error {
-	return &Error{Kind: KindValidation, Fields: map[string][]string{"token": {MsgInvalidToken}}}
+func invalidToken() *fault.Error {
+	return &fault.Error{Kind: fault.KindValidation, Fields: map[string][]string{"token": {fault.MsgInvalidToken}}}
 }
 
 // Confirm checks the confirmation code and MPIN and authorises the
@@ -72,12 +73,12 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 				refusal, err = s.wrongCode(ctx, tx, &p, now)
 				return err
 			case confirmFail:
-				refusal = DetailError("The payment failed (sandbox scenario payer " + ScenarioFailMobile + ").")
+				refusal = fault.DetailError("The payment failed (sandbox scenario payer " + ScenarioFailMobile + ").")
 				return s.fail(ctx, tx, &p, now)
 			}
 			err = s.authorise(ctx, tx, &p, now)
 			if errors.Is(err, store.ErrInsufficientFunds) {
-				return DetailError("Insufficient balance in the wallet.")
+				return fault.DetailError("Insufficient balance in the wallet.")
 			}
 			if err != nil {
 				return err
@@ -90,7 +91,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 		return Transaction{}, s.wrap(err)
 	}
 	if refusal != nil {
-		if AsError(refusal).TriesRemaining != "" { // a wrong code, counted
+		if fault.AsError(refusal).TriesRemaining != "" { // a wrong code, counted
 			s.chargeGuess(keys)
 		}
 		return Transaction{}, refusal
@@ -122,15 +123,15 @@ func (s *Service) decideConfirm(p store.Payment, payer store.Consumer, in Confir
 		if codeOK {
 			return confirmRepeat, nil
 		}
-		return confirmRefuse, DetailError("This transaction is already confirmed.")
+		return confirmRefuse, fault.DetailError("This transaction is already confirmed.")
 	default:
-		return confirmRefuse, DetailError("This transaction can no longer be confirmed.")
+		return confirmRefuse, fault.DetailError("This transaction can no longer be confirmed.")
 	}
 	switch {
 	case !codeOK:
 		return confirmWrongCode, nil
 	case now.After(p.OTPExpiresAt):
-		return confirmRefuse, FieldError("confirmation_code", "Confirmation code has expired.")
+		return confirmRefuse, fault.FieldError("confirmation_code", "Confirmation code has expired.")
 	case scenario(p.Book, payer.Mobile) == ScenarioFailMobile:
 		return confirmFail, nil
 	}
@@ -204,13 +205,13 @@ func (s *Service) decideVerify(p store.Payment, payer store.Consumer, now time.T
 		return verifyRepeat, nil
 	case store.Confirmed:
 		if scenario(p.Book, payer.Mobile) == ScenarioPendingMobile && now.Before(p.ConfirmedAt.Add(s.cfg.SandboxPendingDelay)) {
-			return verifyRefuse, DetailError("Transaction is pending. Verify again later.")
+			return verifyRefuse, fault.DetailError("Transaction is pending. Verify again later.")
 		}
 		return verifyCapture, nil
 	case store.Initiated:
-		return verifyRefuse, DetailError("Transaction is not confirmed yet.")
+		return verifyRefuse, fault.DetailError("Transaction is not confirmed yet.")
 	}
-	return verifyRefuse, DetailError("Transaction failed and cannot be verified.")
+	return verifyRefuse, fault.DetailError("Transaction failed and cannot be verified.")
 }
 
 // verifyFound is Verify's common case decided (decideVerify) on the
@@ -244,7 +245,7 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 		return Transaction{}, err
 	}
 	if amount != t.Payment.Amount {
-		return Transaction{}, FieldError("amount", "Amount does not match the transaction amount.")
+		return Transaction{}, fault.FieldError("amount", "Amount does not match the transaction amount.")
 	}
 	found := true // the first attempt may start from the payment find read
 	err = retry(ctx, func() error {
@@ -300,7 +301,7 @@ func (s *Service) wrongCode(ctx context.Context, tx store.Tx, p *store.Payment, 
 			return nil, err
 		}
 	}
-	return &Error{Kind: KindValidation, Detail: MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}, nil
+	return &fault.Error{Kind: fault.KindValidation, Detail: fault.MsgCodeOrPin, TriesRemaining: fmt.Sprint(max(0, s.cfg.MaxOTPTries-p.OTPTries))}, nil
 }
 
 // captureEntry moves a payment's hold to the merchant and the fee to the
@@ -383,7 +384,7 @@ func (s *Service) goLive(ctx context.Context, tx store.Tx, merchantID int64) err
 	return s.storeKeyPair(ctx, tx, merchantID, s.newKeyPair(ledger.Live), true)
 }
 
-var errNotFound = NotFound()
+var errNotFound = fault.NotFound()
 
 // find loads a payment by token (or, if byIdx, also by idx) within the
 // caller's scope, settling it first if it is overdue.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -263,11 +264,11 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		if err == nil {
 			return
 		}
-		var e *Error
+		var e *fault.Error
 		if !errors.As(err, &e) {
-			t.Fatalf("step %d %s: error %T %v is not a *payment.Error", step, what, err, err)
+			t.Fatalf("step %d %s: error %T %v is not a *fault.Error", step, what, err, err)
 		}
-		if e.Kind == KindInternal {
+		if e.Kind == fault.KindInternal {
 			t.Fatalf("step %d %s: internal error %v", step, what, err)
 		}
 	}

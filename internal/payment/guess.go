@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/lockout"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -91,9 +92,9 @@ func (s *Service) chargeGuess(k guessKeys) {
 
 // Throttled is DRF's answer to a request over a rate limit: HTTP 429
 // with Retry-After.
-func Throttled(wait time.Duration) *Error {
+func Throttled(wait time.Duration) *fault.Error {
 	secs := max(int64((wait+time.Second-1)/time.Second), 1)
-	return &Error{Kind: KindThrottled, ErrorKey: "throttled", RetryAfter: time.Duration(secs) * time.Second,
+	return &fault.Error{Kind: fault.KindThrottled, ErrorKey: "throttled", RetryAfter: time.Duration(secs) * time.Second,
 		Detail: "Request was throttled. Expected available in " + strconv.FormatInt(secs, 10) + " seconds."}
 }
 
@@ -115,19 +116,19 @@ func phantomGuard(g store.MPINGuard) lockout.State {
 // lockedError is Khalti's answer for a wallet locked by wrong MPINs
 // (spec E6), saying when the lock ends; until is zero for a wallet locked
 // until its MPIN is reset.
-func lockedError(until, now time.Time) *Error {
+func lockedError(until, now time.Time) *fault.Error {
 	when := "Reset your PIN to unlock it."
 	if !until.IsZero() {
 		mins := int64((until.Sub(now) + time.Minute - 1) / time.Minute)
 		when = fmt.Sprintf("Try again in %d minutes, or reset your PIN to unlock it now.", max(mins, 1))
 	}
-	return &Error{Kind: KindLocked, ErrorKey: "third_party_transaction_locked",
+	return &fault.Error{Kind: fault.KindLocked, ErrorKey: "third_party_transaction_locked",
 		Detail: "Your wallet is locked for third-party payments after too many wrong Khalti PINs. " + when}
 }
 
 // mpinRefusal is the answer to a wrong MPIN that left triesLeft tries.
-func mpinRefusal(triesLeft int) *Error {
-	return &Error{Kind: KindValidation, Detail: MsgMobileOrPin, TriesRemaining: strconv.Itoa(triesLeft), ErrorKey: ErrorKeyValidation}
+func mpinRefusal(triesLeft int) *fault.Error {
+	return &fault.Error{Kind: fault.KindValidation, Detail: fault.MsgMobileOrPin, TriesRemaining: strconv.Itoa(triesLeft), ErrorKey: fault.ErrorKeyValidation}
 }
 
 // preMPIN is what is known of a payer before the MPIN is hashed: the
@@ -150,7 +151,7 @@ func (s *Service) payerBefore(ctx context.Context, tx store.Tx, mobile string) (
 }
 
 // refuseLocked answers a payer locked at now, if it is.
-func (s *Service) refuseLocked(p preMPIN, now time.Time) *Error {
+func (s *Service) refuseLocked(p preMPIN, now time.Time) *fault.Error {
 	switch {
 	case p.held:
 		return lockedError(time.Time{}, now)
@@ -179,7 +180,7 @@ func (s *Service) checkPayerMPIN(p preMPIN, mpin string) bool {
 // wrong MPIN that locks a wallet tells its owner (notice, and lockedBy
 // for the SMS sent once the transaction commits). via says where the
 // MPIN was given, for that notice.
-func (s *Service) decideMPIN(ctx context.Context, tx store.Tx, mobile string, c *store.Consumer, pinOK bool, via string) (refusal *Error, lockedBy string, err error) {
+func (s *Service) decideMPIN(ctx context.Context, tx store.Tx, mobile string, c *store.Consumer, pinOK bool, via string) (refusal *fault.Error, lockedBy string, err error) {
 	now, policy := s.now(), s.mpinPolicy()
 	if c.ID == 0 {
 		if err := tx.LockKey(ctx, "mpin:"+mobile); err != nil {

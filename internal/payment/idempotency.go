@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -209,7 +210,7 @@ func (f fencedStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
 		}
 		err := tx.MarkIdempotencyEffects(ctx, req.Scope, req.Key, req.began)
 		if errors.Is(err, store.ErrNotFound) {
-			return &Error{Kind: KindConflict, ErrorKey: "idempotency_error",
+			return &fault.Error{Kind: fault.KindConflict, ErrorKey: "idempotency_error",
 				Detail: "A retry with this Idempotency-Key took this request over; this one did nothing."}
 		}
 		return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -76,7 +77,7 @@ func TestIdempotencyTakenOverRequestIsFenced(t *testing.T) {
 		t.Fatalf("renewal by the request taken over: %v, want ErrIdempotencyNotHeld", err)
 	}
 	_, err = f.svc.Verify(payment.WithIdempotentRequest(f.ctx, slow), f.caller, token, 2000)
-	if e := payment.AsError(err); err == nil || e.Kind != payment.KindConflict {
+	if e := fault.AsError(err); err == nil || e.Kind != fault.KindConflict {
 		t.Fatalf("the fenced request: %v, want a conflict", err)
 	}
 	if got := f.state(t, tr.Payment.Idx, 2000); got != store.Confirmed {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
@@ -77,7 +78,7 @@ func (f identityFixture) initiate(mobile, mpin string) error {
 }
 
 func detailOf(err error) string {
-	e := payment.AsError(err)
+	e := fault.AsError(err)
 	return fmt.Sprintf("%d|%s|%s|%s|%v", e.Kind, e.Detail, e.TriesRemaining, e.ErrorKey, e.Fields)
 }
 
@@ -94,7 +95,7 @@ func testIdentityExpiry(t *testing.T, db store.Store) {
 	}
 	code := f.phone.code("9812000101")
 	f.clock.Advance(payment.CodeTTL)
-	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, code); payment.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, code); fault.AsError(err).Detail != payment.MsgCodeExpired {
 		t.Fatalf("expired code: %v", err)
 	}
 	in, err := svc.Login(ctx, "late@example.com", "a long password")
@@ -102,7 +103,7 @@ func testIdentityExpiry(t *testing.T, db store.Store) {
 		t.Fatalf("log-in of an unconfirmed merchant: %+v %v", in, err)
 	}
 	// The sign-up's challenge with the new code: refused (another code's).
-	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, f.phone.code("9812000101")); payment.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, f.phone.code("9812000101")); fault.AsError(err).Detail != payment.MsgCodeExpired {
 		t.Fatalf("a new code with an old challenge: %v", err)
 	}
 
@@ -112,10 +113,10 @@ func testIdentityExpiry(t *testing.T, db store.Store) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(payment.UnconfirmedTTL + time.Minute)
-	if _, err := svc.Login(ctx, "late@example.com", "a long password"); payment.AsError(err).Detail != payment.MsgSignUpExpired {
+	if _, err := svc.Login(ctx, "late@example.com", "a long password"); fault.AsError(err).Detail != payment.MsgSignUpExpired {
 		t.Fatalf("log-in of an expired sign-up: %v", err)
 	}
-	if _, err := svc.ConsumerLogin(ctx, "9812000102", "2580"); payment.AsError(err).Detail != payment.MsgSignUpExpired {
+	if _, err := svc.ConsumerLogin(ctx, "9812000102", "2580"); fault.AsError(err).Detail != payment.MsgSignUpExpired {
 		t.Fatalf("wallet log-in of an expired sign-up: %v", err)
 	}
 	n, err := svc.ExpireSignUps(ctx)
@@ -166,7 +167,7 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 		t.Fatal("an unconfirmed sign-up is confirmed")
 	}
 	// The squatter's unconfirmed wallet can neither pay nor be topped up.
-	if err := f.initiate("9812000202", "1111"); payment.AsError(err).Detail != payment.MsgWalletNotActive {
+	if err := f.initiate("9812000202", "1111"); fault.AsError(err).Detail != payment.MsgWalletNotActive {
 		t.Fatalf("an unconfirmed wallet pays: %v", err)
 	}
 	if _, err := svc.Topup(ctx, payment.CommandLine("ops"), "9812000202", ledger.Test, 100); err == nil {
@@ -178,7 +179,7 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ConfirmMerchantPhone(ctx, squat.Challenge, squatCode); payment.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, squat.Challenge, squatCode); fault.AsError(err).Detail != payment.MsgCodeExpired {
 		t.Fatalf("the squatter's code after the owner signed up: %v", err)
 	}
 	if _, err := svc.ConfirmMerchantPhone(ctx, owner.Challenge, f.phone.code("9812000201")); err != nil {
@@ -203,7 +204,7 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 	if _, err := svc.Topup(ctx, payment.CommandLine("ops"), "9812000202", ledger.Test, 5000); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.initiate("9812000202", "1111"); payment.AsError(err).Detail != payment.MsgMobileOrPin {
+	if err := f.initiate("9812000202", "1111"); fault.AsError(err).Detail != fault.MsgMobileOrPin {
 		t.Fatalf("the squatter's MPIN: %v", err)
 	}
 	if err := f.initiate("9812000202", "2580"); err != nil {
@@ -215,7 +216,7 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 	if _, err := svc.SignUpConsumer(ctx, "9812000202", "Thief", "9999", "9999"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.initiate("9812000202", "9999"); payment.AsError(err).Detail != payment.MsgMobileOrPin {
+	if err := f.initiate("9812000202", "9999"); fault.AsError(err).Detail != fault.MsgMobileOrPin {
 		t.Fatalf("a second sign-up changed the MPIN: %v", err)
 	}
 	if notices := f.phone.notices["9812000202"]; len(notices) == 0 || !strings.Contains(notices[len(notices)-1], "Someone asked to open a wallet with this number") {
@@ -258,7 +259,7 @@ func TestUnconfirmedMerchantKeys(t *testing.T) {
 	if err != nil || pk == "" {
 		t.Fatalf("public key: %q %v", pk, err)
 	}
-	if _, err := svc.Authenticate(ctx, pk, store.PublicKey); payment.AsError(err).Kind != payment.KindUnauthorized {
+	if _, err := svc.Authenticate(ctx, pk, store.PublicKey); fault.AsError(err).Kind != fault.KindUnauthorized {
 		t.Fatalf("an unconfirmed merchant's key works: %v", err)
 	}
 	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, f.phone.code("9812000301")); err != nil {
@@ -296,10 +297,10 @@ func testMPINLockExpiresAndEscalates(t *testing.T, db store.Store) {
 		}
 	}
 	wrong := func(left string) error {
-		return &payment.Error{Kind: payment.KindValidation, Detail: payment.MsgMobileOrPin, TriesRemaining: left, ErrorKey: payment.ErrorKeyValidation}
+		return &fault.Error{Kind: fault.KindValidation, Detail: fault.MsgMobileOrPin, TriesRemaining: left, ErrorKey: fault.ErrorKeyValidation}
 	}
 	locked := func(mins int) error {
-		return &payment.Error{Kind: payment.KindLocked, ErrorKey: "third_party_transaction_locked",
+		return &fault.Error{Kind: fault.KindLocked, ErrorKey: "third_party_transaction_locked",
 			Detail: fmt.Sprintf("Your wallet is locked for third-party payments after too many wrong Khalti PINs. Try again in %d minutes, or reset your PIN to unlock it now.", mins)}
 	}
 	step("wrong 1", wrong("2"), "0000")
@@ -415,7 +416,7 @@ func testConcurrentCodeGuesses(t *testing.T, db store.Store) {
 				guess = "999999"
 			}
 			session, err := svc.ConfirmConsumerPhone(ctx, sent.Challenge, guess)
-			sessions[i], answers[i] = session, payment.AsError(err).Detail
+			sessions[i], answers[i] = session, fault.AsError(err).Detail
 		}()
 	}
 	wg.Wait()
@@ -431,7 +432,7 @@ func testConcurrentCodeGuesses(t *testing.T, db store.Store) {
 	if counts[payment.MsgCodeWrong] != payment.MaxCodeTries-1 || counts[payment.MsgCodeExpired] != n-payment.MaxCodeTries+1 {
 		t.Fatalf("answers to %d simultaneous guesses: %v", n, counts)
 	}
-	if _, err := svc.ConfirmConsumerPhone(ctx, sent.Challenge, right); payment.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmConsumerPhone(ctx, sent.Challenge, right); fault.AsError(err).Detail != payment.MsgCodeExpired {
 		t.Fatalf("the right code after the tries were spent: %v", err)
 	}
 	if c := f.consumer(t, "9812000601"); c.Confirmed {
@@ -461,14 +462,14 @@ func TestGuessLimits(t *testing.T) {
 	// Five wrong guesses at five numbers, then the address is refused,
 	// before any MPIN is hashed.
 	for i := range 5 {
-		if err := f.initiate(fmt.Sprintf("98120007%02d", i), "0000"); payment.AsError(err).Detail != payment.MsgMobileOrPin {
+		if err := f.initiate(fmt.Sprintf("98120007%02d", i), "0000"); fault.AsError(err).Detail != fault.MsgMobileOrPin {
 			t.Fatalf("guess %d: %v", i+1, err)
 		}
 	}
 	before, _ := f.svc.HashCounts()
 	err := f.initiate("9812000799", "0000")
-	e := payment.AsError(err)
-	if e.Kind != payment.KindThrottled || e.RetryAfter != time.Minute || e.Detail != "Request was throttled. Expected available in 60 seconds." {
+	e := fault.AsError(err)
+	if e.Kind != fault.KindThrottled || e.RetryAfter != time.Minute || e.Detail != "Request was throttled. Expected available in 60 seconds." {
 		t.Fatalf("the sixth guess: %+v", e)
 	}
 	if after, _ := f.svc.HashCounts(); after != before {
@@ -478,15 +479,15 @@ func TestGuessLimits(t *testing.T) {
 	// the key's limit (8) is reached.
 	f.ctx = payment.WithClient(context.Background(), "198.51.100.9")
 	for i := range 3 {
-		if err := f.initiate(fmt.Sprintf("98120008%02d", i), "0000"); payment.AsError(err).Kind != payment.KindValidation {
+		if err := f.initiate(fmt.Sprintf("98120008%02d", i), "0000"); fault.AsError(err).Kind != fault.KindValidation {
 			t.Fatalf("another address, guess %d: %v", i+1, err)
 		}
 	}
-	if err := f.initiate("9812000899", "0000"); payment.AsError(err).Kind != payment.KindThrottled {
+	if err := f.initiate("9812000899", "0000"); fault.AsError(err).Kind != fault.KindThrottled {
 		t.Fatalf("the key's ninth guess: %v", err)
 	}
 	clock.Advance(time.Minute)
-	if err := f.initiate("9812000898", "0000"); payment.AsError(err).Kind != payment.KindValidation {
+	if err := f.initiate("9812000898", "0000"); fault.AsError(err).Kind != fault.KindValidation {
 		t.Fatalf("after the wait: %v", err)
 	}
 }

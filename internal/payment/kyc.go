@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -108,7 +109,7 @@ func (s *Service) SubmitKYC(ctx context.Context, merchantID int64, in KYCForm) (
 	if total > MaxKYCUploadTotal {
 		fields["documents"] = append(fields["documents"], "The documents together may be at most 6 MiB.")
 	}
-	if err := FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return store.Merchant{}, err
 	}
 	var m store.Merchant
@@ -118,7 +119,7 @@ func (s *Service) SubmitKYC(ctx context.Context, merchantID int64, in KYCForm) (
 			return err
 		}
 		if m.KYC != store.KYCNone && m.KYC != store.KYCRejected {
-			return DetailError("Your KYC is " + string(m.KYC) + "; it cannot be submitted again now.")
+			return fault.DetailError("Your KYC is " + string(m.KYC) + "; it cannot be submitted again now.")
 		}
 		if err := tx.PutKYCDetails(ctx, store.KYCDetails{MerchantID: m.ID, BusinessName: in.BusinessName,
 			RegistrationNumber: in.RegistrationNumber, TaxNumber: in.TaxNumber, Address: in.Address, SubmittedAt: now}); err != nil {
@@ -178,7 +179,7 @@ func (s *Service) KYCDocument(ctx context.Context, actor Actor, merchantIdx stri
 			d, err = tx.KYCDocument(ctx, m.ID, id)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return auditRecord{}, &Error{Kind: KindNotFound, Detail: "No such KYC document."}
+			return auditRecord{}, &fault.Error{Kind: fault.KindNotFound, Detail: "No such KYC document."}
 		} else if err != nil {
 			return auditRecord{}, err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -46,7 +47,7 @@ func (s *Service) publicCaller(ctx context.Context, key string) (Caller, error) 
 		return Caller{}, err
 	}
 	if c == nil {
-		return Caller{}, FieldError("public_key", "Invalid public key.")
+		return Caller{}, fault.FieldError("public_key", "Invalid public key.")
 	}
 	return *c, nil
 }
@@ -55,10 +56,10 @@ func (s *Service) publicCaller(ctx context.Context, key string) (Caller, error) 
 // returning the fee.
 func (s *Service) checkAmount(ctx context.Context, tx store.Tx, m store.Merchant, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
 	if amount < s.cfg.MinAmount {
-		return 0, FieldError("amount", MsgMinAmount)
+		return 0, fault.FieldError("amount", fault.MsgMinAmount)
 	}
 	if m.KYC != store.KYCApproved && amount > s.cfg.NonKYCCap {
-		return 0, FieldError("amount", fmt.Sprintf("Amount must be less than %d.", s.cfg.NonKYCCap/100))
+		return 0, fault.FieldError("amount", fmt.Sprintf("Amount must be less than %d.", s.cfg.NonKYCCap/100))
 	}
 	tiers, err := tx.FeeTiers(ctx, m.ID, book)
 	if err != nil {
@@ -73,7 +74,7 @@ func (s *Service) checkAmount(ctx context.Context, tx store.Tx, m store.Merchant
 			return fee, nil
 		}
 	}
-	return 0, DetailError(MsgFeeNotFound)
+	return 0, fault.DetailError(fault.MsgFeeNotFound)
 }
 
 // Initiate checks the payer's MPIN and creates an Initiated payment with
@@ -84,10 +85,10 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		return InitiateResult{}, err
 	}
 	if !ValidMobile(in.Mobile) {
-		return InitiateResult{}, FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
+		return InitiateResult{}, fault.FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
 	}
 	if !ValidMPIN(in.MPIN) {
-		return InitiateResult{}, FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
+		return InitiateResult{}, fault.FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
 	}
 	var pre preMPIN
 	var fee money.Paisa
@@ -117,7 +118,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	now := s.now()
 	var result InitiateResult
 	var code, lockedBy string
-	var refusal *Error // returned to the client after the transaction commits
+	var refusal *fault.Error // returned to the client after the transaction commits
 	err = retry(ctx, func() error {
 		refusal, lockedBy = nil, ""
 		return s.store.InTx(ctx, func(tx store.Tx) error {
@@ -136,13 +137,13 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 				return err
 			}
 			if !c.Confirmed {
-				return DetailError(MsgWalletNotActive)
+				return fault.DetailError(MsgWalletNotActive)
 			}
 			if c.Mobile == caller.Merchant.Mobile {
-				return FieldError("mobile", "A merchant cannot pay itself.")
+				return fault.FieldError("mobile", "A merchant cannot pay itself.")
 			}
 			if bal < in.Amount {
-				return DetailError("Insufficient balance in the wallet.")
+				return fault.DetailError("Insufficient balance in the wallet.")
 			}
 			code = s.cfg.TestOTP
 			if caller.Book == ledger.Live {
@@ -188,12 +189,12 @@ func (s *Service) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	var e *Error
+	var e *fault.Error
 	if errors.As(err, &e) {
 		return e
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: KindInternal, Detail: "Request cancelled.", Cause: err}
+		return &fault.Error{Kind: fault.KindInternal, Detail: "Request cancelled.", Cause: err}
 	}
-	return Internal(err)
+	return fault.Internal(err)
 }

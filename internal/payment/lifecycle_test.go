@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -150,7 +151,7 @@ func (f *lcFixture) ledgerOK(t *testing.T) {
 
 func wantDetail(t *testing.T, err error, detail string) {
 	t.Helper()
-	e := payment.AsError(err)
+	e := fault.AsError(err)
 	if err == nil || e.Detail != detail {
 		t.Fatalf("got error %v, want detail %q", err, detail)
 	}
@@ -158,7 +159,7 @@ func wantDetail(t *testing.T, err error, detail string) {
 
 func wantField(t *testing.T, err error, field, msg string) {
 	t.Helper()
-	e := payment.AsError(err)
+	e := fault.AsError(err)
 	if err == nil || len(e.Fields[field]) == 0 || e.Fields[field][0] != msg {
 		t.Fatalf("got error %v, want %s: %q", err, field, msg)
 	}
@@ -258,8 +259,8 @@ func TestWrongOTPsDisable(t *testing.T) {
 	token := f.initiate(t, 1000)
 	for i, want := range []string{"2", "1", "0"} {
 		_, err := f.confirm(token, "000000")
-		wantDetail(t, err, payment.MsgCodeOrPin)
-		if got := payment.AsError(err).TriesRemaining; got != want {
+		wantDetail(t, err, fault.MsgCodeOrPin)
+		if got := fault.AsError(err).TriesRemaining; got != want {
 			t.Fatalf("try %d: tries_remaining %q, want %q", i+1, got, want)
 		}
 	}
@@ -318,7 +319,7 @@ func TestFeeNotFoundAndFeeTiers(t *testing.T) {
 	}
 	_, err = f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "2468",
 		Amount: 3001, ProductIdentity: "p", ProductName: "P"})
-	wantDetail(t, err, payment.MsgFeeNotFound)
+	wantDetail(t, err, fault.MsgFeeNotFound)
 	for _, c := range []struct{ amount, fee money.Paisa }{{1500, 100}, {2500, 250}} {
 		token := f.initiate(t, c.amount)
 		if _, err := f.confirm(token, "987654"); err != nil {
@@ -443,7 +444,7 @@ func TestKeyRotationAndKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.svc.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey)
-	if e := payment.AsError(err); err == nil || e.Kind != payment.KindUnauthorized || e.Detail != payment.MsgInvalidToken {
+	if e := fault.AsError(err); err == nil || e.Kind != fault.KindUnauthorized || e.Detail != fault.MsgInvalidToken {
 		t.Fatalf("revoked key: %v", err)
 	}
 	if _, err := f.svc.Authenticate(f.ctx, kp.Secret, store.SecretKey); err != nil {
@@ -467,16 +468,16 @@ func TestMPINLockAndReset(t *testing.T) {
 	in := payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "0000", Amount: 1000, ProductIdentity: "p", ProductName: "P"}
 	for _, want := range []string{"2", "1"} {
 		_, err := f.svc.Initiate(f.ctx, in)
-		if got := payment.AsError(err).TriesRemaining; got != want {
+		if got := fault.AsError(err).TriesRemaining; got != want {
 			t.Fatalf("tries_remaining %q, want %q (%v)", got, want, err)
 		}
 	}
 	_, err := f.svc.Initiate(f.ctx, in)
-	if e := payment.AsError(err); e.ErrorKey != "third_party_transaction_locked" {
+	if e := fault.AsError(err); e.ErrorKey != "third_party_transaction_locked" {
 		t.Fatalf("third wrong MPIN: %v", err)
 	}
 	in.MPIN = "2468"
-	if _, err := f.svc.Initiate(f.ctx, in); payment.AsError(err).ErrorKey != "third_party_transaction_locked" {
+	if _, err := f.svc.Initiate(f.ctx, in); fault.AsError(err).ErrorKey != "third_party_transaction_locked" {
 		t.Fatalf("right MPIN on a locked wallet: %v", err)
 	}
 	if err := f.svc.ResetMPIN(f.ctx, testActor, lcMobile, "1357"); err != nil {
@@ -489,8 +490,8 @@ func TestMPINLockAndReset(t *testing.T) {
 }
 
 func TestErrorsAreTyped(t *testing.T) {
-	err := payment.AsError(errors.New("boom"))
-	if err.Kind != payment.KindInternal || err.Detail != "A server error occurred." {
+	err := fault.AsError(errors.New("boom"))
+	if err.Kind != fault.KindInternal || err.Detail != "A server error occurred." {
 		t.Fatalf("internal error: %+v", err)
 	}
 }

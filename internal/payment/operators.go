@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -33,18 +34,18 @@ func (s *Service) CreateOperator(ctx context.Context, actor Actor, email, passwo
 	if msg := passwordProblem(password); msg != "" {
 		fields["password"] = []string{msg}
 	}
-	if err := FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return store.Operator{}, err
 	}
 	hash, err := s.hashPassword(password)
 	if err != nil {
-		return store.Operator{}, Internal(err)
+		return store.Operator{}, fault.Internal(err)
 	}
 	o := store.Operator{Email: email, PasswordHash: hash, CreatedAt: s.now()}
 	err = s.operatorAction(ctx, actor, AuditCreateOperator, func(tx store.Tx) (auditRecord, error) {
 		err := tx.CreateOperator(ctx, &o)
 		if errors.Is(err, store.ErrDuplicate) {
-			return auditRecord{}, FieldError("email", "An operator with this email already exists.")
+			return auditRecord{}, fault.FieldError("email", "An operator with this email already exists.")
 		}
 		return auditRecord{subject: o.Email, detail: fmt.Sprintf("operator %d", o.ID)}, err
 	})
@@ -58,7 +59,7 @@ func (s *Service) CreateOperator(ctx context.Context, actor Actor, email, passwo
 func (s *Service) OperatorLogin(ctx context.Context, email, password string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if len(email) > 254 || len(password) > 4*MaxPasswordLen || textProblem("email", email) != "" {
-		return "", DetailError(MsgBadLogin)
+		return "", fault.DetailError(MsgBadLogin)
 	}
 	var session string
 	err := s.passwordAttempt(ctx, "operator:"+email, password, func(tx store.Tx) (string, error) {
@@ -149,12 +150,12 @@ func (s *Service) AuditLog(ctx context.Context) ([]store.AuditEntry, error) {
 // keeping its MPIN. It is audited (wallet.unlock).
 func (s *Service) UnlockConsumer(ctx context.Context, actor Actor, mobile string) error {
 	if !ValidMobile(mobile) {
-		return FieldError("mobile", "Enter a valid mobile number.")
+		return fault.FieldError("mobile", "Enter a valid mobile number.")
 	}
 	return s.operatorAction(ctx, actor, AuditUnlock, func(tx store.Tx) (auditRecord, error) {
 		c, err := tx.ConsumerByMobile(ctx, mobile)
 		if errors.Is(err, store.ErrNotFound) {
-			return auditRecord{}, &Error{Kind: KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
+			return auditRecord{}, &fault.Error{Kind: fault.KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
 		}
 		if err != nil {
 			return auditRecord{}, err

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -31,7 +32,7 @@ func (s *Service) Detail(ctx context.Context, caller Caller, idx string) (Transa
 	var t Transaction
 	var p store.Payment
 	if !ids.Valid(idx) {
-		return t, NotFound()
+		return t, fault.NotFound()
 	}
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -39,7 +40,7 @@ func (s *Service) Detail(ctx context.Context, caller Caller, idx string) (Transa
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return t, NotFound()
+		return t, fault.NotFound()
 	}
 	if err != nil {
 		return t, s.wrap(err)
@@ -108,16 +109,16 @@ func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, e
 // exceeds the captured amount.
 func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount *money.Paisa) error {
 	if amount != nil && *amount < 1 {
-		return FieldError("amount", "Ensure this value is greater than or equal to 1.")
+		return fault.FieldError("amount", "Ensure this value is greater than or equal to 1.")
 	}
 	if !ids.Valid(idx) {
-		return NotFound()
+		return fault.NotFound()
 	}
 	err := retry(ctx, func() error {
 		return s.store.InTx(ctx, func(tx store.Tx) error {
 			p, err := tx.PaymentByIdx(ctx, caller.Scope(), idx)
 			if errors.Is(err, store.ErrNotFound) {
-				return NotFound()
+				return fault.NotFound()
 			}
 			if err != nil {
 				return err
@@ -125,13 +126,13 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 			switch p.State {
 			case store.Completed, store.PartiallyRefunded:
 			case store.Refunded:
-				return DetailError("Transaction is already fully refunded.")
+				return fault.DetailError("Transaction is already fully refunded.")
 			default:
-				return DetailError("Only completed transactions can be refunded.")
+				return fault.DetailError("Only completed transactions can be refunded.")
 			}
 			now := s.now()
 			if !now.Before(p.CompletedAt.Add(s.cfg.RefundWindow)) {
-				return DetailError("The refund window for this transaction has closed.")
+				return fault.DetailError("The refund window for this transaction has closed.")
 			}
 			remaining := p.Amount - p.Refunded
 			want := remaining
@@ -139,14 +140,14 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 				want = *amount
 			}
 			if want > remaining {
-				return FieldError("amount", "Refund amount is more than the refundable amount of "+remaining.String()+".")
+				return fault.FieldError("amount", "Refund amount is more than the refundable amount of "+remaining.String()+".")
 			}
 			entry, ok, err := s.refundEntry(ctx, tx, p, want)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return DetailError("Merchant balance is not enough for this refund.")
+				return fault.DetailError("Merchant balance is not enough for this refund.")
 			}
 			err = tx.Post(ctx, entry, now)
 			if errors.Is(err, store.ErrInsufficientFunds) {

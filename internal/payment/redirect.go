@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -135,13 +136,13 @@ func (s *Service) RedirectKey(ctx context.Context, merchantID int64, book ledger
 	})
 	switch {
 	case err != nil:
-		return nil, Internal(err)
+		return nil, fault.Internal(err)
 	case active == nil:
 		return nil, nil
 	case active.SealedSigningKey != nil:
 		key, err := s.openSigningKey(active.Lookup, active.SealedSigningKey)
 		if err != nil {
-			return nil, Internal(fmt.Errorf("opening the sealed redirect signing key of key %d: %w", active.ID, err))
+			return nil, fault.Internal(fmt.Errorf("opening the sealed redirect signing key of key %d: %w", active.ID, err))
 		}
 		return key, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -109,7 +110,7 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 	}
 	for i, mobile := range SandboxPayers {
 		_, err := s.createConsumer(ctx, mobile, fmt.Sprintf("Test User %d", i), SandboxMPIN)
-		var e *Error
+		var e *fault.Error
 		if errors.As(err, &e) && e.Fields["mobile"] != nil {
 			continue // already there
 		}
@@ -142,7 +143,7 @@ func (s *Service) fundSandboxWallet(ctx context.Context, mobile string, amount m
 // locked one locked.
 func (s *Service) seedScenario(ctx context.Context, mobile, name string, balance money.Paisa, out *Sandbox) error {
 	_, err := s.createConsumer(ctx, mobile, name, SandboxMPIN)
-	var e *Error
+	var e *fault.Error
 	switch {
 	case errors.As(err, &e) && e.Fields["mobile"] != nil: // already there
 	case err != nil:

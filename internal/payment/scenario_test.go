@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -189,13 +190,13 @@ func TestScenarioInsufficientAndLocked(t *testing.T) {
 	wantDetail(t, err, "Insufficient balance in the wallet.")
 
 	_, _, err = f.scPay(t, payment.ScenarioLockedMobile, 1000)
-	var e *payment.Error
-	if !errors.As(err, &e) || e.Kind != payment.KindLocked {
+	var e *fault.Error
+	if !errors.As(err, &e) || e.Kind != fault.KindLocked {
 		t.Fatalf("locked payer on the page: %v", err)
 	}
 	_, err = f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: payment.ScenarioLockedMobile,
 		MPIN: payment.SandboxMPIN, Amount: 1000, ProductIdentity: "p", ProductName: "P"})
-	if !errors.As(err, &e) || e.Kind != payment.KindLocked {
+	if !errors.As(err, &e) || e.Kind != fault.KindLocked {
 		t.Fatalf("locked payer at initiate: %v", err)
 	}
 	// Other payers are unaffected.

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -246,7 +247,7 @@ func (s *Service) Authenticate(ctx context.Context, key string, kind store.KeyKi
 		return Caller{}, err
 	}
 	if c == nil {
-		return Caller{}, Unauthorized(MsgInvalidToken)
+		return Caller{}, fault.Unauthorized(fault.MsgInvalidToken)
 	}
 	return *c, nil
 }
@@ -295,7 +296,7 @@ func (s *Service) resolveKey(ctx context.Context, key string, kind store.KeyKind
 		return nil
 	})
 	if err != nil {
-		return nil, Internal(err)
+		return nil, fault.Internal(err)
 	}
 	if c != nil && s.cfg.KeyCacheTTL > 0 {
 		s.keyCache.Store(key, cachedCaller{caller: *c, expires: now.Add(s.cfg.KeyCacheTTL)})

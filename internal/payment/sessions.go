@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -86,7 +87,7 @@ func (s *Service) startSessionTx(ctx context.Context, tx store.Tx, t sessionTabl
 // and an expired one is deleted; last-seen is written at most every
 // sessionTouch.
 func (s *Service) resumeSession(ctx context.Context, t sessionTable, id string) (int64, error) {
-	unauthorized := &Error{Kind: KindUnauthorized, Detail: "Sign in first."}
+	unauthorized := &fault.Error{Kind: fault.KindUnauthorized, Detail: "Sign in first."}
 	if id == "" || len(id) > 100 {
 		return 0, unauthorized
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 
 	"github.com/thaili/thaili/internal/store"
@@ -28,7 +29,7 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 		return err
 	})
 	if err != nil {
-		return Stats{}, Internal(err)
+		return Stats{}, fault.Internal(err)
 	}
 	return st, nil
 }
@@ -41,7 +42,7 @@ const MaxChartDays = 92
 // zero row for a day without any.
 func (s *Service) DailyVolume(ctx context.Context, merchantID int64, book ledger.Book, days int, loc *time.Location) ([]store.DayTotal, error) {
 	if days < 1 || days > MaxChartDays {
-		return nil, FieldError("days", fmt.Sprintf("Choose between 1 and %d days.", MaxChartDays))
+		return nil, fault.FieldError("days", fmt.Sprintf("Choose between 1 and %d days.", MaxChartDays))
 	}
 	now := s.now().In(loc)
 	_, offset := now.Zone()
@@ -54,7 +55,7 @@ func (s *Service) DailyVolume(ctx context.Context, merchantID int64, book ledger
 		return err
 	})
 	if err != nil {
-		return nil, Internal(err)
+		return nil, fault.Internal(err)
 	}
 	out := make([]store.DayTotal, days)
 	for i := range out {

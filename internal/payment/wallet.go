@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -47,7 +48,7 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 	fields := map[string][]string{}
 	switch {
 	case name == "":
-		fields["name"] = []string{MsgBlank}
+		fields["name"] = []string{fault.MsgBlank}
 	case utf8.RuneCountInString(name) > maxNameLen:
 		fields["name"] = []string{"Ensure this field has no more than 100 characters."}
 	default:
@@ -63,12 +64,12 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 	} else if mpin != mpin2 {
 		fields["mpin2"] = []string{MsgMPINMismatch}
 	}
-	if err := FieldErrors(fields); err != nil {
+	if err := fault.FieldErrors(fields); err != nil {
 		return CodeSent{}, err
 	}
 	hash, err := s.hashMPIN(mpin)
 	if err != nil {
-		return CodeSent{}, Internal(err)
+		return CodeSent{}, fault.Internal(err)
 	}
 	var code pendingCode
 	var notice string
@@ -116,7 +117,7 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 // wallet-page session, whose id it returns.
 func (s *Service) ConfirmConsumerPhone(ctx context.Context, challenge, code string) (string, error) {
 	var session string
-	var refusal *Error
+	var refusal *fault.Error
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		session, refusal = "", nil
 		subject, r, err := s.useCode(ctx, tx, challenge, PurposeConfirm, "consumer:", code)
@@ -160,7 +161,7 @@ func (s *Service) ConsumerLogin(ctx context.Context, mobile, mpin string) (SignI
 			return err
 		}
 		if now.Sub(c.CreatedAt) > UnconfirmedTTL {
-			return DetailError(MsgSignUpExpired)
+			return fault.DetailError(MsgSignUpExpired)
 		}
 		var err error
 		code, err = s.newCode(ctx, tx, mobile, store.CodeSubjectConsumer(c.ID), PurposeConfirm, mobile)
@@ -185,7 +186,7 @@ func (s *Service) ConsumerLogin(ctx context.Context, mobile, mpin string) (SignI
 func (s *Service) SendMPINResetCode(ctx context.Context, mobile string) (CodeSent, error) {
 	mobile = strings.TrimSpace(mobile)
 	if !ValidMobile(mobile) {
-		return CodeSent{}, FieldError("mobile", "Enter a valid mobile number.")
+		return CodeSent{}, fault.FieldError("mobile", "Enter a valid mobile number.")
 	}
 	var code pendingCode
 	var notice string
@@ -218,16 +219,16 @@ func (s *Service) SendMPINResetCode(ctx context.Context, mobile string) (CodeSen
 // ends the wallet's sessions but keep (a session id) and tells the owner.
 func (s *Service) ResetMPINWithCode(ctx context.Context, challenge, code, mpin, mpin2, keep string) error {
 	if !ValidMPIN(mpin) {
-		return FieldError("mpin", "Khalti PIN must be 4 digits long.")
+		return fault.FieldError("mpin", "Khalti PIN must be 4 digits long.")
 	}
 	if mpin != mpin2 {
-		return FieldError("mpin2", MsgMPINMismatch)
+		return fault.FieldError("mpin2", MsgMPINMismatch)
 	}
 	hash, err := s.hashMPIN(mpin)
 	if err != nil {
-		return Internal(err)
+		return fault.Internal(err)
 	}
-	var refusal *Error
+	var refusal *fault.Error
 	var mobile, notice string
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		refusal = nil

@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -246,7 +247,7 @@ func shownFailure(stored string) string {
 func (s *Service) checkWebhookURL(ctx context.Context, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" || len(raw) > 2048 {
-		return "", FieldError("url", MsgWebhookURL)
+		return "", fault.FieldError("url", MsgWebhookURL)
 	}
 	if s.cfg.WebhooksAllowPrivate {
 		return u.String(), nil
@@ -254,12 +255,12 @@ func (s *Service) checkWebhookURL(ctx context.Context, raw string) (string, erro
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if blockedIP(ip) {
-			return "", FieldError("url", MsgWebhookPrivateURL)
+			return "", fault.FieldError("url", MsgWebhookPrivateURL)
 		}
 		return u.String(), nil
 	}
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "metadata.google.internal" {
-		return "", FieldError("url", MsgWebhookPrivateURL)
+		return "", fault.FieldError("url", MsgWebhookPrivateURL)
 	}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -267,7 +268,7 @@ func (s *Service) checkWebhookURL(ctx context.Context, raw string) (string, erro
 	if err == nil {
 		for _, a := range addrs {
 			if blockedIP(a) {
-				return "", FieldError("url", MsgWebhookPrivateURL)
+				return "", fault.FieldError("url", MsgWebhookPrivateURL)
 			}
 		}
 	}
@@ -293,7 +294,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, caller Caller, rawU
 	fields := map[string][]string{}
 	u, err := s.checkWebhookURL(ctx, rawURL)
 	if err != nil {
-		fields["url"] = AsError(err).Fields["url"]
+		fields["url"] = fault.AsError(err).Fields["url"]
 	}
 	var chosen []string
 	for _, want := range WebhookEvents {
@@ -305,12 +306,12 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, caller Caller, rawU
 		fields["events"] = []string{MsgWebhookEvents}
 	}
 	if len(fields) > 0 {
-		return WebhookEndpoint{}, "", FieldErrors(fields)
+		return WebhookEndpoint{}, "", fault.FieldErrors(fields)
 	}
 	secret := "whsec_" + s.ids.Hex(24)
 	sealed, err := s.seal(secret)
 	if err != nil {
-		return WebhookEndpoint{}, "", Internal(err)
+		return WebhookEndpoint{}, "", fault.Internal(err)
 	}
 	e := store.WebhookEndpoint{Idx: s.ids.New(), MerchantID: caller.Merchant.ID, Book: caller.Book, URL: u,
 		Secret: sealed, Events: chosen, CreatedAt: s.now()}
@@ -320,7 +321,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, caller Caller, rawU
 			return err
 		}
 		if len(have) >= MaxWebhookEndpoints {
-			return DetailError(fmt.Sprintf("A book may have at most %d webhook endpoints.", MaxWebhookEndpoints))
+			return fault.DetailError(fmt.Sprintf("A book may have at most %d webhook endpoints.", MaxWebhookEndpoints))
 		}
 		return tx.CreateWebhookEndpoint(ctx, &e)
 	})
@@ -346,11 +347,11 @@ func (s *Service) WebhookEndpoints(ctx context.Context, caller Caller) ([]Webhoo
 // activeEndpoint finds one of the caller's active endpoints by idx.
 func activeEndpoint(ctx context.Context, tx store.Tx, caller Caller, idx string) (store.WebhookEndpoint, error) {
 	if !ids.Valid(idx) {
-		return store.WebhookEndpoint{}, NotFound()
+		return store.WebhookEndpoint{}, fault.NotFound()
 	}
 	e, err := tx.WebhookEndpointByIdx(ctx, caller.Scope(), idx)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !e.DisabledAt.IsZero()) {
-		return store.WebhookEndpoint{}, NotFound()
+		return store.WebhookEndpoint{}, fault.NotFound()
 	}
 	return e, err
 }
@@ -407,13 +408,13 @@ func (s *Service) WebhookDeliveryLog(ctx context.Context, caller Caller, idx str
 // endpoints again, now, whatever its status. The attempt count goes on.
 func (s *Service) ReplayWebhookDelivery(ctx context.Context, caller Caller, idx string) (WebhookDelivery, error) {
 	if !ids.Valid(idx) {
-		return WebhookDelivery{}, NotFound()
+		return WebhookDelivery{}, fault.NotFound()
 	}
 	var out WebhookDelivery
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		d, err := tx.WebhookDeliveryByIdx(ctx, idx)
 		if errors.Is(err, store.ErrNotFound) {
-			return NotFound()
+			return fault.NotFound()
 		}
 		if err != nil {
 			return err
@@ -423,7 +424,7 @@ func (s *Service) ReplayWebhookDelivery(ctx context.Context, caller Caller, idx 
 			return err
 		}
 		if e.MerchantID != caller.Merchant.ID || e.Book != caller.Book || !e.DisabledAt.IsZero() {
-			return NotFound()
+			return fault.NotFound()
 		}
 		now := s.now()
 		if err := tx.ReplayWebhookDelivery(ctx, d.ID, now); err != nil {

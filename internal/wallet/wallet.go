@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
@@ -306,7 +307,7 @@ func (p *Pages) sessionToken(id string) string { return p.svc.CSRFToken("wallet-
 func (p *Pages) session(r *http.Request) (string, store.Consumer, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return "", store.Consumer{}, &payment.Error{Kind: payment.KindUnauthorized}
+		return "", store.Consumer{}, &fault.Error{Kind: fault.KindUnauthorized}
 	}
 	con, err := p.svc.SessionConsumer(r.Context(), c.Value)
 	return c.Value, con, err
@@ -314,7 +315,7 @@ func (p *Pages) session(r *http.Request) (string, store.Consumer, error) {
 
 // toLogin answers a request without a valid session: 303 to /me/login/.
 func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
-	if e := payment.AsError(err); e.Kind != payment.KindUnauthorized {
+	if e := fault.AsError(err); e.Kind != fault.KindUnauthorized {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
@@ -271,8 +272,8 @@ func (p *Pages) validToken(pidx, cookie, got string) bool {
 // retry renders a refused POST: the service's message over the form for
 // step, or over whatever the payment's current state calls for.
 func (p *Pages) retry(r *http.Request, pidx string, err error, step string, b browser) view {
-	e := payment.AsError(err)
-	if e.Kind == payment.KindNotFound || e.Kind == payment.KindInternal {
+	e := fault.AsError(err)
+	if e.Kind == fault.KindNotFound || e.Kind == fault.KindInternal {
 		return p.failure(r, err)
 	}
 	t, lerr := p.svc.EPaymentForPage(r.Context(), pidx)
@@ -284,10 +285,10 @@ func (p *Pages) retry(r *http.Request, pidx string, err error, step string, b br
 	}
 	v := p.viewOf(t, step, b)
 	v.Status = http.StatusBadRequest
-	if e.Kind == payment.KindThrottled {
+	if e.Kind == fault.KindThrottled {
 		v.Status, v.retryAfter = http.StatusTooManyRequests, e.RetryAfter
 	}
-	v.Error, v.Tries, v.Locked = e.Detail, e.TriesRemaining, e.Kind == payment.KindLocked
+	v.Error, v.Tries, v.Locked = e.Detail, e.TriesRemaining, e.Kind == fault.KindLocked
 	for _, msgs := range e.Fields {
 		v.FieldErrors = append(v.FieldErrors, msgs...)
 	}
@@ -302,8 +303,8 @@ func (p *Pages) retry(r *http.Request, pidx string, err error, step string, b br
 
 // failure is the page for a payment that cannot be shown.
 func (p *Pages) failure(r *http.Request, err error) view {
-	e := payment.AsError(err)
-	if e.Kind == payment.KindNotFound {
+	e := fault.AsError(err)
+	if e.Kind == fault.KindNotFound {
 		return notFound()
 	}
 	p.log.ErrorContext(r.Context(), "hosted page failed", "err", err)

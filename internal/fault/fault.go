@@ -1,4 +1,8 @@
-package payment
+// Package fault is the one error type Thaili's services return: a kind
+// that the API maps to an HTTP status in one place, what the client may
+// see (already in Khalti's vocabulary and shape), and the cause, which
+// only the log sees.
+package fault
 
 import (
 	"errors"
@@ -22,7 +26,7 @@ const (
 	KindThrottled                        // too many guesses from this client: 429 with Retry-After
 )
 
-// Error is the one error type the service returns. Its fields are what
+// Error is the one error type the services return. Its fields are what
 // the client may see, already in Khalti's vocabulary; Cause is for the log.
 type Error struct {
 	Kind           Kind
