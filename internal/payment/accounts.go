@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -167,7 +166,7 @@ func passwordProblem(pw string) string {
 // the server secret, base64. bcrypt reads only 72 bytes; the HMAC lets
 // passwords be 128 characters long and adds a pepper the database lacks.
 func (s *Service) passwordInput(pw string) []byte {
-	return []byte(s.mac("password", pw)) // 64 hex digits
+	return []byte(s.ring.MAC("password", pw)) // 64 hex digits
 }
 
 func (s *Service) hashPassword(pw string) (string, error) {
@@ -396,7 +395,7 @@ func (s *Service) ChangePassword(ctx context.Context, merchantID int64, current,
 // CSRFToken is the token of the forms of session id: an HMAC of the id
 // under the server secret.
 func (s *Service) CSRFToken(id string) string {
-	mac := hmac.New(sha256.New, s.secret)
+	mac := s.ring.HMAC()
 	mac.Write([]byte("thaili dashboard csrf v1\x00"))
 	mac.Write([]byte(id))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))

@@ -270,9 +270,11 @@ func (s *Service) merchantInfo(ctx context.Context, tx store.Tx, m store.Merchan
 	for _, k := range keys {
 		ki := KeyInfo{Key: k}
 		if k.Sealed != nil && reveal {
-			if ki.Secret, err = s.unseal(k.Sealed); err != nil {
+			secret, err := s.ring.Open(k.Sealed, nil)
+			if err != nil {
 				return info, err
 			}
+			ki.Secret = string(secret)
 			if err := tx.ForgetSealedSecret(ctx, k.ID); err != nil {
 				return info, err
 			}

@@ -92,7 +92,7 @@ func (s *Service) newCode(ctx context.Context, tx store.Tx, target, subject, pur
 	code := s.ids.Digits(6)
 	hash := s.codeHash(challenge, subject, purpose, code)
 	if subject == "" {
-		hash, mobile = s.mac("account-code-decoy", challenge), ""
+		hash, mobile = s.ring.MAC("account-code-decoy", challenge), ""
 	} else if err := tx.RetireCodes(ctx, subject, purpose); err != nil {
 		return pendingCode{}, err
 	}
@@ -117,7 +117,7 @@ func (s *Service) send(ctx context.Context, p pendingCode) error {
 }
 
 func (s *Service) codeHash(challenge, subject, purpose, code string) string {
-	return s.mac("account-code", challenge, subject, purpose, code)
+	return s.ring.MAC("account-code", challenge, subject, purpose, code)
 }
 
 // useCode counts a try at the code of challenge and, if code is right

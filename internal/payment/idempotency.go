@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -68,7 +67,7 @@ func IdempotencyScope(c Caller) string {
 // IdempotencyHash is a keyed hash of a request's method, path and body.
 // It is keyed with the server secret because bodies may hold an MPIN.
 func (s *Service) IdempotencyHash(method, path string, body []byte) string {
-	m := hmac.New(sha256.New, s.secret)
+	m := s.ring.HMAC()
 	m.Write([]byte("idempotency\x00" + method + "\x00" + path + "\x00"))
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))

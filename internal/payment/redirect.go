@@ -159,12 +159,12 @@ func redirectKeyAD(lookup string) []byte { return []byte("redirect-signing-key\x
 
 // sealSigningKey seals the redirect signing key of the key with lookup.
 func (s *Service) sealSigningKey(lookup string, signingKey []byte) ([]byte, error) {
-	return s.sealWith(signingKey, redirectKeyAD(lookup))
+	return s.ring.Seal(signingKey, redirectKeyAD(lookup))
 }
 
 // openSigningKey is the inverse of sealSigningKey.
 func (s *Service) openSigningKey(lookup string, sealed []byte) ([]byte, error) {
-	return s.unsealWith(sealed, redirectKeyAD(lookup))
+	return s.ring.Open(sealed, redirectKeyAD(lookup))
 }
 
 // sealBatch is how many clear signing keys SealRedirectKeys seals per

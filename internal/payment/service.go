@@ -6,14 +6,10 @@ package payment
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +24,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -146,7 +143,7 @@ type Service struct {
 	cfg      Config
 	now      func() time.Time
 	ids      ids.Generator
-	secret   []byte // server secret: keys, MPIN pepper, OTP hashes, sealing
+	ring     *keyring.Ring // the server secret's MACs and sealing
 	log      *slog.Logger
 	notifier Notifier
 	keyCache sync.Map // API key -> cachedCaller
@@ -190,8 +187,9 @@ func New(d Deps) (*Service, error) {
 	if d.Store == nil || d.Now == nil || d.Rand == nil || d.Log == nil {
 		return nil, errors.New("payment: store, clock, randomness and logger are required")
 	}
-	if len(d.Secret) < 32 {
-		return nil, errors.New("payment: server secret must be at least 32 bytes")
+	ring, err := keyring.New(d.Secret, d.Rand)
+	if err != nil {
+		return nil, err
 	}
 	if d.Notifier == nil {
 		d.Notifier = LogNotifier{Log: d.Log}
@@ -200,21 +198,11 @@ func New(d Deps) (*Service, error) {
 		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
 	}
 	return &Service{store: fencedStore{d.Store}, cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
-		secret: d.Secret, log: d.Log, notifier: d.Notifier, http: d.HTTPClient, addrGuesses: d.AddressGuesses, keyGuesses: d.KeyGuesses}, nil
+		ring: ring, log: d.Log, notifier: d.Notifier, http: d.HTTPClient, addrGuesses: d.AddressGuesses, keyGuesses: d.KeyGuesses}, nil
 }
 
 // Config returns the service's rules.
 func (s *Service) Config() Config { return s.cfg }
-
-func (s *Service) mac(purpose string, parts ...string) string {
-	h := hmac.New(sha256.New, s.secret)
-	h.Write([]byte(purpose))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // --- keys ---
 
@@ -224,7 +212,7 @@ var keyPattern = regexp.MustCompile(`^(test|live)_(public|secret)_key_[0-9a-f]{3
 // secret keys by keyed hash so a database leak does not leak them.
 func (s *Service) keyLookup(key string) string {
 	if strings.Contains(key, "_secret_key_") {
-		return "hmac:" + s.mac("api-key", key)
+		return "hmac:" + s.ring.MAC("api-key", key)
 	}
 	return key
 }
@@ -341,7 +329,7 @@ func (s *Service) storeKeyPair(ctx context.Context, tx store.Tx, merchantID int6
 		return err
 	}
 	if seal {
-		sealed, err := s.seal(kp.Secret)
+		sealed, err := s.ring.Seal([]byte(kp.Secret), nil)
 		if err != nil {
 			return err
 		}
@@ -351,48 +339,6 @@ func (s *Service) storeKeyPair(ctx context.Context, tx store.Tx, merchantID int6
 		return err
 	}
 	return tx.CreateKey(ctx, &sec)
-}
-
-func (s *Service) aead() (cipher.AEAD, error) {
-	key := hmac.New(sha256.New, s.secret)
-	key.Write([]byte("seal-key"))
-	block, err := aes.NewCipher(key.Sum(nil))
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
-func (s *Service) seal(plain string) ([]byte, error) { return s.sealWith([]byte(plain), nil) }
-
-func (s *Service) unseal(sealed []byte) (string, error) {
-	plain, err := s.unsealWith(sealed, nil)
-	return string(plain), err
-}
-
-// sealWith encrypts plain, binding it to the associated data ad: it
-// opens only with the same ad.
-func (s *Service) sealWith(plain, ad []byte) ([]byte, error) {
-	a, err := s.aead()
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, a.NonceSize())
-	if _, err := io.ReadFull(s.ids.Rand, nonce); err != nil {
-		return nil, err
-	}
-	return a.Seal(nonce, nonce, plain, ad), nil
-}
-
-func (s *Service) unsealWith(sealed, ad []byte) ([]byte, error) {
-	a, err := s.aead()
-	if err != nil {
-		return nil, err
-	}
-	if len(sealed) < a.NonceSize() {
-		return nil, errors.New("payment: sealed secret too short")
-	}
-	return a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], ad)
 }
 
 // --- MPIN and OTP ---
@@ -408,7 +354,7 @@ func (s *Service) hashMPIN(mpin string) (string, error) {
 		return "", err
 	}
 	iter := s.cfg.MPINIterations
-	dk, err := pbkdf2.Key(sha256.New, s.mac("mpin", mpin), salt, iter, 32)
+	dk, err := pbkdf2.Key(sha256.New, s.ring.MAC("mpin", mpin), salt, iter, 32)
 	if err != nil {
 		return "", err
 	}
@@ -432,7 +378,7 @@ func (s *Service) checkMPIN(hash, mpin string) bool {
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	got, err := pbkdf2.Key(sha256.New, s.mac("mpin", mpin), salt, iter, len(want))
+	got, err := pbkdf2.Key(sha256.New, s.ring.MAC("mpin", mpin), salt, iter, len(want))
 	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
 }
 
@@ -447,7 +393,9 @@ func (s *Service) dummyMPIN() string {
 // otpHash is the keyed MAC a payment keeps of its confirmation code and
 // the MPIN that initiated it: confirm must present both, and the MPIN's
 // slow hash is then computed once per payment, at initiate.
-func (s *Service) otpHash(token, code, mpin string) string { return s.mac("otp", token, code, mpin) }
+func (s *Service) otpHash(token, code, mpin string) string {
+	return s.ring.MAC("otp", token, code, mpin)
+}
 
 var (
 	mobilePattern = regexp.MustCompile(`^9[678][0-9]{8}$`)

@@ -309,7 +309,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, caller Caller, rawU
 		return WebhookEndpoint{}, "", fault.FieldErrors(fields)
 	}
 	secret := "whsec_" + s.ids.Hex(24)
-	sealed, err := s.seal(secret)
+	sealed, err := s.ring.Seal([]byte(secret), nil)
 	if err != nil {
 		return WebhookEndpoint{}, "", fault.Internal(err)
 	}
@@ -570,10 +570,10 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) error {
 	code, failure, cause := 0, "", error(nil)
 	if !ep.DisabledAt.IsZero() {
 		failure = failDeleted
-	} else if secret, err := s.unseal(ep.Secret); err != nil {
+	} else if secret, err := s.ring.Open(ep.Secret, nil); err != nil {
 		failure, cause = failSecret, err
 	} else {
-		code, failure, cause = s.post(ctx, ep.URL, secret, ev, timeout)
+		code, failure, cause = s.post(ctx, ep.URL, string(secret), ev, timeout)
 	}
 	now := s.now()
 	d.Attempt++
