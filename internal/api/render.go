@@ -7,6 +7,7 @@ import (
 
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -95,7 +96,7 @@ func record(t payment.Transaction) recordJSON {
 		Idx: p.Idx, Type: walletPaymentType, State: stateOf(p.State),
 		Amount: int64(p.Amount), FeeAmount: int64(feeCharged(p)), Refunded: p.Refunded > 0,
 		CreatedOn: timestamp(p.CreatedAt),
-		User:      partyJSON{Idx: t.Consumer.Idx, Name: t.Consumer.Name, Mobile: payment.MaskPayer(t.Consumer.Mobile)},
+		User:      partyJSON{Idx: t.Consumer.Idx, Name: t.Consumer.Name, Mobile: phone.MaskPayer(t.Consumer.Mobile)},
 		Merchant:  merchantParty(t.Merchant),
 	}
 }
@@ -153,7 +154,7 @@ func confirmBody(t payment.Transaction) map[string]any {
 	body["idx"] = p.Idx
 	body["token"] = p.Token
 	body["amount"] = int64(p.Amount)
-	body["mobile"] = payment.MaskMobile(t.Consumer.Mobile)
+	body["mobile"] = phone.Mask(t.Consumer.Mobile)
 	body["product_identity"] = p.ProductIdentity
 	body["product_name"] = p.ProductName
 	body["product_url"] = p.ProductURL

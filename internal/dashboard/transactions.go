@@ -17,6 +17,7 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -168,7 +169,7 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 func row(t payment.Transaction) txRow {
 	pm := t.Payment
 	r := txRow{Idx: pm.Idx, Date: pm.CreatedAt.In(payment.Nepal).Format("2006-01-02 15:04"), Order: pm.ProductIdentity, Product: pm.ProductName,
-		Payer: payment.MaskPayer(t.Consumer.Mobile), Amount: pm.Amount, Refunded: pm.Refunded, State: string(pm.State)}
+		Payer: phone.MaskPayer(t.Consumer.Mobile), Amount: pm.Amount, Refunded: pm.Refunded, State: string(pm.State)}
 	if pm.Kind == store.EPayment {
 		r.Order, r.Product = pm.PurchaseOrderID, pm.PurchaseOrderName
 	}

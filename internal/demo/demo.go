@@ -21,6 +21,7 @@ import (
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -288,7 +289,7 @@ func (s *Shop) handleVerify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"idx": p.Idx, "token": p.Token, "state": string(p.State), "amount": int64(p.Amount),
 		"fee_amount": int64(p.FeeAmount), "product_identity": p.ProductIdentity, "product_name": p.ProductName,
-		"mobile": payment.MaskPayer(t.Consumer.Mobile), // a merchant sees the payer masked, as in verify's record
+		"mobile": phone.MaskPayer(t.Consumer.Mobile), // a merchant sees the payer masked, as in verify's record
 	})
 }
 

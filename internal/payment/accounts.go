@@ -15,6 +15,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -79,7 +80,7 @@ func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (CodeSent, erro
 	} else if msg := textProblem("Business name", in.Name); msg != "" {
 		fields["name"] = []string{msg}
 	}
-	if !ValidMobile(in.Phone) {
+	if !phone.Valid(in.Phone) {
 		fields["phone"] = []string{"Enter a valid mobile number."}
 	}
 	if msg := passwordProblem(in.Password); msg != "" {
@@ -117,7 +118,7 @@ func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (CodeSent, erro
 	if err != nil {
 		return CodeSent{}, s.wrap(err)
 	}
-	code.sent.To = MaskMobile(in.Phone)
+	code.sent.To = phone.Mask(in.Phone)
 	return code.sent, s.send(ctx, code)
 }
 
@@ -302,7 +303,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (SignIn, er
 			return fault.DetailError(MsgSignUpExpired) // the sweeper deletes it
 		}
 		code, err = s.newCode(ctx, tx, m.Mobile, store.CodeSubjectMerchant(m.ID), PurposeConfirm, m.Mobile)
-		code.sent.To = MaskMobile(m.Mobile)
+		code.sent.To = phone.Mask(m.Mobile)
 		in.Code = &code.sent
 		return err
 	})

@@ -18,31 +18,33 @@ import (
 
 // phone records what the service sends to phones: the last account code
 // and the notices, by mobile.
-type phone struct {
+type testPhone struct {
 	mu      sync.Mutex
 	codes   map[string]string
 	notices map[string][]string
 }
 
-func newPhone() *phone { return &phone{codes: map[string]string{}, notices: map[string][]string{}} }
+func newPhone() *testPhone {
+	return &testPhone{codes: map[string]string{}, notices: map[string][]string{}}
+}
 
-func (n *phone) SendOTP(context.Context, string, string, money.Paisa, string) error { return nil }
+func (n *testPhone) SendOTP(context.Context, string, string, money.Paisa, string) error { return nil }
 
-func (n *phone) SendCode(_ context.Context, mobile, code, _ string) error {
+func (n *testPhone) SendCode(_ context.Context, mobile, code, _ string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.codes[mobile] = code
 	return nil
 }
 
-func (n *phone) SendNotice(_ context.Context, mobile, text string) error {
+func (n *testPhone) SendNotice(_ context.Context, mobile, text string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.notices[mobile] = append(n.notices[mobile], text)
 	return nil
 }
 
-func (n *phone) code(mobile string) string {
+func (n *testPhone) code(mobile string) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.codes[mobile]
@@ -52,7 +54,7 @@ type accountFixture struct {
 	svc   *payment.Service
 	db    store.Store
 	clock *lcClock
-	phone *phone
+	phone *testPhone
 }
 
 func newAccountService(t *testing.T) accountFixture {

@@ -12,6 +12,7 @@ import (
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -80,7 +81,7 @@ func (s *Service) createMerchant(ctx context.Context, in NewMerchant) (store.Mer
 func (s *Service) newMerchant(in NewMerchant) (store.Merchant, KeyPair, error) {
 	in.Name, in.Email = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email))
 	fields := merchantFields(in.Name, in.Email)
-	if in.Mobile != "" && !ValidMobile(in.Mobile) {
+	if in.Mobile != "" && !phone.Valid(in.Mobile) {
 		fields["mobile"] = []string{"Enter a valid mobile number."}
 	}
 	if in.KYC == "" {
@@ -388,7 +389,7 @@ func (s *Service) createConsumer(ctx context.Context, mobile, name, mpin string)
 // insert, its MPIN hashed.
 func (s *Service) newConsumer(mobile, name, mpin string) (store.Consumer, error) {
 	fields := map[string][]string{}
-	if !ValidMobile(mobile) {
+	if !phone.Valid(mobile) {
 		fields["mobile"] = []string{"Enter a valid mobile number."}
 	}
 	if !ValidMPIN(mpin) {
@@ -481,7 +482,7 @@ func (s *Service) Topup(ctx context.Context, actor Actor, mobile string, book le
 	if !book.Valid() {
 		return 0, fault.FieldError("book", "Book must be test or live.")
 	}
-	if !ValidMobile(mobile) {
+	if !phone.Valid(mobile) {
 		return 0, fault.FieldError("mobile", "Enter a valid mobile number.")
 	}
 	if amount < 1 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -110,7 +111,7 @@ func (s *Service) send(ctx context.Context, p pendingCode) error {
 		return nil
 	}
 	if err := s.notifier.SendCode(ctx, p.mobile, p.code, p.purpose); err != nil {
-		s.log.ErrorContext(ctx, "sending an account code", "to", MaskMobile(p.mobile), "purpose", p.purpose, "err", err)
+		s.log.ErrorContext(ctx, "sending an account code", "to", phone.Mask(p.mobile), "purpose", p.purpose, "err", err)
 		return &fault.Error{Kind: fault.KindInternal, Detail: MsgCodeNotSent, Cause: err}
 	}
 	return nil

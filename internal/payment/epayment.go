@@ -15,6 +15,7 @@ import (
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -418,7 +419,7 @@ func captured(st store.State) bool {
 // where the MPIN was given, for the owner's notice of a lock; scope is
 // the merchant the guess comes through, for the per-merchant limit.
 func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string, then func(tx store.Tx, c store.Consumer) error) (store.Consumer, error) {
-	if !ValidMobile(mobile) {
+	if !phone.Valid(mobile) {
 		return store.Consumer{}, fault.FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
 	}
 	if !ValidMPIN(mpin) {

@@ -31,7 +31,7 @@ type identityFixture struct {
 	svc   *payment.Service
 	store store.Store
 	clock *lcClock
-	phone *phone
+	phone *testPhone
 	ctx   context.Context
 }
 
@@ -579,20 +579,5 @@ func TestPurgeIdentityRecords(t *testing.T) {
 	}
 	if _, _, notices := state(); notices != 0 {
 		t.Fatalf("after 31 days: %d notices", notices)
-	}
-}
-
-func TestMasks(t *testing.T) {
-	for _, tc := range []struct{ in, mobile, payer string }{
-		{"9800000001", "98XXXXX001", "98XXXXXXX1"},
-		{"98", "98", "98"},
-		{"", "", ""},
-	} {
-		if got := payment.MaskMobile(tc.in); got != tc.mobile {
-			t.Errorf("MaskMobile(%q) = %q, want %q", tc.in, got, tc.mobile)
-		}
-		if got := payment.MaskPayer(tc.in); got != tc.payer {
-			t.Errorf("MaskPayer(%q) = %q, want %q", tc.in, got, tc.payer)
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -84,7 +85,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	if err != nil {
 		return InitiateResult{}, err
 	}
-	if !ValidMobile(in.Mobile) {
+	if !phone.Valid(in.Mobile) {
 		return InitiateResult{}, fault.FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
 	}
 	if !ValidMPIN(in.MPIN) {

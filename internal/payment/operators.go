@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -149,7 +150,7 @@ func (s *Service) AuditLog(ctx context.Context) ([]store.AuditEntry, error) {
 // UnlockConsumer clears a wallet's lock and wrong-MPIN count for actor,
 // keeping its MPIN. It is audited (wallet.unlock).
 func (s *Service) UnlockConsumer(ctx context.Context, actor Actor, mobile string) error {
-	if !ValidMobile(mobile) {
+	if !phone.Valid(mobile) {
 		return fault.FieldError("mobile", "Enter a valid mobile number.")
 	}
 	return s.operatorAction(ctx, actor, AuditUnlock, func(tx store.Tx) (auditRecord, error) {

@@ -27,6 +27,7 @@ import (
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -117,7 +118,7 @@ func (n LogNotifier) SendOTP(ctx context.Context, mobile, code string, amount mo
 		n.Log.InfoContext(ctx, "confirmation code", "mobile", mobile, "code", code, "amount", amount.String(), "merchant", merchant)
 		return nil
 	}
-	n.Log.InfoContext(ctx, "confirmation code sent", "to", MaskMobile(mobile), "amount", amount.String(), "merchant", merchant)
+	n.Log.InfoContext(ctx, "confirmation code sent", "to", phone.Mask(mobile), "amount", amount.String(), "merchant", merchant)
 	return nil
 }
 
@@ -127,13 +128,13 @@ func (n LogNotifier) SendCode(ctx context.Context, mobile, code, purpose string)
 		n.Log.InfoContext(ctx, "account code", "mobile", mobile, "code", code, "purpose", purpose)
 		return nil
 	}
-	n.Log.InfoContext(ctx, "account code sent", "to", MaskMobile(mobile), "purpose", purpose)
+	n.Log.InfoContext(ctx, "account code sent", "to", phone.Mask(mobile), "purpose", purpose)
 	return nil
 }
 
 // SendNotice logs a notice to a wallet's owner.
 func (n LogNotifier) SendNotice(ctx context.Context, mobile, text string) error {
-	n.Log.InfoContext(ctx, "notice sent", "to", MaskMobile(mobile), "text", text)
+	n.Log.InfoContext(ctx, "notice sent", "to", phone.Mask(mobile), "text", text)
 	return nil
 }
 
@@ -397,13 +398,7 @@ func (s *Service) otpHash(token, code, mpin string) string {
 	return s.ring.MAC("otp", token, code, mpin)
 }
 
-var (
-	mobilePattern = regexp.MustCompile(`^9[678][0-9]{8}$`)
-	mpinPattern   = regexp.MustCompile(`^[0-9]{4}$`)
-)
-
-// ValidMobile reports whether mobile is a Nepali mobile number.
-func ValidMobile(mobile string) bool { return mobilePattern.MatchString(mobile) }
+var mpinPattern = regexp.MustCompile(`^[0-9]{4}$`)
 
 // ValidMPIN reports whether mpin is four digits.
 func ValidMPIN(mpin string) bool { return mpinPattern.MatchString(mpin) }

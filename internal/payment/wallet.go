@@ -11,6 +11,7 @@ import (
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -56,7 +57,7 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 			fields["name"] = []string{msg}
 		}
 	}
-	if !ValidMobile(mobile) {
+	if !phone.Valid(mobile) {
 		fields["mobile"] = []string{"Enter a valid mobile number."}
 	}
 	if !ValidMPIN(mpin) {
@@ -105,7 +106,7 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 	if err != nil {
 		return CodeSent{}, s.wrap(err)
 	}
-	code.sent.To = MaskMobile(mobile)
+	code.sent.To = phone.Mask(mobile)
 	if notice != "" {
 		s.sendNotice(ctx, mobile, notice)
 	}
@@ -165,7 +166,7 @@ func (s *Service) ConsumerLogin(ctx context.Context, mobile, mpin string) (SignI
 		}
 		var err error
 		code, err = s.newCode(ctx, tx, mobile, store.CodeSubjectConsumer(c.ID), PurposeConfirm, mobile)
-		code.sent.To = MaskMobile(mobile)
+		code.sent.To = phone.Mask(mobile)
 		in.Code = &code.sent
 		return err
 	})
@@ -185,7 +186,7 @@ func (s *Service) ConsumerLogin(ctx context.Context, mobile, mpin string) (SignI
 // number without a confirmed wallet, which gets a decoy code.
 func (s *Service) SendMPINResetCode(ctx context.Context, mobile string) (CodeSent, error) {
 	mobile = strings.TrimSpace(mobile)
-	if !ValidMobile(mobile) {
+	if !phone.Valid(mobile) {
 		return CodeSent{}, fault.FieldError("mobile", "Enter a valid mobile number.")
 	}
 	var code pendingCode
@@ -210,7 +211,7 @@ func (s *Service) SendMPINResetCode(ctx context.Context, mobile string) (CodeSen
 	if err != nil {
 		return CodeSent{}, s.wrap(err)
 	}
-	code.sent.To = MaskMobile(mobile)
+	code.sent.To = phone.Mask(mobile)
 	return code.sent, s.send(ctx, code)
 }
 
@@ -271,7 +272,7 @@ func (s *Service) notify(ctx context.Context, tx store.Tx, consumerID int64, tex
 // logged, as the notice is on the wallet page anyway.
 func (s *Service) sendNotice(ctx context.Context, mobile, text string) {
 	if err := s.notifier.SendNotice(ctx, mobile, text); err != nil {
-		s.log.ErrorContext(ctx, "sending a notice", "to", MaskMobile(mobile), "err", err)
+		s.log.ErrorContext(ctx, "sending a notice", "to", phone.Mask(mobile), "err", err)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -165,7 +166,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf, _ string) 
 	session, err := p.svc.ConfirmConsumerPhone(r.Context(), challenge, r.PostFormValue("code"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile,
-			Masked: payment.MaskMobile(mobile), Challenge: challenge}))
+			Masked: phone.Mask(mobile), Challenge: challenge}))
 		return
 	}
 	p.signIn(w, r, session)
@@ -221,7 +222,7 @@ func (p *Pages) resetForm(w http.ResponseWriter, r *http.Request) {
 // number has a wallet.
 func (p *Pages) sendResetCode(w http.ResponseWriter, r *http.Request, csrf, sessionID string) {
 	mobile := p.resetMobile(r, sessionID)
-	v := view{Title: "Reset your MPIN", CSRF: csrf, SignedIn: sessionID != "", Mobile: mobile, Masked: payment.MaskMobile(mobile)}
+	v := view{Title: "Reset your MPIN", CSRF: csrf, SignedIn: sessionID != "", Mobile: mobile, Masked: phone.Mask(mobile)}
 	sent, err := p.svc.SendMPINResetCode(r.Context(), mobile)
 	if err != nil {
 		v.Page = "reset"
@@ -237,7 +238,7 @@ func (p *Pages) reset(w http.ResponseWriter, r *http.Request, csrf, sessionID st
 	err := p.svc.ResetMPINWithCode(r.Context(), challenge, r.PostFormValue("code"), r.PostFormValue("mpin"), r.PostFormValue("mpin2"), sessionID)
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Reset your MPIN", Page: "reset-code", CSRF: csrf, SignedIn: sessionID != "",
-			Mobile: mobile, Masked: payment.MaskMobile(mobile), Challenge: challenge}))
+			Mobile: mobile, Masked: phone.Mask(mobile), Challenge: challenge}))
 		return
 	}
 	const done = "Your new MPIN is set and the wallet is unlocked."

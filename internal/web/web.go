@@ -23,6 +23,7 @@ import (
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -346,7 +347,7 @@ func (p *Pages) viewOf(t payment.Transaction, step string, b browser) view {
 			v.Step = stepSignIn
 		}
 		if v.Step == stepOTP && t.Consumer.Mobile != "" {
-			v.Mobile = payment.MaskMobile(t.Consumer.Mobile)
+			v.Mobile = phone.Mask(t.Consumer.Mobile)
 		}
 		return v
 	case store.Completed, store.PartiallyRefunded, store.Refunded:
@@ -397,11 +398,11 @@ func returnParams(t payment.Transaction, paid bool) [][2]string {
 	switch {
 	case paid && pay.State == store.Pending: // held, no transaction yet: as lookup says
 		params = [][2]string{{"pidx", pay.Token}, {"txnId", ""}, {"amount", amount}, {"total_amount", amount},
-			{"status", string(store.Pending)}, {"mobile", payment.MaskMobile(t.Consumer.Mobile)}, {"tidx", ""},
+			{"status", string(store.Pending)}, {"mobile", phone.Mask(t.Consumer.Mobile)}, {"tidx", ""},
 			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}, {"transaction_id", ""}}
 	case paid:
 		params = [][2]string{{"pidx", pay.Token}, {"txnId", pay.Idx}, {"amount", amount}, {"total_amount", amount},
-			{"status", string(store.Completed)}, {"mobile", payment.MaskMobile(t.Consumer.Mobile)}, {"tidx", pay.Idx},
+			{"status", string(store.Completed)}, {"mobile", phone.Mask(t.Consumer.Mobile)}, {"tidx", pay.Idx},
 			{"purchase_order_id", pay.PurchaseOrderID}, {"purchase_order_name", pay.PurchaseOrderName}, {"transaction_id", pay.Idx}}
 	default:
 		status := store.UserCanceled
