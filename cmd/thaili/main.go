@@ -29,6 +29,7 @@ import (
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/notify"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
 	"github.com/thaili/thaili/internal/store"
@@ -282,7 +283,7 @@ func (e env) serve(args []string) error {
 	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log, func(d *payment.Deps) {
 		// Without an SMS gateway codes go to the log; only the sandbox,
 		// where the log is the developer's phone, writes the codes.
-		d.Notifier = payment.LogNotifier{Log: log, ShowCodes: cfg.Sandbox}
+		d.Notifier = notify.Log{Logger: log, ShowCodes: cfg.Sandbox}
 		// Wrong MPINs and codes per client address and per merchant, in
 		// this node's memory (--guess-limit, --key-guess-limit).
 		if cfg.GuessBurst > 0 {

@@ -27,7 +27,7 @@ import (
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
-	"github.com/thaili/thaili/internal/phone"
+	"github.com/thaili/thaili/internal/notify"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -93,51 +93,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// Notifier delivers messages to phones: payment confirmation codes, the
-// codes that prove an account's phone, and notices to a wallet's owner.
-// Thaili has no SMS gateway; LogNotifier writes to the log.
-type Notifier interface {
-	SendOTP(ctx context.Context, mobile, code string, amount money.Paisa, merchant string) error
-	SendCode(ctx context.Context, mobile, code, purpose string) error
-	SendNotice(ctx context.Context, mobile, text string) error
-}
-
-// LogNotifier writes what it would send to a logger. Only when ShowCodes
-// is set does it write the codes themselves: in the sandbox the log is
-// the developer's phone; anywhere else a code in a log is a secret in
-// the wrong place, so the log says only that a code was sent, and where
-// (masked).
-type LogNotifier struct {
-	Log       *slog.Logger
-	ShowCodes bool
-}
-
-// SendOTP logs a payment's confirmation code.
-func (n LogNotifier) SendOTP(ctx context.Context, mobile, code string, amount money.Paisa, merchant string) error {
-	if n.ShowCodes {
-		n.Log.InfoContext(ctx, "confirmation code", "mobile", mobile, "code", code, "amount", amount.String(), "merchant", merchant)
-		return nil
-	}
-	n.Log.InfoContext(ctx, "confirmation code sent", "to", phone.Mask(mobile), "amount", amount.String(), "merchant", merchant)
-	return nil
-}
-
-// SendCode logs an account code.
-func (n LogNotifier) SendCode(ctx context.Context, mobile, code, purpose string) error {
-	if n.ShowCodes {
-		n.Log.InfoContext(ctx, "account code", "mobile", mobile, "code", code, "purpose", purpose)
-		return nil
-	}
-	n.Log.InfoContext(ctx, "account code sent", "to", phone.Mask(mobile), "purpose", purpose)
-	return nil
-}
-
-// SendNotice logs a notice to a wallet's owner.
-func (n LogNotifier) SendNotice(ctx context.Context, mobile, text string) error {
-	n.Log.InfoContext(ctx, "notice sent", "to", phone.Mask(mobile), "text", text)
-	return nil
-}
-
 // Service implements every payment operation.
 type Service struct {
 	store    store.Store
@@ -146,7 +101,7 @@ type Service struct {
 	ids      ids.Generator
 	ring     *keyring.Ring // the server secret's MACs and sealing
 	log      *slog.Logger
-	notifier Notifier
+	notifier notify.Notifier
 	keyCache sync.Map // API key -> cachedCaller
 	// liveMerchants holds the ids of merchants known to have live keys.
 	liveMerchants sync.Map
@@ -174,7 +129,7 @@ type Deps struct {
 	Rand     io.Reader
 	Secret   []byte
 	Log      *slog.Logger
-	Notifier Notifier
+	Notifier notify.Notifier
 	// HTTPClient posts webhooks; nil builds one that refuses private
 	// addresses at connect time unless Config.WebhooksAllowPrivate.
 	HTTPClient *http.Client
@@ -193,7 +148,7 @@ func New(d Deps) (*Service, error) {
 		return nil, err
 	}
 	if d.Notifier == nil {
-		d.Notifier = LogNotifier{Log: d.Log}
+		d.Notifier = notify.Log{Logger: d.Log}
 	}
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
