@@ -26,7 +26,9 @@ import (
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/demo"
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/notify"
@@ -173,7 +175,8 @@ type app struct {
 	// for a test deployment, false for a live one, whatever the database.
 	sandbox bool
 	svc     *payment.Service
-	secret  []byte // the server secret, which also keys the hosted page's CSRF tokens
+	keys    *idempotency.Keys // the API's Idempotency-Keys
+	secret  []byte            // the server secret, which also keys the hosted page's CSRF tokens
 }
 
 // openStore opens the configured database. SQLite is migrated on open, so
@@ -244,7 +247,12 @@ func (e env) openDeployment(db config.Database, d config.Deployment, rules payme
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, sqlite: !db.Postgres(), sandbox: d.Sandbox, svc: svc, secret: secret}, nil
+	ring, err := keyring.New(secret, rand.Reader)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{store: st, sqlite: !db.Postgres(), sandbox: d.Sandbox, svc: svc, keys: idempotency.NewKeys(st, time.Now, ring), secret: secret}, nil
 }
 
 // printSandbox seeds the sandbox and prints its credentials.
@@ -360,7 +368,7 @@ func (e env) serve(args []string) error {
 	if cfg.SigninBurst > 0 {
 		signinLimit = ratelimit.New(cfg.SigninBurst, cfg.SigninPeriod, time.Now)
 	}
-	handler := api.New(api.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
+	handler := api.New(api.Options{Service: a.svc, Idempotency: a.keys, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
 		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
 		SigninLimit: signinLimit, ClientAddr: api.ClientAddress(cfg.ClientIPHeader)})
 	srv := &http.Server{
@@ -376,6 +384,11 @@ func (e env) serve(args []string) error {
 	go func() {
 		defer close(sweepDone)
 		a.svc.RunSweeper(sweepCtx, cfg.SweepInterval)
+	}()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		runEvery(sweepCtx, cfg.SweepInterval, log, "purging idempotency keys", a.keys.Purge)
 	}()
 	hooksDone := make(chan struct{})
 	go func() {
@@ -396,11 +409,29 @@ func (e env) serve(args []string) error {
 	}
 	stopSweep()
 	<-sweepDone
+	<-purgeDone
 	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// runEvery runs job now and then every interval until ctx is done,
+// logging its failures as what.
+func runEvery(ctx context.Context, interval time.Duration, log *slog.Logger, what string, job func(context.Context) (int, error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := job(ctx); err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, what, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (e env) migrate(args []string) error {

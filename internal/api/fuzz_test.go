@@ -202,7 +202,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	if err != nil {
 		f.Fatal(err)
 	}
-	fs := &fuzzServer{svc: svc, handler: New(Options{Service: svc, Log: log, PublicURL: "http://thaili.test", IDs: ids.Generator{Rand: rand.Reader}}),
+	fs := &fuzzServer{svc: svc, handler: New(Options{Service: svc, Idempotency: testKeys(f, db, time.Now), Log: log, PublicURL: "http://thaili.test", IDs: ids.Generator{Rand: rand.Reader}}),
 		confirmedAmount: 2000, completedAmount: 3000}
 	pay := func(amount int64, confirm, verify bool) (token, idx string) {
 		res, err := svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: "9800000001", MPIN: "1111",

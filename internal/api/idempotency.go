@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -51,8 +52,8 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 		if err != nil {
 			return h(w, r)
 		}
-		req := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(caller), Key: values[0],
-			Hash: s.svc.IdempotencyHash(r.Method, r.URL.Path, body)}
+		req := &idempotency.Request{Scope: idempotency.ScopeOf(caller.Kind, caller.Scope()), Key: values[0],
+			Hash: s.idem.Hash(r.Method, r.URL.Path, body)}
 		// The key's bookkeeping outlives a client that hangs up: the work
 		// is done. Each step gets its own bound, so a request that runs
 		// long can still store its response.
@@ -60,18 +61,18 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 			return context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 		}
 		ctx, cancel := bookkeeping()
-		replay, err := s.svc.BeginIdempotent(ctx, req)
+		replay, err := s.idem.Begin(ctx, req)
 		cancel()
 		switch {
-		case errors.Is(err, payment.ErrIdempotencyMismatch):
+		case errors.Is(err, idempotency.ErrMismatch):
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
 				"detail": "Idempotency-Key was used with a different request.", "error_key": "idempotency_error"})
 			return nil
-		case errors.Is(err, payment.ErrIdempotencyBusy):
+		case errors.Is(err, idempotency.ErrBusy):
 			writeJSON(w, http.StatusConflict, map[string]any{
 				"detail": "A request with this Idempotency-Key is still in progress.", "error_key": "idempotency_error"})
 			return nil
-		case errors.Is(err, payment.ErrIdempotencyLost):
+		case errors.Is(err, idempotency.ErrLost):
 			writeJSON(w, http.StatusConflict, map[string]any{
 				"detail":    "The request with this Idempotency-Key was carried out, but its response was lost. Look the payment up instead of retrying.",
 				"error_key": "idempotency_error"})
@@ -99,12 +100,12 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 			if !finished { // h panicked: release the key for a retry
 				ctx, cancel := bookkeeping()
 				defer cancel()
-				if err := s.svc.FinishIdempotent(ctx, req, http.StatusInternalServerError, "", nil); err != nil {
+				if err := s.idem.Finish(ctx, req, http.StatusInternalServerError, "", nil); err != nil {
 					s.log.ErrorContext(ctx, "releasing idempotency key", "request_id", requestID(r), "err", err)
 				}
 			}
 		}()
-		if err := h(rec, r.WithContext(payment.WithIdempotentRequest(r.Context(), req))); err != nil {
+		if err := h(rec, r.WithContext(idempotency.WithRequest(r.Context(), req))); err != nil {
 			s.writeError(rec, r, err)
 		}
 		if rec.status == 0 {
@@ -114,7 +115,7 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 		hdr, _ := json.Marshal(rec.header)
 		ctx, cancel = bookkeeping()
 		defer cancel()
-		if err := s.svc.FinishIdempotent(ctx, req, rec.status, string(hdr), rec.body.Bytes()); err != nil {
+		if err := s.idem.Finish(ctx, req, rec.status, string(hdr), rec.body.Bytes()); err != nil {
 			// If this was a release (a 5xx), the key is free anyway once
 			// its lease runs out, a few seconds after the renewals stop.
 			s.log.ErrorContext(ctx, "storing idempotent response", "request_id", requestID(r), "err", err)
@@ -134,7 +135,7 @@ func (s *Server) idempotent(src keySource, h handlerFunc) handlerFunc {
 // tried again at the next tick; if every one fails for a lease, a retry
 // may take the key over, and the fence in payment then stops this request
 // from committing anything.
-func (s *Server) holdIdempotencyKey(r *http.Request, req *payment.IdempotentRequest) (stop func()) {
+func (s *Server) holdIdempotencyKey(r *http.Request, req *idempotency.Request) (stop func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	done := make(chan struct{})
 	go func() {
@@ -147,11 +148,11 @@ func (s *Server) holdIdempotencyKey(r *http.Request, req *payment.IdempotentRequ
 				return
 			case <-tick.C:
 			}
-			rctx, rcancel := context.WithTimeout(ctx, payment.IdempotencyLease)
-			err := s.svc.RenewIdempotent(rctx, req)
+			rctx, rcancel := context.WithTimeout(ctx, idempotency.Lease)
+			err := s.idem.Renew(rctx, req)
 			rcancel()
 			switch {
-			case errors.Is(err, payment.ErrIdempotencyNotHeld):
+			case errors.Is(err, idempotency.ErrNotHeld):
 				s.log.WarnContext(ctx, "idempotency key taken over while its request runs", "request_id", requestID(r))
 				return
 			case err != nil && ctx.Err() == nil:

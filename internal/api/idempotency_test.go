@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlite"
@@ -49,7 +51,16 @@ func newIdempotencyServer(t *testing.T, opts ...func(*payment.Deps)) *Server {
 	if _, err := svc.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return New(Options{Service: svc, Log: log, PublicURL: "http://thaili.test", IDs: ids.Generator{Rand: rand.Reader}})
+	return New(Options{Service: svc, Idempotency: testKeys(t, deps.Store, deps.Now), Log: log, PublicURL: "http://thaili.test", IDs: ids.Generator{Rand: rand.Reader}})
+}
+
+// testKeys keeps Idempotency-Keys in st, as cmd/thaili does.
+func testKeys(t testing.TB, st store.Store, now func() time.Time) *idempotency.Keys {
+	ring, err := keyring.New(bytes.Repeat([]byte("s"), 32), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idempotency.NewKeys(st, now, ring)
 }
 
 // TestIdempotentWrapper drives the middleware around handlers it controls:
@@ -229,10 +240,10 @@ func TestIdempotentRenewsWhileRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := payment.IdempotencyScope(caller)
+	scope := idempotency.ScopeOf(caller.Kind, caller.Scope())
 	for i := 0; i < 5; i++ {
-		clock.Advance(payment.IdempotencyLease - time.Second)
-		want := clock.Now().Add(payment.IdempotencyLease)
+		clock.Advance(idempotency.Lease - time.Second)
+		want := clock.Now().Add(idempotency.Lease)
 		// Wait (bounded) for a renewal after the clock moved.
 		for deadline := time.Now().Add(20 * time.Second); ; {
 			var rec store.IdempotencyRecord

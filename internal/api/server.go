@@ -17,6 +17,7 @@ import (
 	"github.com/thaili/thaili/internal/console"
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
@@ -27,6 +28,7 @@ import (
 // Server is the HTTP front of a payment.Service.
 type Server struct {
 	svc       *payment.Service
+	idem      *idempotency.Keys // the Idempotency-Keys of POSTs that create or move something
 	log       *slog.Logger
 	publicURL string // base of absolute links, without a trailing slash
 	https     bool   // publicURL is https: every response carries HSTS
@@ -47,16 +49,19 @@ type Server struct {
 	patterns    []string // every pattern routes registered (patterns.go)
 
 	// renewEvery is how often a request running under an Idempotency-Key
-	// renews its lease (payment.IdempotencyRenewEvery; tests shorten it).
+	// renews its lease (idempotency.RenewEvery; tests shorten it).
 	renewEvery time.Duration
 }
 
 // Options configure a Server.
 type Options struct {
-	Service   *payment.Service
-	Log       *slog.Logger
-	PublicURL string
-	IDs       ids.Generator
+	Service *payment.Service
+	// Idempotency keeps the Idempotency-Keys of the POSTs that take one;
+	// it must be given.
+	Idempotency *idempotency.Keys
+	Log         *slog.Logger
+	PublicURL   string
+	IDs         ids.Generator
 	// Pages is the hosted ePayment page (spec §4.3); nil leaves its paths
 	// to the JSON 404.
 	Pages *web.Pages
@@ -90,9 +95,9 @@ type Options struct {
 
 // New builds the server and its routes.
 func New(o Options) *Server {
-	s := &Server{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
+	s := &Server{svc: o.Service, idem: o.Idempotency, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
 		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready,
-		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr, renewEvery: payment.IdempotencyRenewEvery}
+		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr, renewEvery: idempotency.RenewEvery}
 	if s.clientAddr == nil {
 		s.clientAddr = ClientAddress("")
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -21,9 +22,9 @@ func TestIdempotencyLostResponseIsNotRunAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	begin := func() (*payment.IdempotentRequest, error) {
-		req := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(f.caller), Key: "verify-1", Hash: "same request"}
-		replay, err := f.svc.BeginIdempotent(f.ctx, req)
+	begin := func() (*idempotency.Request, error) {
+		req := &idempotency.Request{Scope: idempotency.ScopeOf(f.caller.Kind, f.caller.Scope()), Key: "verify-1", Hash: "same request"}
+		replay, err := f.keys.Begin(f.ctx, req)
 		if replay != nil {
 			t.Fatalf("replayed %+v", replay)
 		}
@@ -33,19 +34,19 @@ func TestIdempotencyLostResponseIsNotRunAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Verify(payment.WithIdempotentRequest(f.ctx, req), f.caller, token, 2000); err != nil {
+	if _, err := f.svc.Verify(idempotency.WithRequest(f.ctx, req), f.caller, token, 2000); err != nil {
 		t.Fatal(err)
 	}
-	// The node stops here: FinishIdempotent never runs, nor do renewals.
-	if _, err := begin(); !errors.Is(err, payment.ErrIdempotencyBusy) {
+	// The node stops here: Finish never runs, nor do renewals.
+	if _, err := begin(); !errors.Is(err, idempotency.ErrBusy) {
 		t.Fatalf("retry while the lease holds: %v, want busy", err)
 	}
-	f.clock.Advance(payment.IdempotencyLease + time.Second)
-	if _, err := begin(); !errors.Is(err, payment.ErrIdempotencyLost) {
+	f.clock.Advance(idempotency.Lease + time.Second)
+	if _, err := begin(); !errors.Is(err, idempotency.ErrLost) {
 		t.Fatalf("retry once the lease ran out: %v, want the response-lost answer, not a second run", err)
 	}
 	f.clock.Advance(time.Hour)
-	if _, err := begin(); !errors.Is(err, payment.ErrIdempotencyLost) {
+	if _, err := begin(); !errors.Is(err, idempotency.ErrLost) {
 		t.Fatalf("retry an hour later: %v, want the response-lost answer, not a second run", err)
 	}
 	if got := f.state(t, tr.Payment.Idx, 2000); got != store.Completed {
@@ -64,32 +65,32 @@ func TestIdempotencyTakenOverRequestIsFenced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(f.caller), Key: "refund-1", Hash: "h"}
-	if _, err := f.svc.BeginIdempotent(f.ctx, slow); err != nil {
+	slow := &idempotency.Request{Scope: idempotency.ScopeOf(f.caller.Kind, f.caller.Scope()), Key: "refund-1", Hash: "h"}
+	if _, err := f.keys.Begin(f.ctx, slow); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(payment.IdempotencyLease + time.Second)
-	retry := &payment.IdempotentRequest{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash}
-	if replay, err := f.svc.BeginIdempotent(f.ctx, retry); err != nil || replay != nil {
+	f.clock.Advance(idempotency.Lease + time.Second)
+	retry := &idempotency.Request{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash}
+	if replay, err := f.keys.Begin(f.ctx, retry); err != nil || replay != nil {
 		t.Fatalf("take-over of an abandoned key without effects: %v %v", replay, err)
 	}
-	if err := f.svc.RenewIdempotent(f.ctx, slow); !errors.Is(err, payment.ErrIdempotencyNotHeld) {
+	if err := f.keys.Renew(f.ctx, slow); !errors.Is(err, idempotency.ErrNotHeld) {
 		t.Fatalf("renewal by the request taken over: %v, want ErrIdempotencyNotHeld", err)
 	}
-	_, err = f.svc.Verify(payment.WithIdempotentRequest(f.ctx, slow), f.caller, token, 2000)
+	_, err = f.svc.Verify(idempotency.WithRequest(f.ctx, slow), f.caller, token, 2000)
 	if e := fault.AsError(err); err == nil || e.Kind != fault.KindConflict {
 		t.Fatalf("the fenced request: %v, want a conflict", err)
 	}
 	if got := f.state(t, tr.Payment.Idx, 2000); got != store.Confirmed {
 		t.Fatalf("the fenced request changed the payment: %s", got)
 	}
-	if _, err := f.svc.Verify(payment.WithIdempotentRequest(f.ctx, retry), f.caller, token, 2000); err != nil {
+	if _, err := f.svc.Verify(idempotency.WithRequest(f.ctx, retry), f.caller, token, 2000); err != nil {
 		t.Fatalf("the retry: %v", err)
 	}
-	if err := f.svc.FinishIdempotent(f.ctx, retry, 200, "{}", []byte(`{"ok":true}`)); err != nil {
+	if err := f.keys.Finish(f.ctx, retry, 200, "{}", []byte(`{"ok":true}`)); err != nil {
 		t.Fatal(err)
 	}
-	replay, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash})
+	replay, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash})
 	if err != nil || replay == nil || string(replay.ResponseBody) != `{"ok":true}` {
 		t.Fatalf("replay after the retry: %+v %v", replay, err)
 	}
@@ -109,19 +110,19 @@ func TestIdempotencyServerErrorAfterEffectsKeepsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := f.wallet(t)
-	req := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(f.caller), Key: "refund-2", Hash: "h"}
-	if _, err := f.svc.BeginIdempotent(f.ctx, req); err != nil {
+	req := &idempotency.Request{Scope: idempotency.ScopeOf(f.caller.Kind, f.caller.Scope()), Key: "refund-2", Hash: "h"}
+	if _, err := f.keys.Begin(f.ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	half := tr.Payment.Amount / 2
-	if err := f.svc.Refund(payment.WithIdempotentRequest(f.ctx, req), f.caller, tr.Payment.Idx, &half); err != nil {
+	if err := f.svc.Refund(idempotency.WithRequest(f.ctx, req), f.caller, tr.Payment.Idx, &half); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.FinishIdempotent(f.ctx, req, 500, "", nil); err != nil {
+	if err := f.keys.Finish(f.ctx, req, 500, "", nil); err != nil {
 		t.Fatalf("finishing with a 5xx after effects: %v", err)
 	}
-	f.clock.Advance(payment.IdempotencyLease + time.Second)
-	if _, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: req.Scope, Key: req.Key, Hash: req.Hash}); !errors.Is(err, payment.ErrIdempotencyLost) {
+	f.clock.Advance(idempotency.Lease + time.Second)
+	if _, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: req.Scope, Key: req.Key, Hash: req.Hash}); !errors.Is(err, idempotency.ErrLost) {
 		t.Fatalf("retry after a 5xx with effects: %v, want the response-lost answer", err)
 	}
 	if got := f.wallet(t) - before; got != half {
@@ -130,14 +131,14 @@ func TestIdempotencyServerErrorAfterEffectsKeepsKey(t *testing.T) {
 
 	// Without effects (the request failed before writing), a 5xx releases
 	// the key and a retry runs.
-	other := &payment.IdempotentRequest{Scope: req.Scope, Key: "refund-3", Hash: "h"}
-	if _, err := f.svc.BeginIdempotent(f.ctx, other); err != nil {
+	other := &idempotency.Request{Scope: req.Scope, Key: "refund-3", Hash: "h"}
+	if _, err := f.keys.Begin(f.ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.FinishIdempotent(f.ctx, other, 503, "", nil); err != nil {
+	if err := f.keys.Finish(f.ctx, other, 503, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	if replay, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: req.Scope, Key: "refund-3", Hash: "h"}); err != nil || replay != nil {
+	if replay, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: req.Scope, Key: "refund-3", Hash: "h"}); err != nil || replay != nil {
 		t.Fatalf("retry after a 5xx without effects: %v %v", replay, err)
 	}
 	f.ledgerOK(t)
@@ -186,39 +187,39 @@ func TestIdempotencyFailedReleaseFreesKeyWithinSeconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(f.caller), Key: "verify-down", Hash: "h"}
-	if replay, err := f.svc.BeginIdempotent(f.ctx, req); err != nil || replay != nil {
+	req := &idempotency.Request{Scope: idempotency.ScopeOf(f.caller.Kind, f.caller.Scope()), Key: "verify-down", Hash: "h"}
+	if replay, err := f.keys.Begin(f.ctx, req); err != nil || replay != nil {
 		t.Fatalf("claim: %v %v", replay, err)
 	}
 	db.down.Store(true)
-	if _, err := f.svc.Verify(payment.WithIdempotentRequest(f.ctx, req), f.caller, token, 2000); err == nil {
+	if _, err := f.svc.Verify(idempotency.WithRequest(f.ctx, req), f.caller, token, 2000); err == nil {
 		t.Fatal("verify succeeded with the database down")
 	}
-	if err := f.svc.RenewIdempotent(f.ctx, req); !errors.Is(err, errDatabaseDown) {
+	if err := f.keys.Renew(f.ctx, req); !errors.Is(err, errDatabaseDown) {
 		t.Fatalf("renewal with the database down: %v", err)
 	}
-	if err := f.svc.FinishIdempotent(f.ctx, req, 500, "", nil); err == nil {
+	if err := f.keys.Finish(f.ctx, req, 500, "", nil); err == nil {
 		t.Fatal("the release succeeded with the database down")
 	}
 	db.down.Store(false)
 
 	// Right away nobody can tell the request stopped: its lease holds.
-	retry := &payment.IdempotentRequest{Scope: req.Scope, Key: req.Key, Hash: req.Hash}
-	if _, err := f.svc.BeginIdempotent(f.ctx, retry); !errors.Is(err, payment.ErrIdempotencyBusy) {
+	retry := &idempotency.Request{Scope: req.Scope, Key: req.Key, Hash: req.Hash}
+	if _, err := f.keys.Begin(f.ctx, retry); !errors.Is(err, idempotency.ErrBusy) {
 		t.Fatalf("retry within the lease: %v, want busy", err)
 	}
 	// Seconds later the lease ran out, not renewed: the retry runs.
 	f.clock.Advance(15 * time.Second)
-	if replay, err := f.svc.BeginIdempotent(f.ctx, retry); err != nil || replay != nil {
+	if replay, err := f.keys.Begin(f.ctx, retry); err != nil || replay != nil {
 		t.Fatalf("retry 15 s after a failed request whose release failed: %v %v, want it to run", replay, err)
 	}
-	if _, err := f.svc.Verify(payment.WithIdempotentRequest(f.ctx, retry), f.caller, token, 2000); err != nil {
+	if _, err := f.svc.Verify(idempotency.WithRequest(f.ctx, retry), f.caller, token, 2000); err != nil {
 		t.Fatalf("the retry: %v", err)
 	}
-	if err := f.svc.FinishIdempotent(f.ctx, retry, 200, "{}", []byte(`{"ok":true}`)); err != nil {
+	if err := f.keys.Finish(f.ctx, retry, 200, "{}", []byte(`{"ok":true}`)); err != nil {
 		t.Fatal(err)
 	}
-	replay, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: req.Scope, Key: req.Key, Hash: req.Hash})
+	replay, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: req.Scope, Key: req.Key, Hash: req.Hash})
 	if err != nil || replay == nil || string(replay.ResponseBody) != `{"ok":true}` {
 		t.Fatalf("replay after the retry: %+v %v", replay, err)
 	}
@@ -242,29 +243,29 @@ func TestIdempotencyFailedStoreAfterEffectsIsNeverTakenOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := f.wallet(t)
-	req := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(f.caller), Key: "refund-down", Hash: "h"}
-	if _, err := f.svc.BeginIdempotent(f.ctx, req); err != nil {
+	req := &idempotency.Request{Scope: idempotency.ScopeOf(f.caller.Kind, f.caller.Scope()), Key: "refund-down", Hash: "h"}
+	if _, err := f.keys.Begin(f.ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	half := tr.Payment.Amount / 2
-	if err := f.svc.Refund(payment.WithIdempotentRequest(f.ctx, req), f.caller, tr.Payment.Idx, &half); err != nil {
+	if err := f.svc.Refund(idempotency.WithRequest(f.ctx, req), f.caller, tr.Payment.Idx, &half); err != nil {
 		t.Fatal(err)
 	}
 	db.down.Store(true)
-	if err := f.svc.FinishIdempotent(f.ctx, req, 200, "{}", []byte(`{}`)); err == nil {
+	if err := f.keys.Finish(f.ctx, req, 200, "{}", []byte(`{}`)); err == nil {
 		t.Fatal("the response was stored with the database down")
 	}
 	db.down.Store(false)
 	retry := func() error {
-		_, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: req.Scope, Key: req.Key, Hash: req.Hash})
+		_, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: req.Scope, Key: req.Key, Hash: req.Hash})
 		return err
 	}
-	if err := retry(); !errors.Is(err, payment.ErrIdempotencyBusy) {
+	if err := retry(); !errors.Is(err, idempotency.ErrBusy) {
 		t.Fatalf("retry within the lease: %v, want busy", err)
 	}
 	for _, d := range []time.Duration{15 * time.Second, time.Hour} {
 		f.clock.Advance(d)
-		if err := retry(); !errors.Is(err, payment.ErrIdempotencyLost) {
+		if err := retry(); !errors.Is(err, idempotency.ErrLost) {
 			t.Fatalf("retry after %s more: %v, want the response-lost answer", d, err)
 		}
 	}
@@ -289,36 +290,36 @@ func TestIdempotencyRenewedLeaseIsNotTakenOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := f.wallet(t)
-	slow := &payment.IdempotentRequest{Scope: payment.IdempotencyScope(f.caller), Key: "refund-slow", Hash: "h"}
-	if _, err := f.svc.BeginIdempotent(f.ctx, slow); err != nil {
+	slow := &idempotency.Request{Scope: idempotency.ScopeOf(f.caller.Kind, f.caller.Scope()), Key: "refund-slow", Hash: "h"}
+	if _, err := f.keys.Begin(f.ctx, slow); err != nil {
 		t.Fatal(err)
 	}
 	retry := func() error {
-		_, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash})
+		_, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash})
 		return err
 	}
 	// 90 s in renewals, each less than a lease after the one before: far
 	// past the lease and past the server's 60 s write timeout.
 	for i := 0; i < 10; i++ {
-		f.clock.Advance(payment.IdempotencyLease - time.Second)
-		if err := f.svc.RenewIdempotent(f.ctx, slow); err != nil {
+		f.clock.Advance(idempotency.Lease - time.Second)
+		if err := f.keys.Renew(f.ctx, slow); err != nil {
 			t.Fatalf("renewal %d: %v", i, err)
 		}
-		if err := retry(); !errors.Is(err, payment.ErrIdempotencyBusy) {
+		if err := retry(); !errors.Is(err, idempotency.ErrBusy) {
 			t.Fatalf("retry while the request runs and renews (%d): %v, want busy", i, err)
 		}
 	}
 	half := tr.Payment.Amount / 2
-	if err := f.svc.Refund(payment.WithIdempotentRequest(f.ctx, slow), f.caller, tr.Payment.Idx, &half); err != nil {
+	if err := f.svc.Refund(idempotency.WithRequest(f.ctx, slow), f.caller, tr.Payment.Idx, &half); err != nil {
 		t.Fatalf("the long request's refund: %v", err)
 	}
-	if err := f.svc.FinishIdempotent(f.ctx, slow, 200, "{}", []byte(`{"refunded":true}`)); err != nil {
+	if err := f.keys.Finish(f.ctx, slow, 200, "{}", []byte(`{"refunded":true}`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.RenewIdempotent(f.ctx, slow); !errors.Is(err, payment.ErrIdempotencyNotHeld) {
+	if err := f.keys.Renew(f.ctx, slow); !errors.Is(err, idempotency.ErrNotHeld) {
 		t.Fatalf("renewal after finishing: %v, want ErrIdempotencyNotHeld", err)
 	}
-	replay, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash})
+	replay, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash})
 	if err != nil || replay == nil || string(replay.ResponseBody) != `{"refunded":true}` {
 		t.Fatalf("replay: %+v %v", replay, err)
 	}
@@ -328,18 +329,18 @@ func TestIdempotencyRenewedLeaseIsNotTakenOver(t *testing.T) {
 
 	// A request stuck for good: renewals no longer extend its lease past
 	// IdempotencyMaxHold, and then a retry takes its key over.
-	stuck := &payment.IdempotentRequest{Scope: slow.Scope, Key: "refund-stuck", Hash: "h"}
-	if _, err := f.svc.BeginIdempotent(f.ctx, stuck); err != nil {
+	stuck := &idempotency.Request{Scope: slow.Scope, Key: "refund-stuck", Hash: "h"}
+	if _, err := f.keys.Begin(f.ctx, stuck); err != nil {
 		t.Fatal(err)
 	}
-	for held := time.Duration(0); held <= payment.IdempotencyMaxHold; held += payment.IdempotencyRenewEvery {
-		f.clock.Advance(payment.IdempotencyRenewEvery)
-		if err := f.svc.RenewIdempotent(f.ctx, stuck); err != nil {
+	for held := time.Duration(0); held <= idempotency.MaxHold; held += idempotency.RenewEvery {
+		f.clock.Advance(idempotency.RenewEvery)
+		if err := f.keys.Renew(f.ctx, stuck); err != nil {
 			t.Fatalf("renewal after %s: %v", held, err)
 		}
 	}
 	f.clock.Advance(time.Second)
-	if replay, err := f.svc.BeginIdempotent(f.ctx, &payment.IdempotentRequest{Scope: stuck.Scope, Key: stuck.Key, Hash: stuck.Hash}); err != nil || replay != nil {
+	if replay, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: stuck.Scope, Key: stuck.Key, Hash: stuck.Hash}); err != nil || replay != nil {
 		t.Fatalf("retry of a request held past IdempotencyMaxHold: %v %v, want it to run", replay, err)
 	}
 	f.ledgerOK(t)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/idempotency"
+	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -55,6 +57,7 @@ func (n *lcNotifier) SendNotice(context.Context, string, string) error       { r
 
 type lcFixture struct {
 	svc      *payment.Service
+	keys     *idempotency.Keys // the API's Idempotency-Keys, on the service's store
 	db       *sqlite.DB
 	clock    *lcClock
 	notes    *lcNotifier
@@ -94,6 +97,11 @@ func newLC(t *testing.T, opts ...func(*payment.Deps)) *lcFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ring, err := keyring.New(deps.Secret, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.keys = idempotency.NewKeys(deps.Store, deps.Now, ring)
 	if f.sandbox, err = f.svc.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
@@ -153,7 +154,7 @@ func New(d Deps) (*Service, error) {
 	if d.HTTPClient == nil {
 		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
 	}
-	return &Service{store: fencedStore{d.Store}, cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
+	return &Service{store: idempotency.Fence(d.Store), cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
 		ring: ring, log: d.Log, notifier: d.Notifier, http: d.HTTPClient, addrGuesses: d.AddressGuesses, keyGuesses: d.KeyGuesses}, nil
 }
 

@@ -120,7 +120,8 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 // RunSweeper sweeps every interval until ctx is done, logging failures;
-// each round also forgets idempotency keys older than IdempotencyTTL.
+// each round also expires unconfirmed sign-ups and purges old identity
+// records.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -129,9 +130,6 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 			s.log.ErrorContext(ctx, "sweeping overdue payments", "err", err)
 		} else if n > 0 {
 			s.log.InfoContext(ctx, "swept overdue payments", "count", n)
-		}
-		if _, err := s.PurgeIdempotency(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "purging idempotency keys", "err", err)
 		}
 		if n, err := s.ExpireSignUps(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "expiring unconfirmed sign-ups", "err", err)
