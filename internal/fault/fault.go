@@ -5,6 +5,7 @@
 package fault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -103,6 +104,23 @@ const (
 // Internal wraps an unexpected error; clients see a generic message.
 func Internal(cause error) *Error {
 	return &Error{Kind: KindInternal, Detail: "A server error occurred.", Cause: cause}
+}
+
+// Wrap returns err as the services return it: nil as nil, an *Error as
+// it is, a canceled or timed-out request as an internal "Request
+// cancelled.", anything else as Internal.
+func Wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: KindInternal, Detail: "Request cancelled.", Cause: err}
+	}
+	return Internal(err)
 }
 
 // AsError returns err as an *Error, wrapping anything else as internal.

@@ -116,7 +116,7 @@ func (s *Service) SignUpMerchant(ctx context.Context, in SignUp) (CodeSent, erro
 		return err
 	})
 	if err != nil {
-		return CodeSent{}, s.wrap(err)
+		return CodeSent{}, fault.Wrap(err)
 	}
 	code.sent.To = phone.Mask(in.Phone)
 	return code.sent, s.send(ctx, code)
@@ -210,7 +210,7 @@ func (s *Service) ConfirmMerchantPhone(ctx context.Context, challenge, code stri
 		return err
 	})
 	if err != nil {
-		return "", s.wrap(err)
+		return "", fault.Wrap(err)
 	}
 	if refusal != nil {
 		return "", refusal
@@ -252,7 +252,7 @@ func (s *Service) passwordAttempt(ctx context.Context, key, password string, has
 		return err
 	})
 	if err != nil {
-		return s.wrap(err)
+		return fault.Wrap(err)
 	}
 	if locked {
 		return &fault.Error{Kind: fault.KindLocked, Detail: MsgLoginLocked}
@@ -260,7 +260,7 @@ func (s *Service) passwordAttempt(ctx context.Context, key, password string, has
 	if !s.checkPassword(hash, password) {
 		return fault.DetailError(MsgBadLogin)
 	}
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.ClearLoginFailures(ctx, key, now.Add(time.Second)); err != nil {
 			return err
 		}
@@ -337,7 +337,7 @@ func (s *Service) SessionMerchant(ctx context.Context, id string) (store.Merchan
 		m, err = tx.Merchant(ctx, owner)
 		return err
 	})
-	return m, s.wrap(err)
+	return m, fault.Wrap(err)
 }
 
 // Logout ends one session.
@@ -347,7 +347,7 @@ func (s *Service) Logout(ctx context.Context, id string) error {
 
 // LogoutEverywhere ends every session of the merchant.
 func (s *Service) LogoutEverywhere(ctx context.Context, merchantID int64) error {
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		_, err := tx.DeleteSessions(ctx, merchantID, "")
 		return err
 	}))
@@ -371,7 +371,7 @@ func (s *Service) ChangePassword(ctx context.Context, merchantID int64, current,
 		return err
 	})
 	if err != nil {
-		return s.wrap(err)
+		return fault.Wrap(err)
 	}
 	hash, err := s.hashPassword(next)
 	if err != nil {
@@ -420,5 +420,5 @@ func (s *Service) MerchantBooks(ctx context.Context, merchantID int64) ([]ledger
 		}
 		return nil
 	})
-	return books, s.wrap(err)
+	return books, fault.Wrap(err)
 }

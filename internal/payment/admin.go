@@ -72,7 +72,7 @@ func (s *Service) createMerchant(ctx context.Context, in NewMerchant) (store.Mer
 		return store.Merchant{}, KeyPair{}, err
 	}
 	if err := s.store.InTx(ctx, func(tx store.Tx) error { return s.insertMerchant(ctx, tx, &m, kp, false) }); err != nil {
-		return store.Merchant{}, KeyPair{}, s.wrap(err)
+		return store.Merchant{}, KeyPair{}, fault.Wrap(err)
 	}
 	return m, kp, nil
 }
@@ -243,7 +243,7 @@ func (s *Service) ShowOwnMerchant(ctx context.Context, merchantIdx string) (Merc
 		}
 		return err
 	})
-	return info, s.wrap(err)
+	return info, fault.Wrap(err)
 }
 
 // MerchantDetails returns a merchant's details (ref is its idx or email)
@@ -257,7 +257,7 @@ func (s *Service) MerchantDetails(ctx context.Context, ref string) (MerchantInfo
 		}
 		return err
 	})
-	return info, s.wrap(err)
+	return info, fault.Wrap(err)
 }
 
 // merchantInfo reads m's keys, balances and fee schedules in tx; with
@@ -334,7 +334,7 @@ func (s *Service) RotateOwnKeys(ctx context.Context, merchantIdx string, book le
 	})
 	s.forgetKeys()
 	if err != nil {
-		return KeyPair{}, s.wrap(err)
+		return KeyPair{}, fault.Wrap(err)
 	}
 	return kp, nil
 }
@@ -382,7 +382,7 @@ func (s *Service) createConsumer(ctx context.Context, mobile, name, mpin string)
 		return store.Consumer{}, err
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error { return insertConsumer(ctx, tx, &c) })
-	return c, s.wrap(err)
+	return c, fault.Wrap(err)
 }
 
 // newConsumer checks a new wallet's details and returns the consumer to
@@ -444,7 +444,7 @@ func (s *Service) resetMPIN(ctx context.Context, mobile, mpin string) error {
 	if err != nil {
 		return err
 	}
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		_, err := s.setMPIN(ctx, tx, mobile, hash)
 		return err
 	}))

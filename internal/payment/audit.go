@@ -100,7 +100,7 @@ func (s *Service) operatorAction(ctx context.Context, actor Actor, action string
 	if actor.name == "" {
 		return fault.Internal(errNoActor)
 	}
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		rec, err := fn(tx)
 		if err != nil || rec.skip {
 			return err

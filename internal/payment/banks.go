@@ -143,7 +143,7 @@ func (s *Service) ListBanks(ctx context.Context, q BankQuery) ([]store.Bank, int
 		return err
 	})
 	if err != nil {
-		return nil, 0, s.wrap(err)
+		return nil, 0, fault.Wrap(err)
 	}
 	return banks, total, nil
 }

@@ -96,7 +96,7 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller Caller, in EPayme
 		return tx.CreatePayment(ctx, &p)
 	})
 	if err != nil {
-		return store.Payment{}, s.wrap(err)
+		return store.Payment{}, fault.Wrap(err)
 	}
 	return p, nil
 }
@@ -142,12 +142,12 @@ func (s *Service) EPaymentForPage(ctx context.Context, pidx string) (Transaction
 		return t, fault.NotFound()
 	}
 	if err != nil {
-		return t, s.wrap(err)
+		return t, fault.Wrap(err)
 	}
 	if s.overdue(t.Payment) {
 		p, err := s.settle(ctx, t.Payment.ID)
 		if err != nil {
-			return t, s.wrap(err)
+			return t, fault.Wrap(err)
 		}
 		t.Payment = p
 	}
@@ -261,7 +261,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 		return t, err
 	}
 	var refusal error
-	err = retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		refusal = nil
 		return s.store.InTx(ctx, func(tx store.Tx) error {
 			p, err := tx.PaymentByID(ctx, t.Payment.ID)
@@ -319,7 +319,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 		})
 	})
 	if err != nil {
-		return t, s.wrap(err)
+		return t, fault.Wrap(err)
 	}
 	if refusal != nil {
 		if fault.AsError(refusal).TriesRemaining != "" { // a wrong code, counted
@@ -374,7 +374,7 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx, browser string) (Tra
 	if err != nil {
 		return t, err
 	}
-	err = retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		return s.store.InTx(ctx, func(tx store.Tx) error {
 			p, err := tx.PaymentByID(ctx, t.Payment.ID)
 			if err != nil {
@@ -403,7 +403,7 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx, browser string) (Tra
 			return nil
 		})
 	})
-	return t, s.wrap(err)
+	return t, fault.Wrap(err)
 }
 
 func captured(st store.State) bool {
@@ -432,7 +432,7 @@ func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string,
 		return err
 	})
 	if err != nil {
-		return store.Consumer{}, s.wrap(err)
+		return store.Consumer{}, fault.Wrap(err)
 	}
 	if r := s.refuseLocked(pre, s.now()); r != nil {
 		return store.Consumer{}, r
@@ -445,7 +445,7 @@ func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string,
 	var c store.Consumer
 	var refusal *fault.Error
 	var lockedBy string
-	err = retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		refusal, lockedBy = nil, ""
 		return s.store.InTx(ctx, func(tx store.Tx) error {
 			var err error
@@ -463,7 +463,7 @@ func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string,
 		})
 	})
 	if err != nil {
-		return c, s.wrap(err)
+		return c, fault.Wrap(err)
 	}
 	if refusal != nil {
 		s.afterWrongMPIN(ctx, keys, mobile, refusal, lockedBy)

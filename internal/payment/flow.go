@@ -47,7 +47,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 	}
 	var refusal error
 	found := true // the first attempt may start from the payment find read
-	err = retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		refusal = nil
 		fromFind := found
 		found = false
@@ -88,7 +88,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 		})
 	})
 	if err != nil {
-		return Transaction{}, s.wrap(err)
+		return Transaction{}, fault.Wrap(err)
 	}
 	if refusal != nil {
 		if fault.AsError(refusal).TriesRemaining != "" { // a wrong code, counted
@@ -248,7 +248,7 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 		return Transaction{}, fault.FieldError("amount", "Amount does not match the transaction amount.")
 	}
 	found := true // the first attempt may start from the payment find read
-	err = retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		fromFind := found
 		found = false
 		return s.store.InTx(ctx, func(tx store.Tx) error {
@@ -277,7 +277,7 @@ func (s *Service) Verify(ctx context.Context, caller Caller, token string, amoun
 		})
 	})
 	if err != nil {
-		return Transaction{}, s.wrap(err)
+		return Transaction{}, fault.Wrap(err)
 	}
 	return t, nil
 }
@@ -410,12 +410,12 @@ func (s *Service) find(ctx context.Context, scope store.Scope, tokenOrIdx string
 		return t, errNotFound
 	}
 	if err != nil {
-		return t, s.wrap(err)
+		return t, fault.Wrap(err)
 	}
 	if s.overdue(t.Payment) {
 		p, err := s.settle(ctx, t.Payment.ID)
 		if err != nil {
-			return t, s.wrap(err)
+			return t, fault.Wrap(err)
 		}
 		t.Payment = p
 	}

@@ -140,7 +140,7 @@ func (s *Service) SubmitKYC(ctx context.Context, merchantID int64, in KYCForm) (
 		return tx.SetMerchantKYCReason(ctx, m.ID, "")
 	})
 	s.forgetKeys()
-	return m, s.wrap(err)
+	return m, fault.Wrap(err)
 }
 
 // MerchantKYC returns merchant merchantID's KYC state, the reason kept
@@ -165,7 +165,7 @@ func (s *Service) MerchantKYC(ctx context.Context, merchantID int64) (KYCSubmiss
 		out.Documents, err = tx.KYCDocuments(ctx, merchantID)
 		return err
 	})
-	return out, s.wrap(err)
+	return out, fault.Wrap(err)
 }
 
 // KYCDocument returns document id of merchant merchantIdx, with its

@@ -103,7 +103,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		return err
 	})
 	if err != nil {
-		return InitiateResult{}, s.wrap(err)
+		return InitiateResult{}, fault.Wrap(err)
 	}
 	// A number without a wallet is answered as a wallet with a wrong
 	// MPIN, after as long a hash, so initiate does not tell which numbers
@@ -120,7 +120,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	var result InitiateResult
 	var code, lockedBy string
 	var refusal *fault.Error // returned to the client after the transaction commits
-	err = retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		refusal, lockedBy = nil, ""
 		return s.store.InTx(ctx, func(tx store.Tx) error {
 			// The wallet balance comes with the consumer, in one read that
@@ -171,7 +171,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		})
 	})
 	if err != nil {
-		return InitiateResult{}, s.wrap(err)
+		return InitiateResult{}, fault.Wrap(err)
 	}
 	if refusal != nil {
 		s.afterWrongMPIN(ctx, keys, in.Mobile, refusal, lockedBy)
@@ -183,19 +183,4 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 		}
 	}
 	return result, nil
-}
-
-// wrap passes service errors through and hides everything else.
-func (s *Service) wrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *fault.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &fault.Error{Kind: fault.KindInternal, Detail: "Request cancelled.", Cause: err}
-	}
-	return fault.Internal(err)
 }

@@ -99,7 +99,7 @@ func (s *Service) SessionOperator(ctx context.Context, id string) (store.Operato
 		o, err = tx.Operator(ctx, owner)
 		return err
 	})
-	return o, s.wrap(err)
+	return o, fault.Wrap(err)
 }
 
 // OperatorLogout ends one console session.
@@ -119,7 +119,7 @@ func (s *Service) SearchMerchants(ctx context.Context, q string, kyc store.KYC) 
 		out, err = tx.SearchMerchants(ctx, strings.TrimSpace(q), kyc, ConsoleListLimit)
 		return err
 	})
-	return out, s.wrap(err)
+	return out, fault.Wrap(err)
 }
 
 // SearchConsumers lists wallets whose mobile contains q.
@@ -133,7 +133,7 @@ func (s *Service) SearchConsumers(ctx context.Context, q string) ([]store.Consum
 		out, err = tx.SearchConsumers(ctx, strings.TrimSpace(q), ConsoleListLimit)
 		return err
 	})
-	return out, s.wrap(err)
+	return out, fault.Wrap(err)
 }
 
 // AuditLog returns the newest audit entries.
@@ -144,7 +144,7 @@ func (s *Service) AuditLog(ctx context.Context) ([]store.AuditEntry, error) {
 		out, err = tx.AuditLog(ctx, ConsoleListLimit*4)
 		return err
 	})
-	return out, s.wrap(err)
+	return out, fault.Wrap(err)
 }
 
 // UnlockConsumer clears a wallet's lock and wrong-MPIN count for actor,

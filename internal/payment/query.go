@@ -43,7 +43,7 @@ func (s *Service) Detail(ctx context.Context, caller Caller, idx string) (Transa
 		return t, fault.NotFound()
 	}
 	if err != nil {
-		return t, s.wrap(err)
+		return t, fault.Wrap(err)
 	}
 	return s.find(ctx, caller.Scope(), p.Token, false)
 }
@@ -78,7 +78,7 @@ type Page struct {
 // payments are settled first so no stale state is listed.
 func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, error) {
 	if _, err := s.Sweep(ctx); err != nil {
-		return Page{}, s.wrap(err)
+		return Page{}, fault.Wrap(err)
 	}
 	var out Page
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -98,7 +98,7 @@ func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, e
 		return nil
 	})
 	if err != nil {
-		return Page{}, s.wrap(err)
+		return Page{}, fault.Wrap(err)
 	}
 	return out, nil
 }
@@ -114,7 +114,7 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 	if !ids.Valid(idx) {
 		return fault.NotFound()
 	}
-	err := retry(ctx, func() error {
+	err := store.Retry(ctx, func() error {
 		return s.store.InTx(ctx, func(tx store.Tx) error {
 			p, err := tx.PaymentByIdx(ctx, caller.Scope(), idx)
 			if errors.Is(err, store.ErrNotFound) {
@@ -172,7 +172,7 @@ func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount 
 			return s.emit(ctx, tx, p, eventFor(p.State))
 		})
 	})
-	return s.wrap(err)
+	return fault.Wrap(err)
 }
 
 // refundEntry pays want from the merchant's balance shards to the payer:

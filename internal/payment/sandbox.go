@@ -133,7 +133,7 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 // fundSandboxWallet tops up a sandbox payer's test-book wallet from the
 // funding account (Seed's top-up, which is not audited).
 func (s *Service) fundSandboxWallet(ctx context.Context, mobile string, amount money.Paisa) error {
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		_, err := s.topup(ctx, tx, mobile, ledger.Test, amount)
 		return err
 	}))

@@ -358,18 +358,3 @@ var mpinPattern = regexp.MustCompile(`^[0-9]{4}$`)
 
 // ValidMPIN reports whether mpin is four digits.
 func ValidMPIN(mpin string) bool { return mpinPattern.MatchString(mpin) }
-
-// retry runs fn again when a concurrent writer changed a row it guarded.
-func retry(ctx context.Context, fn func() error) error {
-	var err error
-	for attempt := 0; attempt < 10; attempt++ {
-		err = fn()
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return err
-}

@@ -103,7 +103,7 @@ func (s *Service) resumeSession(ctx context.Context, t sessionTable, id string) 
 		return 0, unauthorized
 	}
 	if err != nil {
-		return 0, s.wrap(err)
+		return 0, fault.Wrap(err)
 	}
 	if now.Sub(lastSeen) > SessionIdle || now.Sub(created) > SessionLifetime {
 		s.endSession(ctx, t, id)
@@ -115,7 +115,7 @@ func (s *Service) resumeSession(ctx context.Context, t sessionTable, id string) 
 			return 0, unauthorized
 		}
 		if err != nil {
-			return 0, s.wrap(err)
+			return 0, fault.Wrap(err)
 		}
 	}
 	return owner, nil
@@ -123,5 +123,5 @@ func (s *Service) resumeSession(ctx context.Context, t sessionTable, id string) 
 
 // endSession deletes one session.
 func (s *Service) endSession(ctx context.Context, t sessionTable, id string) error {
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error { return t.remove(ctx, tx, sessionHash(id)) }))
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error { return t.remove(ctx, tx, sessionHash(id)) }))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -32,7 +33,7 @@ func (s *Service) overdue(p store.Payment) bool {
 // sandbox's pending scenario) completes.
 func (s *Service) settle(ctx context.Context, id int64) (store.Payment, error) {
 	var out store.Payment
-	err := retry(ctx, func() error {
+	err := store.Retry(ctx, func() error {
 		return s.store.InTx(ctx, func(tx store.Tx) error {
 			p, err := tx.PaymentByID(ctx, id)
 			if err != nil {
@@ -199,7 +200,7 @@ func (s *Service) ExpireSignUps(ctx context.Context) (int, error) {
 // be forgotten anyway).
 func (s *Service) PurgeIdentityRecords(ctx context.Context) error {
 	now := s.now()
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.PurgeMPINGuards(ctx, now.Add(-s.mpinPolicy().Forget)); err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 		return err
 	})
 	if err != nil {
-		return CodeSent{}, s.wrap(err)
+		return CodeSent{}, fault.Wrap(err)
 	}
 	code.sent.To = phone.Mask(mobile)
 	if notice != "" {
@@ -134,7 +134,7 @@ func (s *Service) ConfirmConsumerPhone(ctx context.Context, challenge, code stri
 		return err
 	})
 	if err != nil {
-		return "", s.wrap(err)
+		return "", fault.Wrap(err)
 	}
 	if refusal != nil {
 		return "", refusal
@@ -209,7 +209,7 @@ func (s *Service) SendMPINResetCode(ctx context.Context, mobile string) (CodeSen
 		return err
 	})
 	if err != nil {
-		return CodeSent{}, s.wrap(err)
+		return CodeSent{}, fault.Wrap(err)
 	}
 	code.sent.To = phone.Mask(mobile)
 	return code.sent, s.send(ctx, code)
@@ -253,7 +253,7 @@ func (s *Service) ResetMPINWithCode(ctx context.Context, challenge, code, mpin, 
 		return s.notify(ctx, tx, c.ID, notice)
 	})
 	if err != nil {
-		return s.wrap(err)
+		return fault.Wrap(err)
 	}
 	if refusal != nil {
 		return refusal
@@ -288,7 +288,7 @@ func (s *Service) SessionConsumer(ctx context.Context, id string) (store.Consume
 		c, err = tx.Consumer(ctx, owner)
 		return err
 	})
-	return c, s.wrap(err)
+	return c, fault.Wrap(err)
 }
 
 // ConsumerLogout ends one wallet-page session.
@@ -344,7 +344,7 @@ func (s *Service) Wallet(ctx context.Context, consumerID int64) (WalletInfo, err
 		info.Notices, err = tx.ConsumerNotices(ctx, consumerID, s.now().Add(-noticesKept), noticesShown)
 		return err
 	})
-	return info, s.wrap(err)
+	return info, fault.Wrap(err)
 }
 
 // LockText says how c's wallet is locked now, or "" if it is not.

@@ -326,7 +326,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, caller Caller, rawU
 		return tx.CreateWebhookEndpoint(ctx, &e)
 	})
 	if err != nil {
-		return WebhookEndpoint{}, "", s.wrap(err)
+		return WebhookEndpoint{}, "", fault.Wrap(err)
 	}
 	return endpointView(e), secret, nil
 }
@@ -341,7 +341,7 @@ func (s *Service) WebhookEndpoints(ctx context.Context, caller Caller) ([]Webhoo
 		}
 		return err
 	})
-	return out, s.wrap(err)
+	return out, fault.Wrap(err)
 }
 
 // activeEndpoint finds one of the caller's active endpoints by idx.
@@ -359,7 +359,7 @@ func activeEndpoint(ctx context.Context, tx store.Tx, caller Caller, idx string)
 // DeleteWebhookEndpoint disables an endpoint: nothing more is sent to it,
 // and its pending deliveries fail. Its delivery log is kept.
 func (s *Service) DeleteWebhookEndpoint(ctx context.Context, caller Caller, idx string) error {
-	return s.wrap(s.store.InTx(ctx, func(tx store.Tx) error {
+	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		e, err := activeEndpoint(ctx, tx, caller, idx)
 		if err != nil {
 			return err
@@ -401,7 +401,7 @@ func (s *Service) WebhookDeliveryLog(ctx context.Context, caller Caller, idx str
 		}
 		return nil
 	})
-	return out, s.wrap(err)
+	return out, fault.Wrap(err)
 }
 
 // ReplayWebhookDelivery sends a delivery of one of the caller's active
@@ -439,7 +439,7 @@ func (s *Service) ReplayWebhookDelivery(ctx context.Context, caller Caller, idx 
 		out = WebhookDelivery{WebhookDelivery: d, EventIdx: ev.Idx, EventType: ev.Type}
 		return nil
 	})
-	return out, s.wrap(err)
+	return out, fault.Wrap(err)
 }
 
 // emit writes a webhook event for p's state change to the outbox, with a

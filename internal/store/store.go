@@ -310,3 +310,20 @@ type PaymentFilter struct {
 	Offset int
 	Limit  int
 }
+
+// Retry runs fn again, up to ten times, while it fails with ErrConflict:
+// a concurrent writer changed a row it guarded, and a fresh read may
+// decide differently. It stops early when ctx is done.
+func Retry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		err = fn()
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return err
+}
