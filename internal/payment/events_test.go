@@ -1,15 +1,18 @@
 package payment_test
 
 import (
+	"crypto/rand"
 	"fmt"
-	"io"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/money"
-	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/webhook"
 )
 
 // TestWebhookEventPayloads pins the exact bytes of the events a payment's
@@ -18,10 +21,18 @@ import (
 // refunded, and a legacy payment that expired.
 func TestWebhookEventPayloads(t *testing.T) {
 	f := newLC(t)
-	cfg := payment.DefaultConfig()
-	cfg.MPINIterations, cfg.WebhooksAllowPrivate = 100, true
-	registrar := webhookService(t, f, cfg, io.Discard)
-	ep, _, err := registrar.CreateWebhookEndpoint(f.ctx, f.caller, "http://127.0.0.1:9/hook", payment.WebhookEvents)
+	ring, err := keyring.New(make([]byte, 32), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := webhook.DefaultConfig()
+	cfg.AllowPrivate = true
+	hooks, err := webhook.New(webhook.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, IDs: ids.Generator{Rand: rand.Reader},
+		Ring: ring, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, _, err := hooks.CreateEndpoint(f.ctx, f.caller.Scope(), "http://127.0.0.1:9/hook", webhook.Events)
 	if err != nil {
 		t.Fatal(err)
 	}
