@@ -39,6 +39,7 @@ import (
 	"github.com/thaili/thaili/internal/store/sqlite"
 	"github.com/thaili/thaili/internal/wallet"
 	"github.com/thaili/thaili/internal/web"
+	"github.com/thaili/thaili/internal/webhook"
 	"github.com/thaili/thaili/internal/widget"
 )
 
@@ -286,8 +287,6 @@ func (e env) serve(args []string) error {
 	rules := payment.DefaultConfig()
 	rules.NonKYCCap = money.Paisa(cfg.NonKYCCap)
 	rules.SandboxPendingDelay = cfg.SandboxPendingDelay
-	rules.WebhooksAllowPrivate = cfg.WebhooksAllowPrivate
-	rules.WebhookBackoff = cfg.WebhookBackoff
 	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log, func(d *payment.Deps) {
 		// Without an SMS gateway codes go to the log; only the sandbox,
 		// where the log is the developer's phone, writes the codes.
@@ -322,6 +321,20 @@ func (e env) serve(args []string) error {
 		}
 	}
 
+	// Webhook endpoints and their delivery, on the same store and server
+	// secret as the payments whose events they send.
+	ring, err := keyring.New(a.secret, rand.Reader)
+	if err != nil {
+		return err
+	}
+	hookRules := webhook.DefaultConfig()
+	hookRules.AllowPrivate, hookRules.Backoff = cfg.WebhooksAllowPrivate, cfg.WebhookBackoff
+	hooks, err := webhook.New(webhook.Deps{Store: a.store, Config: hookRules, Now: time.Now, IDs: ids.Generator{Rand: rand.Reader},
+		Ring: ring, Log: log})
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -347,7 +360,7 @@ func (e env) serve(args []string) error {
 			return err
 		}
 	}
-	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL})
+	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, Webhooks: hooks})
 	if err != nil {
 		ln.Close()
 		return err
@@ -370,7 +383,7 @@ func (e env) serve(args []string) error {
 	}
 	handler := api.New(api.Options{Service: a.svc, Idempotency: a.keys, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
 		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
-		SigninLimit: signinLimit, ClientAddr: api.ClientAddress(cfg.ClientIPHeader)})
+		SigninLimit: signinLimit, ClientAddr: api.ClientAddress(cfg.ClientIPHeader), Webhooks: hooks})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -393,7 +406,7 @@ func (e env) serve(args []string) error {
 	hooksDone := make(chan struct{})
 	go func() {
 		defer close(hooksDone)
-		a.svc.RunWebhooks(sweepCtx, cfg.WebhookInterval)
+		hooks.Run(sweepCtx, cfg.WebhookInterval)
 	}()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -23,12 +23,14 @@ import (
 	"github.com/thaili/thaili/internal/ratelimit"
 	"github.com/thaili/thaili/internal/wallet"
 	"github.com/thaili/thaili/internal/web"
+	"github.com/thaili/thaili/internal/webhook"
 )
 
 // Server is the HTTP front of a payment.Service.
 type Server struct {
 	svc       *payment.Service
 	idem      *idempotency.Keys // the Idempotency-Keys of POSTs that create or move something
+	hooks     *webhook.Service  // the webhook endpoints under /api/thaili/webhooks/
 	log       *slog.Logger
 	publicURL string // base of absolute links, without a trailing slash
 	https     bool   // publicURL is https: every response carries HSTS
@@ -80,6 +82,9 @@ type Options struct {
 	// Console serves the operator console (/admin/); nil leaves its paths
 	// to the JSON 404.
 	Console *console.Pages
+	// Webhooks manages the merchants' webhook endpoints and delivery
+	// logs for /api/thaili/webhooks/, which need it.
+	Webhooks *webhook.Service
 	// Ready reports whether the database answers with the schema this
 	// build needs, for /readyz; nil is always ready.
 	Ready func(context.Context) error
@@ -95,7 +100,7 @@ type Options struct {
 
 // New builds the server and its routes.
 func New(o Options) *Server {
-	s := &Server{svc: o.Service, idem: o.Idempotency, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
+	s := &Server{svc: o.Service, idem: o.Idempotency, hooks: o.Webhooks, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
 		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready,
 		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr, renewEvery: idempotency.RenewEvery}
 	if s.clientAddr == nil {

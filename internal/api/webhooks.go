@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/thaili/thaili/internal/fault"
-	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/webhook"
 )
 
 // methods adapts handlers for several methods on one path, answering any
@@ -34,7 +34,7 @@ func (s *Server) methods(hs map[string]handlerFunc) http.Handler {
 	})
 }
 
-func endpointJSON(e payment.WebhookEndpoint) map[string]any {
+func endpointJSON(e webhook.Endpoint) map[string]any {
 	events := e.Events
 	if events == nil {
 		events = []string{}
@@ -42,7 +42,7 @@ func endpointJSON(e payment.WebhookEndpoint) map[string]any {
 	return map[string]any{"idx": e.Idx, "url": e.URL, "events": events, "created_at": timestamp(e.CreatedAt)}
 }
 
-func deliveryJSON(d payment.WebhookDelivery) map[string]any {
+func deliveryJSON(d webhook.Delivery) map[string]any {
 	var next any
 	if d.Status == "pending" {
 		next = timestamp(d.NextAttemptAt)
@@ -70,7 +70,7 @@ func (s *Server) handleWebhookCreate(w http.ResponseWriter, r *http.Request) err
 		for _, e := range v {
 			str, ok := e.(string)
 			if !ok {
-				f.fail("events", payment.MsgWebhookEvents)
+				f.fail("events", webhook.MsgEvents)
 				break
 			}
 			events = append(events, str)
@@ -84,12 +84,12 @@ func (s *Server) handleWebhookCreate(w http.ResponseWriter, r *http.Request) err
 	case nil:
 		f.fail("events", fault.MsgRequired)
 	default:
-		f.fail("events", payment.MsgWebhookEvents)
+		f.fail("events", webhook.MsgEvents)
 	}
 	if err := f.err(); err != nil {
 		return err
 	}
-	e, secret, err := s.svc.CreateWebhookEndpoint(r.Context(), caller, u, events)
+	e, secret, err := s.hooks.CreateEndpoint(r.Context(), caller.Scope(), u, events)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *Server) handleWebhookList(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	list, err := s.svc.WebhookEndpoints(r.Context(), caller)
+	list, err := s.hooks.Endpoints(r.Context(), caller.Scope())
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (s *Server) handleWebhookList(w http.ResponseWriter, r *http.Request) error
 	for _, e := range list {
 		out = append(out, endpointJSON(e))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"endpoints": out, "events": payment.WebhookEvents})
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": out, "events": webhook.Events})
 	return nil
 }
 
@@ -123,7 +123,7 @@ func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteWebhookEndpoint(r.Context(), caller, r.PathValue("idx")); err != nil {
+	if err := s.hooks.DeleteEndpoint(r.Context(), caller.Scope(), r.PathValue("idx")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"detail": "Webhook endpoint deleted."})
@@ -136,7 +136,7 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	list, err := s.svc.WebhookDeliveryLog(r.Context(), caller, r.PathValue("idx"))
+	list, err := s.hooks.DeliveryLog(r.Context(), caller.Scope(), r.PathValue("idx"))
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Server) handleWebhookReplay(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	d, err := s.svc.ReplayWebhookDelivery(r.Context(), caller, r.PathValue("idx"))
+	d, err := s.hooks.Replay(r.Context(), caller.Scope(), r.PathValue("idx"))
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/webhook"
 )
 
 //go:embed assets/pages.html assets/dashboard.css
@@ -38,11 +39,15 @@ type Options struct {
 	Log     *slog.Logger
 	// PublicURL decides whether cookies are Secure (an https URL).
 	PublicURL string
+	// Webhooks manages the merchant's webhook endpoints and their
+	// delivery logs (the webhook pages).
+	Webhooks *webhook.Service
 }
 
 // Pages serves the merchant pages.
 type Pages struct {
 	svc    *payment.Service
+	hooks  *webhook.Service
 	log    *slog.Logger
 	tmpl   *template.Template
 	css    []byte
@@ -59,7 +64,7 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{svc: o.Service, log: o.Log, tmpl: tmpl, css: css, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
+	p := &Pages{svc: o.Service, hooks: o.Webhooks, log: o.Log, tmpl: tmpl, css: css, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -129,12 +134,12 @@ type view struct {
 	// boxes and echoed values, a new endpoint's secret (shown once), and
 	// one endpoint's delivery log.
 	Book       ledger.Book
-	Endpoints  []payment.WebhookEndpoint
+	Endpoints  []webhook.Endpoint
 	Events     []eventBox
 	URL        string
 	Checked    []string
 	NewHook    *newHook
-	Endpoint   payment.WebhookEndpoint
+	Endpoint   webhook.Endpoint
 	Deliveries []deliveryRow
 	// The transaction pages: the filters, a page of rows with paging and
 	// export links, the state choices, one transaction, and the refund

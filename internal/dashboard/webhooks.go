@@ -9,6 +9,7 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/webhook"
 )
 
 // Webhooks serves GET /dashboard/webhooks/{$}: the endpoints of a book
@@ -87,7 +88,7 @@ func (p *Pages) createWebhook(w http.ResponseWriter, r *http.Request, id string,
 		return
 	}
 	u, events := r.PostFormValue("url"), r.PostForm["events"]
-	e, secret, err := p.svc.CreateWebhookEndpoint(r.Context(), caller, u, events)
+	e, secret, err := p.hooks.CreateEndpoint(r.Context(), caller.Scope(), u, events)
 	if err != nil {
 		v := p.failure(r, err, view{URL: u, Checked: events})
 		if v.Status == http.StatusInternalServerError {
@@ -107,7 +108,7 @@ func (p *Pages) deleteWebhook(w http.ResponseWriter, r *http.Request, id string,
 		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Webhooks"})))
 		return
 	}
-	if err := p.svc.DeleteWebhookEndpoint(r.Context(), caller, r.PathValue("idx")); err != nil {
+	if err := p.hooks.DeleteEndpoint(r.Context(), caller.Scope(), r.PathValue("idx")); err != nil {
 		p.hookFailure(w, r, id, err)
 		return
 	}
@@ -137,12 +138,12 @@ func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, id string,
 	// The delivery must be in this endpoint's log (which also checks the
 	// endpoint is the caller's); the service checks ownership again.
 	idx, delivery := r.PathValue("idx"), r.PostFormValue("delivery")
-	log, err := p.svc.WebhookDeliveryLog(r.Context(), caller, idx)
-	if err == nil && !slices.ContainsFunc(log, func(d payment.WebhookDelivery) bool { return d.Idx == delivery }) {
+	log, err := p.hooks.DeliveryLog(r.Context(), caller.Scope(), idx)
+	if err == nil && !slices.ContainsFunc(log, func(d webhook.Delivery) bool { return d.Idx == delivery }) {
 		err = fault.NotFound()
 	}
 	if err == nil {
-		_, err = p.svc.ReplayWebhookDelivery(r.Context(), caller, delivery)
+		_, err = p.hooks.Replay(r.Context(), caller.Scope(), delivery)
 	}
 	if err != nil {
 		p.hookFailure(w, r, id, err)
@@ -153,7 +154,7 @@ func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, id string,
 
 // renderWebhooks fills v with the caller's endpoints and the form.
 func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, id string, caller payment.Caller, books []ledger.Book, v view) {
-	list, err := p.svc.WebhookEndpoints(r.Context(), caller)
+	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
@@ -161,7 +162,7 @@ func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, id string
 	v = p.signedIn(id, v)
 	v.Title, v.Page, v.Book, v.Books, v.Endpoints = "Webhooks", "webhooks", caller.Book, books, list
 	v.Merchant = caller.Merchant
-	for _, e := range payment.WebhookEvents {
+	for _, e := range webhook.Events {
 		v.Events = append(v.Events, eventBox{Name: e, Checked: slices.Contains(v.Checked, e)})
 	}
 	p.render(w, v)
@@ -171,17 +172,17 @@ func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, id string
 // caller does not have (missing, deleted, another merchant's or book's)
 // is the not-found page.
 func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, id string, caller payment.Caller, books []ledger.Book, idx string, v view) {
-	list, err := p.svc.WebhookEndpoints(r.Context(), caller)
+	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
-	i := slices.IndexFunc(list, func(e payment.WebhookEndpoint) bool { return e.Idx == idx })
+	i := slices.IndexFunc(list, func(e webhook.Endpoint) bool { return e.Idx == idx })
 	if i < 0 {
 		p.hookFailure(w, r, id, fault.NotFound())
 		return
 	}
-	log, err := p.svc.WebhookDeliveryLog(r.Context(), caller, idx)
+	log, err := p.hooks.DeliveryLog(r.Context(), caller.Scope(), idx)
 	if err != nil {
 		p.hookFailure(w, r, id, err)
 		return

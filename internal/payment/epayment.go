@@ -17,6 +17,7 @@ import (
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/webhook"
 )
 
 // ePayment (KPG-2): the merchant's server initiates with its secret key,
@@ -396,7 +397,7 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx, browser string) (Tra
 			if err := tx.UpdatePayment(ctx, &p); err != nil {
 				return err
 			}
-			if err := s.emit(ctx, tx, p, EventCanceled); err != nil {
+			if err := s.emit(ctx, tx, p, webhook.EventCanceled); err != nil {
 				return err
 			}
 			t.Payment = p

@@ -12,6 +12,7 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/webhook"
 )
 
 // ConfirmInput is a legacy wallet confirm request.
@@ -185,7 +186,7 @@ func (s *Service) fail(ctx context.Context, tx store.Tx, p *store.Payment, now t
 	if err := tx.UpdatePayment(ctx, p); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, *p, EventFailed)
+	return s.emit(ctx, tx, *p, webhook.EventFailed)
 }
 
 // verifyStep is what a legacy verify does with a payment as read.
@@ -297,7 +298,7 @@ func (s *Service) wrongCode(ctx context.Context, tx store.Tx, p *store.Payment, 
 		return nil, err
 	}
 	if p.State == store.Disabled {
-		if err := s.emit(ctx, tx, *p, EventFailed); err != nil {
+		if err := s.emit(ctx, tx, *p, webhook.EventFailed); err != nil {
 			return nil, err
 		}
 	}
@@ -351,7 +352,7 @@ func (s *Service) capture(ctx context.Context, tx store.Tx, p *store.Payment, no
 // completed follows a payment's completion: its webhook event, and live
 // keys on the merchant's first completed test payment.
 func (s *Service) completed(ctx context.Context, tx store.Tx, p store.Payment) error {
-	if err := s.emit(ctx, tx, p, EventCompleted); err != nil {
+	if err := s.emit(ctx, tx, p, webhook.EventCompleted); err != nil {
 		return err
 	}
 	if p.Book == ledger.Test {

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,17 +54,6 @@ type Config struct {
 	// (ScenarioPendingMobile) leaves a test payment Pending before it
 	// completes.
 	SandboxPendingDelay time.Duration
-
-	// Webhooks: WebhooksAllowPrivate lets endpoints be private, loopback
-	// or link-local addresses (development, tests). A failed delivery is
-	// retried after min(WebhookBackoff * 2^attempt, WebhookMaxBackoff)
-	// until WebhookRetryFor after its event; each POST may take
-	// WebhookTimeout. Zero durations take the Default* values.
-	WebhooksAllowPrivate bool
-	WebhookBackoff       time.Duration
-	WebhookMaxBackoff    time.Duration
-	WebhookRetryFor      time.Duration
-	WebhookTimeout       time.Duration
 }
 
 // DefaultConfig returns Thaili's rules (docs/payments.md, docs/identity.md).
@@ -86,11 +74,6 @@ func DefaultConfig() Config {
 		DefaultFeeTiers: []store.FeeTier{{MinAmount: 1000, MaxAmount: 0, PercentBps: 300}},
 
 		SandboxPendingDelay: 30 * time.Second,
-
-		WebhookBackoff:    DefaultWebhookBackoff,
-		WebhookMaxBackoff: DefaultWebhookMaxBackoff,
-		WebhookRetryFor:   DefaultWebhookRetryFor,
-		WebhookTimeout:    DefaultWebhookTimeout,
 	}
 }
 
@@ -106,7 +89,6 @@ type Service struct {
 	keyCache sync.Map // API key -> cachedCaller
 	// liveMerchants holds the ids of merchants known to have live keys.
 	liveMerchants sync.Map
-	http          *http.Client // posts webhooks
 	// addrGuesses and keyGuesses limit wrong guesses per client address
 	// and per merchant key (guess.go); nil is no limit.
 	addrGuesses, keyGuesses GuessLimiter
@@ -131,9 +113,6 @@ type Deps struct {
 	Secret   []byte
 	Log      *slog.Logger
 	Notifier notify.Notifier
-	// HTTPClient posts webhooks; nil builds one that refuses private
-	// addresses at connect time unless Config.WebhooksAllowPrivate.
-	HTTPClient *http.Client
 	// AddressGuesses and KeyGuesses limit wrong MPINs and codes per
 	// client address and per merchant (public key); nil is no limit.
 	AddressGuesses, KeyGuesses GuessLimiter
@@ -151,11 +130,8 @@ func New(d Deps) (*Service, error) {
 	if d.Notifier == nil {
 		d.Notifier = notify.Log{Logger: d.Log}
 	}
-	if d.HTTPClient == nil {
-		d.HTTPClient = webhookClient(d.Config.WebhooksAllowPrivate)
-	}
 	return &Service{store: idempotency.Fence(d.Store), cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
-		ring: ring, log: d.Log, notifier: d.Notifier, http: d.HTTPClient, addrGuesses: d.AddressGuesses, keyGuesses: d.KeyGuesses}, nil
+		ring: ring, log: d.Log, notifier: d.Notifier, addrGuesses: d.AddressGuesses, keyGuesses: d.KeyGuesses}, nil
 }
 
 // Config returns the service's rules.

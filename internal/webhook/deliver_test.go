@@ -1,7 +1,8 @@
-package payment_test
+package webhook_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"io"
@@ -10,15 +11,81 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/thaili/thaili/internal/ids"
-	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/keyring"
+	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/sqlite"
+	"github.com/thaili/thaili/internal/webhook"
 )
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fixture is a fresh SQLite database holding one merchant, whose test
+// book is scope, and a settable clock.
+type fixture struct {
+	db    *sqlite.DB
+	ctx   context.Context
+	clock *clock
+	scope store.Scope
+	gen   ids.Generator
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, ctx: ctx, clock: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, gen: ids.Generator{Rand: rand.Reader}}
+	m := store.Merchant{Idx: f.gen.New(), Name: "Hook Shop", Email: "hooks@shop.example", KYC: store.KYCApproved, Confirmed: true,
+		CreatedAt: f.clock.Now()}
+	if err := db.InTx(ctx, func(tx store.Tx) error { return tx.CreateMerchant(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	f.scope = store.Scope{MerchantID: m.ID, Book: ledger.Test}
+	return f
+}
+
+// emit writes an event of type typ for the scope's payment 1, in a
+// transaction of its own, as payment does with its state change.
+func (f *fixture) emit(t *testing.T, scope store.Scope, typ string) {
+	t.Helper()
+	err := f.db.InTx(f.ctx, func(tx store.Tx) error {
+		return webhook.Emit(f.ctx, tx, f.gen, webhook.Event{Scope: scope, PaymentID: 1, Type: typ, At: f.clock.Now(),
+			Data: map[string]any{"idx": "payment-1", "amount": 1000}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 // logBuffer collects a service's log; deliveries log from goroutines.
 type logBuffer struct {
@@ -40,56 +107,54 @@ func (l *logBuffer) String() string {
 
 // hookRun is one webhook delivery attempt made by deliverOnce.
 type hookRun struct {
-	f         *lcFixture
-	sender    *payment.Service
-	endpoint  payment.WebhookEndpoint
+	f         *fixture
+	sender    *webhook.Service
+	endpoint  webhook.Endpoint
 	secret    string
-	delivery  payment.WebhookDelivery
+	delivery  webhook.Delivery
 	log       string
 	delivered int
 }
 
-// webhookService is a second service on f's store and secret, with cfg
-// and log.
-func webhookService(t *testing.T, f *lcFixture, cfg payment.Config, log io.Writer) *payment.Service {
+// webhookService is a service (a node) on f's store with the same server
+// secret as every other, with cfg and log.
+func webhookService(t *testing.T, f *fixture, cfg webhook.Config, log io.Writer) *webhook.Service {
 	t.Helper()
-	svc, err := payment.New(payment.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, Rand: rand.Reader,
-		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(log, nil))})
+	ring, err := keyring.New(make([]byte, 32), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := webhook.New(webhook.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, IDs: ids.Generator{Rand: rand.Reader},
+		Ring: ring, Log: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return svc
 }
 
-// deliverOnce registers url (private targets allowed), completes a
-// payment, and makes one delivery attempt with a service whose webhooks
-// may reach private targets only if privateAtDelivery, and which waits
-// at most timeout for an answer. It returns the attempt as the delivery
-// log shows it and what the sender logged.
+// deliverOnce registers url (private targets allowed), emits a
+// payment.completed event, and makes one delivery attempt with a service
+// whose webhooks may reach private targets only if privateAtDelivery, and
+// which waits at most timeout for an answer. It returns the attempt as
+// the delivery log shows it and what the sender logged.
 func deliverOnce(t *testing.T, url string, timeout time.Duration, privateAtDelivery bool) hookRun {
 	t.Helper()
-	f := newLC(t)
-	cfg := payment.DefaultConfig()
-	cfg.MPINIterations, cfg.WebhooksAllowPrivate = 100, true
+	f := newFixture(t)
+	cfg := webhook.DefaultConfig()
+	cfg.AllowPrivate = true
 	registrar := webhookService(t, f, cfg, io.Discard)
-	ep, secret, err := registrar.CreateWebhookEndpoint(f.ctx, f.caller, url, []string{payment.EventCompleted})
+	ep, secret, err := registrar.CreateEndpoint(f.ctx, f.scope, url, []string{webhook.EventCompleted})
 	if err != nil {
 		t.Fatalf("register %s: %v", url, err)
 	}
-	p := f.initiateEPayment(t, 1000, 0)
-	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1"); err != nil {
-		t.Fatal(err)
-	}
-	cfg.WebhooksAllowPrivate, cfg.WebhookTimeout = privateAtDelivery, timeout
+	f.emit(t, f.scope, webhook.EventCompleted)
+	cfg.AllowPrivate, cfg.Timeout = privateAtDelivery, timeout
 	logs := &logBuffer{}
 	run := hookRun{f: f, sender: webhookService(t, f, cfg, logs), endpoint: ep, secret: secret}
-	if run.delivered, err = run.sender.DeliverWebhooks(f.ctx); err != nil || run.delivered != 1 {
-		t.Fatalf("DeliverWebhooks = %d, %v; want 1 attempt", run.delivered, err)
+	if run.delivered, err = run.sender.Deliver(f.ctx); err != nil || run.delivered != 1 {
+		t.Fatalf("Deliver = %d, %v; want 1 attempt", run.delivered, err)
 	}
-	list, err := run.sender.WebhookDeliveryLog(f.ctx, f.caller, ep.Idx)
+	list, err := run.sender.DeliveryLog(f.ctx, f.scope, ep.Idx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("delivery log: %v %+v", err, list)
 	}
@@ -251,17 +316,17 @@ func TestWebhookFailureCategories(t *testing.T) {
 		addr := closedPort(t)
 		run := deliverOnce(t, "http://"+addr+"/hook", time.Minute, true)
 		f := run.f
-		if err := run.sender.DeleteWebhookEndpoint(f.ctx, f.caller, run.endpoint.Idx); err != nil {
+		if err := run.sender.DeleteEndpoint(f.ctx, f.scope, run.endpoint.Idx); err != nil {
 			t.Fatal(err)
 		}
 		f.clock.Advance(time.Hour) // past the retry
-		if n, err := run.sender.DeliverWebhooks(f.ctx); err != nil || n != 1 {
-			t.Fatalf("DeliverWebhooks = %d, %v", n, err)
+		if n, err := run.sender.Deliver(f.ctx); err != nil || n != 1 {
+			t.Fatalf("Deliver = %d, %v", n, err)
 		}
 		// A deleted endpoint's log is not shown; read the store.
 		var d store.WebhookDelivery
 		err := f.db.View(f.ctx, func(tx store.Tx) error {
-			e, err := tx.WebhookEndpointByIdx(f.ctx, f.caller.Scope(), run.endpoint.Idx)
+			e, err := tx.WebhookEndpointByIdx(f.ctx, f.scope, run.endpoint.Idx)
 			if err != nil {
 				return err
 			}
@@ -304,7 +369,7 @@ func TestWebhookLogShowsOnlyCategories(t *testing.T) {
 	}
 	shown := map[string]string{} // delivery idx -> what it must show
 	err := f.db.InTx(f.ctx, func(tx store.Tx) error {
-		e, err := tx.WebhookEndpointByIdx(f.ctx, f.caller.Scope(), run.endpoint.Idx)
+		e, err := tx.WebhookEndpointByIdx(f.ctx, f.scope, run.endpoint.Idx)
 		if err != nil {
 			return err
 		}
@@ -328,7 +393,7 @@ func TestWebhookLogShowsOnlyCategories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := run.sender.WebhookDeliveryLog(f.ctx, f.caller, run.endpoint.Idx)
+	list, err := run.sender.DeliveryLog(f.ctx, f.scope, run.endpoint.Idx)
 	if err != nil || len(list) != len(stored)+1 {
 		t.Fatalf("delivery log: %v, %d rows", err, len(list))
 	}
@@ -346,7 +411,7 @@ func TestWebhookLogShowsOnlyCategories(t *testing.T) {
 		if want != "connection failed" {
 			continue
 		}
-		d, err := run.sender.ReplayWebhookDelivery(f.ctx, f.caller, idx)
+		d, err := run.sender.Replay(f.ctx, f.scope, idx)
 		if err != nil || d.LastError != want {
 			t.Errorf("replay of %s: %v, shows %q", idx, err, d.LastError)
 		}

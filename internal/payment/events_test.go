@@ -1,0 +1,130 @@
+package payment_test
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/keyring"
+	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/webhook"
+)
+
+// TestWebhookEventPayloads pins the exact bytes of the events a payment's
+// state changes write to the outbox (the wire merchants parse): an
+// ePayment paid, a legacy payment verified, partly and then fully
+// refunded, and a legacy payment that expired.
+func TestWebhookEventPayloads(t *testing.T) {
+	f := newLC(t)
+	ring, err := keyring.New(make([]byte, 32), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := webhook.DefaultConfig()
+	cfg.AllowPrivate = true
+	hooks, err := webhook.New(webhook.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, IDs: ids.Generator{Rand: rand.Reader},
+		Ring: ring, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, _, err := hooks.CreateEndpoint(f.ctx, f.caller.Scope(), "http://127.0.0.1:9/hook", webhook.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ep1 := f.initiateEPayment(t, 1000, 0)
+	if _, err := f.svc.StartEPayment(f.ctx, ep1.Token, lcMobile, "2468", "browser-1"); err != nil {
+		t.Fatal(err)
+	}
+	paid, err := f.svc.CompleteEPayment(f.ctx, ep1.Token, "987654", "2468", "browser-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := f.initiate(t, 2000)
+	if _, err := f.confirm(token, "987654"); err != nil {
+		t.Fatal(err)
+	}
+	verified, err := f.svc.Verify(f.ctx, f.caller, token, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := money.Paisa(500)
+	if err := f.svc.Refund(f.ctx, f.caller, verified.Payment.Idx, &part); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Refund(f.ctx, f.caller, verified.Payment.Idx, nil); err != nil {
+		t.Fatal(err)
+	}
+	expiring := f.initiate(t, 1500)
+	f.clock.Advance(time.Hour)
+	if n, err := f.svc.Sweep(f.ctx); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v", n, err)
+	}
+
+	var events []store.WebhookEvent
+	err = f.db.View(f.ctx, func(tx store.Tx) error {
+		e, err := tx.WebhookEndpointByIdx(f.ctx, f.caller.Scope(), ep.Idx)
+		if err != nil {
+			return err
+		}
+		list, err := tx.WebhookDeliveries(f.ctx, e.ID, 100)
+		if err != nil {
+			return err
+		}
+		for _, d := range slices.Backward(list) {
+			ev, err := tx.WebhookEvent(f.ctx, d.EventID)
+			if err != nil {
+				return err
+			}
+			if d.Status != store.DeliveryPending || d.Attempt != 0 || !d.NextAttemptAt.Equal(ev.CreatedAt) {
+				t.Errorf("event %s's delivery: %+v", ev.Type, d)
+			}
+			events = append(events, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 5 {
+		t.Fatalf("%d events, want 5", len(events))
+	}
+	var expired store.Payment
+	err = f.db.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		expired, err = tx.PaymentByToken(f.ctx, f.caller.Scope(), expiring)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, v := paid.Payment, verified.Payment
+	legacy := func(idx, token string, fee, refunded int, state string) string {
+		return fmt.Sprintf(`{"amount":%d,"fee_amount":%d,"idx":"%s","product_identity":"p","refunded_amount":%d,"state":"%s","token":"%s","transaction_id":"%s"}`,
+			2000, fee, idx, refunded, state, token, idx)
+	}
+	want := []struct{ typ, data string }{
+		{"payment.completed", fmt.Sprintf(`{"amount":1000,"fee_amount":30,"idx":"%s","pidx":"%s","purchase_order_id":"order-7","refunded_amount":0,"state":"Completed","transaction_id":"%s"}`,
+			p.Idx, p.Token, p.Idx)},
+		{"payment.completed", legacy(v.Idx, token, 60, 0, "Completed")},
+		{"payment.partially_refunded", legacy(v.Idx, token, 60, 500, "Partially refunded")},
+		{"payment.refunded", legacy(v.Idx, token, 60, 2000, "Refunded")},
+		{"payment.failed", fmt.Sprintf(`{"amount":1500,"fee_amount":0,"idx":"%s","product_identity":"p","refunded_amount":0,"state":"Failed","token":"%s","transaction_id":"%s"}`,
+			expired.Idx, expiring, expired.Idx)},
+	}
+	for i, ev := range events {
+		w := want[i]
+		payload := fmt.Sprintf(`{"book":"test","created":%d,"data":%s,"id":"%s","type":"%s"}`, ev.CreatedAt.Unix(), w.data, ev.Idx, w.typ)
+		if string(ev.Payload) != payload || ev.Type != w.typ || ev.MerchantID != f.caller.Merchant.ID || ev.Book != f.caller.Book {
+			t.Errorf("event %d: %s %s\n got %s\nwant %s", i, ev.Type, ev.Book, ev.Payload, payload)
+		}
+	}
+	if events[4].PaymentID != expired.ID || events[0].PaymentID != p.ID || events[1].PaymentID != v.ID {
+		t.Errorf("events name the wrong payments: %d %d %d", events[0].PaymentID, events[1].PaymentID, events[4].PaymentID)
+	}
+}
