@@ -64,75 +64,21 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("/openapi.json", s.route(get, cors, apidoc.ServeJSON))
 	s.api(mux, "/docs/", s.route(get, noCORS, apidoc.ServeDocs))
 
-	// The hosted payment page (spec §4.3, §5): the payment_url forms, the
-	// payer's form posts, and its stylesheet.
-	if pages := s.pages; pages != nil {
-		mux.Handle("GET /{$}", pages.Payment())
-		mux.Handle("GET /wallet/{$}", pages.Payment())
-		mux.Handle("GET /wallet", pages.Payment())
-		mux.Handle("POST /pay/{pidx}/signin", limited(pages.SignIn()))
-		mux.Handle("POST /pay/{pidx}/confirm", pages.Confirm())
-		mux.Handle("POST /pay/{pidx}/cancel", pages.Cancel())
-		mux.Handle("GET /static/thaili.css", pages.CSS())
-		mux.Handle("GET /static/countdown.js", pages.Countdown())
+	// The pages register their own routes (each package's routes.go):
+	// the hosted payment page (/, /wallet/, /pay/...), the merchant pages
+	// (/join/merchant/, /login/, /dashboard/...), the consumer pages
+	// (/join/, /me/...) and the operator console (/admin/...).
+	if s.pages != nil {
+		s.pages.Routes(mux, limited)
 	}
-
-	// The merchant pages (issue 6): sign-up, log-in and the dashboard.
-	if d := s.dashboard; d != nil {
-		mux.Handle("GET /join/merchant/{$}", d.SignUpForm())
-		mux.Handle("POST /join/merchant/{$}", limited(d.SignUp()))
-		mux.Handle("POST /join/merchant/confirm", limited(d.Confirm()))
-		mux.Handle("GET /login/{$}", d.LoginForm())
-		mux.Handle("POST /login/{$}", limited(d.Login()))
-		mux.Handle("POST /logout/{$}", d.Logout())
-		mux.Handle("GET /dashboard/{$}", d.Dashboard())
-		mux.Handle("POST /dashboard/rotate", d.Rotate())
-		mux.Handle("POST /dashboard/password", d.Password())
-		mux.Handle("POST /dashboard/logout-everywhere", d.LogoutEverywhere())
-		mux.Handle("GET /dashboard/webhooks/{$}", d.Webhooks())
-		mux.Handle("POST /dashboard/webhooks/{$}", d.CreateWebhook())
-		mux.Handle("GET /dashboard/webhooks/{idx}/{$}", d.WebhookLog())
-		mux.Handle("POST /dashboard/webhooks/{idx}/delete", d.DeleteWebhook())
-		mux.Handle("POST /dashboard/webhooks/{idx}/replay", d.ReplayWebhook())
-		mux.Handle("GET /dashboard/transactions/{$}", d.Transactions())
-		mux.Handle("GET /dashboard/transactions.csv", d.TransactionsCSV())
-		mux.Handle("GET /dashboard/transactions/{idx}/{$}", d.Transaction())
-		mux.Handle("POST /dashboard/transactions/{idx}/refund", d.Refund())
-		mux.Handle("GET /dashboard/kyc/{$}", d.KYC())
-		mux.Handle("POST /dashboard/kyc/{$}", d.SubmitKYC())
-		mux.Handle("GET /static/dashboard.css", d.ServeCSS())
+	if s.dashboard != nil {
+		s.dashboard.Routes(mux, limited)
 	}
-
-	// The consumer pages (issue 6): sign-up at /join/, log-in, and the
-	// wallet page /me/ with history, MPIN reset and the OTP inbox.
-	if w := s.wallet; w != nil {
-		mux.Handle("GET /join/{$}", w.SignUpForm())
-		mux.Handle("POST /join/{$}", limited(w.SignUp()))
-		mux.Handle("POST /join/confirm", limited(w.Confirm()))
-		mux.Handle("GET /me/login/{$}", w.LoginForm())
-		mux.Handle("POST /me/login/{$}", limited(w.Login()))
-		mux.Handle("POST /me/logout/{$}", w.Logout())
-		mux.Handle("GET /me/{$}", w.Wallet())
-		mux.Handle("GET /me/reset/{$}", w.ResetForm())
-		mux.Handle("POST /me/reset/{$}", limited(w.SendResetCode()))
-		mux.Handle("POST /me/reset/confirm", limited(w.Reset()))
+	if s.wallet != nil {
+		s.wallet.Routes(mux, limited)
 	}
-
-	// The operator console (issue 6): /admin/.
-	if c := s.console; c != nil {
-		mux.Handle("GET /admin/login/{$}", c.LoginForm())
-		mux.Handle("POST /admin/login/{$}", limited(c.Login()))
-		mux.Handle("POST /admin/logout/{$}", c.Logout())
-		mux.Handle("GET /admin/{$}", c.Overview())
-		mux.Handle("GET /admin/merchants/{$}", c.Merchants())
-		mux.Handle("POST /admin/merchants/kyc", c.KYC())
-		mux.Handle("GET /admin/merchants/{idx}/fees/{$}", c.Fees())
-		mux.Handle("POST /admin/merchants/{idx}/fees/{$}", c.SetFees())
-		mux.Handle("GET /admin/consumers/{$}", c.Consumers())
-		mux.Handle("POST /admin/consumers/topup", c.Topup())
-		mux.Handle("POST /admin/consumers/unlock", c.Unlock())
-		mux.Handle("GET /admin/audit/{$}", c.Audit())
-		mux.Handle("GET /admin/kyc/{merchantIdx}/documents/{id}", c.KYCDocument())
+	if s.console != nil {
+		s.console.Routes(mux, limited)
 	}
 
 	// The web checkout widget and its loader script (spec §10), and the
