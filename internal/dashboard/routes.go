@@ -3,7 +3,7 @@ package dashboard
 import "net/http"
 
 // Registrar is what Routes registers on: an http.ServeMux, or the
-// server's mux, which also records every pattern (internal/api).
+// server's mux, which also records every pattern (internal/httpserver).
 type Registrar interface {
 	Handle(pattern string, h http.Handler)
 }
