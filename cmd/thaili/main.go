@@ -26,6 +26,7 @@ import (
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/demo"
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/httpserver"
 	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/keyring"
@@ -381,9 +382,11 @@ func (e env) serve(args []string) error {
 	if cfg.SigninBurst > 0 {
 		signinLimit = ratelimit.New(cfg.SigninBurst, cfg.SigninPeriod, time.Now)
 	}
-	handler := api.New(api.Options{Service: a.svc, Idempotency: a.keys, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
+	handler := httpserver.New(httpserver.Options{
+		API:     api.New(api.Options{Service: a.svc, Idempotency: a.keys, Webhooks: hooks, Log: log, PublicURL: cfg.PublicURL}),
+		Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
 		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
-		SigninLimit: signinLimit, ClientAddr: api.ClientAddress(cfg.ClientIPHeader), Webhooks: hooks})
+		SigninLimit: signinLimit, ClientAddr: httpserver.ClientAddress(cfg.ClientIPHeader)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -305,7 +305,7 @@ func TestOpenAPIConformance(t *testing.T) {
 
 // oaUnexercised are documented answers this test cannot provoke.
 var oaUnexercised = map[string]string{
-	"GET /readyz 503":                    "needs a database with the wrong schema; internal/api's TestReadyzNotReadyMatchesDocument checks it",
+	"GET /readyz 503":                    "needs a database with the wrong schema; internal/httpserver's TestReadyzNotReadyMatchesDocument checks it",
 	"POST /api/v2/payment/initiate/ 429": "needs a low --guess-limit; guess_limit_e2e_test.go checks it against this document",
 	"POST /api/v2/payment/confirm/ 429":  "needs a low --guess-limit; guess_limit_e2e_test.go checks it against this document",
 }

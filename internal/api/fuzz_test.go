@@ -19,7 +19,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/thaili/thaili/internal/fault"
-	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -202,7 +201,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	if err != nil {
 		f.Fatal(err)
 	}
-	fs := &fuzzServer{svc: svc, handler: New(Options{Service: svc, Idempotency: testKeys(f, db, time.Now), Log: log, PublicURL: "http://thaili.test", IDs: ids.Generator{Rand: rand.Reader}}),
+	fs := &fuzzServer{svc: svc, handler: apiHandler(New(Options{Service: svc, Idempotency: testKeys(f, db, time.Now), Log: log, PublicURL: "http://thaili.test"})),
 		confirmedAmount: 2000, completedAmount: 3000}
 	pay := func(amount int64, confirm, verify bool) (token, idx string) {
 		res, err := svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: "9800000001", MPIN: "1111",
@@ -228,6 +227,15 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	fs.confirmedToken, _ = pay(fs.confirmedAmount, true, false)
 	fs.completedToken, fs.completedIdx = pay(fs.completedAmount, true, true)
 	return fs
+}
+
+// apiHandler serves s's routes and the JSON 404 for every other path, as
+// internal/httpserver mounts them (without its middleware).
+func apiHandler(s *Server) http.Handler {
+	mux := http.NewServeMux()
+	s.Routes(mux)
+	mux.HandleFunc("/", NotFound)
+	return mux
 }
 
 // Endpoints FuzzHandlers drives, by the first fuzz argument.

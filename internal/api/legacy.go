@@ -266,9 +266,3 @@ func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"detail": fault.MsgRefundSuccessful})
 	return nil
 }
-
-// handleHealth answers liveness probes.
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	return nil
-}

@@ -1,6 +1,7 @@
-// Package api serves Thaili's Khalti-compatible HTTP API. Handlers parse
+// Package api serves Thaili's Khalti-compatible JSON API. Handlers parse
 // requests and render responses; every decision is the payment service's.
-// routes.go lists the whole surface.
+// routes.go lists the API's routes; internal/httpserver mounts them beside
+// the pages and wraps them in the middleware every request passes through.
 package api
 
 import (
@@ -8,47 +9,23 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"regexp"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/thaili/thaili/internal/console"
-	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/idempotency"
-	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
-	"github.com/thaili/thaili/internal/ratelimit"
-	"github.com/thaili/thaili/internal/wallet"
-	"github.com/thaili/thaili/internal/web"
 	"github.com/thaili/thaili/internal/webhook"
 )
 
-// Server is the HTTP front of a payment.Service.
+// Server is the JSON API in front of a payment.Service.
 type Server struct {
 	svc       *payment.Service
 	idem      *idempotency.Keys // the Idempotency-Keys of POSTs that create or move something
 	hooks     *webhook.Service  // the webhook endpoints under /api/thaili/webhooks/
 	log       *slog.Logger
 	publicURL string // base of absolute links, without a trailing slash
-	https     bool   // publicURL is https: every response carries HSTS
-	ids       ids.Generator
-	pages     *web.Pages       // the hosted payment page; nil serves none
-	widget    http.Handler     // the web checkout widget under /kpg/; nil serves none
-	demo      http.Handler     // the sandbox demo shop under /demo/; nil serves none
-	dashboard *dashboard.Pages // merchant sign-up, log-in and dashboard; nil serves none
-	wallet    *wallet.Pages    // consumer sign-up, log-in and wallet page; nil serves none
-	console   *console.Pages   // the operator console; nil serves none
-	ready     func(context.Context) error
-	// signinLimit and clientAddr limit the sign-in-like form posts per
-	// client address (signin_limit.go); a nil signinLimit is no limit.
-	signinLimit *ratelimit.Limiter
-	clientAddr  func(*http.Request) string
-	metrics     *opsMetrics
-	handler     http.Handler
-	patterns    []string // every pattern routes registered (patterns.go)
 
 	// renewEvery is how often a request running under an Idempotency-Key
 	// renews its lease (idempotency.RenewEvery; tests shorten it).
@@ -61,62 +38,31 @@ type Options struct {
 	// Idempotency keeps the Idempotency-Keys of the POSTs that take one;
 	// it must be given.
 	Idempotency *idempotency.Keys
-	Log         *slog.Logger
-	PublicURL   string
-	IDs         ids.Generator
-	// Pages is the hosted ePayment page (spec §4.3); nil leaves its paths
-	// to the JSON 404.
-	Pages *web.Pages
-	// Widget serves the web checkout widget under /kpg/ (spec §10); nil
-	// leaves its paths to the JSON 404.
-	Widget http.Handler
-	// Demo serves the demo shop under /demo/, beside a seeded sandbox;
-	// nil leaves its paths to the JSON 404.
-	Demo http.Handler
-	// Dashboard serves the merchant pages (/join/merchant/, /login/,
-	// /dashboard/); nil leaves their paths to the JSON 404.
-	Dashboard *dashboard.Pages
-	// Wallet serves the consumer pages (/join/, /me/); nil leaves their
-	// paths to the JSON 404.
-	Wallet *wallet.Pages
-	// Console serves the operator console (/admin/); nil leaves its paths
-	// to the JSON 404.
-	Console *console.Pages
 	// Webhooks manages the merchants' webhook endpoints and delivery
 	// logs for /api/thaili/webhooks/, which need it.
-	Webhooks *webhook.Service
-	// Ready reports whether the database answers with the schema this
-	// build needs, for /readyz; nil is always ready.
-	Ready func(context.Context) error
-	// SigninLimit limits the log-in, sign-up, code and MPIN reset form
-	// posts and the hosted page's MPIN sign-in, with one bucket per client
-	// address shared by all of them (signin_limit.go); nil is no limit.
-	SigninLimit *ratelimit.Limiter
-	// ClientAddr names a request's client for SigninLimit, e.g.
-	// ClientAddress(--client-ip-header); nil is ClientAddress(""), the
-	// connection's remote address.
-	ClientAddr func(*http.Request) string
+	Webhooks  *webhook.Service
+	Log       *slog.Logger
+	PublicURL string
 }
 
-// New builds the server and its routes.
+// New builds the API; Routes registers it.
 func New(o Options) *Server {
-	s := &Server{svc: o.Service, idem: o.Idempotency, hooks: o.Webhooks, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), ids: o.IDs, pages: o.Pages,
-		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready,
-		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr, renewEvery: idempotency.RenewEvery}
-	if s.clientAddr == nil {
-		s.clientAddr = ClientAddress("")
-	}
-	s.https = strings.HasPrefix(strings.ToLower(s.publicURL), "https://")
-	s.metrics = s.newOpsMetrics()
-	mux := &routeMux{ServeMux: http.NewServeMux()}
-	s.routes(mux)
-	s.patterns = mux.patterns
-	s.handler = s.logRequests(s.instrument(mux.ServeMux))
-	return s
+	return &Server{svc: o.Service, idem: o.Idempotency, hooks: o.Webhooks, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"),
+		renewEvery: idempotency.RenewEvery}
 }
 
-// ServeHTTP serves a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// Endpoint serves h at one method in the API's conventions, as every API
+// route is served: other methods get DRF's 405, browser preflights are
+// answered when cors is set, and an error h returns is rendered by
+// writeError. The operations endpoints and the API reference use it too.
+func (s *Server) Endpoint(method string, cors bool, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return s.route(method, cors, h)
+}
+
+// NotFound is the JSON 404 of every path no route serves.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not found."})
+}
 
 // handlerFunc is a handler that returns its error for writeError to render.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -199,6 +145,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
+// WriteJSON writes v as a JSON body with status, as every API answer is
+// written.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -212,65 +162,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 type ctxKey struct{}
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// WithRequestID returns ctx carrying the request's id, which the API's
+// error and idempotency log lines name.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
 
 func requestID(r *http.Request) string {
 	id, _ := r.Context().Value(ctxKey{}).(string)
 	return id
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// logRequests gives every request an id (the client's X-Request-Id if it
-// is sane) and its client address (payment.WithClient, which the guess
-// limits count against), logs one line per request, and turns panics
-// into a plain 500.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !requestIDPattern.MatchString(id) {
-			id = s.ids.New()
-		}
-		w.Header().Set("X-Request-Id", id)
-		if s.https {
-			// Browsers that once reached Thaili over https never try plain
-			// http again, so a network attacker cannot strip TLS from the
-			// payment page or a sign-in. Subdomains are left to the operator.
-			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
-		}
-		r = r.WithContext(payment.WithClient(context.WithValue(r.Context(), ctxKey{}, id), s.clientAddr(r)))
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				s.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p, "stack", string(debug.Stack()))
-				if rec.status == 0 {
-					writeJSON(rec, http.StatusInternalServerError, map[string]any{"detail": "A server error occurred."})
-				}
-			}
-			s.log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
-		}()
-		next.ServeHTTP(rec, r)
-	})
 }

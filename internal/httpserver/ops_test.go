@@ -1,4 +1,4 @@
-package api
+package httpserver
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/ids"
 )
 
 func TestReadyzNotReady(t *testing.T) {
 	ready := errors.New("the database lacks migration 5: run `thaili migrate`")
-	s := New(Options{Log: slog.New(slog.DiscardHandler), IDs: ids.Generator{Rand: rand.Reader},
+	log := slog.New(slog.DiscardHandler)
+	s := New(Options{API: api.New(api.Options{Log: log}), Log: log, IDs: ids.Generator{Rand: rand.Reader},
 		Ready: func(context.Context) error { return ready }})
 	get := func(path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()

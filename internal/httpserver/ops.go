@@ -1,4 +1,4 @@
-package api
+package httpserver
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/metrics"
 )
 
@@ -102,6 +103,12 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// handleHealth answers liveness probes.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	api.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	return nil
+}
+
 // handleReady is the readiness probe: 200 when the database answers and
 // its schema is exactly this build's, else 503 with the reason. /healthz
 // stays the liveness probe.
@@ -110,10 +117,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "detail": err.Error()})
+			api.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "detail": err.Error()})
 			return nil
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	return nil
 }

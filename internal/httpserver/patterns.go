@@ -1,13 +1,13 @@
-package api
+package httpserver
 
 import (
 	"net/http"
 	"slices"
 )
 
-// routeMux is the ServeMux routes registers on. It remembers every pattern
-// so a test can check that the OpenAPI document (internal/apidoc)
-// describes each route.
+// routeMux is the ServeMux routes registers on, and every package's Routes
+// through it. It remembers every pattern, so the one list of every route
+// is what a test checks the OpenAPI document (internal/apidoc) against.
 type routeMux struct {
 	*http.ServeMux
 	patterns []string

@@ -1,4 +1,4 @@
-package api
+package httpserver
 
 import (
 	"context"
@@ -13,15 +13,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/apidoc"
+	"github.com/thaili/thaili/internal/console"
+	"github.com/thaili/thaili/internal/dashboard"
+	"github.com/thaili/thaili/internal/demo"
 	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/wallet"
+	"github.com/thaili/thaili/internal/web"
+	"github.com/thaili/thaili/internal/widget"
 )
 
 // notAPI are registered patterns the OpenAPI document does not describe,
 // with the reason: they serve HTML pages to people, not an API.
 var notAPI = []struct{ prefix, reason string }{
-	{"GET /", "hosted payment page (HTML; method-qualified patterns are only pages)"},
-	{"POST /", "hosted payment page form posts (HTML)"},
+	{"GET /", "server-rendered pages: hosted payment page, dashboard, wallet, console (HTML; method-qualified patterns are only pages)"},
+	{"POST /", "the pages' form posts (HTML)"},
 	{"/kpg/", "web checkout widget files (HTML, JS, CSS)"},
 	{"/demo/", "sandbox demo shop (HTML)"},
 }
@@ -115,10 +122,37 @@ func mentions(item map[string]any, form string) bool {
 	return false
 }
 
+// testServer is the whole composition: the API, every page package, the
+// widget and the demo shop, on no service (registering needs none).
 func testServer(t *testing.T) *Server {
 	t.Helper()
-	return New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), IDs: ids.Generator{Rand: rand.Reader},
-		Widget: http.NotFoundHandler(), Demo: http.NotFoundHandler()})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pages, err := web.New(web.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merchants, err := dashboard.New(dashboard.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumers, err := wallet.New(wallet.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	operators, err := console.New(console.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpg, err := widget.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop, err := demo.New(demo.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{API: api.New(api.Options{Log: log}), Log: log, IDs: ids.Generator{Rand: rand.Reader},
+		Pages: pages, Dashboard: merchants, Wallet: consumers, Console: operators, Widget: kpg, Demo: shop})
 }
 
 func TestOpenAPICoversEveryRoute(t *testing.T) {
@@ -139,7 +173,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	for _, p := range coverageProblems(doc, patterns, accepts) {
 		t.Error(p)
 	}
-	for _, want := range []string{"/kpg/", "/demo/", catchAll} {
+	for _, want := range []string{"GET /{$}", "POST /pay/{pidx}/signin", "/kpg/", "/demo/", catchAll} {
 		found := false
 		for _, p := range patterns {
 			found = found || p == want
@@ -218,7 +252,8 @@ func TestDocsAndOpenAPIServed(t *testing.T) {
 // The 503 of /readyz, which the end-to-end conformance test cannot
 // provoke, matches the document.
 func TestReadyzNotReadyMatchesDocument(t *testing.T) {
-	s := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), IDs: ids.Generator{Rand: rand.Reader},
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(Options{API: api.New(api.Options{Log: log}), Log: log, IDs: ids.Generator{Rand: rand.Reader},
 		Ready: func(context.Context) error { return errors.New("schema version 4, this build needs 5") }})
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))

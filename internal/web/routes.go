@@ -1,0 +1,24 @@
+package web
+
+import "net/http"
+
+// Registrar is what Routes registers on: an http.ServeMux, or the
+// server's mux, which also records every pattern (internal/httpserver).
+type Registrar interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Routes registers the hosted payment page (spec §4.3, §5) on mux: the
+// payment_url forms, the payer's form posts, and its stylesheet and
+// script. limited wraps the MPIN sign-in in the per-address rate limit
+// the log-in pages share.
+func (p *Pages) Routes(mux Registrar, limited func(http.Handler) http.Handler) {
+	mux.Handle("GET /{$}", p.Payment())
+	mux.Handle("GET /wallet/{$}", p.Payment())
+	mux.Handle("GET /wallet", p.Payment())
+	mux.Handle("POST /pay/{pidx}/signin", limited(p.SignIn()))
+	mux.Handle("POST /pay/{pidx}/confirm", p.Confirm())
+	mux.Handle("POST /pay/{pidx}/cancel", p.Cancel())
+	mux.Handle("GET /static/thaili.css", p.CSS())
+	mux.Handle("GET /static/countdown.js", p.Countdown())
+}
