@@ -36,7 +36,7 @@ func (e env) operatorAdmin(args []string) error {
 		return err
 	}
 	defer a.store.Close()
-	o, err := a.svc.CreateOperator(e.ctx, e.actor(), *email, *password)
+	o, err := a.id.CreateOperator(e.ctx, e.actor(), *email, *password)
 	if err != nil {
 		return cliError(err)
 	}

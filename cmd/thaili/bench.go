@@ -27,6 +27,7 @@ import (
 
 	"github.com/thaili/thaili/internal/config"
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -130,14 +131,14 @@ func (e env) bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	merchants, err := benchMerchants(e.ctx, a.svc, e.actor(), runID, cfg.merchants)
+	merchants, err := benchMerchants(e.ctx, a.id, e.actor(), runID, cfg.merchants)
 	if err != nil {
 		return err
 	}
 	if err := benchSameDatabase(e.ctx, client, base, merchants[0]); err != nil {
 		return err
 	}
-	mobiles, err := benchPayers(e.ctx, a.svc, e.actor(), runID, cfg.payers)
+	mobiles, err := benchPayers(e.ctx, a, e.actor(), runID, cfg.payers)
 	if err != nil {
 		return err
 	}
@@ -264,11 +265,11 @@ func benchRunID() (string, error) {
 // benchMerchants creates n KYC-approved merchants bench-<run>-<i>, for
 // actor: they are real merchants (they get live keys after their first
 // test payment), so their creation is audited like any other.
-func benchMerchants(ctx context.Context, svc *payment.Service, actor payment.Actor, runID string, n int) ([]benchMerchant, error) {
+func benchMerchants(ctx context.Context, id *identity.Service, actor identity.Actor, runID string, n int) ([]benchMerchant, error) {
 	out := make([]benchMerchant, 0, n)
 	for i := range n {
 		name := fmt.Sprintf("bench-%s-%d", runID, i)
-		m, kp, err := svc.CreateMerchant(ctx, actor, payment.NewMerchant{Name: name, Email: name + "@bench.thaili.local", KYC: store.KYCApproved})
+		m, kp, err := id.CreateMerchant(ctx, actor, identity.NewMerchant{Name: name, Email: name + "@bench.thaili.local", KYC: store.KYCApproved})
 		if err != nil {
 			return nil, fmt.Errorf("creating merchant %s: %w", name, cliError(err))
 		}
@@ -280,13 +281,13 @@ func benchMerchants(ctx context.Context, svc *payment.Service, actor payment.Act
 // benchPayers creates n wallets on fresh random 98XXXXXXXX numbers, MPIN
 // 1111, each topped up with benchTopup in the test book, and returns
 // their mobiles. Creations and top-ups are audited as actor's.
-func benchPayers(ctx context.Context, svc *payment.Service, actor payment.Actor, runID string, n int) ([]string, error) {
+func benchPayers(ctx context.Context, a *app, actor identity.Actor, runID string, n int) ([]string, error) {
 	mobiles := make([]string, 0, n)
 	for i := range n {
 		var mobile string
 		for try := 0; ; try++ {
 			mobile = fmt.Sprintf("98%08d", rand.N(100_000_000))
-			_, err := svc.CreateConsumer(ctx, actor, mobile, fmt.Sprintf("Bench payer %s-%d", runID, i), payment.SandboxMPIN)
+			_, err := a.id.CreateConsumer(ctx, actor, mobile, fmt.Sprintf("Bench payer %s-%d", runID, i), payment.SandboxMPIN)
 			if err == nil {
 				break
 			}
@@ -295,7 +296,7 @@ func benchPayers(ctx context.Context, svc *payment.Service, actor payment.Actor,
 			}
 			return nil, fmt.Errorf("creating payer %s: %w", mobile, cliError(err))
 		}
-		if _, err := svc.Topup(ctx, actor, mobile, ledger.Test, benchTopup); err != nil {
+		if _, err := a.svc.Topup(ctx, actor, mobile, ledger.Test, benchTopup); err != nil {
 			return nil, fmt.Errorf("topping up payer %s: %w", mobile, cliError(err))
 		}
 		mobiles = append(mobiles, mobile)

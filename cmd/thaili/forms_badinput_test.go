@@ -16,8 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/thaili/thaili/internal/payment"
-
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 )
 
@@ -221,12 +220,12 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	code := s.lastAccountCode(t, "9812345601")
 	confirm := url.Values{"email": {hostileEmail}, "code": {"000000"}}
 	runForm(t, hb, "", "/join/merchant/confirm", confirm, []formCase{
-		badField("challenge empty", "challenge", "", 400, payment.MsgCodeExpired),
-		badField("challenge unknown", "challenge", "AAAAAAAAAAAAAAAAAAAAAA", 400, payment.MsgCodeExpired),
-		badField("challenge script", "challenge", xssScript, 400, payment.MsgCodeExpired),
-		badField("challenge 10 000", "challenge", long10k, 400, payment.MsgCodeExpired),
-		badField("challenge NUL", "challenge", withNUL, 400, payment.MsgCodeExpired),
-		badField("challenge invalid UTF-8", "challenge", badUTF8, 400, payment.MsgCodeExpired),
+		badField("challenge empty", "challenge", "", 400, identity.MsgCodeExpired),
+		badField("challenge unknown", "challenge", "AAAAAAAAAAAAAAAAAAAAAA", 400, identity.MsgCodeExpired),
+		badField("challenge script", "challenge", xssScript, 400, identity.MsgCodeExpired),
+		badField("challenge 10 000", "challenge", long10k, 400, identity.MsgCodeExpired),
+		badField("challenge NUL", "challenge", withNUL, 400, identity.MsgCodeExpired),
+		badField("challenge invalid UTF-8", "challenge", badUTF8, 400, identity.MsgCodeExpired),
 	})
 	hb.challenge = dashChallengeRE.FindStringSubmatch(p.Body)[1]
 	runForm(t, hb, "", "/join/merchant/confirm", confirm, []formCase{
@@ -541,7 +540,7 @@ func formsBadInputWalletAndConsole(t *testing.T, s *testServer) {
 	noWallet(mobile)
 
 	// --- phone confirmation ---
-	msgExpired := payment.MsgCodeExpired
+	msgExpired := identity.MsgCodeExpired
 	b.get(t, "/join/")
 	runForm(t, b, "", "/join/confirm", url.Values{"mobile": {mobile}, "code": {"000000"}}, []formCase{
 		badField("unknown wallet", "mobile", mobile, 400, msgExpired),

@@ -28,6 +28,7 @@ import (
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/httpserver"
 	"github.com/thaili/thaili/internal/idempotency"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
@@ -177,6 +178,7 @@ type app struct {
 	// for a test deployment, false for a live one, whatever the database.
 	sandbox bool
 	svc     *payment.Service
+	id      *identity.Service
 	keys    *idempotency.Keys // the API's Idempotency-Keys
 	secret  []byte            // the server secret, which also keys the hosted page's CSRF tokens
 }
@@ -226,11 +228,11 @@ func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*
 	return e.openDeployment(db, d, rules, log)
 }
 
-// openDeployment opens the validated database db and the service with
+// openDeployment opens the validated database db and the services with
 // the validated deployment d. extra, when given, sets the collaborators
-// only the server needs (how codes are sent, the guess limits).
-func (e env) openDeployment(db config.Database, d config.Deployment, rules payment.Config, log *slog.Logger, extra ...func(*payment.Deps)) (*app, error) {
-	rules.PasswordCost, rules.MPINIterations = d.PasswordCost, d.MPINIterations
+// only the server needs (how codes are sent, the guess limits); the
+// payment service sends its codes the way identity does.
+func (e env) openDeployment(db config.Database, d config.Deployment, rules payment.Config, log *slog.Logger, extra ...func(*identity.Deps)) (*app, error) {
 	path, _ := db.SQLitePath()
 	secret, err := config.ServerSecret(config.Getenv(e.getenv), path)
 	if err != nil {
@@ -240,11 +242,18 @@ func (e env) openDeployment(db config.Database, d config.Deployment, rules payme
 	if err != nil {
 		return nil, err
 	}
-	deps := payment.Deps{Store: st, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log}
+	who := identity.Deps{Store: st, Config: identity.DefaultConfig(), Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log}
+	who.Config.PasswordCost, who.Config.MPINIterations = d.PasswordCost, d.MPINIterations
 	for _, f := range extra {
-		f(&deps)
+		f(&who)
 	}
-	svc, err := payment.New(deps)
+	id, err := identity.New(who)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc, err := payment.New(payment.Deps{Store: st, Config: rules, Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log,
+		Notifier: who.Notifier, Identity: id})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -254,7 +263,8 @@ func (e env) openDeployment(db config.Database, d config.Deployment, rules payme
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, sqlite: !db.Postgres(), sandbox: d.Sandbox, svc: svc, keys: idempotency.NewKeys(st, time.Now, ring), secret: secret}, nil
+	return &app{store: st, sqlite: !db.Postgres(), sandbox: d.Sandbox, svc: svc, id: id, keys: idempotency.NewKeys(st, time.Now, ring),
+		secret: secret}, nil
 }
 
 // printSandbox seeds the sandbox and prints its credentials.
@@ -288,7 +298,7 @@ func (e env) serve(args []string) error {
 	rules := payment.DefaultConfig()
 	rules.NonKYCCap = money.Paisa(cfg.NonKYCCap)
 	rules.SandboxPendingDelay = cfg.SandboxPendingDelay
-	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log, func(d *payment.Deps) {
+	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log, func(d *identity.Deps) {
 		// Without an SMS gateway codes go to the log; only the sandbox,
 		// where the log is the developer's phone, writes the codes.
 		d.Notifier = notify.Log{Logger: log, ShowCodes: cfg.Sandbox}
@@ -308,7 +318,7 @@ func (e env) serve(args []string) error {
 	// Redirect signing keys written in clear before they were sealed are
 	// sealed now, before any request reads them (idempotent, and safe
 	// while other nodes do the same).
-	if n, err := a.svc.SealRedirectKeys(e.ctx); err != nil {
+	if n, err := a.id.SealRedirectKeys(e.ctx); err != nil {
 		return fmt.Errorf("sealing redirect signing keys: %w", err)
 	} else if n > 0 {
 		log.Info("sealed redirect signing keys stored in clear", "count", n)
@@ -344,7 +354,7 @@ func (e env) serve(args []string) error {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
-	pages, err := web.New(web.Options{Service: a.svc, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL})
+	pages, err := web.New(web.Options{Service: a.svc, Identity: a.id, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL})
 	if err != nil {
 		ln.Close()
 		return err
@@ -356,22 +366,22 @@ func (e env) serve(args []string) error {
 	}
 	var shop http.Handler // the demo shop, only beside the sandbox seeded above
 	if cfg.Sandbox && a.sqlite {
-		if shop, err = demo.New(demo.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL}); err != nil {
+		if shop, err = demo.New(demo.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL}); err != nil {
 			ln.Close()
 			return err
 		}
 	}
-	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL, Webhooks: hooks})
+	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL, Webhooks: hooks})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	consumers, err := wallet.New(wallet.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL})
+	consumers, err := wallet.New(wallet.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	operators, err := console.New(console.Options{Service: a.svc, Log: log, PublicURL: cfg.PublicURL})
+	operators, err := console.New(console.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL})
 	if err != nil {
 		ln.Close()
 		return err
@@ -383,7 +393,7 @@ func (e env) serve(args []string) error {
 		signinLimit = ratelimit.New(cfg.SigninBurst, cfg.SigninPeriod, time.Now)
 	}
 	handler := httpserver.New(httpserver.Options{
-		API:     api.New(api.Options{Service: a.svc, Idempotency: a.keys, Webhooks: hooks, Log: log, PublicURL: cfg.PublicURL}),
+		API:     api.New(api.Options{Service: a.svc, Identity: a.id, Idempotency: a.keys, Webhooks: hooks, Log: log, PublicURL: cfg.PublicURL}),
 		Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
 		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
 		SigninLimit: signinLimit, ClientAddr: httpserver.ClientAddress(cfg.ClientIPHeader)})
@@ -399,12 +409,13 @@ func (e env) serve(args []string) error {
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		a.svc.RunSweeper(sweepCtx, cfg.SweepInterval)
-	}()
-	purgeDone := make(chan struct{})
-	go func() {
-		defer close(purgeDone)
-		runEvery(sweepCtx, cfg.SweepInterval, log, "purging idempotency keys", a.keys.Purge)
+		runMaintenance(sweepCtx, cfg.SweepInterval, log,
+			maintenance{"swept overdue payments", a.svc.Sweep},
+			maintenance{"purged old idempotency keys", a.keys.Purge},
+			maintenance{"expired unconfirmed sign-ups", a.id.ExpireSignUps},
+			maintenance{"purged old codes, notices and wrong-MPIN counts", func(ctx context.Context) (int, error) {
+				return 0, a.id.PurgeIdentityRecords(ctx)
+			}})
 	}()
 	hooksDone := make(chan struct{})
 	go func() {
@@ -425,7 +436,6 @@ func (e env) serve(args []string) error {
 	}
 	stopSweep()
 	<-sweepDone
-	<-purgeDone
 	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -433,14 +443,27 @@ func (e env) serve(args []string) error {
 	return err
 }
 
-// runEvery runs job now and then every interval until ctx is done,
-// logging its failures as what.
-func runEvery(ctx context.Context, interval time.Duration, log *slog.Logger, what string, job func(context.Context) (int, error)) {
+// maintenance is one job of serve's background loop.
+type maintenance struct {
+	what string // what it did, for the log
+	run  func(context.Context) (int, error)
+}
+
+// runMaintenance runs every job now and then every interval until ctx is
+// done, logging failures, and how much a job did when it did anything.
+// Every job is safe to run on several nodes at once.
+func runMaintenance(ctx context.Context, interval time.Duration, log *slog.Logger, jobs ...maintenance) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := job(ctx); err != nil && ctx.Err() == nil {
-			log.ErrorContext(ctx, what, "err", err)
+		for _, j := range jobs {
+			n, err := j.run(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.ErrorContext(ctx, "maintenance failed", "job", j.what, "err", err)
+			case n > 0:
+				log.InfoContext(ctx, j.what, "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -556,7 +579,7 @@ func (e env) admin(name string, args []string) error {
 	ctx, out := e.ctx, e.stdout
 	switch name {
 	case "merchant create":
-		m, kp, err := a.svc.CreateMerchant(ctx, e.actor(), payment.NewMerchant{Name: *nameFlag, Email: *email, Mobile: *mobile, KYC: store.KYC(*kyc)})
+		m, kp, err := a.id.CreateMerchant(ctx, e.actor(), identity.NewMerchant{Name: *nameFlag, Email: *email, Mobile: *mobile, KYC: store.KYC(*kyc)})
 		if err != nil {
 			return cliError(err)
 		}
@@ -587,13 +610,13 @@ func (e env) admin(name string, args []string) error {
 		}
 		fmt.Fprintf(out, "balance: test %d paisa, live %d paisa\n", info.Balances[ledger.Test], info.Balances[ledger.Live])
 	case "kyc approve":
-		m, err := a.svc.SetKYC(ctx, e.actor(), *merchantRef, store.KYC(*kyc), *reason)
+		m, err := a.id.SetKYC(ctx, e.actor(), *merchantRef, store.KYC(*kyc), *reason)
 		if err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(out, "merchant %s KYC is now %s\n", m.Idx, m.KYC)
 	case "consumer create":
-		c, err := a.svc.CreateConsumer(ctx, e.actor(), *mobile, *nameFlag, *mpin)
+		c, err := a.id.CreateConsumer(ctx, e.actor(), *mobile, *nameFlag, *mpin)
 		if err != nil {
 			return cliError(err)
 		}
@@ -609,12 +632,12 @@ func (e env) admin(name string, args []string) error {
 		}
 		fmt.Fprintf(out, "credited %d paisa to %s (%s book); balance %d paisa\n", p, *mobile, *book, bal)
 	case "consumer reset-mpin":
-		if err := a.svc.ResetMPIN(ctx, e.actor(), *mobile, *mpin); err != nil {
+		if err := a.id.ResetMPIN(ctx, e.actor(), *mobile, *mpin); err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(out, "MPIN of %s reset; wallet unlocked\n", *mobile)
 	case "keys rotate":
-		kp, err := a.svc.RotateKeys(ctx, e.actor(), *merchantRef, ledger.Book(*book))
+		kp, err := a.id.RotateKeys(ctx, e.actor(), *merchantRef, ledger.Book(*book))
 		if err != nil {
 			return cliError(err)
 		}
@@ -640,12 +663,12 @@ func (e env) admin(name string, args []string) error {
 
 // actor is who the command line's operator actions are audited as: the
 // OS user the environment names ($USER, else $LOGNAME), as it claims.
-func (e env) actor() payment.Actor {
+func (e env) actor() identity.Actor {
 	user := e.getenv("USER")
 	if user == "" {
 		user = e.getenv("LOGNAME")
 	}
-	return payment.CommandLine(user)
+	return identity.CommandLine(user)
 }
 
 // cliError turns a service error into a one-line message.

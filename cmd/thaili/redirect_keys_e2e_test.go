@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 )
@@ -46,7 +47,7 @@ func TestRedirectKeysSealedAtRest(t *testing.T) {
 // redirectKeysAtRest runs TestRedirectKeysSealedAtRest on the database
 // dbURL, which sqlDB reads directly; param is its first placeholder.
 func redirectKeysAtRest(t *testing.T, dbURL string, env map[string]string, sqlDB *sql.DB, param string) {
-	clear := payment.RedirectSigningKey(testSK)
+	clear := identity.RedirectSigningKey(testSK)
 	// onlySealed fails unless every secret key's signing key is sealed.
 	onlySealed := func(when string) {
 		t.Helper()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/sdk"
 )
@@ -272,7 +273,7 @@ func TestSDKLegacyAndErrors(t *testing.T) {
 // with the server's signer and verifier, on valid and tampered redirects.
 func TestSDKVerifyRedirectMatchesServer(t *testing.T) {
 	t.Parallel()
-	key := payment.RedirectSigningKey(testSK)
+	key := identity.RedirectSigningKey(testSK)
 	paid := [][2]string{{"pidx", "bZQLD9wRVWo4CdESSfuSsB"}, {"txnId", "4H7AhoXDJWg5WjrcPT9ixW"}, {"amount", "1000"},
 		{"total_amount", "1000"}, {"status", "Completed"}, {"mobile", "98XXXXX904"}, {"tidx", "4H7AhoXDJWg5WjrcPT9ixW"},
 		{"purchase_order_id", "order 1&2=3"}, {"purchase_order_name", "Café, कलम\nline"}, {"transaction_id", "4H7AhoXDJWg5WjrcPT9ixW"}}

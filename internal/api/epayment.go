@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -16,25 +17,25 @@ import (
 
 // keyCaller authenticates a "Key <key>" header holding a secret key or,
 // where Khalti's SDKs send one (lookup, lookup-sdk, detail), a public key.
-func (s *Server) keyCaller(r *http.Request, kinds ...store.KeyKind) (payment.Caller, error) {
+func (s *Server) keyCaller(r *http.Request, kinds ...store.KeyKind) (identity.Caller, error) {
 	parts := strings.Fields(r.Header.Get("Authorization"))
 	if len(parts) == 0 || !strings.EqualFold(parts[0], "key") {
-		return payment.Caller{}, fault.Unauthorized(fault.MsgNoCredentials)
+		return identity.Caller{}, fault.Unauthorized(fault.MsgNoCredentials)
 	}
 	switch {
 	case len(parts) == 1:
-		return payment.Caller{}, fault.Unauthorized(fault.MsgTokenNoCredentials)
+		return identity.Caller{}, fault.Unauthorized(fault.MsgTokenNoCredentials)
 	case len(parts) > 2:
-		return payment.Caller{}, fault.Unauthorized(fault.MsgTokenSpaces)
+		return identity.Caller{}, fault.Unauthorized(fault.MsgTokenSpaces)
 	}
 	var err error
 	for _, kind := range kinds {
-		var c payment.Caller
-		if c, err = s.svc.Authenticate(r.Context(), parts[1], kind); err == nil {
+		var c identity.Caller
+		if c, err = s.id.Authenticate(r.Context(), parts[1], kind); err == nil {
 			return c, nil
 		}
 	}
-	return payment.Caller{}, err
+	return identity.Caller{}, err
 }
 
 // validURL reports whether raw is an absolute http(s) URL, as DRF's

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -21,8 +19,8 @@ import (
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
 // Seed bodies shared by the fuzz tests: valid requests of each endpoint
@@ -179,29 +177,17 @@ type fuzzServer struct {
 func newFuzzServer(f *testing.F) *fuzzServer {
 	f.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(f.TempDir(), "fuzz.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		f.Fatal(err)
-	}
-	cfg := payment.DefaultConfig()
-	cfg.MPINIterations = 1000
+	db := servicetest.SQLite(f)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := payment.New(payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader, Secret: bytes.Repeat([]byte("s"), 32), Log: log})
-	if err != nil {
-		f.Fatal(err)
-	}
+	svc, id := servicetest.New(f, db, time.Now, nil)
 	if _, err := svc.Seed(ctx); err != nil {
 		f.Fatal(err)
 	}
-	caller, err := svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
+	caller, err := id.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
 	if err != nil {
 		f.Fatal(err)
 	}
-	fs := &fuzzServer{svc: svc, handler: apiHandler(New(Options{Service: svc, Idempotency: testKeys(f, db, time.Now), Log: log, PublicURL: "http://thaili.test"})),
+	fs := &fuzzServer{svc: svc, handler: apiHandler(New(Options{Service: svc, Identity: id, Idempotency: testKeys(f, db, time.Now), Log: log, PublicURL: "http://thaili.test"})),
 		confirmedAmount: 2000, completedAmount: 3000}
 	pay := func(amount int64, confirm, verify bool) (token, idx string) {
 		res, err := svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: "9800000001", MPIN: "1111",

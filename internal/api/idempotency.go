@@ -11,7 +11,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/idempotency"
-	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -168,7 +168,7 @@ func (s *Server) holdIdempotencyKey(r *http.Request, req *idempotency.Request) (
 
 // idempotencyCaller authenticates the request's credential without
 // consuming the body.
-func (s *Server) idempotencyCaller(r *http.Request, src keySource, body []byte) (payment.Caller, error) {
+func (s *Server) idempotencyCaller(r *http.Request, src keySource, body []byte) (identity.Caller, error) {
 	if src == secretKeyHeader {
 		return s.secretCaller(r)
 	}
@@ -176,13 +176,13 @@ func (s *Server) idempotencyCaller(r *http.Request, src keySource, body []byte) 
 	r2.Body = io.NopCloser(bytes.NewReader(body))
 	f, err := readForm(r2)
 	if err != nil {
-		return payment.Caller{}, err
+		return identity.Caller{}, err
 	}
 	pk := f.str("public_key", true)
 	if err := f.err(); err != nil {
-		return payment.Caller{}, err
+		return identity.Caller{}, err
 	}
-	return s.svc.Authenticate(r.Context(), pk, store.PublicKey)
+	return s.id.Authenticate(r.Context(), pk, store.PublicKey)
 }
 
 // checkIdempotencyKey returns why the Idempotency-Key header values are

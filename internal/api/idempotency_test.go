@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,38 +18,23 @@ import (
 	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
 // newIdempotencyServer is a Server on a fresh, seeded SQLite database;
-// opts may change the service's Deps (its clock, its store) first.
-func newIdempotencyServer(t *testing.T, opts ...func(*payment.Deps)) *Server {
+// opts may change the services' Deps (their clock, their store) first.
+func newIdempotencyServer(t *testing.T, opts ...func(*servicetest.Deps)) *Server {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "idem.db"))
-	if err != nil {
+	var st store.Store
+	var now func() time.Time
+	svc, id := servicetest.New(t, servicetest.SQLite(t), time.Now, nil,
+		append(opts, func(d *servicetest.Deps) { st, now = d.Payment.Store, d.Payment.Now })...)
+	if _, err := svc.Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg := payment.DefaultConfig()
-	cfg.MPINIterations = 1000
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	deps := payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader, Secret: bytes.Repeat([]byte("s"), 32), Log: log}
-	for _, o := range opts {
-		o(&deps)
-	}
-	svc, err := payment.New(deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return New(Options{Service: svc, Idempotency: testKeys(t, deps.Store, deps.Now), Log: log, PublicURL: "http://thaili.test"})
+	return New(Options{Service: svc, Identity: id, Idempotency: testKeys(t, st, now), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PublicURL: "http://thaili.test"})
 }
 
 // testKeys keeps Idempotency-Keys in st, as cmd/thaili does.
@@ -213,7 +197,11 @@ func leaseTestServer(t *testing.T, h handlerFunc) (*Server, *testClock, *downSto
 	t.Helper()
 	clock := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	db := &downStore{}
-	s := newIdempotencyServer(t, func(d *payment.Deps) { d.Now, db.Store, d.Store = clock.Now, d.Store, db })
+	s := newIdempotencyServer(t, func(d *servicetest.Deps) {
+		db.Store = d.Payment.Store
+		d.Payment.Now, d.Payment.Store = clock.Now, db
+		d.Identity.Now, d.Identity.Store = clock.Now, db
+	})
 	s.renewEvery = time.Millisecond
 	return s, clock, db, s.route(http.MethodPost, false, s.idempotent(secretKeyHeader, h))
 }
@@ -248,7 +236,7 @@ func TestIdempotentRenewsWhileRunning(t *testing.T) {
 	go func() { done <- sendKey(h, "slow") }()
 	<-entered
 	ctx := context.Background()
-	caller, err := s.svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
+	caller, err := s.id.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
+	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
 
 // secretCaller authenticates the Authorization header ("Key <secret>",
 // keyword in any case) with DRF's exact 401 messages.
-func (s *Server) secretCaller(r *http.Request) (payment.Caller, error) {
+func (s *Server) secretCaller(r *http.Request) (identity.Caller, error) {
 	return s.keyCaller(r, store.SecretKey)
 }
 
@@ -170,7 +172,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 		add  int
 	}{{"start_date", &lq.From, 0}, {"end_date", &lq.To, 1}} {
 		if v := q.Get(bound.name); v != "" {
-			d, err := time.ParseInLocation("2006-01-02", v, payment.Nepal)
+			d, err := time.ParseInLocation("2006-01-02", v, nepal.Zone)
 			if err != nil {
 				fields[bound.name] = []string{"Enter a valid date in the format YYYY-MM-DD."}
 				continue

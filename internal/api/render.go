@@ -6,15 +6,16 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
 // timestamp formats t as Khalti does: microseconds and +05:45
-// (payment.Nepal, a fixed offset, so no time zone database is needed).
+// (nepal.Zone, a fixed offset, so no time zone database is needed).
 func timestamp(t time.Time) string {
-	return t.In(payment.Nepal).Format("2006-01-02T15:04:05.000000-07:00")
+	return t.In(nepal.Zone).Format("2006-01-02T15:04:05.000000-07:00")
 }
 
 // Fixed ids and templates for states and transaction types. Completed's

@@ -15,6 +15,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/idempotency"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/webhook"
 )
@@ -22,6 +23,7 @@ import (
 // Server is the JSON API in front of a payment.Service.
 type Server struct {
 	svc       *payment.Service
+	id        *identity.Service
 	idem      *idempotency.Keys // the Idempotency-Keys of POSTs that create or move something
 	hooks     *webhook.Service  // the webhook endpoints under /api/thaili/webhooks/
 	log       *slog.Logger
@@ -35,6 +37,8 @@ type Server struct {
 // Options configure a Server.
 type Options struct {
 	Service *payment.Service
+	// Identity resolves keys, sessions and sign-ins.
+	Identity *identity.Service
 	// Idempotency keeps the Idempotency-Keys of the POSTs that take one;
 	// it must be given.
 	Idempotency *idempotency.Keys
@@ -47,7 +51,7 @@ type Options struct {
 
 // New builds the API; Routes registers it.
 func New(o Options) *Server {
-	return &Server{svc: o.Service, idem: o.Idempotency, hooks: o.Webhooks, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"),
+	return &Server{svc: o.Service, id: o.Identity, idem: o.Idempotency, hooks: o.Webhooks, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"),
 		renewEvery: idempotency.RenewEvery}
 }
 

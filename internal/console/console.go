@@ -21,6 +21,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -40,7 +41,9 @@ const (
 // Options configure Pages.
 type Options struct {
 	Service *payment.Service
-	Log     *slog.Logger
+	// Identity resolves keys, sessions and sign-ins.
+	Identity *identity.Service
+	Log      *slog.Logger
 	// PublicURL decides whether cookies are Secure (an https URL).
 	PublicURL string
 }
@@ -48,6 +51,7 @@ type Options struct {
 // Pages serves the console.
 type Pages struct {
 	svc    *payment.Service
+	id     *identity.Service
 	log    *slog.Logger
 	tmpl   *template.Template
 	secure bool
@@ -60,7 +64,7 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{svc: o.Service, log: o.Log, tmpl: tmpl, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
+	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, tmpl: tmpl, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -163,7 +167,7 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	email := r.PostFormValue("email")
-	id, err := p.svc.OperatorLogin(r.Context(), email, r.PostFormValue("password"))
+	id, err := p.id.OperatorLogin(r.Context(), email, r.PostFormValue("password"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Operator log in", Page: "login", CSRF: csrf, Email: email}))
 		return
@@ -175,7 +179,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ store.Operator, v view) {
-	if err := p.svc.OperatorLogout(r.Context(), id); err != nil {
+	if err := p.id.OperatorLogout(r.Context(), id); err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
@@ -197,7 +201,7 @@ func (p *Pages) overview(w http.ResponseWriter, r *http.Request, _ string, _ sto
 	for _, x := range violations {
 		v.Violations = append(v.Violations, x.String())
 	}
-	if v.Queue, err = p.svc.SearchMerchants(r.Context(), "", store.KYCSubmitted); err != nil {
+	if v.Queue, err = p.id.SearchMerchants(r.Context(), "", store.KYCSubmitted); err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
@@ -209,7 +213,7 @@ func (p *Pages) merchants(w http.ResponseWriter, r *http.Request, _ string, _ st
 		v.Query = r.URL.Query().Get("q")
 	}
 	v.Title, v.Page = "Merchants", "merchants"
-	list, err := p.svc.SearchMerchants(r.Context(), v.Query, "")
+	list, err := p.id.SearchMerchants(r.Context(), v.Query, "")
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
@@ -217,7 +221,7 @@ func (p *Pages) merchants(w http.ResponseWriter, r *http.Request, _ string, _ st
 	for _, m := range list {
 		row := merchantRow{MerchantSummary: m}
 		if m.KYC != store.KYCNone {
-			sub, err := p.svc.MerchantKYC(r.Context(), m.ID)
+			sub, err := p.id.MerchantKYC(r.Context(), m.ID)
 			if err != nil {
 				p.render(w, p.failure(r, err, view{}))
 				return
@@ -234,7 +238,7 @@ func (p *Pages) kycDocument(w http.ResponseWriter, r *http.Request, _ string, o 
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var d store.KYCDocument
 	if err == nil {
-		d, err = p.svc.KYCDocument(r.Context(), payment.ConsoleOperator(o), idx, id)
+		d, err = p.id.KYCDocument(r.Context(), identity.ConsoleOperator(o), idx, id)
 	} else {
 		err = fault.NotFound()
 	}
@@ -279,7 +283,7 @@ func (p *Pages) kyc(w http.ResponseWriter, r *http.Request, id string, o store.O
 	if decision == "reject" {
 		state = store.KYCRejected
 	}
-	m, err := p.svc.SetKYC(r.Context(), payment.ConsoleOperator(o), r.PostFormValue("merchant"), state, r.PostFormValue("reason"))
+	m, err := p.id.SetKYC(r.Context(), identity.ConsoleOperator(o), r.PostFormValue("merchant"), state, r.PostFormValue("reason"))
 	if err != nil {
 		p.failed(w, r, id, o, err, v, p.merchants)
 		return
@@ -293,13 +297,13 @@ func (p *Pages) consumers(w http.ResponseWriter, r *http.Request, _ string, _ st
 		v.Query = r.URL.Query().Get("q")
 	}
 	v.Title, v.Page, v.Books = "Wallets", "consumers", []ledger.Book{ledger.Test, ledger.Live}
-	list, err := p.svc.SearchConsumers(r.Context(), v.Query)
+	list, err := p.id.SearchConsumers(r.Context(), v.Query)
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
 	for _, c := range list {
-		row := consumerRow{Consumer: c, Lock: p.svc.LockText(c)}
+		row := consumerRow{Consumer: c, Lock: p.id.LockText(c)}
 		t, _ := p.svc.WalletBalance(r.Context(), c.Mobile, ledger.Test)
 		l, _ := p.svc.WalletBalance(r.Context(), c.Mobile, ledger.Live)
 		row.Test, row.Live = t.String(), l.String()
@@ -316,7 +320,7 @@ func (p *Pages) topup(w http.ResponseWriter, r *http.Request, id string, o store
 		p.failed(w, r, id, o, fault.FieldError("amount", "Enter the amount in paisa, a whole number."), v, p.consumers)
 		return
 	}
-	bal, err := p.svc.Topup(r.Context(), payment.ConsoleOperator(o), mobile, book, amount)
+	bal, err := p.svc.Topup(r.Context(), identity.ConsoleOperator(o), mobile, book, amount)
 	if err != nil {
 		p.failed(w, r, id, o, err, v, p.consumers)
 		return
@@ -328,7 +332,7 @@ func (p *Pages) topup(w http.ResponseWriter, r *http.Request, id string, o store
 func (p *Pages) unlock(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {
 	v.Query = r.PostFormValue("q")
 	mobile := r.PostFormValue("mobile")
-	if err := p.svc.UnlockConsumer(r.Context(), payment.ConsoleOperator(o), mobile); err != nil {
+	if err := p.id.UnlockConsumer(r.Context(), identity.ConsoleOperator(o), mobile); err != nil {
 		p.failed(w, r, id, o, err, v, p.consumers)
 		return
 	}
@@ -338,7 +342,7 @@ func (p *Pages) unlock(w http.ResponseWriter, r *http.Request, id string, o stor
 
 func (p *Pages) audit(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
 	v.Title, v.Page = "Audit log", "audit"
-	list, err := p.svc.AuditLog(r.Context())
+	list, err := p.id.AuditLog(r.Context())
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
@@ -365,13 +369,13 @@ func (p *Pages) session(r *http.Request) (string, store.Operator, error) {
 	if err != nil {
 		return "", store.Operator{}, &fault.Error{Kind: fault.KindUnauthorized}
 	}
-	o, err := p.svc.SessionOperator(r.Context(), c.Value)
+	o, err := p.id.SessionOperator(r.Context(), c.Value)
 	return c.Value, o, err
 }
 
 // signedIn is the view of every signed-in page.
 func (p *Pages) signedIn(id string, o store.Operator) view {
-	return view{Status: http.StatusOK, CSRF: p.svc.CSRFToken("operator:" + id), Operator: o.Email}
+	return view{Status: http.StatusOK, CSRF: p.id.CSRFToken("operator:" + id), Operator: o.Email}
 }
 
 // toLogin answers a request without a valid session: 303 to /admin/login/.
@@ -407,7 +411,7 @@ func (p *Pages) sessionPost(h handler) http.Handler {
 			p.toLogin(w, r, err)
 			return
 		}
-		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.svc.CSRFToken("operator:"+id)), []byte(r.PostFormValue("csrf"))) {
+		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.id.CSRFToken("operator:"+id)), []byte(r.PostFormValue("csrf"))) {
 			p.refuse(w, err)
 			return
 		}
@@ -442,7 +446,7 @@ func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
 
 // pre is the CSRF protection of the signed-out forms.
 func (p *Pages) pre() formpage.PreSession {
-	return formpage.PreSession{Cookie: preCookie, Purpose: "operator-pre:", Token: p.svc.CSRFToken,
+	return formpage.PreSession{Cookie: preCookie, Purpose: "operator-pre:", Token: p.id.CSRFToken,
 		Cookies: formpage.Cookies{Path: cookiePath, SameSite: http.SameSiteStrictMode, Secure: p.secure}}
 }
 

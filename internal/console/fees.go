@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -81,7 +82,7 @@ func (p *Pages) setFees(w http.ResponseWriter, r *http.Request, id string, o sto
 	tiers, err := parseTiers(rows)
 	var m store.Merchant
 	if err == nil {
-		m, err = p.svc.SetFeeSchedule(r.Context(), payment.ConsoleOperator(o), r.PathValue("idx"), book, tiers)
+		m, err = p.svc.SetFeeSchedule(r.Context(), identity.ConsoleOperator(o), r.PathValue("idx"), book, tiers)
 	}
 	if err != nil {
 		v.FeeBook, v.FeeRows = book, rows

@@ -6,6 +6,7 @@ import (
 
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -110,7 +111,7 @@ func plural(n int64) string {
 func (p *Pages) charts(ctx context.Context, m store.Merchant, books []ledger.Book) ([]chart, error) {
 	var out []chart
 	for _, b := range books {
-		days, err := p.svc.DailyVolume(ctx, m.ID, b, chartDays, payment.Nepal)
+		days, err := p.svc.DailyVolume(ctx, m.ID, b, chartDays, nepal.Zone)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,7 @@
 // /join/merchant/ with a phone confirmation code, log in and out, and a
 // minimal dashboard with the merchant's keys, go-live checklist and
 // balances. Pages are server-rendered from embedded templates and need no
-// JavaScript. Sessions live in the database (payment/accounts.go); every
+// JavaScript. Sessions live in the database (identity/merchants.go); every
 // form carries a CSRF token, an HMAC under the server secret of the
 // session id, or before sign-in of a random pre-session cookie.
 package dashboard
@@ -18,6 +18,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -36,7 +37,9 @@ const (
 // Options configure Pages.
 type Options struct {
 	Service *payment.Service
-	Log     *slog.Logger
+	// Identity resolves keys, sessions and sign-ins.
+	Identity *identity.Service
+	Log      *slog.Logger
 	// PublicURL decides whether cookies are Secure (an https URL).
 	PublicURL string
 	// Webhooks manages the merchant's webhook endpoints and their
@@ -47,6 +50,7 @@ type Options struct {
 // Pages serves the merchant pages.
 type Pages struct {
 	svc    *payment.Service
+	id     *identity.Service
 	hooks  *webhook.Service
 	log    *slog.Logger
 	tmpl   *template.Template
@@ -64,7 +68,7 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{svc: o.Service, hooks: o.Webhooks, log: o.Log, tmpl: tmpl, css: css, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
+	p := &Pages{svc: o.Service, id: o.Identity, hooks: o.Webhooks, log: o.Log, tmpl: tmpl, css: css, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,7 +123,7 @@ type view struct {
 	Name, Email, Phone string
 	Challenge          string
 	// Keys shown only this once (sign-up, rotation).
-	NewKeys *payment.KeyPair
+	NewKeys *identity.KeyPair
 	// The dashboard.
 	Merchant    store.Merchant
 	KYC         string
@@ -153,7 +157,7 @@ type view struct {
 	Amount                   string
 	// The KYC page: the submission, whether the form is open (state none
 	// or rejected), and the form's values.
-	KYCSub  payment.KYCSubmission
+	KYCSub  identity.KYCSubmission
 	KYCOpen bool
 	KYCForm kycForm
 }
@@ -185,9 +189,9 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf string) {
-	in := payment.SignUp{Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
+	in := identity.SignUp{Name: r.PostFormValue("name"), Email: r.PostFormValue("email"),
 		Phone: strings.TrimSpace(r.PostFormValue("phone")), Password: r.PostFormValue("password")}
-	sent, err := p.svc.SignUpMerchant(r.Context(), in)
+	sent, err := p.id.SignUpMerchant(r.Context(), in)
 	if err != nil {
 		v := p.failure(r, err, view{Title: "Sign up", Page: "signup", CSRF: csrf, Name: in.Name, Email: in.Email, Phone: in.Phone})
 		p.render(w, v)
@@ -197,14 +201,14 @@ func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf string) {
 }
 
 // codeForm is the page asking for the code just sent.
-func (p *Pages) codeForm(csrf, email string, sent payment.CodeSent, notice string) view {
+func (p *Pages) codeForm(csrf, email string, sent identity.CodeSent, notice string) view {
 	return view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Email: email,
 		Phone: sent.To, Challenge: sent.Challenge, Notice: notice}
 }
 
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf string) {
 	email, challenge := r.PostFormValue("email"), r.PostFormValue("challenge")
-	session, err := p.svc.ConfirmMerchantPhone(r.Context(), challenge, r.PostFormValue("code"))
+	session, err := p.id.ConfirmMerchantPhone(r.Context(), challenge, r.PostFormValue("code"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Email: email, Phone: "your phone",
 			Challenge: challenge}))
@@ -215,13 +219,13 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf string) {
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	email := r.PostFormValue("email")
-	in, err := p.svc.Login(r.Context(), email, r.PostFormValue("password"))
+	in, err := p.id.Login(r.Context(), email, r.PostFormValue("password"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Log in", Page: "login", CSRF: csrf, Email: email}))
 		return
 	}
 	if in.Code != nil {
-		p.render(w, p.codeForm(csrf, strings.TrimSpace(email), *in.Code, payment.MsgConfirmFirst))
+		p.render(w, p.codeForm(csrf, strings.TrimSpace(email), *in.Code, identity.MsgConfirmFirst))
 		return
 	}
 	p.signIn(w, r, in.Session)
@@ -237,7 +241,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, session string) {
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ store.Merchant) {
-	if err := p.svc.Logout(r.Context(), id); err != nil {
+	if err := p.id.Logout(r.Context(), id); err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
@@ -245,7 +249,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ stor
 }
 
 func (p *Pages) logoutEverywhere(w http.ResponseWriter, r *http.Request, _ string, m store.Merchant) {
-	if err := p.svc.LogoutEverywhere(r.Context(), m.ID); err != nil {
+	if err := p.id.LogoutEverywhere(r.Context(), m.ID); err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
@@ -271,7 +275,7 @@ func (p *Pages) dashboard(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) rotate(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
 	book := ledger.Book(r.PostFormValue("book"))
-	kp, err := p.svc.RotateOwnKeys(r.Context(), m.Idx, book)
+	kp, err := p.id.RotateOwnKeys(r.Context(), m.Idx, book)
 	if err != nil {
 		p.renderDashboard(w, r, id, m, p.failure(r, err, view{}))
 		return
@@ -280,7 +284,7 @@ func (p *Pages) rotate(w http.ResponseWriter, r *http.Request, id string, m stor
 }
 
 func (p *Pages) password(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
-	err := p.svc.ChangePassword(r.Context(), m.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), id)
+	err := p.id.ChangePassword(r.Context(), m.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), id)
 	if err != nil {
 		p.renderDashboard(w, r, id, m, p.failure(r, err, view{}))
 		return
@@ -299,7 +303,7 @@ func (p *Pages) renderDashboard(w http.ResponseWriter, r *http.Request, id strin
 	if v.Status == 0 {
 		v.Status = http.StatusOK
 	}
-	v.Title, v.Page, v.SignedIn, v.CSRF = "Dashboard", "dashboard", true, p.svc.CSRFToken("session:"+id)
+	v.Title, v.Page, v.SignedIn, v.CSRF = "Dashboard", "dashboard", true, p.id.CSRFToken("session:"+id)
 	v.Merchant, v.KYC = info.Merchant, string(info.Merchant.KYC)
 	v.KYCApproved = info.Merchant.KYC == store.KYCApproved
 	v.Books = []ledger.Book{ledger.Test}
@@ -350,7 +354,7 @@ func (p *Pages) session(r *http.Request) (string, store.Merchant, error) {
 	if err != nil {
 		return "", store.Merchant{}, &fault.Error{Kind: fault.KindUnauthorized}
 	}
-	m, err := p.svc.SessionMerchant(r.Context(), c.Value)
+	m, err := p.id.SessionMerchant(r.Context(), c.Value)
 	return c.Value, m, err
 }
 
@@ -376,7 +380,7 @@ func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id st
 			p.toLogin(w, r, err)
 			return
 		}
-		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.svc.CSRFToken("session:"+id)), []byte(r.PostFormValue("csrf"))) {
+		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.id.CSRFToken("session:"+id)), []byte(r.PostFormValue("csrf"))) {
 			p.refuse(w, err)
 			return
 		}
@@ -411,7 +415,7 @@ func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
 
 // pre is the CSRF protection of the signed-out forms.
 func (p *Pages) pre() formpage.PreSession {
-	return formpage.PreSession{Cookie: preCookie, Purpose: "pre:", Token: p.svc.CSRFToken,
+	return formpage.PreSession{Cookie: preCookie, Purpose: "pre:", Token: p.id.CSRFToken,
 		Cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: p.secure}}
 }
 

@@ -8,7 +8,7 @@ import (
 	"net/http"
 
 	"github.com/thaili/thaili/internal/formpage"
-	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -27,7 +27,7 @@ type kycForm struct {
 
 // kycBodyLimit bounds the whole multipart body: the documents' 6 MiB and
 // room for the text fields and the multipart framing.
-const kycBodyLimit = payment.MaxKYCUploadTotal + 64<<10
+const kycBodyLimit = identity.MaxKYCUploadTotal + 64<<10
 
 func (p *Pages) kycPage(w http.ResponseWriter, r *http.Request) {
 	id, m, err := p.session(r)
@@ -54,11 +54,11 @@ func (p *Pages) submitKYC(w http.ResponseWriter, r *http.Request) {
 			Error: "The upload is too large: the documents may be at most 6 MiB together, 2 MiB each. Nothing was stored."})
 		return
 	}
-	if (err != nil && !errors.Is(err, http.ErrNotMultipart)) || !hmac.Equal([]byte(p.svc.CSRFToken("session:"+id)), []byte(r.PostFormValue("csrf"))) {
+	if (err != nil && !errors.Is(err, http.ErrNotMultipart)) || !hmac.Equal([]byte(p.id.CSRFToken("session:"+id)), []byte(r.PostFormValue("csrf"))) {
 		p.refuse(w, formpage.ErrForged)
 		return
 	}
-	in := payment.KYCForm{BusinessName: r.PostFormValue("business_name"), RegistrationNumber: r.PostFormValue("registration_number"),
+	in := identity.KYCForm{BusinessName: r.PostFormValue("business_name"), RegistrationNumber: r.PostFormValue("registration_number"),
 		TaxNumber: r.PostFormValue("tax_number"), Address: r.PostFormValue("address")}
 	v := view{KYCForm: kycForm{in.BusinessName, in.RegistrationNumber, in.TaxNumber, in.Address}}
 	if r.MultipartForm != nil {
@@ -74,7 +74,7 @@ func (p *Pages) submitKYC(w http.ResponseWriter, r *http.Request) {
 			in.Documents = append(in.Documents, data)
 		}
 	}
-	if _, err := p.svc.SubmitKYC(r.Context(), m.ID, in); err != nil {
+	if _, err := p.id.SubmitKYC(r.Context(), m.ID, in); err != nil {
 		v = p.failure(r, err, v)
 		if v.Status == http.StatusInternalServerError {
 			p.render(w, v)
@@ -94,12 +94,12 @@ func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, payment.MaxKYCDocumentSize+1))
+	return io.ReadAll(io.LimitReader(f, identity.MaxKYCDocumentSize+1))
 }
 
 // renderKYC fills v with m's KYC state and submission.
 func (p *Pages) renderKYC(w http.ResponseWriter, r *http.Request, id string, m store.Merchant, v view) {
-	sub, err := p.svc.MerchantKYC(r.Context(), m.ID)
+	sub, err := p.id.MerchantKYC(r.Context(), m.ID)
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return

@@ -14,8 +14,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
@@ -137,7 +139,7 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 		if d.v == "" {
 			continue
 		}
-		t, err := time.ParseInLocation("2006-01-02", d.v, payment.Nepal)
+		t, err := time.ParseInLocation("2006-01-02", d.v, nepal.Zone)
 		if err != nil {
 			errs = append(errs, d.name+" date must be YYYY-MM-DD.")
 			continue
@@ -168,7 +170,7 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 
 func row(t payment.Transaction) txRow {
 	pm := t.Payment
-	r := txRow{Idx: pm.Idx, Date: pm.CreatedAt.In(payment.Nepal).Format("2006-01-02 15:04"), Order: pm.ProductIdentity, Product: pm.ProductName,
+	r := txRow{Idx: pm.Idx, Date: pm.CreatedAt.In(nepal.Zone).Format("2006-01-02 15:04"), Order: pm.ProductIdentity, Product: pm.ProductName,
 		Payer: phone.MaskPayer(t.Consumer.Mobile), Amount: pm.Amount, Refunded: pm.Refunded, State: string(pm.State)}
 	if pm.Kind == store.EPayment {
 		r.Order, r.Product = pm.PurchaseOrderID, pm.PurchaseOrderName
@@ -184,12 +186,12 @@ func captured(s store.State) bool {
 	return s == store.Completed || s == store.PartiallyRefunded || s == store.Refunded
 }
 
-// nepal shows t in Nepal time, or "" when zero.
-func nepal(t time.Time) string {
+// inNepal shows t in Nepal time, or "" when zero.
+func inNepal(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(payment.Nepal).Format("2006-01-02 15:04:05 -07:00")
+	return t.In(nepal.Zone).Format("2006-01-02 15:04:05 -07:00")
 }
 
 func (p *Pages) transactions(w http.ResponseWriter, r *http.Request) {
@@ -274,7 +276,7 @@ func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Write(csvHeader)
 	for _, t := range rows {
 		pm, rw := t.Payment, row(t)
-		cw.Write(csvSafe([]string{pm.CreatedAt.In(payment.Nepal).Format("2006-01-02T15:04:05.000000-07:00"), rw.Idx, rw.Order, rw.Product, rw.Payer,
+		cw.Write(csvSafe([]string{pm.CreatedAt.In(nepal.Zone).Format("2006-01-02T15:04:05.000000-07:00"), rw.Idx, rw.Order, rw.Product, rw.Payer,
 			strconv.FormatInt(int64(rw.Amount), 10), strconv.FormatInt(int64(rw.Fee), 10), strconv.FormatInt(int64(rw.Refunded), 10), rw.State}))
 	}
 	cw.Flush()
@@ -357,7 +359,7 @@ func (p *Pages) refund(w http.ResponseWriter, r *http.Request, id string, m stor
 }
 
 // renderTransaction fills v with transaction idx of the caller's.
-func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, id string, caller payment.Caller, books []ledger.Book, idx string, v view) {
+func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, id string, caller identity.Caller, books []ledger.Book, idx string, v view) {
 	t, err := p.svc.Detail(r.Context(), caller, idx)
 	if err != nil {
 		p.txFailure(w, r, id, err)
@@ -365,8 +367,8 @@ func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, id str
 	}
 	pm := t.Payment
 	d := txDetail{txRow: row(t), Kind: string(pm.Kind), ProductURL: pm.ProductURL, Remaining: pm.Amount - pm.Refunded,
-		CanRefund: p.svc.CanRefund(pm), Completed: nepal(pm.CompletedAt), Updated: nepal(pm.UpdatedAt)}
-	d.Date = nepal(pm.CreatedAt)
+		CanRefund: p.svc.CanRefund(pm), Completed: inNepal(pm.CompletedAt), Updated: inNepal(pm.UpdatedAt)}
+	d.Date = inNepal(pm.CreatedAt)
 	if captured(pm.State) && pm.FeeAmount > 0 {
 		d.FeeIdx = pm.FeeIdx
 	}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
-	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/webhook"
 )
@@ -48,10 +48,10 @@ type deliveryRow struct {
 // hookCaller resolves the book a webhook page works on: book ("" is
 // test) must be one of m's books. The caller is m in that book, with the
 // secret key's rights, as the API's webhook calls are.
-func (p *Pages) hookCaller(r *http.Request, m store.Merchant, book string) (payment.Caller, []ledger.Book, error) {
-	books, err := p.svc.MerchantBooks(r.Context(), m.ID)
+func (p *Pages) hookCaller(r *http.Request, m store.Merchant, book string) (identity.Caller, []ledger.Book, error) {
+	books, err := p.id.MerchantBooks(r.Context(), m.ID)
 	if err != nil {
-		return payment.Caller{}, nil, err
+		return identity.Caller{}, nil, err
 	}
 	b := ledger.Book(book)
 	if book == "" {
@@ -62,9 +62,9 @@ func (p *Pages) hookCaller(r *http.Request, m store.Merchant, book string) (paym
 		if b == ledger.Live {
 			msg = "You have no live keys yet: they are issued after your first completed test payment."
 		}
-		return payment.Caller{}, nil, fault.DetailError(msg)
+		return identity.Caller{}, nil, fault.DetailError(msg)
 	}
-	return payment.Caller{Merchant: m, Book: b, Kind: store.SecretKey}, books, nil
+	return identity.Caller{Merchant: m, Book: b, Kind: store.SecretKey}, books, nil
 }
 
 func (p *Pages) webhooks(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +153,7 @@ func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, id string,
 }
 
 // renderWebhooks fills v with the caller's endpoints and the form.
-func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, id string, caller payment.Caller, books []ledger.Book, v view) {
+func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, id string, caller identity.Caller, books []ledger.Book, v view) {
 	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
@@ -171,7 +171,7 @@ func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, id string
 // renderLog fills v with endpoint idx's delivery log; an endpoint the
 // caller does not have (missing, deleted, another merchant's or book's)
 // is the not-found page.
-func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, id string, caller payment.Caller, books []ledger.Book, idx string, v view) {
+func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, id string, caller identity.Caller, books []ledger.Book, idx string, v view) {
 	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
 	if err != nil {
 		p.render(w, p.failure(r, err, view{}))
@@ -214,7 +214,7 @@ func (p *Pages) hookFailure(w http.ResponseWriter, r *http.Request, id string, e
 
 // signedIn marks v as a page of session id.
 func (p *Pages) signedIn(id string, v view) view {
-	v.SignedIn, v.CSRF = true, p.svc.CSRFToken("session:"+id)
+	v.SignedIn, v.CSRF = true, p.id.CSRFToken("session:"+id)
 	if v.Status == 0 {
 		v.Status = http.StatusOK
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
@@ -39,7 +40,9 @@ const (
 // Options configure the Shop.
 type Options struct {
 	Service *payment.Service
-	Log     *slog.Logger
+	// Identity resolves keys, sessions and sign-ins.
+	Identity *identity.Service
+	Log      *slog.Logger
 	// PublicURL is the server's base URL, without a trailing slash; the
 	// return_url and website_url sent at initiate are built on it.
 	PublicURL string
@@ -48,6 +51,7 @@ type Options struct {
 // Shop serves the demo shop's pages under /demo/.
 type Shop struct {
 	svc       *payment.Service
+	id        *identity.Service
 	log       *slog.Logger
 	publicURL string
 	tmpl      *template.Template
@@ -61,7 +65,7 @@ func New(o Options) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Shop{svc: o.Service, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), tmpl: tmpl,
+	s := &Shop{svc: o.Service, id: o.Identity, log: o.Log, publicURL: strings.TrimRight(o.PublicURL, "/"), tmpl: tmpl,
 		mux: http.NewServeMux(), static: map[string][]byte{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -101,8 +105,8 @@ func only(method string, h http.HandlerFunc) http.HandlerFunc {
 
 // caller authenticates as the demo merchant with its test secret key, as
 // the shop's server would with the API.
-func (s *Shop) caller(r *http.Request) (payment.Caller, error) {
-	return s.svc.Authenticate(r.Context(), payment.DemoSecretKey, store.SecretKey)
+func (s *Shop) caller(r *http.Request) (identity.Caller, error) {
+	return s.id.Authenticate(r.Context(), payment.DemoSecretKey, store.SecretKey)
 }
 
 // pageCSP allows the shop's own scripts, styles and calls, the widget's

@@ -19,6 +19,7 @@ import (
 	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/console"
 	"github.com/thaili/thaili/internal/dashboard"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
@@ -136,7 +137,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // logRequests gives every request an id (the client's X-Request-Id if it
-// is sane) and its client address (payment.WithClient, which the guess
+// is sane) and its client address (identity.WithClient, which the guess
 // limits count against), logs one line per request, and turns panics
 // into a plain 500.
 func (s *Server) logRequests(next http.Handler) http.Handler {
@@ -153,7 +154,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			// payment page or a sign-in. Subdomains are left to the operator.
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		r = r.WithContext(payment.WithClient(api.WithRequestID(r.Context(), id), s.clientAddr(r)))
+		r = r.WithContext(identity.WithClient(api.WithRequestID(r.Context(), id), s.clientAddr(r)))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {

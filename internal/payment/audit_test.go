@@ -1,33 +1,15 @@
 package payment_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
-
-func TestCommandLineActor(t *testing.T) {
-	for _, c := range []struct{ user, want string }{
-		{"alice", "command line (alice)"},
-		{"  bob ", "command line (bob)"},
-		{"", "command line"},
-		{"\t", "command line"},
-		{"eve\x1b[31m\xff", "command line (eve[31m)"}, // no control bytes or invalid UTF-8 reach the log
-		{strings.Repeat("ä", 100), "command line (" + strings.Repeat("ä", 64) + ")"},
-	} {
-		if got := payment.CommandLine(c.user).String(); got != c.want {
-			t.Errorf("CommandLine(%q) = %q, want %q", c.user, got, c.want)
-		}
-	}
-	if got := payment.ConsoleOperator(store.Operator{ID: 7, Email: "ops@example.com"}).String(); got != "ops@example.com" {
-		t.Errorf("ConsoleOperator = %q", got)
-	}
-}
 
 // TestOperatorActionsOneAuditedPath: the console and the command line call
 // the same method and get the same entry but for who acted; a failed
@@ -38,35 +20,35 @@ func TestOperatorActionsOneAuditedPath(t *testing.T) {
 	f := newLC(t) // seeds the sandbox, then creates and tops up lcMobile as testActor
 	audit := func() []store.AuditEntry {
 		t.Helper()
-		list, err := f.svc.AuditLog(f.ctx)
+		list, err := f.id.AuditLog(f.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return list
 	}
-	if got := audit(); len(got) != 2 || got[1].Action != payment.AuditCreateConsumer || got[0].Action != payment.AuditTopup ||
+	if got := audit(); len(got) != 2 || got[1].Action != identity.AuditCreateConsumer || got[0].Action != identity.AuditTopup ||
 		got[0].Operator != "command line (test)" || got[0].OperatorID != 0 {
 		t.Fatalf("after the seed and the fixture's wallet: audit log %+v, want only the wallet's creation and top-up", got)
 	}
 
-	o, err := f.svc.CreateOperator(f.ctx, testActor, "ops@example.com", "a long operator password")
+	o, err := f.id.CreateOperator(f.ctx, testActor, "ops@example.com", "a long operator password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Topup(f.ctx, payment.ConsoleOperator(o), lcMobile, ledger.Test, 100); err != nil {
+	if _, err := f.svc.Topup(f.ctx, identity.ConsoleOperator(o), lcMobile, ledger.Test, 100); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Topup(f.ctx, payment.CommandLine("ravi"), lcMobile, ledger.Test, 100); err != nil {
+	if _, err := f.svc.Topup(f.ctx, identity.CommandLine("ravi"), lcMobile, ledger.Test, 100); err != nil {
 		t.Fatal(err)
 	}
 	got := audit()
 	console, cli := got[1], got[0]
 	console.ID, console.At, cli.ID, cli.At = 0, time.Time{}, 0, time.Time{} // compared apart from id and time
-	if want := (store.AuditEntry{OperatorID: o.ID, Operator: o.Email, Action: payment.AuditTopup, Subject: lcMobile,
+	if want := (store.AuditEntry{OperatorID: o.ID, Operator: o.Email, Action: identity.AuditTopup, Subject: lcMobile,
 		Detail: "100 paisa, test book; balance 5100 paisa"}); console != want {
 		t.Errorf("console top-up entry %+v, want %+v", console, want)
 	}
-	if want := (store.AuditEntry{Operator: "command line (ravi)", Action: payment.AuditTopup, Subject: lcMobile,
+	if want := (store.AuditEntry{Operator: "command line (ravi)", Action: identity.AuditTopup, Subject: lcMobile,
 		Detail: "100 paisa, test book; balance 5200 paisa"}); cli != want {
 		t.Errorf("command-line top-up entry %+v, want %+v", cli, want)
 	}
@@ -76,10 +58,10 @@ func TestOperatorActionsOneAuditedPath(t *testing.T) {
 	if _, err := f.svc.Topup(f.ctx, testActor, "9811111119", ledger.Test, 100); fault.AsError(err).Kind != fault.KindNotFound {
 		t.Errorf("top-up of an unknown wallet: %v", err)
 	}
-	if _, err := f.svc.SetKYC(f.ctx, testActor, payment.DemoMerchantEmail, store.KYCRejected, ""); err == nil {
+	if _, err := f.id.SetKYC(f.ctx, testActor, payment.DemoMerchantEmail, store.KYCRejected, ""); err == nil {
 		t.Error("a rejection without a reason was accepted")
 	}
-	if _, err := f.svc.Topup(f.ctx, payment.Actor{}, lcMobile, ledger.Test, 100); fault.AsError(err).Kind != fault.KindInternal {
+	if _, err := f.svc.Topup(f.ctx, identity.Actor{}, lcMobile, ledger.Test, 100); fault.AsError(err).Kind != fault.KindInternal {
 		t.Errorf("top-up without an actor: %v, want an internal error", err)
 	}
 	if bal, err := f.svc.WalletBalance(f.ctx, lcMobile, ledger.Test); err != nil || bal != 5200 {
@@ -87,11 +69,11 @@ func TestOperatorActionsOneAuditedPath(t *testing.T) {
 	}
 
 	// What no operator does is not audited.
-	if _, err := f.svc.SignUpMerchant(f.ctx, payment.SignUp{Name: "Own Shop", Email: "own@example.com", Phone: "9811111112",
+	if _, err := f.id.SignUpMerchant(f.ctx, identity.SignUp{Name: "Own Shop", Email: "own@example.com", Phone: "9811111112",
 		Password: "a long merchant password"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.RotateOwnKeys(f.ctx, f.sandbox.Merchant.Idx, ledger.Test); err != nil {
+	if _, err := f.id.RotateOwnKeys(f.ctx, f.sandbox.Merchant.Idx, ledger.Test); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Seed(f.ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -44,7 +45,7 @@ var swiftPattern = regexp.MustCompile(`^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
 // AddBank validates in and adds it to the bank list with a new idx, for
 // actor; it is audited (bank.add). Field errors are keyed by the wire
 // names (name, short_name, logo, ...).
-func (s *Service) AddBank(ctx context.Context, actor Actor, in NewBank) (store.Bank, error) {
+func (s *Service) AddBank(ctx context.Context, actor identity.Actor, in NewBank) (store.Bank, error) {
 	b := store.Bank{
 		Name: strings.TrimSpace(in.Name), ShortName: strings.TrimSpace(in.ShortName),
 		Logo: strings.TrimSpace(in.Logo), SwiftCode: strings.ToUpper(strings.TrimSpace(in.SwiftCode)),
@@ -78,8 +79,8 @@ func (s *Service) AddBank(ctx context.Context, actor Actor, in NewBank) (store.B
 	}
 	b.Idx, b.CreatedAt = s.ids.New(), s.now()
 	// A fresh 128-bit idx does not collide, so ErrDuplicate is internal.
-	err := s.operatorAction(ctx, actor, AuditAddBank, func(tx store.Tx) (auditRecord, error) {
-		return auditRecord{subject: b.Idx, detail: b.ShortName + " " + b.Name}, tx.CreateBank(ctx, &b)
+	err := s.id.OperatorAction(ctx, actor, identity.AuditAddBank, func(tx store.Tx) (identity.AuditRecord, error) {
+		return identity.AuditRecord{Subject: b.Idx, Detail: b.ShortName + " " + b.Name}, tx.CreateBank(ctx, &b)
 	})
 	if err != nil {
 		return store.Bank{}, err

@@ -2,10 +2,6 @@ package payment_test
 
 import (
 	"context"
-	"crypto/rand"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,26 +10,14 @@ import (
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
 // newBankService is a service on a fresh SQLite database with a fixed clock.
 func newBankService(t *testing.T, now time.Time) *payment.Service {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "banks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := payment.New(payment.Deps{Store: db, Config: payment.DefaultConfig(), Now: func() time.Time { return now },
-		Rand: rand.Reader, Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := servicetest.New(t, servicetest.SQLite(t), func() time.Time { return now }, nil)
 	return svc
 }
 

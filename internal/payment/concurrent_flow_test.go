@@ -2,11 +2,8 @@ package payment_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -15,9 +12,8 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/postgres"
-	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 )
 
 // TestConcurrentFlow races confirms and verifies on both stores: confirm
@@ -25,52 +21,20 @@ import (
 // the payment's compare-and-set in one statement (PostgreSQL), so races
 // must still leave exactly one authorisation and one capture per payment
 // and never overdraw the wallet.
-func TestConcurrentFlow(t *testing.T) { onBothStores(t, testConcurrentFlow) }
-
-// onBothStores runs test on a fresh SQLite database and a fresh
-// PostgreSQL one, in parallel.
-func onBothStores(t *testing.T, test func(*testing.T, store.Store)) {
-	t.Parallel()
-	stores := map[string]func(t *testing.T) store.Store{
-		"sqlite": func(t *testing.T) store.Store { return sqliteStore(t) },
-		"postgres": func(t *testing.T) store.Store {
-			db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
-	}
-	for name, open := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			test(t, open(t))
-		})
-	}
-}
+func TestConcurrentFlow(t *testing.T) { servicetest.OnBothStores(t, testConcurrentFlow) }
 
 func testConcurrentFlow(t *testing.T, db store.Store) {
 	ctx := context.Background()
-	cfg := payment.DefaultConfig()
-	cfg.MPINIterations = 100
-	svc, err := payment.New(payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader,
-		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: &lcNotifier{codes: map[string]string{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, id := servicetest.New(t, db, time.Now, servicetest.NewPhone())
 	if _, err := svc.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	caller, err := svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
+	caller, err := id.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const mobile, pin, amount, fits, n = "9811111112", "2468", money.Paisa(1000), 4, 12
-	if _, err := svc.CreateConsumer(ctx, testActor, mobile, "Racing Payer", pin); err != nil {
+	if _, err := id.CreateConsumer(ctx, testActor, mobile, "Racing Payer", pin); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Topup(ctx, testActor, mobile, ledger.Test, fits*amount); err != nil {
@@ -86,7 +50,7 @@ func testConcurrentFlow(t *testing.T, db store.Store) {
 		return res.Token
 	}
 	confirm := func(token string) (payment.Transaction, error) {
-		return svc.Confirm(ctx, payment.ConfirmInput{PublicKey: payment.DemoPublicKey, Token: token, ConfirmationCode: cfg.TestOTP, MPIN: pin})
+		return svc.Confirm(ctx, payment.ConfirmInput{PublicKey: payment.DemoPublicKey, Token: token, ConfirmationCode: svc.Config().TestOTP, MPIN: pin})
 	}
 	parallel := func(n int, fn func(i int)) {
 		var wg sync.WaitGroup
@@ -166,25 +130,20 @@ func testConcurrentFlow(t *testing.T, db store.Store) {
 // MaxMPINTries like the same guesses one by one: each wrong guess is
 // counted (no lost update), so at most MaxMPINTries-1 of them are told
 // "tries remaining" and every other one is refused as locked.
-func TestConcurrentWrongMPINs(t *testing.T) { onBothStores(t, testConcurrentWrongMPINs) }
+func TestConcurrentWrongMPINs(t *testing.T) { servicetest.OnBothStores(t, testConcurrentWrongMPINs) }
 
 func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
 	ctx := context.Background()
-	cfg := payment.DefaultConfig()
-	cfg.MPINIterations = 1 // cheap, so the guesses reach the database together
-	svc, err := payment.New(payment.Deps{Store: db, Config: cfg, Now: time.Now, Rand: rand.Reader,
-		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: &lcNotifier{codes: map[string]string{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Cheap hashes, so the guesses reach the database together.
+	svc, id := servicetest.New(t, db, time.Now, servicetest.NewPhone(), func(d *servicetest.Deps) { d.Identity.Config.MPINIterations = 1 })
 	if _, err := svc.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	const mobile, n = "9811111113", 96
-	if _, err := svc.CreateConsumer(ctx, testActor, mobile, "Guessed Payer", "2468"); err != nil {
+	if _, err := id.CreateConsumer(ctx, testActor, mobile, "Guessed Payer", "2468"); err != nil {
 		t.Fatal(err)
 	}
-	caller, err := svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
+	caller, err := id.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +181,8 @@ func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
 			t.Errorf("guess %d: %v", i, err)
 		}
 	}
-	if remaining > cfg.MaxMPINTries-1 {
-		t.Errorf("%d of %d simultaneous wrong MPINs were told tries remain; at most %d may be", remaining, n, cfg.MaxMPINTries-1)
+	if remaining > id.Config().MaxMPINTries-1 {
+		t.Errorf("%d of %d simultaneous wrong MPINs were told tries remain; at most %d may be", remaining, n, id.Config().MaxMPINTries-1)
 	}
 	// The wallet is locked: the right MPIN is refused too.
 	_, err = svc.Initiate(ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: "2468",

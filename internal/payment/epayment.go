@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
-	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/webhook"
 )
@@ -52,7 +52,7 @@ type EPaymentInput struct {
 
 // InitiateEPayment creates an Initiated ePayment whose pidx the payer
 // pays on the hosted page before ExpiresAt.
-func (s *Service) InitiateEPayment(ctx context.Context, caller Caller, in EPaymentInput) (store.Payment, error) {
+func (s *Service) InitiateEPayment(ctx context.Context, caller identity.Caller, in EPaymentInput) (store.Payment, error) {
 	if in.Breakdown != nil {
 		var sum money.Paisa
 		for _, a := range in.Breakdown {
@@ -113,7 +113,7 @@ func PaymentURL(publicURL string, p store.Payment) string {
 
 // LookupEPayment returns one of the caller's ePayments by pidx, settling
 // an expired link first.
-func (s *Service) LookupEPayment(ctx context.Context, caller Caller, pidx string) (Transaction, error) {
+func (s *Service) LookupEPayment(ctx context.Context, caller identity.Caller, pidx string) (Transaction, error) {
 	t, err := s.find(ctx, caller.Scope(), pidx, false)
 	if err != nil {
 		return Transaction{}, err
@@ -203,9 +203,9 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin, browser
 	}
 	via := "the payment page of " + t.Merchant.Name
 	scope := "merchant:" + strconv.FormatInt(t.Payment.MerchantID, 10) + ":" + string(t.Payment.Book)
-	_, err = s.payerPIN(ctx, mobile, mpin, via, scope, func(tx store.Tx, c store.Consumer) error {
+	_, err = s.id.CheckPayer(ctx, identity.PayerCheck{Mobile: mobile, MPIN: mpin, Via: via, Scope: scope}, func(tx store.Tx, c store.Consumer, _ money.Paisa) error {
 		if !c.Confirmed {
-			return fault.DetailError(MsgWalletNotActive)
+			return fault.DetailError(identity.MsgWalletNotActive)
 		}
 		p, err := tx.PaymentByID(ctx, t.Payment.ID)
 		if err != nil {
@@ -257,8 +257,8 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 	if err != nil {
 		return t, err
 	}
-	keys := s.guessKeysOf(ctx, "merchant:"+strconv.FormatInt(t.Payment.MerchantID, 10)+":"+string(t.Payment.Book))
-	if err := s.allowGuess(keys); err != nil {
+	scope := "merchant:" + strconv.FormatInt(t.Payment.MerchantID, 10) + ":" + string(t.Payment.Book)
+	if err := s.id.AllowGuess(ctx, scope); err != nil {
 		return t, err
 	}
 	var refusal error
@@ -324,7 +324,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 	}
 	if refusal != nil {
 		if fault.AsError(refusal).TriesRemaining != "" { // a wrong code, counted
-			s.chargeGuess(keys)
+			s.id.ChargeGuess(ctx, scope)
 		}
 		return t, refusal
 	}
@@ -409,77 +409,4 @@ func (s *Service) CancelEPayment(ctx context.Context, pidx, browser string) (Tra
 
 func captured(st store.State) bool {
 	return st == store.Completed || st == store.PartiallyRefunded || st == store.Refunded
-}
-
-// payerPIN checks a payer's mobile and MPIN (guess.go): a locked payer
-// is refused before the MPIN is hashed, a number without a wallet is
-// answered like a wallet with a wrong MPIN, and each wrong MPIN is
-// counted, with the lock it may start, in a transaction that holds the
-// payer's row. When the MPIN is right, then runs in that transaction
-// (with the payer as read there) and its error is returned. via names
-// where the MPIN was given, for the owner's notice of a lock; scope is
-// the merchant the guess comes through, for the per-merchant limit.
-func (s *Service) payerPIN(ctx context.Context, mobile, mpin, via, scope string, then func(tx store.Tx, c store.Consumer) error) (store.Consumer, error) {
-	if !phone.Valid(mobile) {
-		return store.Consumer{}, fault.FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
-	}
-	if !ValidMPIN(mpin) {
-		return store.Consumer{}, fault.FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
-	}
-	var pre preMPIN
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		pre, err = s.payerBefore(ctx, tx, mobile)
-		return err
-	})
-	if err != nil {
-		return store.Consumer{}, fault.Wrap(err)
-	}
-	if r := s.refuseLocked(pre, s.now()); r != nil {
-		return store.Consumer{}, r
-	}
-	keys := s.guessKeysOf(ctx, scope)
-	if err := s.allowGuess(keys); err != nil {
-		return store.Consumer{}, err
-	}
-	pinOK := s.checkPayerMPIN(pre, mpin) // slow: outside the write transaction
-	var c store.Consumer
-	var refusal *fault.Error
-	var lockedBy string
-	err = store.Retry(ctx, func() error {
-		refusal, lockedBy = nil, ""
-		return s.store.InTx(ctx, func(tx store.Tx) error {
-			var err error
-			c, err = tx.ConsumerForUpdate(ctx, mobile)
-			if errors.Is(err, store.ErrNotFound) {
-				c, err = store.Consumer{}, nil
-			}
-			if err != nil {
-				return err
-			}
-			if refusal, lockedBy, err = s.decideMPIN(ctx, tx, mobile, &c, pinOK && c.ID == pre.consumer.ID, via); err != nil || refusal != nil {
-				return err
-			}
-			return then(tx, c)
-		})
-	})
-	if err != nil {
-		return c, fault.Wrap(err)
-	}
-	if refusal != nil {
-		s.afterWrongMPIN(ctx, keys, mobile, refusal, lockedBy)
-		return c, refusal
-	}
-	return c, nil
-}
-
-// afterWrongMPIN charges a refused guess to its client and merchant and
-// sends the owner the notice of a lock it started.
-func (s *Service) afterWrongMPIN(ctx context.Context, keys guessKeys, mobile string, refusal *fault.Error, lockedBy string) {
-	if refusal.Kind == fault.KindValidation || lockedBy != "" {
-		s.chargeGuess(keys)
-	}
-	if lockedBy != "" {
-		s.sendNotice(ctx, mobile, lockedBy)
-	}
 }

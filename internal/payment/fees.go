@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -63,7 +64,7 @@ func (s *Service) checkFeeTiers(tiers []store.FeeTier) error {
 
 // SetFeeSchedule replaces a merchant's fee schedule in one book for
 // actor, and records the change, old and new, in the audit log (fees.set).
-func (s *Service) SetFeeSchedule(ctx context.Context, actor Actor, merchantRef string, book ledger.Book, tiers []store.FeeTier) (store.Merchant, error) {
+func (s *Service) SetFeeSchedule(ctx context.Context, actor identity.Actor, merchantRef string, book ledger.Book, tiers []store.FeeTier) (store.Merchant, error) {
 	if !book.Valid() {
 		return store.Merchant{}, fault.FieldError("book", "Book must be test or live.")
 	}
@@ -71,19 +72,19 @@ func (s *Service) SetFeeSchedule(ctx context.Context, actor Actor, merchantRef s
 		return store.Merchant{}, err
 	}
 	var m store.Merchant
-	err := s.operatorAction(ctx, actor, AuditFees, func(tx store.Tx) (auditRecord, error) {
+	err := s.id.OperatorAction(ctx, actor, identity.AuditFees, func(tx store.Tx) (identity.AuditRecord, error) {
 		var err error
-		if m, err = s.merchantByRef(ctx, tx, merchantRef); err != nil {
-			return auditRecord{}, err
+		if m, err = s.id.MerchantByRef(ctx, tx, merchantRef); err != nil {
+			return identity.AuditRecord{}, err
 		}
 		old, err := tx.FeeTiers(ctx, m.ID, book)
 		if err != nil {
-			return auditRecord{}, err
+			return identity.AuditRecord{}, err
 		}
 		if err := tx.SetFeeTiers(ctx, m.ID, book, tiers); err != nil {
-			return auditRecord{}, err
+			return identity.AuditRecord{}, err
 		}
-		return auditRecord{subject: m.Idx, detail: fmt.Sprintf("%s book: %s (was %s)", book, DescribeFees(tiers), DescribeFees(old))}, nil
+		return identity.AuditRecord{Subject: m.Idx, Detail: fmt.Sprintf("%s book: %s (was %s)", book, DescribeFees(tiers), DescribeFees(old))}, nil
 	})
 	return m, err
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -14,7 +15,7 @@ import (
 
 func TestSetFeeScheduleRules(t *testing.T) {
 	f := newLC(t)
-	op, err := f.svc.CreateOperator(f.ctx, testActor, "ops@thaili.example", "a long operator password")
+	op, err := f.id.CreateOperator(f.ctx, testActor, "ops@thaili.example", "a long operator password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +46,12 @@ func TestSetFeeScheduleRules(t *testing.T) {
 		{"gap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(5002, 0, 0, 0)}, "Tier 2 must start at 5001 paisa, one paisa after tier 1 ends."},
 		{"overlap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(4000, 0, 0, 0)}, "Tier 2 must start at 5001 paisa, one paisa after tier 1 ends."},
 	} {
-		_, err := f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), idx, ledger.Test, c.tiers)
+		_, err := f.svc.SetFeeSchedule(f.ctx, identity.ConsoleOperator(op), idx, ledger.Test, c.tiers)
 		wantField(t, err, "tiers", c.msg)
 	}
-	_, err = f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), idx, "gold", []store.FeeTier{tier(1000, 0, 0, 0)})
+	_, err = f.svc.SetFeeSchedule(f.ctx, identity.ConsoleOperator(op), idx, "gold", []store.FeeTier{tier(1000, 0, 0, 0)})
 	wantField(t, err, "book", "Book must be test or live.")
-	_, err = f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), "no-such-merchant", ledger.Test, []store.FeeTier{tier(1000, 0, 0, 0)})
+	_, err = f.svc.SetFeeSchedule(f.ctx, identity.ConsoleOperator(op), "no-such-merchant", ledger.Test, []store.FeeTier{tier(1000, 0, 0, 0)})
 	if fault.AsError(err).Kind != fault.KindNotFound {
 		t.Fatalf("unknown merchant: %v", err)
 	}
@@ -68,7 +69,7 @@ func TestSetFeeScheduleRules(t *testing.T) {
 	}
 	token := f.initiate(t, 2500) // priced under the old schedule: 3%
 	schedule := []store.FeeTier{tier(0, 2000, 0, 100), tier(2001, 0, 150, 25)}
-	if _, err := f.svc.SetFeeSchedule(f.ctx, payment.ConsoleOperator(op), idx, ledger.Test, schedule); err != nil {
+	if _, err := f.svc.SetFeeSchedule(f.ctx, identity.ConsoleOperator(op), idx, ledger.Test, schedule); err != nil {
 		t.Fatal(err)
 	}
 	after, err := f.svc.ShowMerchant(f.ctx, testActor, idx)
@@ -98,13 +99,13 @@ func TestSetFeeScheduleRules(t *testing.T) {
 			t.Errorf("fee on %d = %d, want %d", c.amount, tr.Payment.FeeAmount, c.fee)
 		}
 	}
-	audit, err := f.svc.AuditLog(f.ctx)
+	audit, err := f.id.AuditLog(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var found bool
 	for _, e := range audit {
-		if e.Action == payment.AuditFees {
+		if e.Action == identity.AuditFees {
 			found = e.Subject == idx && e.Operator == op.Email &&
 				e.Detail == "test book: "+want+" (was Rs 10.00 and up: 3.00% + Rs 0.00)"
 			if !found {
@@ -113,7 +114,7 @@ func TestSetFeeScheduleRules(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatalf("no %s audit entry in %+v", payment.AuditFees, audit)
+		t.Fatalf("no %s audit entry in %+v", identity.AuditFees, audit)
 	}
 	f.ledgerOK(t)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -42,8 +43,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 	if err != nil {
 		return Transaction{}, err
 	}
-	keys := s.guessKeysOf(ctx, in.PublicKey)
-	if err := s.allowGuess(keys); err != nil {
+	if err := s.id.AllowGuess(ctx, in.PublicKey); err != nil {
 		return Transaction{}, err
 	}
 	var refusal error
@@ -93,7 +93,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 	}
 	if refusal != nil {
 		if fault.AsError(refusal).TriesRemaining != "" { // a wrong code, counted
-			s.chargeGuess(keys)
+			s.id.ChargeGuess(ctx, in.PublicKey)
 		}
 		return Transaction{}, refusal
 	}
@@ -237,7 +237,7 @@ func (s *Service) verifyFound(ctx context.Context, tx store.Tx, t *Transaction) 
 // Verify captures a confirmed payment for the merchant: holds to the
 // merchant's balance minus the fee. Verifying a captured payment again
 // returns the same record.
-func (s *Service) Verify(ctx context.Context, caller Caller, token string, amount money.Paisa) (Transaction, error) {
+func (s *Service) Verify(ctx context.Context, caller identity.Caller, token string, amount money.Paisa) (Transaction, error) {
 	t, err := s.find(ctx, caller.Scope(), token, false)
 	if errors.Is(err, errNotFound) || (err == nil && t.Payment.Kind == store.EPayment) {
 		return Transaction{}, invalidToken()
@@ -356,33 +356,9 @@ func (s *Service) completed(ctx context.Context, tx store.Tx, p store.Payment) e
 		return err
 	}
 	if p.Book == ledger.Test {
-		return s.goLive(ctx, tx, p.MerchantID)
+		return s.id.IssueLiveKeys(ctx, tx, p.MerchantID)
 	}
 	return nil
-}
-
-// goLive issues live keys to a merchant the first time one of its test
-// payments completes. The secret is sealed so `thaili merchant show` can
-// display it once.
-//
-// Merchants known to be live are remembered, so a busy test merchant's
-// verifies do not look its keys up every time; live keys are never
-// removed, only rotated, so the memory cannot go stale.
-func (s *Service) goLive(ctx context.Context, tx store.Tx, merchantID int64) error {
-	if _, ok := s.liveMerchants.Load(merchantID); ok {
-		return nil
-	}
-	keys, err := tx.Keys(ctx, merchantID)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if k.Book == ledger.Live {
-			s.liveMerchants.Store(merchantID, true)
-			return nil
-		}
-	}
-	return s.storeKeyPair(ctx, tx, merchantID, s.newKeyPair(ledger.Live), true)
 }
 
 var errNotFound = fault.NotFound()

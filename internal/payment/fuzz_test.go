@@ -1,12 +1,9 @@
-package payment
+package payment_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"path/filepath"
 	"sync"
@@ -14,8 +11,11 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlite"
 )
@@ -27,7 +27,7 @@ type fuzzClock struct {
 }
 
 // fuzzActor is who the fuzz test's operator actions are audited as.
-var fuzzActor = CommandLine("fuzz")
+var fuzzActor = identity.CommandLine("fuzz")
 
 func (c *fuzzClock) Now() time.Time {
 	c.mu.Lock()
@@ -174,37 +174,32 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		t.Fatal(err)
 	}
 	clock := &fuzzClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-	cfg := DefaultConfig()
-	cfg.MPINIterations = 1
-	s, err := New(Deps{Store: db, Config: cfg, Now: clock.Now, Rand: rand.Reader, Secret: make([]byte, 32),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, id := servicetest.New(t, db, clock.Now, nil, func(d *servicetest.Deps) { d.Identity.Config.MPINIterations = 1 })
+	cfg := s.Config()
 	sb, err := s.Seed(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	demo, err := s.Authenticate(ctx, DemoSecretKey, store.SecretKey)
+	demo, err := id.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second merchant without KYC (the 200-rupee cap) and without a
 	// float, so refunds can run out of balance.
-	small, smallKeys, err := s.CreateMerchant(ctx, fuzzActor, NewMerchant{Name: "Small", Email: "small@example.com"})
+	small, smallKeys, err := id.CreateMerchant(ctx, fuzzActor, identity.NewMerchant{Name: "Small", Email: "small@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	smallCaller, err := s.Authenticate(ctx, smallKeys.Secret, store.SecretKey)
+	smallCaller, err := id.Authenticate(ctx, smallKeys.Secret, store.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	merchants := []struct {
-		caller Caller
+		caller identity.Caller
 		public string
 		id     int64
 		float  money.Paisa
-	}{{demo, DemoPublicKey, sb.Merchant.ID, DemoMerchantFloat}, {smallCaller, smallKeys.Public, small.ID, 0}}
+	}{{demo, payment.DemoPublicKey, sb.Merchant.ID, payment.DemoMerchantFloat}, {smallCaller, smallKeys.Public, small.ID, 0}}
 
 	type consumer struct {
 		mobile  string
@@ -212,12 +207,12 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		initial money.Paisa
 		topups  money.Paisa
 	}
-	consumers := []*consumer{{mobile: SandboxPayers[0], initial: SandboxWalletBalance}}
+	consumers := []*consumer{{mobile: payment.SandboxPayers[0], initial: payment.SandboxWalletBalance}}
 	for _, c := range []struct {
 		mobile string
 		bal    money.Paisa
 	}{{"9811000001", 0}, {"9811000002", 2500}} {
-		if _, err := s.CreateConsumer(ctx, fuzzActor, c.mobile, "Fuzz "+c.mobile, SandboxMPIN); err != nil {
+		if _, err := id.CreateConsumer(ctx, fuzzActor, c.mobile, "Fuzz "+c.mobile, payment.SandboxMPIN); err != nil {
 			t.Fatal(err)
 		}
 		if c.bal > 0 {
@@ -302,16 +297,16 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		case 1: // initiate, sometimes with a wrong MPIN
 			ci, mi := in.next()%len(consumers), in.next()%len(merchants)
 			amt := amounts[in.next()%len(amounts)]
-			pin := SandboxMPIN
+			pin := payment.SandboxMPIN
 			if in.next()%4 == 3 {
 				pin = "0000"
 			}
 			what = fmt.Sprintf("initiate %s -> merchant %d, %d, pin %s", consumers[ci].mobile, mi, amt, pin)
-			res, err := s.Initiate(ctx, InitiateInput{PublicKey: merchants[mi].public, Mobile: consumers[ci].mobile, MPIN: pin,
+			res, err := s.Initiate(ctx, payment.InitiateInput{PublicKey: merchants[mi].public, Mobile: consumers[ci].mobile, MPIN: pin,
 				Amount: amt, ProductIdentity: "p", ProductName: "P"})
 			serviceErr(step, what, err)
 			if err == nil {
-				if pin != SandboxMPIN || amt < cfg.MinAmount || (mi == 1 && amt > cfg.NonKYCCap) {
+				if pin != payment.SandboxMPIN || amt < cfg.MinAmount || (mi == 1 && amt > cfg.NonKYCCap) {
 					t.Fatalf("step %d %s: accepted", step, what)
 				}
 				var row store.Payment
@@ -330,7 +325,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 			if !ok {
 				continue
 			}
-			code, pin := cfg.TestOTP, SandboxMPIN
+			code, pin := cfg.TestOTP, payment.SandboxMPIN
 			switch in.next() % 6 {
 			case 4:
 				code = "000000"
@@ -338,9 +333,9 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 				pin = "0000"
 			}
 			what = fmt.Sprintf("confirm %s code %s pin %s", p.token, code, pin)
-			_, err := s.Confirm(ctx, ConfirmInput{PublicKey: merchants[p.merchant].public, Token: p.token, ConfirmationCode: code, MPIN: pin})
+			_, err := s.Confirm(ctx, payment.ConfirmInput{PublicKey: merchants[p.merchant].public, Token: p.token, ConfirmationCode: code, MPIN: pin})
 			serviceErr(step, what, err)
-			if err == nil && (code != cfg.TestOTP || pin != SandboxMPIN) {
+			if err == nil && (code != cfg.TestOTP || pin != payment.SandboxMPIN) {
 				t.Fatalf("step %d %s: accepted", step, what)
 			}
 		case 3: // verify, sometimes with the wrong amount
@@ -395,7 +390,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		case 6: // reset an MPIN (unlocks the wallet)
 			c := consumers[in.next()%len(consumers)]
 			what = "reset MPIN " + c.mobile
-			err := s.ResetMPIN(ctx, fuzzActor, c.mobile, SandboxMPIN)
+			err := id.ResetMPIN(ctx, fuzzActor, c.mobile, payment.SandboxMPIN)
 			serviceErr(step, what, err)
 			if err != nil {
 				t.Fatalf("step %d %s: %v", step, what, err)
@@ -411,7 +406,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 			serviceErr(step, what+" status", err)
 			_, err = s.Detail(ctx, caller, p.idx)
 			serviceErr(step, what+" detail", err)
-			_, err = s.List(ctx, caller, ListQuery{Page: 1, PageSize: 5})
+			_, err = s.List(ctx, caller, payment.ListQuery{Page: 1, PageSize: 5})
 			serviceErr(step, what+" list", err)
 		}
 
@@ -488,7 +483,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 	}
 	err = db.View(ctx, func(tx store.Tx) error {
 		for i, c := range consumers {
-			got, err := tx.Balance(ctx, account(ledger.Test, ledger.Wallet, c.id))
+			got, err := tx.Balance(ctx, ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.id})
 			if err != nil {
 				return err
 			}
@@ -497,7 +492,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 			}
 		}
 		for i, m := range merchants {
-			got, err := tx.Balance(ctx, account(ledger.Test, ledger.Merchant, m.id))
+			got, err := tx.Balance(ctx, ledger.AccountRef{Book: ledger.Test, Kind: ledger.Merchant, Owner: m.id})
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/idempotency"
-	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -172,7 +172,7 @@ func (d *downStore) View(ctx context.Context, fn func(store.Tx) error) error {
 func newDownLC(t *testing.T) (*lcFixture, *downStore) {
 	t.Helper()
 	ds := &downStore{}
-	f := newLC(t, func(d *payment.Deps) { ds.Store = d.Store; d.Store = ds })
+	f := newLC(t, func(d *servicetest.Deps) { ds.Store = d.Payment.Store; d.Payment.Store, d.Identity.Store = ds, ds })
 	return f, ds
 }
 

@@ -3,13 +3,12 @@ package payment
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
-	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -42,13 +41,13 @@ func account(book ledger.Book, kind ledger.Kind, owner int64) ledger.AccountRef 
 }
 
 // publicCaller resolves the public_key sent in a legacy request body.
-func (s *Service) publicCaller(ctx context.Context, key string) (Caller, error) {
-	c, err := s.resolveKey(ctx, key, store.PublicKey)
+func (s *Service) publicCaller(ctx context.Context, key string) (identity.Caller, error) {
+	c, err := s.id.Resolve(ctx, key, store.PublicKey)
 	if err != nil {
-		return Caller{}, err
+		return identity.Caller{}, err
 	}
 	if c == nil {
-		return Caller{}, fault.FieldError("public_key", "Invalid public key.")
+		return identity.Caller{}, fault.FieldError("public_key", "Invalid public key.")
 	}
 	return *c, nil
 }
@@ -85,97 +84,58 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	if err != nil {
 		return InitiateResult{}, err
 	}
-	if !phone.Valid(in.Mobile) {
-		return InitiateResult{}, fault.FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
-	}
-	if !ValidMPIN(in.MPIN) {
-		return InitiateResult{}, fault.FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
-	}
-	var pre preMPIN
 	var fee money.Paisa
-	err = s.store.View(ctx, func(tx store.Tx) error {
-		// The fee is fixed here, from the schedule read for this request;
-		// the transaction below does not read the schedule again.
-		if fee, err = s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount); err != nil {
-			return err
-		}
-		pre, err = s.payerBefore(ctx, tx, in.Mobile)
-		return err
-	})
-	if err != nil {
-		return InitiateResult{}, fault.Wrap(err)
-	}
-	// A number without a wallet is answered as a wallet with a wrong
-	// MPIN, after as long a hash, so initiate does not tell which numbers
-	// have wallets (guess.go).
-	if r := s.refuseLocked(pre, s.now()); r != nil {
-		return InitiateResult{}, r
-	}
-	keys := s.guessKeysOf(ctx, in.PublicKey)
-	if err := s.allowGuess(keys); err != nil {
-		return InitiateResult{}, err
-	}
-	pinOK := s.checkPayerMPIN(pre, in.MPIN) // slow: outside the write transaction
 	now := s.now()
 	var result InitiateResult
-	var code, lockedBy string
-	var refusal *fault.Error // returned to the client after the transaction commits
-	err = store.Retry(ctx, func() error {
-		refusal, lockedBy = nil, ""
-		return s.store.InTx(ctx, func(tx store.Tx) error {
-			// The wallet balance comes with the consumer, in one read that
-			// locks the consumer's row; it is only looked at once the PIN
-			// and the amount are accepted.
-			c, bal, err := tx.ConsumerWithBalance(ctx, in.Mobile, caller.Book)
-			if errors.Is(err, store.ErrNotFound) {
-				c, err = store.Consumer{}, nil
-			}
-			if err != nil {
-				return err
-			}
-			via := "a payment to " + caller.Merchant.Name
-			if refusal, lockedBy, err = s.decideMPIN(ctx, tx, in.Mobile, &c, pinOK && c.ID == pre.consumer.ID, via); err != nil || refusal != nil {
-				return err
-			}
-			if !c.Confirmed {
-				return fault.DetailError(MsgWalletNotActive)
-			}
-			if c.Mobile == caller.Merchant.Mobile {
-				return fault.FieldError("mobile", "A merchant cannot pay itself.")
-			}
-			if bal < in.Amount {
-				return fault.DetailError("Insufficient balance in the wallet.")
-			}
-			code = s.cfg.TestOTP
-			if caller.Book == ledger.Live {
-				code = s.ids.Digits(6)
-			}
-			extra, err := json.Marshal(in.Extra)
-			if err != nil {
-				return err
-			}
-			p := store.Payment{
-				Idx: s.ids.New(), Token: s.ids.New(), FeeIdx: s.ids.New(),
-				Book: caller.Book, MerchantID: caller.Merchant.ID, ConsumerID: c.ID,
-				State: store.Initiated, Amount: in.Amount, FeeAmount: fee,
-				ProductIdentity: in.ProductIdentity, ProductName: in.ProductName, ProductURL: in.ProductURL,
-				Extra: extra, OTPExpiresAt: now.Add(s.cfg.OTPLifetime),
-				CreatedAt: now, UpdatedAt: now,
-			}
-			p.OTPHash = s.otpHash(p.Token, code, in.MPIN)
-			if err := tx.CreatePayment(ctx, &p); err != nil {
-				return err
-			}
-			result.Token = p.Token
-			return nil
-		})
+	var code string
+	check := identity.PayerCheck{Mobile: in.Mobile, MPIN: in.MPIN, Via: "a payment to " + caller.Merchant.Name, Scope: in.PublicKey,
+		Book: caller.Book, Read: func(tx store.Tx) error {
+			// The fee is fixed here, from the schedule read for this
+			// request; the transaction that creates the payment does not
+			// read the schedule again.
+			var err error
+			fee, err = s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount)
+			return err
+		}}
+	// The payment is created in the transaction that accepts the MPIN,
+	// with the payer's row locked and its balance read in one statement;
+	// the balance is only looked at once the MPIN and the amount are
+	// accepted.
+	_, err = s.id.CheckPayer(ctx, check, func(tx store.Tx, c store.Consumer, bal money.Paisa) error {
+		if !c.Confirmed {
+			return fault.DetailError(identity.MsgWalletNotActive)
+		}
+		if c.Mobile == caller.Merchant.Mobile {
+			return fault.FieldError("mobile", "A merchant cannot pay itself.")
+		}
+		if bal < in.Amount {
+			return fault.DetailError("Insufficient balance in the wallet.")
+		}
+		code = s.cfg.TestOTP
+		if caller.Book == ledger.Live {
+			code = s.ids.Digits(6)
+		}
+		extra, err := json.Marshal(in.Extra)
+		if err != nil {
+			return err
+		}
+		p := store.Payment{
+			Idx: s.ids.New(), Token: s.ids.New(), FeeIdx: s.ids.New(),
+			Book: caller.Book, MerchantID: caller.Merchant.ID, ConsumerID: c.ID,
+			State: store.Initiated, Amount: in.Amount, FeeAmount: fee,
+			ProductIdentity: in.ProductIdentity, ProductName: in.ProductName, ProductURL: in.ProductURL,
+			Extra: extra, OTPExpiresAt: now.Add(s.cfg.OTPLifetime),
+			CreatedAt: now, UpdatedAt: now,
+		}
+		p.OTPHash = s.otpHash(p.Token, code, in.MPIN)
+		if err := tx.CreatePayment(ctx, &p); err != nil {
+			return err
+		}
+		result.Token = p.Token
+		return nil
 	})
 	if err != nil {
-		return InitiateResult{}, fault.Wrap(err)
-	}
-	if refusal != nil {
-		s.afterWrongMPIN(ctx, keys, in.Mobile, refusal, lockedBy)
-		return InitiateResult{}, refusal
+		return InitiateResult{}, err
 	}
 	if caller.Book == ledger.Live {
 		if err := s.notifier.SendOTP(ctx, in.Mobile, code, in.Amount, caller.Merchant.Name); err != nil {

@@ -4,65 +4,30 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/idempotency"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
-// lcClock is a settable clock for expiry tests.
-type lcClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *lcClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *lcClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// lcNotifier records live confirmation codes.
-type lcNotifier struct {
-	mu    sync.Mutex
-	codes map[string]string
-}
-
-func (n *lcNotifier) SendOTP(_ context.Context, mobile, code string, _ money.Paisa, _ string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.codes[mobile] = code
-	return nil
-}
-
-func (n *lcNotifier) SendCode(context.Context, string, string, string) error { return nil }
-func (n *lcNotifier) SendNotice(context.Context, string, string) error       { return nil }
-
 type lcFixture struct {
 	svc      *payment.Service
+	id       *identity.Service
 	keys     *idempotency.Keys // the API's Idempotency-Keys, on the service's store
 	db       *sqlite.DB
-	clock    *lcClock
-	notes    *lcNotifier
+	clock    *servicetest.Clock
+	phone    *servicetest.Phone
 	sandbox  payment.Sandbox
-	caller   payment.Caller
+	caller   identity.Caller
 	ctx      context.Context
 	consumer store.Consumer
 }
@@ -70,45 +35,30 @@ type lcFixture struct {
 const lcMobile = "9811111111"
 
 // testActor is who the tests' operator actions are audited as.
-var testActor = payment.CommandLine("test")
+var testActor = servicetest.Actor
 
-// newLC is a service on a fresh, seeded SQLite database with a settable
-// clock; opts may change its Deps (the store, say) before it is made.
-func newLC(t *testing.T, opts ...func(*payment.Deps)) *lcFixture {
+// newLC is the services on a fresh, seeded SQLite database with a
+// settable clock; opts may change their Deps (the store, say) before
+// they are made.
+func newLC(t *testing.T, opts ...func(*servicetest.Deps)) *lcFixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+	db := servicetest.SQLite(t)
+	f := &lcFixture{db: db, ctx: ctx, clock: servicetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), phone: servicetest.NewPhone()}
+	var st store.Store = db
+	f.svc, f.id = servicetest.New(t, db, f.clock.Now, f.phone, append(opts, func(d *servicetest.Deps) { st = d.Payment.Store })...)
+	ring, err := keyring.New(servicetest.Secret, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg := payment.DefaultConfig()
-	cfg.MPINIterations = 100
-	f := &lcFixture{db: db, ctx: ctx, clock: &lcClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, notes: &lcNotifier{codes: map[string]string{}}}
-	deps := payment.Deps{Store: db, Config: cfg, Now: f.clock.Now, Rand: rand.Reader,
-		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: f.notes}
-	for _, o := range opts {
-		o(&deps)
-	}
-	f.svc, err = payment.New(deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keyring.New(deps.Secret, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.keys = idempotency.NewKeys(deps.Store, deps.Now, ring)
+	f.keys = idempotency.NewKeys(st, f.clock.Now, ring)
 	if f.sandbox, err = f.svc.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if f.caller, err = f.svc.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
+	if f.caller, err = f.id.Authenticate(ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
 		t.Fatal(err)
 	}
-	if f.consumer, err = f.svc.CreateConsumer(ctx, testActor, lcMobile, "Lifecycle Payer", "2468"); err != nil {
+	if f.consumer, err = f.id.CreateConsumer(ctx, testActor, lcMobile, "Lifecycle Payer", "2468"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Topup(ctx, testActor, lcMobile, ledger.Test, 5000); err != nil {
@@ -346,7 +296,7 @@ func TestFeeNotFoundAndFeeTiers(t *testing.T) {
 
 func TestSelfPaymentRefused(t *testing.T) {
 	f := newLC(t)
-	_, keys, err := f.svc.CreateMerchant(f.ctx, testActor, payment.NewMerchant{Name: "Own Shop", Email: "own@example.com", Mobile: lcMobile})
+	_, keys, err := f.id.CreateMerchant(f.ctx, testActor, identity.NewMerchant{Name: "Own Shop", Email: "own@example.com", Mobile: lcMobile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +358,7 @@ func TestLiveBookUsesRandomNotifiedOTPAndGoLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := f.notes.codes[lcMobile]
+	code := f.phone.Confirmation(lcMobile)
 	if len(code) != 6 {
 		t.Fatalf("live code %q not notified", code)
 	}
@@ -420,7 +370,7 @@ func TestLiveBookUsesRandomNotifiedOTPAndGoLive(t *testing.T) {
 	if _, err := f.svc.Confirm(f.ctx, payment.ConfirmInput{PublicKey: livePublic, Token: res.Token, ConfirmationCode: code, MPIN: "2468"}); err != nil {
 		t.Fatal(err)
 	}
-	live, err := f.svc.Authenticate(f.ctx, liveSecret, store.SecretKey)
+	live, err := f.id.Authenticate(f.ctx, liveSecret, store.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,21 +391,21 @@ func TestLiveBookUsesRandomNotifiedOTPAndGoLive(t *testing.T) {
 
 func TestKeyRotationAndKinds(t *testing.T) {
 	f := newLC(t)
-	if _, err := f.svc.Authenticate(f.ctx, payment.DemoPublicKey, store.SecretKey); err == nil {
+	if _, err := f.id.Authenticate(f.ctx, payment.DemoPublicKey, store.SecretKey); err == nil {
 		t.Fatal("a public key authenticated as a secret key")
 	}
-	if _, err := f.svc.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Live); err == nil {
+	if _, err := f.id.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Live); err == nil {
 		t.Fatal("rotating live keys before go-live succeeded")
 	}
-	kp, err := f.svc.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Test)
+	kp, err := f.id.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Test)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey)
+	_, err = f.id.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey)
 	if e := fault.AsError(err); err == nil || e.Kind != fault.KindUnauthorized || e.Detail != fault.MsgInvalidToken {
 		t.Fatalf("revoked key: %v", err)
 	}
-	if _, err := f.svc.Authenticate(f.ctx, kp.Secret, store.SecretKey); err != nil {
+	if _, err := f.id.Authenticate(f.ctx, kp.Secret, store.SecretKey); err != nil {
 		t.Fatalf("new key: %v", err)
 	}
 	if _, err := f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: lcMobile, MPIN: "2468",
@@ -488,7 +438,7 @@ func TestMPINLockAndReset(t *testing.T) {
 	if _, err := f.svc.Initiate(f.ctx, in); fault.AsError(err).ErrorKey != "third_party_transaction_locked" {
 		t.Fatalf("right MPIN on a locked wallet: %v", err)
 	}
-	if err := f.svc.ResetMPIN(f.ctx, testActor, lcMobile, "1357"); err != nil {
+	if err := f.id.ResetMPIN(f.ctx, testActor, lcMobile, "1357"); err != nil {
 		t.Fatal(err)
 	}
 	in.MPIN = "1357"
@@ -558,19 +508,15 @@ func TestRefundDrawsOnSeveralShards(t *testing.T) {
 // KeyCacheTTL.
 func TestKeyCacheAcrossNodes(t *testing.T) {
 	f := newLC(t)
-	cfg := payment.DefaultConfig()
-	other, err := payment.New(payment.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, Rand: rand.Reader,
-		Secret: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := identity.DefaultConfig()
+	_, other := servicetest.New(t, f.db, f.clock.Now, nil)
 	if _, err := other.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Test); err != nil {
+	if _, err := f.id.RotateKeys(f.ctx, testActor, payment.DemoMerchantEmail, ledger.Test); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err == nil {
+	if _, err := f.id.Authenticate(f.ctx, payment.DemoSecretKey, store.SecretKey); err == nil {
 		t.Fatal("the rotating node still accepts the revoked key")
 	}
 	f.clock.Advance(cfg.KeyCacheTTL - time.Millisecond)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
@@ -15,7 +16,7 @@ import (
 
 // Status finds a payment by token or idx for the status API. A wrong
 // amount is reported like a missing payment, as Khalti does.
-func (s *Service) Status(ctx context.Context, caller Caller, tokenOrIdx string, amount money.Paisa) (store.Payment, error) {
+func (s *Service) Status(ctx context.Context, caller identity.Caller, tokenOrIdx string, amount money.Paisa) (store.Payment, error) {
 	t, err := s.find(ctx, caller.Scope(), tokenOrIdx, true)
 	if err != nil {
 		return store.Payment{}, err
@@ -28,7 +29,7 @@ func (s *Service) Status(ctx context.Context, caller Caller, tokenOrIdx string, 
 }
 
 // Detail returns one transaction of the caller's.
-func (s *Service) Detail(ctx context.Context, caller Caller, idx string) (Transaction, error) {
+func (s *Service) Detail(ctx context.Context, caller identity.Caller, idx string) (Transaction, error) {
 	var t Transaction
 	var p store.Payment
 	if !ids.Valid(idx) {
@@ -76,7 +77,7 @@ type Page struct {
 
 // List returns a page of the caller's transactions, newest first. Overdue
 // payments are settled first so no stale state is listed.
-func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, error) {
+func (s *Service) List(ctx context.Context, caller identity.Caller, q ListQuery) (Page, error) {
 	if _, err := s.Sweep(ctx); err != nil {
 		return Page{}, fault.Wrap(err)
 	}
@@ -107,7 +108,7 @@ func (s *Service) List(ctx context.Context, caller Caller, q ListQuery) (Page, e
 // whole remaining amount when amount is nil, else amount. The fee is not
 // returned. Several partial refunds may follow each other; their sum never
 // exceeds the captured amount.
-func (s *Service) Refund(ctx context.Context, caller Caller, idx string, amount *money.Paisa) error {
+func (s *Service) Refund(ctx context.Context, caller identity.Caller, idx string, amount *money.Paisa) error {
 	if amount != nil && *amount < 1 {
 		return fault.FieldError("amount", "Ensure this value is greater than or equal to 1.")
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/thaili/thaili/internal/identity"
 )
 
 // verifyRedirect is the merchant-side verifier printed in NOTES.md,
@@ -41,7 +43,7 @@ func TestRedirectSignatureVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := RedirectSigningKey(sk); hexOf(got) != "0a3d8938a4d05fcca4ce2eef84e2d08fc356eef4ce1f27bf925dd1b4932c0cff" {
+	if got := identity.RedirectSigningKey(sk); hexOf(got) != "0a3d8938a4d05fcca4ce2eef84e2d08fc356eef4ce1f27bf925dd1b4932c0cff" {
 		t.Fatalf("signing key %x", got)
 	}
 	if !VerifyRedirect(sk, q) || !verifyRedirect(sk, q) {
@@ -51,7 +53,7 @@ func TestRedirectSignatureVector(t *testing.T) {
 	for _, n := range RedirectSignedFields {
 		params = append(params, [2]string{n, q.Get(n)})
 	}
-	sig, names := SignRedirect(RedirectSigningKey(sk), params)
+	sig, names := SignRedirect(identity.RedirectSigningKey(sk), params)
 	if sig != q.Get("signature") || names != q.Get("signed_field_names") {
 		t.Fatalf("SignRedirect: %s %s", sig, names)
 	}

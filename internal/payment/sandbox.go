@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
@@ -74,7 +75,7 @@ func scenario(book ledger.Book, mobile string) string {
 // Sandbox describes what Seed ensured exists.
 type Sandbox struct {
 	Merchant store.Merchant
-	Keys     KeyPair
+	Keys     identity.KeyPair
 	Created  bool // false when everything already existed
 }
 
@@ -87,14 +88,14 @@ type Sandbox struct {
 // serve start no one acts at all, and `thaili sandbox seed` does exactly
 // what every start of a SQLite sandbox does.
 func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
-	out := Sandbox{Keys: KeyPair{Book: ledger.Test, Public: DemoPublicKey, Secret: DemoSecretKey}}
+	out := Sandbox{Keys: identity.KeyPair{Book: ledger.Test, Public: DemoPublicKey, Secret: DemoSecretKey}}
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		out.Merchant, err = tx.MerchantByEmail(ctx, DemoMerchantEmail)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		out.Merchant, _, err = s.createMerchant(ctx, NewMerchant{Name: "Thaili Demo Shop", Email: DemoMerchantEmail,
+		out.Merchant, _, err = s.id.ProvisionMerchant(ctx, identity.NewMerchant{Name: "Thaili Demo Shop", Email: DemoMerchantEmail,
 			KYC: store.KYCApproved, TestKeys: &out.Keys})
 		if err != nil {
 			return out, fmt.Errorf("seeding demo merchant: %w", err)
@@ -109,7 +110,7 @@ func (s *Service) Seed(ctx context.Context) (Sandbox, error) {
 		return out, fmt.Errorf("seeding demo merchant: %w", err)
 	}
 	for i, mobile := range SandboxPayers {
-		_, err := s.createConsumer(ctx, mobile, fmt.Sprintf("Test User %d", i), SandboxMPIN)
+		_, err := s.id.ProvisionConsumer(ctx, mobile, fmt.Sprintf("Test User %d", i), SandboxMPIN)
 		var e *fault.Error
 		if errors.As(err, &e) && e.Fields["mobile"] != nil {
 			continue // already there
@@ -142,7 +143,7 @@ func (s *Service) fundSandboxWallet(ctx context.Context, mobile string, amount m
 // seedScenario creates one scenario payer if missing, and keeps the
 // locked one locked.
 func (s *Service) seedScenario(ctx context.Context, mobile, name string, balance money.Paisa, out *Sandbox) error {
-	_, err := s.createConsumer(ctx, mobile, name, SandboxMPIN)
+	_, err := s.id.ProvisionConsumer(ctx, mobile, name, SandboxMPIN)
 	var e *fault.Error
 	switch {
 	case errors.As(err, &e) && e.Fields["mobile"] != nil: // already there
@@ -159,13 +160,7 @@ func (s *Service) seedScenario(ctx context.Context, mobile, name string, balance
 	if mobile != ScenarioLockedMobile {
 		return nil
 	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		c, err := tx.ConsumerByMobile(ctx, mobile)
-		if err != nil || c.Locked {
-			return err
-		}
-		return tx.ResetConsumerSecurity(ctx, c.ID, c.MPINHash, true)
-	})
+	err = s.id.HoldLocked(ctx, mobile)
 	if err != nil {
 		return fmt.Errorf("locking payer %s: %w", mobile, err)
 	}

@@ -55,7 +55,7 @@ func TestScenarioSeedIsIdempotentAndRelocks(t *testing.T) {
 	if got := f.scWallet(t, payment.ScenarioInsufficientMobile); got != 0 {
 		t.Fatalf("insufficient payer balance %d", got)
 	}
-	if err := f.svc.ResetMPIN(f.ctx, testActor, payment.ScenarioLockedMobile, payment.SandboxMPIN); err != nil {
+	if err := f.id.ResetMPIN(f.ctx, testActor, payment.ScenarioLockedMobile, payment.SandboxMPIN); err != nil {
 		t.Fatal(err)
 	}
 	sb, err := f.svc.Seed(f.ctx)
@@ -226,7 +226,7 @@ func TestScenarioLiveBookIsOrdinary(t *testing.T) {
 			liveSecret = k.Secret
 		}
 	}
-	live, err := f.svc.Authenticate(f.ctx, liveSecret, store.SecretKey)
+	live, err := f.id.Authenticate(f.ctx, liveSecret, store.SecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestScenarioLiveBookIsOrdinary(t *testing.T) {
 	if _, err := f.svc.StartEPayment(f.ctx, p.Token, payment.ScenarioFailMobile, payment.SandboxMPIN, "browser-1"); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, f.notes.codes[payment.ScenarioFailMobile], payment.SandboxMPIN, "browser-1")
+	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, f.phone.Confirmation(payment.ScenarioFailMobile), payment.SandboxMPIN, "browser-1")
 	if err != nil || tr.Payment.State != store.Completed {
 		t.Fatalf("live payment by the failing scenario payer: %v %s, want Completed", err, tr.Payment.State)
 	}

@@ -2,9 +2,7 @@ package payment
 
 import (
 	"context"
-	"time"
 
-	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -118,95 +116,4 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return changed, nil // nothing settled: another node is on it
 		}
 	}
-}
-
-// RunSweeper sweeps every interval until ctx is done, logging failures;
-// each round also expires unconfirmed sign-ups and purges old identity
-// records.
-func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "sweeping overdue payments", "err", err)
-		} else if n > 0 {
-			s.log.InfoContext(ctx, "swept overdue payments", "count", n)
-		}
-		if n, err := s.ExpireSignUps(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "expiring unconfirmed sign-ups", "err", err)
-		} else if n > 0 {
-			s.log.InfoContext(ctx, "expired unconfirmed sign-ups", "count", n)
-		}
-		if err := s.PurgeIdentityRecords(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "purging old codes, notices and wrong-MPIN counts", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// expireBatch is how many expired sign-ups of each kind one sweep deletes.
-const expireBatch = 100
-
-// ExpireSignUps deletes merchants and wallets whose phone was not
-// confirmed within UnconfirmedTTL and that were never used, so a sign-up
-// nobody confirms does not keep its email or mobile. It returns how many
-// it deleted. Several nodes may run it at once: each deletion re-checks
-// its conditions in its own transaction.
-func (s *Service) ExpireSignUps(ctx context.Context) (int, error) {
-	now := s.now()
-	var merchants, consumers []int64
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		merchants, consumers, err = tx.UnconfirmedBefore(ctx, now.Add(-UnconfirmedTTL), expireBatch)
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, del := range []struct {
-		ids []int64
-		fn  func(store.Tx) func(context.Context, int64) (bool, error)
-	}{
-		{merchants, func(tx store.Tx) func(context.Context, int64) (bool, error) { return tx.DeleteUnconfirmedMerchant }},
-		{consumers, func(tx store.Tx) func(context.Context, int64) (bool, error) { return tx.DeleteUnconfirmedConsumer }},
-	} {
-		for _, id := range del.ids {
-			var deleted bool
-			err := s.store.InTx(ctx, func(tx store.Tx) error {
-				var err error
-				deleted, err = del.fn(tx)(ctx, id)
-				return err
-			})
-			if err != nil {
-				return n, err
-			}
-			if deleted {
-				n++
-			}
-		}
-	}
-	return n, nil
-}
-
-// PurgeIdentityRecords forgets what identity keeps only for a while:
-// codes a day after they were sent, wallet notices after noticesKept,
-// and the wrong-MPIN counts of numbers without a wallet once a day has
-// passed since their last change and lock (by then a lock level would
-// be forgotten anyway).
-func (s *Service) PurgeIdentityRecords(ctx context.Context) error {
-	now := s.now()
-	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.PurgeMPINGuards(ctx, now.Add(-s.mpinPolicy().Forget)); err != nil {
-			return err
-		}
-		if err := tx.PurgeConsumerNotices(ctx, now.Add(-noticesKept)); err != nil {
-			return err
-		}
-		return tx.PurgeCodes(ctx, now.Add(-codesKept))
-	}))
 }

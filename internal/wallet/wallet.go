@@ -4,7 +4,7 @@
 // reset with a fresh phone code, and the sandbox's OTP inbox. Pages are
 // server-rendered from embedded templates, need no JavaScript and use the
 // merchant pages' stylesheet. Sessions live in the database
-// (payment/wallet.go); every form carries a CSRF token, an HMAC under the
+// (identity/wallets.go); every form carries a CSRF token, an HMAC under the
 // server secret of the session id, or before sign-in of a random
 // pre-session cookie, as on the merchant pages.
 package wallet
@@ -20,7 +20,9 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
@@ -38,7 +40,9 @@ const (
 // Options configure Pages.
 type Options struct {
 	Service *payment.Service
-	Log     *slog.Logger
+	// Identity resolves keys, sessions and sign-ins.
+	Identity *identity.Service
+	Log      *slog.Logger
 	// PublicURL decides whether cookies are Secure (an https URL).
 	PublicURL string
 }
@@ -46,6 +50,7 @@ type Options struct {
 // Pages serves the consumer pages.
 type Pages struct {
 	svc    *payment.Service
+	id     *identity.Service
 	log    *slog.Logger
 	tmpl   *template.Template
 	secure bool
@@ -57,7 +62,7 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{svc: o.Service, log: o.Log, tmpl: tmpl, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
+	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, tmpl: tmpl, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -147,7 +152,7 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf, _ string) {
 	mobile, name := strings.TrimSpace(r.PostFormValue("mobile")), r.PostFormValue("name")
-	sent, err := p.svc.SignUpConsumer(r.Context(), mobile, name, r.PostFormValue("mpin"), r.PostFormValue("mpin2"))
+	sent, err := p.id.SignUpConsumer(r.Context(), mobile, name, r.PostFormValue("mpin"), r.PostFormValue("mpin2"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Sign up", Page: "signup", CSRF: csrf, Mobile: mobile, Name: name}))
 		return
@@ -156,14 +161,14 @@ func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf, _ string) {
 }
 
 // codeForm is the page asking for the sign-up code just sent.
-func codeForm(csrf, mobile string, sent payment.CodeSent, notice string) view {
+func codeForm(csrf, mobile string, sent identity.CodeSent, notice string) view {
 	return view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile, Masked: sent.To,
 		Challenge: sent.Challenge, Notice: notice}
 }
 
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf, _ string) {
 	mobile, challenge := strings.TrimSpace(r.PostFormValue("mobile")), r.PostFormValue("challenge")
-	session, err := p.svc.ConfirmConsumerPhone(r.Context(), challenge, r.PostFormValue("code"))
+	session, err := p.id.ConfirmConsumerPhone(r.Context(), challenge, r.PostFormValue("code"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile,
 			Masked: phone.Mask(mobile), Challenge: challenge}))
@@ -174,13 +179,13 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf, _ string) 
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf, _ string) {
 	mobile := strings.TrimSpace(r.PostFormValue("mobile"))
-	in, err := p.svc.ConsumerLogin(r.Context(), mobile, r.PostFormValue("mpin"))
+	in, err := p.id.ConsumerLogin(r.Context(), mobile, r.PostFormValue("mpin"))
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Log in", Page: "login", CSRF: csrf, Mobile: mobile}))
 		return
 	}
 	if in.Code != nil {
-		p.render(w, codeForm(csrf, mobile, *in.Code, payment.MsgConfirmFirst))
+		p.render(w, codeForm(csrf, mobile, *in.Code, identity.MsgConfirmFirst))
 		return
 	}
 	p.signIn(w, r, in.Session)
@@ -196,7 +201,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, session string) {
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ store.Consumer) {
-	if err := p.svc.ConsumerLogout(r.Context(), id); err != nil {
+	if err := p.id.ConsumerLogout(r.Context(), id); err != nil {
 		p.render(w, p.failure(r, err, view{}))
 		return
 	}
@@ -223,7 +228,7 @@ func (p *Pages) resetForm(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) sendResetCode(w http.ResponseWriter, r *http.Request, csrf, sessionID string) {
 	mobile := p.resetMobile(r, sessionID)
 	v := view{Title: "Reset your MPIN", CSRF: csrf, SignedIn: sessionID != "", Mobile: mobile, Masked: phone.Mask(mobile)}
-	sent, err := p.svc.SendMPINResetCode(r.Context(), mobile)
+	sent, err := p.id.SendMPINResetCode(r.Context(), mobile)
 	if err != nil {
 		v.Page = "reset"
 		p.render(w, p.failure(r, err, v))
@@ -235,7 +240,7 @@ func (p *Pages) sendResetCode(w http.ResponseWriter, r *http.Request, csrf, sess
 
 func (p *Pages) reset(w http.ResponseWriter, r *http.Request, csrf, sessionID string) {
 	mobile, challenge := p.resetMobile(r, sessionID), r.PostFormValue("challenge")
-	err := p.svc.ResetMPINWithCode(r.Context(), challenge, r.PostFormValue("code"), r.PostFormValue("mpin"), r.PostFormValue("mpin2"), sessionID)
+	err := p.id.ResetMPINWithCode(r.Context(), challenge, r.PostFormValue("code"), r.PostFormValue("mpin"), r.PostFormValue("mpin2"), sessionID)
 	if err != nil {
 		p.render(w, p.failure(r, err, view{Title: "Reset your MPIN", Page: "reset-code", CSRF: csrf, SignedIn: sessionID != "",
 			Mobile: mobile, Masked: phone.Mask(mobile), Challenge: challenge}))
@@ -243,7 +248,7 @@ func (p *Pages) reset(w http.ResponseWriter, r *http.Request, csrf, sessionID st
 	}
 	const done = "Your new MPIN is set and the wallet is unlocked."
 	if sessionID != "" {
-		if c, err := p.svc.SessionConsumer(r.Context(), sessionID); err == nil {
+		if c, err := p.id.SessionConsumer(r.Context(), sessionID); err == nil {
 			p.renderWallet(w, r, sessionID, c, view{Notice: done})
 			return
 		}
@@ -254,7 +259,7 @@ func (p *Pages) reset(w http.ResponseWriter, r *http.Request, csrf, sessionID st
 // resetMobile is the signed-in consumer's mobile, else the form's.
 func (p *Pages) resetMobile(r *http.Request, sessionID string) string {
 	if sessionID != "" {
-		if c, err := p.svc.SessionConsumer(r.Context(), sessionID); err == nil {
+		if c, err := p.id.SessionConsumer(r.Context(), sessionID); err == nil {
 			return c.Mobile
 		}
 	}
@@ -286,7 +291,7 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 		v.Balances = append(v.Balances, balanceRow{Book: b, Amount: info.Balances[b].String()})
 	}
 	for _, wp := range info.Payments {
-		row := paymentRow{Date: wp.Payment.CreatedAt.In(payment.Nepal).Format(timeFormat), Merchant: wp.Merchant, Book: wp.Payment.Book,
+		row := paymentRow{Date: wp.Payment.CreatedAt.In(nepal.Zone).Format(timeFormat), Merchant: wp.Merchant, Book: wp.Payment.Book,
 			Amount: wp.Payment.Amount.String(), State: string(wp.Payment.State), Idx: wp.Payment.Idx}
 		if wp.Payment.Refunded > 0 {
 			row.Refunded = wp.Payment.Refunded.String()
@@ -294,7 +299,7 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 		v.Payments = append(v.Payments, row)
 	}
 	for _, n := range info.Notices {
-		v.Notices = append(v.Notices, noticeRow{When: n.CreatedAt.In(payment.Nepal).Format(timeFormat), Text: n.Text})
+		v.Notices = append(v.Notices, noticeRow{When: n.CreatedAt.In(nepal.Zone).Format(timeFormat), Text: n.Text})
 	}
 	v.Locked = info.Lock
 	p.render(w, v)
@@ -302,7 +307,7 @@ func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, 
 
 // --- sessions and CSRF ---
 
-func (p *Pages) sessionToken(id string) string { return p.svc.CSRFToken("wallet-session:" + id) }
+func (p *Pages) sessionToken(id string) string { return p.id.CSRFToken("wallet-session:" + id) }
 
 // session returns the signed-in session id and consumer of r.
 func (p *Pages) session(r *http.Request) (string, store.Consumer, error) {
@@ -310,7 +315,7 @@ func (p *Pages) session(r *http.Request) (string, store.Consumer, error) {
 	if err != nil {
 		return "", store.Consumer{}, &fault.Error{Kind: fault.KindUnauthorized}
 	}
-	con, err := p.svc.SessionConsumer(r.Context(), c.Value)
+	con, err := p.id.SessionConsumer(r.Context(), c.Value)
 	return c.Value, con, err
 }
 
@@ -394,7 +399,7 @@ func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
 
 // pre is the CSRF protection of the signed-out forms.
 func (p *Pages) pre() formpage.PreSession {
-	return formpage.PreSession{Cookie: preCookie, Purpose: "wallet-pre:", Token: p.svc.CSRFToken,
+	return formpage.PreSession{Cookie: preCookie, Purpose: "wallet-pre:", Token: p.id.CSRFToken,
 		Cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: p.secure}}
 }
 

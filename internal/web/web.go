@@ -21,6 +21,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
@@ -33,7 +34,9 @@ var assets embed.FS
 // Options configure Pages.
 type Options struct {
 	Service *payment.Service
-	Log     *slog.Logger
+	// Identity resolves keys, sessions and sign-ins.
+	Identity *identity.Service
+	Log      *slog.Logger
 	// Key is the secret the CSRF tokens are derived from (the server
 	// secret); a purpose-specific subkey is derived from it.
 	Key []byte
@@ -50,6 +53,7 @@ type Options struct {
 // Pages serves the hosted payment page.
 type Pages struct {
 	svc     *payment.Service
+	id      *identity.Service
 	log     *slog.Logger
 	key     []byte
 	now     func() time.Time
@@ -81,7 +85,7 @@ func New(o Options) (*Pages, error) {
 	}
 	mac := hmac.New(sha256.New, o.Key)
 	mac.Write([]byte("thaili hosted page csrf v1"))
-	p := &Pages{svc: o.Service, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects,
+	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects,
 		cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}}
 	if p.now == nil {
 		p.now = time.Now
@@ -468,7 +472,7 @@ func (p *Pages) signedReturnURL(r *http.Request, t payment.Transaction, paid boo
 	if !p.sign {
 		return buildReturnURL(t.Payment.ReturnURL, params)
 	}
-	key, err := p.svc.RedirectKey(r.Context(), t.Payment.MerchantID, t.Payment.Book)
+	key, err := p.id.RedirectKey(r.Context(), t.Payment.MerchantID, t.Payment.Book)
 	if err != nil {
 		p.log.ErrorContext(r.Context(), "finding the redirect signing key", "err", err)
 	}

@@ -1,19 +1,18 @@
-package payment_test
+package identity_test
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/url"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -23,19 +22,18 @@ import (
 // exactly once), and that redirects signed with them still verify with
 // the merchant's secret key. A sealed key that does not open is an error
 // with no key, never a wrong key.
-func TestRedirectKeysSealed(t *testing.T) { onBothStores(t, testRedirectKeysSealed) }
+func TestRedirectKeysSealed(t *testing.T) { servicetest.OnBothStores(t, testRedirectKeysSealed) }
 
 func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	ctx := context.Background()
-	newService := func(secret byte) *payment.Service {
-		svc, err := payment.New(payment.Deps{Store: db, Config: payment.DefaultConfig(), Now: time.Now, Rand: rand.Reader,
-			Secret: bytes.Repeat([]byte{secret}, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return svc
+	newService := func(secret byte) *identity.Service {
+		_, id := servicetest.New(t, db, time.Now, nil, func(d *servicetest.Deps) {
+			d.Payment.Secret = bytes.Repeat([]byte{secret}, 32)
+			d.Identity.Secret = d.Payment.Secret
+		})
+		return id
 	}
-	svc := newService(1)
+	id := newService(1)
 	secretKeyRow := func(merchantID int64) store.Key {
 		t.Helper()
 		var row store.Key
@@ -57,8 +55,8 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	// it with secretKey, as the merchant would.
 	verifies := func(merchantID int64, secretKey string) {
 		t.Helper()
-		key, err := svc.RedirectKey(ctx, merchantID, ledger.Test)
-		if err != nil || !bytes.Equal(key, payment.RedirectSigningKey(secretKey)) {
+		key, err := id.RedirectKey(ctx, merchantID, ledger.Test)
+		if err != nil || !bytes.Equal(key, identity.RedirectSigningKey(secretKey)) {
 			t.Fatalf("RedirectKey(merchant %d) = %x, %v; want the key derived from its secret key", merchantID, key, err)
 		}
 		params := [][2]string{{"pidx", "bZQLD9wRVWo4CdESSfuSsB"}, {"amount", "1000"}, {"status", "Completed"}}
@@ -73,14 +71,14 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	}
 	sealedOnly := func(what string, row store.Key, secretKey string) {
 		t.Helper()
-		clear := payment.RedirectSigningKey(secretKey)
+		clear := identity.RedirectSigningKey(secretKey)
 		if row.SigningKey != nil || len(row.SealedSigningKey) <= len(clear) || bytes.Contains(row.SealedSigningKey, clear) {
 			t.Fatalf("%s: signing_key %x, signing_key_sealed %x; want only a sealed key", what, row.SigningKey, row.SealedSigningKey)
 		}
 	}
 
 	// A new key is stored sealed.
-	m, kp, err := svc.CreateMerchant(ctx, testActor, payment.NewMerchant{Name: "New Shop", Email: "new@example.com"})
+	m, kp, err := id.CreateMerchant(ctx, servicetest.Actor, identity.NewMerchant{Name: "New Shop", Email: "new@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +94,7 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	}
 	olds := make([]oldKey, legacy)
 	for i := range olds {
-		om, _, err := svc.CreateMerchant(ctx, testActor, payment.NewMerchant{Name: fmt.Sprintf("Old Shop %d", i), Email: fmt.Sprintf("old%d@example.com", i)})
+		om, _, err := id.CreateMerchant(ctx, servicetest.Actor, identity.NewMerchant{Name: fmt.Sprintf("Old Shop %d", i), Email: fmt.Sprintf("old%d@example.com", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,13 +104,13 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 				return err
 			}
 			return tx.CreateKey(ctx, &store.Key{MerchantID: om.ID, Book: ledger.Test, Kind: store.SecretKey,
-				Lookup: fmt.Sprintf("legacy-%d", i), Prefix: "test_sec", CreatedAt: time.Now(), SigningKey: payment.RedirectSigningKey(olds[i].secret)})
+				Lookup: fmt.Sprintf("legacy-%d", i), Prefix: "test_sec", CreatedAt: time.Now(), SigningKey: identity.RedirectSigningKey(olds[i].secret)})
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if row := secretKeyRow(olds[0].merchantID); !bytes.Equal(row.SigningKey, payment.RedirectSigningKey(olds[0].secret)) || row.SealedSigningKey != nil {
+	if row := secretKeyRow(olds[0].merchantID); !bytes.Equal(row.SigningKey, identity.RedirectSigningKey(olds[0].secret)) || row.SealedSigningKey != nil {
 		t.Fatalf("the old-style key was not written in clear: %+v", row)
 	}
 	verifies(olds[0].merchantID, olds[0].secret)
@@ -145,7 +143,7 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	}
 	sealedOnly("the new key after sealing", secretKeyRow(m.ID), kp.Secret)
 	verifies(m.ID, kp.Secret)
-	if n, err := svc.SealRedirectKeys(ctx); n != 0 || err != nil {
+	if n, err := id.SealRedirectKeys(ctx); n != 0 || err != nil {
 		t.Fatalf("sealing again: %d, %v; want nothing to do", n, err)
 	}
 
@@ -167,7 +165,7 @@ func testRedirectKeysSealed(t *testing.T, db store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if key, err := svc.RedirectKey(ctx, moved.merchantID, ledger.Test); key != nil || err == nil {
+	if key, err := id.RedirectKey(ctx, moved.merchantID, ledger.Test); key != nil || err == nil {
 		t.Fatalf("RedirectKey of a sealed key moved to another row: %x, %v; want no key and an error", key, err)
 	}
 }

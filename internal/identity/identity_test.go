@@ -1,24 +1,21 @@
-package payment_test
+package identity_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
 // Issue 11's identity rules, on both stores, on a clock the tests move:
@@ -28,33 +25,28 @@ import (
 // answers cost the same slow work whether or not an account exists.
 
 type identityFixture struct {
-	svc   *payment.Service
+	svc   *identity.Service
+	pay   *payment.Service
 	store store.Store
-	clock *lcClock
-	phone *testPhone
+	clock *servicetest.Clock
+	phone *servicetest.Phone
 	ctx   context.Context
 }
 
-func newIdentity(t *testing.T, db store.Store, deps func(*payment.Deps)) identityFixture {
+func newIdentity(t *testing.T, db store.Store, deps func(*servicetest.Deps)) identityFixture {
 	t.Helper()
-	cfg := payment.DefaultConfig()
-	cfg.PasswordCost, cfg.MPINIterations = 4, 100
-	clock := &lcClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
-	ph := newPhone()
-	d := payment.Deps{Store: db, Config: cfg, Now: clock.Now, Rand: rand.Reader, Secret: make([]byte, 32),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Notifier: ph}
+	clock := servicetest.NewClock(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC))
+	ph := servicetest.NewPhone()
+	opts := []func(*servicetest.Deps){}
 	if deps != nil {
-		deps(&d)
+		opts = append(opts, deps)
 	}
-	svc, err := payment.New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pay, svc := servicetest.New(t, db, clock.Now, ph, opts...)
 	ctx := context.Background()
-	if _, err := svc.Seed(ctx); err != nil {
+	if _, err := pay.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return identityFixture{svc: svc, store: db, clock: clock, phone: ph, ctx: ctx}
+	return identityFixture{svc: svc, pay: pay, store: db, clock: clock, phone: ph, ctx: ctx}
 }
 
 func (f identityFixture) consumer(t *testing.T, mobile string) store.Consumer {
@@ -72,7 +64,7 @@ func (f identityFixture) consumer(t *testing.T, mobile string) store.Consumer {
 }
 
 func (f identityFixture) initiate(mobile, mpin string) error {
-	_, err := f.svc.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: mpin,
+	_, err := f.pay.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: mpin,
 		Amount: 1000, ProductIdentity: "p", ProductName: "P"})
 	return err
 }
@@ -82,20 +74,20 @@ func detailOf(err error) string {
 	return fmt.Sprintf("%d|%s|%s|%s|%v", e.Kind, e.Detail, e.TriesRemaining, e.ErrorKey, e.Fields)
 }
 
-func TestIdentityExpiry(t *testing.T) { onBothStores(t, testIdentityExpiry) }
+func TestIdentityExpiry(t *testing.T) { servicetest.OnBothStores(t, testIdentityExpiry) }
 
 func testIdentityExpiry(t *testing.T, db store.Store) {
 	f := newIdentity(t, db, nil)
 	ctx, svc := f.ctx, f.svc
 
 	// A code that expired opens nothing, and a newer code retires it.
-	sent, err := svc.SignUpMerchant(ctx, payment.SignUp{Name: "Late", Email: "late@example.com", Phone: "9812000101", Password: "a long password"})
+	sent, err := svc.SignUpMerchant(ctx, identity.SignUp{Name: "Late", Email: "late@example.com", Phone: "9812000101", Password: "a long password"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := f.phone.code("9812000101")
-	f.clock.Advance(payment.CodeTTL)
-	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, code); fault.AsError(err).Detail != payment.MsgCodeExpired {
+	code := f.phone.Code("9812000101")
+	f.clock.Advance(identity.CodeTTL)
+	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, code); fault.AsError(err).Detail != identity.MsgCodeExpired {
 		t.Fatalf("expired code: %v", err)
 	}
 	in, err := svc.Login(ctx, "late@example.com", "a long password")
@@ -103,7 +95,7 @@ func testIdentityExpiry(t *testing.T, db store.Store) {
 		t.Fatalf("log-in of an unconfirmed merchant: %+v %v", in, err)
 	}
 	// The sign-up's challenge with the new code: refused (another code's).
-	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, f.phone.code("9812000101")); fault.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, f.phone.Code("9812000101")); fault.AsError(err).Detail != identity.MsgCodeExpired {
 		t.Fatalf("a new code with an old challenge: %v", err)
 	}
 
@@ -112,11 +104,11 @@ func testIdentityExpiry(t *testing.T, db store.Store) {
 	if _, err := svc.SignUpConsumer(ctx, "9812000102", "Unconfirmed", "2580", "2580"); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(payment.UnconfirmedTTL + time.Minute)
-	if _, err := svc.Login(ctx, "late@example.com", "a long password"); fault.AsError(err).Detail != payment.MsgSignUpExpired {
+	f.clock.Advance(identity.UnconfirmedTTL + time.Minute)
+	if _, err := svc.Login(ctx, "late@example.com", "a long password"); fault.AsError(err).Detail != identity.MsgSignUpExpired {
 		t.Fatalf("log-in of an expired sign-up: %v", err)
 	}
-	if _, err := svc.ConsumerLogin(ctx, "9812000102", "2580"); fault.AsError(err).Detail != payment.MsgSignUpExpired {
+	if _, err := svc.ConsumerLogin(ctx, "9812000102", "2580"); fault.AsError(err).Detail != identity.MsgSignUpExpired {
 		t.Fatalf("wallet log-in of an expired sign-up: %v", err)
 	}
 	n, err := svc.ExpireSignUps(ctx)
@@ -144,7 +136,9 @@ func testIdentityExpiry(t *testing.T, db store.Store) {
 	}
 }
 
-func TestSignUpReplacesUnconfirmed(t *testing.T) { onBothStores(t, testSignUpReplacesUnconfirmed) }
+func TestSignUpReplacesUnconfirmed(t *testing.T) {
+	servicetest.OnBothStores(t, testSignUpReplacesUnconfirmed)
+}
 
 func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 	f := newIdentity(t, db, nil)
@@ -152,11 +146,11 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 
 	// A squatter signs up with the owner's email and mobile, and never
 	// confirms (the codes go to the owner's phone).
-	squat, err := svc.SignUpMerchant(ctx, payment.SignUp{Name: "Squat", Email: "owner@example.com", Phone: "9812000201", Password: "squatter password"})
+	squat, err := svc.SignUpMerchant(ctx, identity.SignUp{Name: "Squat", Email: "owner@example.com", Phone: "9812000201", Password: "squatter password"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	squatCode := f.phone.code("9812000201")
+	squatCode := f.phone.Code("9812000201")
 	if _, err := svc.SignUpConsumer(ctx, "9812000202", "Squat", "1111", "1111"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,22 +161,22 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 		t.Fatal("an unconfirmed sign-up is confirmed")
 	}
 	// The squatter's unconfirmed wallet can neither pay nor be topped up.
-	if err := f.initiate("9812000202", "1111"); fault.AsError(err).Detail != payment.MsgWalletNotActive {
+	if err := f.initiate("9812000202", "1111"); fault.AsError(err).Detail != identity.MsgWalletNotActive {
 		t.Fatalf("an unconfirmed wallet pays: %v", err)
 	}
-	if _, err := svc.Topup(ctx, payment.CommandLine("ops"), "9812000202", ledger.Test, 100); err == nil {
+	if _, err := f.pay.Topup(ctx, identity.CommandLine("ops"), "9812000202", ledger.Test, 100); err == nil {
 		t.Fatal("an unconfirmed wallet was topped up")
 	}
 
 	// The owner signs up: the squatter's sign-ups are replaced.
-	owner, err := svc.SignUpMerchant(ctx, payment.SignUp{Name: "Owner", Email: "owner@example.com", Phone: "9812000201", Password: "owner's password"})
+	owner, err := svc.SignUpMerchant(ctx, identity.SignUp{Name: "Owner", Email: "owner@example.com", Phone: "9812000201", Password: "owner's password"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ConfirmMerchantPhone(ctx, squat.Challenge, squatCode); fault.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmMerchantPhone(ctx, squat.Challenge, squatCode); fault.AsError(err).Detail != identity.MsgCodeExpired {
 		t.Fatalf("the squatter's code after the owner signed up: %v", err)
 	}
-	if _, err := svc.ConfirmMerchantPhone(ctx, owner.Challenge, f.phone.code("9812000201")); err != nil {
+	if _, err := svc.ConfirmMerchantPhone(ctx, owner.Challenge, f.phone.Code("9812000201")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Login(ctx, "owner@example.com", "squatter password"); err == nil {
@@ -198,10 +192,10 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ConfirmConsumerPhone(ctx, wallet.Challenge, f.phone.code("9812000202")); err != nil {
+	if _, err := svc.ConfirmConsumerPhone(ctx, wallet.Challenge, f.phone.Code("9812000202")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Topup(ctx, payment.CommandLine("ops"), "9812000202", ledger.Test, 5000); err != nil {
+	if _, err := f.pay.Topup(ctx, identity.CommandLine("ops"), "9812000202", ledger.Test, 5000); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.initiate("9812000202", "1111"); fault.AsError(err).Detail != fault.MsgMobileOrPin {
@@ -219,7 +213,7 @@ func testSignUpReplacesUnconfirmed(t *testing.T, db store.Store) {
 	if err := f.initiate("9812000202", "9999"); fault.AsError(err).Detail != fault.MsgMobileOrPin {
 		t.Fatalf("a second sign-up changed the MPIN: %v", err)
 	}
-	if notices := f.phone.notices["9812000202"]; len(notices) == 0 || !strings.Contains(notices[len(notices)-1], "Someone asked to open a wallet with this number") {
+	if notices := f.phone.Notices("9812000202"); len(notices) == 0 || !strings.Contains(notices[len(notices)-1], "Someone asked to open a wallet with this number") {
 		t.Fatalf("the owner was not told of the sign-up: %q", notices)
 	}
 }
@@ -239,9 +233,9 @@ func merchantByEmail(t *testing.T, f identityFixture, email string) store.Mercha
 }
 
 func TestUnconfirmedMerchantKeys(t *testing.T) {
-	f := newIdentity(t, sqliteStore(t), nil)
+	f := newIdentity(t, servicetest.SQLite(t), nil)
 	ctx, svc := f.ctx, f.svc
-	sent, err := svc.SignUpMerchant(ctx, payment.SignUp{Name: "Shop", Email: "shop@example.com", Phone: "9812000301", Password: "a long password"})
+	sent, err := svc.SignUpMerchant(ctx, identity.SignUp{Name: "Shop", Email: "shop@example.com", Phone: "9812000301", Password: "a long password"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +256,7 @@ func TestUnconfirmedMerchantKeys(t *testing.T) {
 	if _, err := svc.Authenticate(ctx, pk, store.PublicKey); fault.AsError(err).Kind != fault.KindUnauthorized {
 		t.Fatalf("an unconfirmed merchant's key works: %v", err)
 	}
-	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, f.phone.code("9812000301")); err != nil {
+	if _, err := svc.ConfirmMerchantPhone(ctx, sent.Challenge, f.phone.Code("9812000301")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Authenticate(ctx, pk, store.PublicKey); err != nil {
@@ -274,7 +268,9 @@ func TestUnconfirmedMerchantKeys(t *testing.T) {
 // minutes, the owner is told, the right MPIN is refused meanwhile and
 // works after; the next lock lasts 2 hours. A number without a wallet
 // is answered exactly alike at every step.
-func TestMPINLockExpiresAndEscalates(t *testing.T) { onBothStores(t, testMPINLockExpiresAndEscalates) }
+func TestMPINLockExpiresAndEscalates(t *testing.T) {
+	servicetest.OnBothStores(t, testMPINLockExpiresAndEscalates)
+}
 
 func testMPINLockExpiresAndEscalates(t *testing.T, db store.Store) {
 	f := newIdentity(t, db, nil)
@@ -309,7 +305,7 @@ func testMPINLockExpiresAndEscalates(t *testing.T, db store.Store) {
 	step("a wrong MPIN while locked", locked(30), "0000")
 	f.clock.Advance(10 * time.Minute)
 	step("the right MPIN while locked", locked(20), payment.SandboxMPIN)
-	if notes := f.phone.notices[known]; len(notes) != 1 || !strings.Contains(notes[0], "locked after 3 wrong MPINs in a row, the last one on a payment to Thaili Demo Shop") {
+	if notes := f.phone.Notices(known); len(notes) != 1 || !strings.Contains(notes[0], "locked after 3 wrong MPINs in a row, the last one on a payment to Thaili Demo Shop") {
 		t.Fatalf("the owner's notice: %q", notes)
 	}
 	var notices []store.ConsumerNotice
@@ -317,7 +313,7 @@ func testMPINLockExpiresAndEscalates(t *testing.T, db store.Store) {
 		var err error
 		notices, err = tx.ConsumerNotices(f.ctx, f.consumer(t, known).ID, time.Time{}, 10)
 		return err
-	}); err != nil || len(notices) != 1 || notices[0].Text != f.phone.notices[known][0] {
+	}); err != nil || len(notices) != 1 || notices[0].Text != f.phone.Notices(known)[0] {
 		t.Fatalf("the notice on the wallet page: %+v %v", notices, err)
 	}
 	f.clock.Advance(20 * time.Minute)
@@ -332,7 +328,7 @@ func testMPINLockExpiresAndEscalates(t *testing.T, db store.Store) {
 // TestUnknownNumbersCostTheSame: initiate, sign-up and reset do the same
 // slow hashing whether or not the account exists, and answer alike.
 func TestUnknownNumbersCostTheSame(t *testing.T) {
-	f := newIdentity(t, sqliteStore(t), nil)
+	f := newIdentity(t, servicetest.SQLite(t), nil)
 	ctx, svc := f.ctx, f.svc
 	// Warm up the dummy hashes made on first use.
 	f.initiate("9812000599", "0000")
@@ -356,11 +352,11 @@ func TestUnknownNumbersCostTheSame(t *testing.T) {
 	if detailOf(errKnown) != detailOf(errUnknown) {
 		t.Errorf("initiate answers %s for a wallet, %s for none", detailOf(errKnown), detailOf(errUnknown))
 	}
-	var sentKnown, sentUnknown payment.CodeSent
+	var sentKnown, sentUnknown identity.CodeSent
 	same("merchant sign-up", func() {
-		sentKnown, errKnown = svc.SignUpMerchant(ctx, payment.SignUp{Name: "X", Email: payment.DemoMerchantEmail, Phone: "9812000597", Password: "a long password"})
+		sentKnown, errKnown = svc.SignUpMerchant(ctx, identity.SignUp{Name: "X", Email: payment.DemoMerchantEmail, Phone: "9812000597", Password: "a long password"})
 	}, func() {
-		sentUnknown, errUnknown = svc.SignUpMerchant(ctx, payment.SignUp{Name: "X", Email: "new@example.com", Phone: "9812000596", Password: "a long password"})
+		sentUnknown, errUnknown = svc.SignUpMerchant(ctx, identity.SignUp{Name: "X", Email: "new@example.com", Phone: "9812000596", Password: "a long password"})
 	})
 	if errKnown != nil || errUnknown != nil || len(sentKnown.Challenge) != len(sentUnknown.Challenge) || sentKnown.To != "98XXXXX597" {
 		t.Errorf("merchant sign-up answers %+v %v for a taken email, %+v %v for a new one", sentKnown, errKnown, sentUnknown, errUnknown)
@@ -379,11 +375,11 @@ func TestUnknownNumbersCostTheSame(t *testing.T) {
 		t.Errorf("reset answers %+v %v for a wallet, %+v %v for none", sentKnown, errKnown, sentUnknown, errUnknown)
 	}
 	// Only the real account's phone got a code.
-	if f.phone.code("9812000594") != "" || f.phone.code("9800000004") == "" || f.phone.code("9812000597") != "" {
-		t.Errorf("codes sent: %v", f.phone.codes)
+	if f.phone.Code("9812000594") != "" || f.phone.Code("9800000004") == "" || f.phone.Code("9812000597") != "" {
+		t.Errorf("codes sent: %v, %v, %v", f.phone.Code("9812000594"), f.phone.Code("9800000004"), f.phone.Code("9812000597"))
 	}
 	// A decoy's challenge opens nothing, however often it is tried.
-	for i := range payment.MaxCodeTries + 1 {
+	for i := range identity.MaxCodeTries + 1 {
 		if err := svc.ResetMPINWithCode(ctx, sentUnknown.Challenge, fmt.Sprintf("%06d", i), "1357", "1357", ""); err == nil {
 			t.Fatal("a decoy code reset an MPIN")
 		}
@@ -393,7 +389,7 @@ func TestUnknownNumbersCostTheSame(t *testing.T) {
 // TestConcurrentCodeGuesses: many simultaneous confirms with guessed
 // codes against one sign-up never sign in and get exactly MaxCodeTries
 // tries between them, after which the right code is refused too.
-func TestConcurrentCodeGuesses(t *testing.T) { onBothStores(t, testConcurrentCodeGuesses) }
+func TestConcurrentCodeGuesses(t *testing.T) { servicetest.OnBothStores(t, testConcurrentCodeGuesses) }
 
 func testConcurrentCodeGuesses(t *testing.T, db store.Store) {
 	f := newIdentity(t, db, nil)
@@ -402,7 +398,7 @@ func testConcurrentCodeGuesses(t *testing.T, db store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	right := f.phone.code("9812000601")
+	right := f.phone.Code("9812000601")
 	const n = 40
 	var wg sync.WaitGroup
 	answers := make([]string, n)
@@ -429,10 +425,10 @@ func testConcurrentCodeGuesses(t *testing.T, db store.Store) {
 	}
 	// Of MaxCodeTries counted tries, all but the last say "wrong"; every
 	// other guess is told the code is spent.
-	if counts[payment.MsgCodeWrong] != payment.MaxCodeTries-1 || counts[payment.MsgCodeExpired] != n-payment.MaxCodeTries+1 {
+	if counts[identity.MsgCodeWrong] != identity.MaxCodeTries-1 || counts[identity.MsgCodeExpired] != n-identity.MaxCodeTries+1 {
 		t.Fatalf("answers to %d simultaneous guesses: %v", n, counts)
 	}
-	if _, err := svc.ConfirmConsumerPhone(ctx, sent.Challenge, right); fault.AsError(err).Detail != payment.MsgCodeExpired {
+	if _, err := svc.ConfirmConsumerPhone(ctx, sent.Challenge, right); fault.AsError(err).Detail != identity.MsgCodeExpired {
 		t.Fatalf("the right code after the tries were spent: %v", err)
 	}
 	if c := f.consumer(t, "9812000601"); c.Confirmed {
@@ -443,15 +439,13 @@ func testConcurrentCodeGuesses(t *testing.T, db store.Store) {
 // TestGuessLimits: wrong MPINs are limited per client address and per
 // merchant key before the MPIN is hashed; right ones cost nothing.
 func TestGuessLimits(t *testing.T) {
-	var clock *lcClock
-	var addrs, keys *ratelimit.Limiter
-	f := newIdentity(t, sqliteStore(t), func(d *payment.Deps) {
-		clock = &lcClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
-		addrs = ratelimit.New(5, 5*time.Minute, clock.Now)
-		keys = ratelimit.New(8, time.Minute, clock.Now)
-		d.AddressGuesses, d.KeyGuesses = addrs, keys
+	clock := servicetest.NewClock(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC))
+	addrs := ratelimit.New(5, 5*time.Minute, clock.Now)
+	keys := ratelimit.New(8, time.Minute, clock.Now)
+	f := newIdentity(t, servicetest.SQLite(t), func(d *servicetest.Deps) {
+		d.Identity.AddressGuesses, d.Identity.KeyGuesses = addrs, keys
 	})
-	attacker := payment.WithClient(f.ctx, "192.0.2.7")
+	attacker := identity.WithClient(f.ctx, "192.0.2.7")
 	f.ctx = attacker
 	// Right MPINs do not count.
 	for range 10 {
@@ -477,7 +471,7 @@ func TestGuessLimits(t *testing.T) {
 	}
 	// Another address may still guess, through the same public key, until
 	// the key's limit (8) is reached.
-	f.ctx = payment.WithClient(context.Background(), "198.51.100.9")
+	f.ctx = identity.WithClient(context.Background(), "198.51.100.9")
 	for i := range 3 {
 		if err := f.initiate(fmt.Sprintf("98120008%02d", i), "0000"); fault.AsError(err).Kind != fault.KindValidation {
 			t.Fatalf("another address, guess %d: %v", i+1, err)
@@ -490,20 +484,6 @@ func TestGuessLimits(t *testing.T) {
 	if err := f.initiate("9812000898", "0000"); fault.AsError(err).Kind != fault.KindValidation {
 		t.Fatalf("after the wait: %v", err)
 	}
-}
-
-// sqliteStore is a fresh, migrated SQLite database.
-func sqliteStore(t testing.TB) store.Store {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // TestBoundElsewhere: a payment is bound to the browser that signed in
@@ -534,7 +514,7 @@ func TestBoundElsewhere(t *testing.T) {
 // notices after 30 days, and the wrong-MPIN counts of numbers without a
 // wallet a day after their last change and lock; fresher ones stay.
 func TestPurgeIdentityRecords(t *testing.T) {
-	f := newIdentity(t, sqliteStore(t), nil)
+	f := newIdentity(t, servicetest.SQLite(t), nil)
 	ctx, svc := f.ctx, f.svc
 	if _, err := svc.SendMPINResetCode(ctx, "9800000002"); err != nil { // a code and a notice
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package payment
+package identity
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // Operator actions are audited (issue 11): whatever door an operator uses
 // (the console at /admin/ or the command line), the action runs through
-// operatorAction, which writes its audit_log entry in the transaction
+// OperatorAction, which writes its audit_log entry in the transaction
 // that makes the change, so there is no change without an entry and no
 // entry without a change. Work that no operator does is not audited: a
 // merchant's or a wallet's own sign-up, key rotation or MPIN reset, and
@@ -46,7 +46,7 @@ const maxActorUser = 64
 
 // Actor is who performs an operator action: an operator signed in to the
 // console, or whoever runs thaili on the command line. The zero Actor is
-// no one, and operatorAction refuses it, so an action cannot be recorded
+// no one, and OperatorAction refuses it, so an action cannot be recorded
 // without saying who took it.
 type Actor struct {
 	operatorID int64  // the console operator's id; 0 for the command line
@@ -80,29 +80,29 @@ func CommandLine(osUser string) Actor {
 // String is the actor's name as the audit log shows it.
 func (a Actor) String() string { return a.name }
 
-// auditRecord is what an operator action says about itself in its audit
+// AuditRecord is what an operator action says about itself in its audit
 // entry: on what it acted (a merchant idx, a mobile, an email) and how.
 // skip marks an action that turned out to change nothing worth recording
 // (a merchant show that revealed no secret).
-type auditRecord struct {
-	subject, detail string
-	skip            bool
+type AuditRecord struct {
+	Subject, Detail string
+	Skip            bool
 }
 
 // errNoActor is a programming error: an operator action without an actor.
-var errNoActor = errors.New("payment: operator action without an actor")
+var errNoActor = errors.New("identity: operator action without an actor")
 
-// operatorAction runs fn in one transaction and, unless fn fails or asks
+// OperatorAction runs fn in one transaction and, unless fn fails or asks
 // to skip, writes the audit entry of action by actor in that same
 // transaction: if the entry cannot be written the action rolls back, and
 // if the action fails nothing is recorded.
-func (s *Service) operatorAction(ctx context.Context, actor Actor, action string, fn func(tx store.Tx) (auditRecord, error)) error {
+func (s *Service) OperatorAction(ctx context.Context, actor Actor, action string, fn func(tx store.Tx) (AuditRecord, error)) error {
 	if actor.name == "" {
 		return fault.Internal(errNoActor)
 	}
 	return fault.Wrap(s.store.InTx(ctx, func(tx store.Tx) error {
 		rec, err := fn(tx)
-		if err != nil || rec.skip {
+		if err != nil || rec.Skip {
 			return err
 		}
 		return s.auditIn(ctx, tx, actor, action, rec)
@@ -112,10 +112,10 @@ func (s *Service) operatorAction(ctx context.Context, actor Actor, action string
 // auditIn writes the audit entry of action by actor in tx, for an action
 // whose transaction is opened elsewhere (an operator's log-in, decided
 // in the transaction that counts its password attempts).
-func (s *Service) auditIn(ctx context.Context, tx store.Tx, actor Actor, action string, rec auditRecord) error {
+func (s *Service) auditIn(ctx context.Context, tx store.Tx, actor Actor, action string, rec AuditRecord) error {
 	if actor.name == "" {
 		return errNoActor
 	}
 	return tx.AddAudit(ctx, &store.AuditEntry{OperatorID: actor.operatorID, Operator: actor.name, Action: action,
-		Subject: rec.subject, Detail: rec.detail, At: s.now()})
+		Subject: rec.Subject, Detail: rec.Detail, At: s.now()})
 }

@@ -1,4 +1,4 @@
-package payment
+package identity
 
 // HashCounts returns how many MPIN and password hashes the service has
 // computed, so tests can check that answering for an account that does

@@ -1,4 +1,4 @@
-package payment
+package identity
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/lockout"
+	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -78,6 +79,18 @@ func (s *Service) allowGuess(k guessKeys) error {
 		return nil
 	}
 	return Throttled(wait)
+}
+
+// AllowGuess refuses a guess at a code (a payment's confirmation code)
+// when its client, or the merchant it comes through (scope, as in
+// PayerCheck), is over its limit; ask before checking the code.
+func (s *Service) AllowGuess(ctx context.Context, scope string) error {
+	return s.allowGuess(s.guessKeysOf(ctx, scope))
+}
+
+// ChargeGuess counts a wrong code against its client and merchant.
+func (s *Service) ChargeGuess(ctx context.Context, scope string) {
+	s.chargeGuess(s.guessKeysOf(ctx, scope))
 }
 
 // chargeGuess counts a wrong guess against its client and merchant.
@@ -231,7 +244,7 @@ func (s *Service) decideMPIN(ctx context.Context, tx store.Tx, mobile string, c 
 	text := fmt.Sprintf("Your wallet was locked after %d wrong MPINs in a row, the last one on %s%s. "+
 		"Payments and sign-in with the MPIN are refused until %s (Nepal time); resetting your MPIN with a code sent to this phone unlocks it now. "+
 		"If this was not you, someone is guessing your MPIN: never share it.",
-		policy.MaxTries, via, fromClient(ctx), nepalTime(st.LockedUntil))
+		policy.MaxTries, via, fromClient(ctx), nepal.Minute(st.LockedUntil))
 	if err := s.notify(ctx, tx, c.ID, text); err != nil {
 		return nil, "", err
 	}
@@ -245,5 +258,3 @@ func fromClient(ctx context.Context) string {
 	}
 	return ""
 }
-
-func nepalTime(t time.Time) string { return t.In(Nepal).Format("2006-01-02 15:04") }

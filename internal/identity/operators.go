@@ -1,4 +1,4 @@
-package payment
+package identity
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -43,12 +44,12 @@ func (s *Service) CreateOperator(ctx context.Context, actor Actor, email, passwo
 		return store.Operator{}, fault.Internal(err)
 	}
 	o := store.Operator{Email: email, PasswordHash: hash, CreatedAt: s.now()}
-	err = s.operatorAction(ctx, actor, AuditCreateOperator, func(tx store.Tx) (auditRecord, error) {
+	err = s.OperatorAction(ctx, actor, AuditCreateOperator, func(tx store.Tx) (AuditRecord, error) {
 		err := tx.CreateOperator(ctx, &o)
 		if errors.Is(err, store.ErrDuplicate) {
-			return auditRecord{}, fault.FieldError("email", "An operator with this email already exists.")
+			return AuditRecord{}, fault.FieldError("email", "An operator with this email already exists.")
 		}
-		return auditRecord{subject: o.Email, detail: fmt.Sprintf("operator %d", o.ID)}, err
+		return AuditRecord{Subject: o.Email, Detail: fmt.Sprintf("operator %d", o.ID)}, err
 	})
 	return o, err
 }
@@ -78,7 +79,7 @@ func (s *Service) OperatorLogin(ctx context.Context, email, password string) (st
 		if err != nil {
 			return err
 		}
-		if err := s.auditIn(ctx, tx, ConsoleOperator(o), AuditLogin, auditRecord{subject: o.Email}); err != nil {
+		if err := s.auditIn(ctx, tx, ConsoleOperator(o), AuditLogin, AuditRecord{Subject: o.Email}); err != nil {
 			return err
 		}
 		session, err = s.startSessionTx(ctx, tx, operatorSessions(), o.ID)
@@ -153,19 +154,19 @@ func (s *Service) UnlockConsumer(ctx context.Context, actor Actor, mobile string
 	if !phone.Valid(mobile) {
 		return fault.FieldError("mobile", "Enter a valid mobile number.")
 	}
-	return s.operatorAction(ctx, actor, AuditUnlock, func(tx store.Tx) (auditRecord, error) {
+	return s.OperatorAction(ctx, actor, AuditUnlock, func(tx store.Tx) (AuditRecord, error) {
 		c, err := tx.ConsumerByMobile(ctx, mobile)
 		if errors.Is(err, store.ErrNotFound) {
-			return auditRecord{}, &fault.Error{Kind: fault.KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
+			return AuditRecord{}, &fault.Error{Kind: fault.KindNotFound, Detail: fmt.Sprintf("No wallet for %s.", mobile)}
 		}
 		if err != nil {
-			return auditRecord{}, err
+			return AuditRecord{}, err
 		}
 		detail := fmt.Sprintf("was locked: %t, locked until: %s, wrong MPINs: %d", c.Locked, lockedUntilText(c.MPINLockedUntil), c.FailedMPIN)
 		if err := tx.ResetConsumerSecurity(ctx, c.ID, c.MPINHash, false); err != nil {
-			return auditRecord{}, err
+			return AuditRecord{}, err
 		}
-		return auditRecord{subject: mobile, detail: detail}, s.notify(ctx, tx, c.ID, "An operator unlocked your wallet on "+nepalTime(s.now())+".")
+		return AuditRecord{Subject: mobile, Detail: detail}, s.notify(ctx, tx, c.ID, "An operator unlocked your wallet on "+nepal.Minute(s.now())+".")
 	})
 }
 

@@ -1,4 +1,4 @@
-package payment
+package identity
 
 import (
 	"context"
@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -173,17 +175,86 @@ func (s *Service) MerchantKYC(ctx context.Context, merchantID int64) (KYCSubmiss
 // document, or another merchant's, is KindNotFound.
 func (s *Service) KYCDocument(ctx context.Context, actor Actor, merchantIdx string, id int64) (store.KYCDocument, error) {
 	var d store.KYCDocument
-	err := s.operatorAction(ctx, actor, AuditKYCDocument, func(tx store.Tx) (auditRecord, error) {
+	err := s.OperatorAction(ctx, actor, AuditKYCDocument, func(tx store.Tx) (AuditRecord, error) {
 		m, err := tx.MerchantByIdx(ctx, merchantIdx)
 		if err == nil {
 			d, err = tx.KYCDocument(ctx, m.ID, id)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return auditRecord{}, &fault.Error{Kind: fault.KindNotFound, Detail: "No such KYC document."}
+			return AuditRecord{}, &fault.Error{Kind: fault.KindNotFound, Detail: "No such KYC document."}
 		} else if err != nil {
-			return auditRecord{}, err
+			return AuditRecord{}, err
 		}
-		return auditRecord{subject: m.Idx, detail: fmt.Sprintf("document %d, %s, %d bytes, sha256 %s", d.ID, d.ContentType, d.Size, d.SHA256)}, nil
+		return AuditRecord{Subject: m.Idx, Detail: fmt.Sprintf("document %d, %s, %d bytes, sha256 %s", d.ID, d.ContentType, d.Size, d.SHA256)}, nil
 	})
 	return d, err
+}
+
+// SetKYC sets a merchant's KYC state (merchantRef is its idx or email) for
+// actor, and keeps reason as the state's reason: a rejection needs one,
+// an approval may carry a note, and any earlier reason is replaced. It is
+// audited as kyc.approve, kyc.reject or, for another state, kyc.set.
+func (s *Service) SetKYC(ctx context.Context, actor Actor, merchantRef string, kyc store.KYC, reason string) (store.Merchant, error) {
+	if !kyc.Valid() {
+		return store.Merchant{}, fault.FieldError("kyc", "Unknown KYC state.")
+	}
+	reason = strings.TrimSpace(reason)
+	action := AuditKYCSet
+	switch kyc {
+	case store.KYCApproved:
+		action = AuditKYCApprove
+	case store.KYCRejected:
+		action = AuditKYCReject
+		if reason == "" {
+			return store.Merchant{}, fault.FieldError("reason", "Give the reason for the rejection.")
+		}
+	}
+	if utf8.RuneCountInString(reason) > maxReasonLen {
+		return store.Merchant{}, fault.FieldError("reason", "Ensure this field has no more than 500 characters.")
+	}
+	if msg := textProblem("Reason", reason); msg != "" {
+		return store.Merchant{}, fault.FieldError("reason", msg)
+	}
+	var m store.Merchant
+	err := s.OperatorAction(ctx, actor, action, func(tx store.Tx) (AuditRecord, error) {
+		var err error
+		if m, err = s.MerchantByRef(ctx, tx, merchantRef); err != nil {
+			return AuditRecord{}, err
+		}
+		was := m.KYC
+		m.KYC = kyc
+		if err := tx.SetMerchantKYC(ctx, m.ID, kyc); err != nil {
+			return AuditRecord{}, err
+		}
+		if err := tx.SetMerchantKYCReason(ctx, m.ID, reason); err != nil {
+			return AuditRecord{}, err
+		}
+		detail := fmt.Sprintf("%s: %s -> %s", m.Email, was, kyc)
+		if reason != "" {
+			detail += "; " + reason
+		}
+		return AuditRecord{Subject: m.Idx, Detail: detail}, nil
+	})
+	s.forgetKeys()
+	return m, err
+}
+
+// MerchantByRef finds a merchant by idx or email. A reference that can
+// name no merchant (not an idx or an email address, or not valid text)
+// is not looked up, since PostgreSQL refuses NUL bytes and invalid UTF-8,
+// and is "No such merchant."; a plausible one that names none is quoted.
+func (s *Service) MerchantByRef(ctx context.Context, tx store.Tx, ref string) (store.Merchant, error) {
+	if !ids.Valid(ref) {
+		if a, err := mail.ParseAddress(ref); err != nil || a.Address != ref || len(ref) > 254 || textProblem("ref", ref) != "" {
+			return store.Merchant{}, &fault.Error{Kind: fault.KindNotFound, Detail: "No such merchant."}
+		}
+	}
+	m, err := tx.MerchantByIdx(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		m, err = tx.MerchantByEmail(ctx, strings.ToLower(ref))
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return m, &fault.Error{Kind: fault.KindNotFound, Detail: fmt.Sprintf("No merchant %q.", ref)}
+	}
+	return m, err
 }

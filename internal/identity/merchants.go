@@ -1,4 +1,4 @@
-package payment
+package identity
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -421,4 +423,109 @@ func (s *Service) MerchantBooks(ctx context.Context, merchantID int64) ([]ledger
 		return nil
 	})
 	return books, fault.Wrap(err)
+}
+
+// NewMerchant describes a merchant to create.
+type NewMerchant struct {
+	Name   string
+	Email  string
+	Mobile string // optional: the owner's wallet, which may not pay this merchant
+	KYC    store.KYC
+	// TestKeys, if set, are used instead of random test keys (the sandbox
+	// seed uses the keys from Khalti's documentation).
+	TestKeys *KeyPair
+}
+
+// merchantFields checks a merchant's name and email, the fields every way
+// of making a merchant needs.
+func merchantFields(name, email string) map[string][]string {
+	fields := map[string][]string{}
+	if name == "" {
+		fields["name"] = []string{fault.MsgBlank}
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		fields["email"] = []string{"Enter a valid email address."}
+	}
+	return fields
+}
+
+// CreateMerchant creates a merchant for actor with test keys and the
+// default fee schedule in both books, returning the keys (shown only this
+// once). It is audited (merchant.create).
+func (s *Service) CreateMerchant(ctx context.Context, actor Actor, in NewMerchant) (store.Merchant, KeyPair, error) {
+	m, kp, err := s.newMerchant(in)
+	if err != nil {
+		return store.Merchant{}, KeyPair{}, err
+	}
+	err = s.OperatorAction(ctx, actor, AuditCreateMerchant, func(tx store.Tx) (AuditRecord, error) {
+		if err := s.insertMerchant(ctx, tx, &m, kp, false); err != nil {
+			return AuditRecord{}, err
+		}
+		detail := fmt.Sprintf("%s, KYC %s", m.Email, m.KYC)
+		if m.Mobile != "" {
+			detail += ", owner's wallet " + m.Mobile
+		}
+		return AuditRecord{Subject: m.Idx, Detail: detail}, nil
+	})
+	if err != nil {
+		return store.Merchant{}, KeyPair{}, err
+	}
+	return m, kp, nil
+}
+
+// ProvisionMerchant is CreateMerchant where no operator acts (a merchant's
+// own sign-up, the sandbox seed), so nothing is audited.
+func (s *Service) ProvisionMerchant(ctx context.Context, in NewMerchant) (store.Merchant, KeyPair, error) {
+	m, kp, err := s.newMerchant(in)
+	if err != nil {
+		return store.Merchant{}, KeyPair{}, err
+	}
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return s.insertMerchant(ctx, tx, &m, kp, false) }); err != nil {
+		return store.Merchant{}, KeyPair{}, fault.Wrap(err)
+	}
+	return m, kp, nil
+}
+
+// newMerchant checks in and returns the merchant to insert and its test keys.
+func (s *Service) newMerchant(in NewMerchant) (store.Merchant, KeyPair, error) {
+	in.Name, in.Email = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email))
+	fields := merchantFields(in.Name, in.Email)
+	if in.Mobile != "" && !phone.Valid(in.Mobile) {
+		fields["mobile"] = []string{"Enter a valid mobile number."}
+	}
+	if in.KYC == "" {
+		in.KYC = store.KYCNone
+	}
+	if !in.KYC.Valid() {
+		fields["kyc"] = []string{"Unknown KYC state."}
+	}
+	if err := fault.FieldErrors(fields); err != nil {
+		return store.Merchant{}, KeyPair{}, err
+	}
+	kp := s.newKeyPair(ledger.Test)
+	if in.TestKeys != nil {
+		kp = *in.TestKeys
+	}
+	// An operator vouches for the merchants it makes (and the sandbox for
+	// its demo merchant): they count as confirmed.
+	m := store.Merchant{Idx: s.ids.New(), Name: in.Name, Email: in.Email, Mobile: in.Mobile, KYC: in.KYC, Confirmed: true, CreatedAt: s.now()}
+	return m, kp, nil
+}
+
+// insertMerchant stores m (setting its ID) with the default fee
+// schedules and the test keys kp, the secret sealed to be shown once on
+// the dashboard if seal is set.
+func (s *Service) insertMerchant(ctx context.Context, tx store.Tx, m *store.Merchant, kp KeyPair, seal bool) error {
+	if err := tx.CreateMerchant(ctx, m); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return fault.FieldError("email", "A merchant with this email already exists.")
+		}
+		return err
+	}
+	for _, book := range []ledger.Book{ledger.Test, ledger.Live} {
+		if err := tx.SetFeeTiers(ctx, m.ID, book, s.cfg.DefaultFeeTiers); err != nil {
+			return err
+		}
+	}
+	return s.storeKeyPair(ctx, tx, m.ID, kp, seal)
 }
