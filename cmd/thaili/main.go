@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,7 +32,6 @@ import (
 	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/keyring"
-	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/notify"
 	"github.com/thaili/thaili/internal/payment"
@@ -332,20 +332,10 @@ func (e env) serve(args []string) error {
 		}
 	}
 
-	// Webhook endpoints and their delivery, on the same store and server
-	// secret as the payments whose events they send.
-	ring, err := keyring.New(a.secret, rand.Reader)
+	hooks, err := newWebhooks(a, cfg, log)
 	if err != nil {
 		return err
 	}
-	hookRules := webhook.DefaultConfig()
-	hookRules.AllowPrivate, hookRules.Backoff = cfg.WebhooksAllowPrivate, cfg.WebhookBackoff
-	hooks, err := webhook.New(webhook.Deps{Store: a.store, Config: hookRules, Now: time.Now, IDs: ids.Generator{Rand: rand.Reader},
-		Ring: ring, Log: log})
-	if err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -354,49 +344,11 @@ func (e env) serve(args []string) error {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
-	pages, err := web.New(web.Options{Service: a.svc, Identity: a.id, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL})
+	handler, err := buildHandler(a, hooks, cfg, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	kpg, err := widget.New()
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	var shop http.Handler // the demo shop, only beside the sandbox seeded above
-	if cfg.Sandbox && a.sqlite {
-		if shop, err = demo.New(demo.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL}); err != nil {
-			ln.Close()
-			return err
-		}
-	}
-	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL, Webhooks: hooks})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	consumers, err := wallet.New(wallet.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	operators, err := console.New(console.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	// The sign-in-like form posts are limited per client address, in this
-	// node's memory (--signin-limit; burst 0 is off).
-	var signinLimit *ratelimit.Limiter
-	if cfg.SigninBurst > 0 {
-		signinLimit = ratelimit.New(cfg.SigninBurst, cfg.SigninPeriod, time.Now)
-	}
-	handler := httpserver.New(httpserver.Options{
-		API:     api.New(api.Options{Service: a.svc, Identity: a.id, Idempotency: a.keys, Webhooks: hooks, Log: log, PublicURL: cfg.PublicURL}),
-		Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
-		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
-		SigninLimit: signinLimit, ClientAddr: httpserver.ClientAddress(cfg.ClientIPHeader)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -405,38 +357,99 @@ func (e env) serve(args []string) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(e.ctx))
-	sweepDone := make(chan struct{})
-	go func() {
-		defer close(sweepDone)
-		runMaintenance(sweepCtx, cfg.SweepInterval, log,
-			maintenance{"swept overdue payments", a.svc.Sweep},
-			maintenance{"purged old idempotency keys", a.keys.Purge},
-			maintenance{"expired unconfirmed sign-ups", a.id.ExpireSignUps},
-			maintenance{"purged old codes, notices and wrong-MPIN counts", func(ctx context.Context) (int, error) {
-				return 0, a.id.PurgeIdentityRecords(ctx)
-			}})
-	}()
-	hooksDone := make(chan struct{})
-	go func() {
-		defer close(hooksDone)
-		hooks.Run(sweepCtx, cfg.WebhookInterval)
-	}()
+	log.Info("listening on " + base)
+	return serveUntilDone(e.ctx, srv, ln, log,
+		func(ctx context.Context) {
+			runMaintenance(ctx, cfg.SweepInterval, log,
+				maintenance{"swept overdue payments", a.svc.Sweep},
+				maintenance{"purged old idempotency keys", a.keys.Purge},
+				maintenance{"expired unconfirmed sign-ups", a.id.ExpireSignUps},
+				maintenance{"purged old codes, notices and wrong-MPIN counts", func(ctx context.Context) (int, error) {
+					return 0, a.id.PurgeIdentityRecords(ctx)
+				}})
+		},
+		func(ctx context.Context) { hooks.Run(ctx, cfg.WebhookInterval) })
+}
+
+// newWebhooks is the webhook service of a node: endpoints and their
+// delivery, on the same store and server secret as the payments whose
+// events they send.
+func newWebhooks(a *app, cfg config.Serve, log *slog.Logger) (*webhook.Service, error) {
+	ring, err := keyring.New(a.secret, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	rules := webhook.DefaultConfig()
+	rules.AllowPrivate, rules.Backoff = cfg.WebhooksAllowPrivate, cfg.WebhookBackoff
+	return webhook.New(webhook.Deps{Store: a.store, Config: rules, Now: time.Now, IDs: ids.Generator{Rand: rand.Reader},
+		Ring: ring, Log: log})
+}
+
+// buildHandler builds every part of a node's HTTP surface and composes
+// them into its one handler (internal/httpserver).
+func buildHandler(a *app, hooks *webhook.Service, cfg config.Serve, log *slog.Logger) (http.Handler, error) {
+	pages, err := web.New(web.Options{Service: a.svc, Identity: a.id, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
+	kpg, err := widget.New()
+	if err != nil {
+		return nil, err
+	}
+	var shop http.Handler // the demo shop, only beside the sandbox seeded at start
+	if cfg.Sandbox && a.sqlite {
+		if shop, err = demo.New(demo.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL}); err != nil {
+			return nil, err
+		}
+	}
+	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL, Webhooks: hooks})
+	if err != nil {
+		return nil, err
+	}
+	consumers, err := wallet.New(wallet.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
+	operators, err := console.New(console.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
+	// The sign-in-like form posts are limited per client address, in this
+	// node's memory (--signin-limit; burst 0 is off).
+	var signinLimit *ratelimit.Limiter
+	if cfg.SigninBurst > 0 {
+		signinLimit = ratelimit.New(cfg.SigninBurst, cfg.SigninPeriod, time.Now)
+	}
+	return httpserver.New(httpserver.Options{
+		API:     api.New(api.Options{Service: a.svc, Identity: a.id, Idempotency: a.keys, Webhooks: hooks, Log: log, PublicURL: cfg.PublicURL}),
+		Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
+		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
+		SigninLimit: signinLimit, ClientAddr: httpserver.ClientAddress(cfg.ClientIPHeader)}), nil
+}
+
+// serveUntilDone serves srv on ln, with each background job running
+// beside it, until srv fails or ctx is done; then it shuts srv down
+// (waiting up to 15 s for requests in flight) and waits for the jobs,
+// whose context it cancels, to return.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger, background ...func(context.Context)) error {
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	var jobs sync.WaitGroup
+	for _, job := range background {
+		jobs.Go(func() { job(jobsCtx) })
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening on " + base)
-
+	var err error
 	select {
 	case err = <-served:
-	case <-e.ctx.Done():
+	case <-ctx.Done():
 		log.Info("shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 15*time.Second)
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		err = srv.Shutdown(shutdownCtx)
 		cancel()
 	}
-	stopSweep()
-	<-sweepDone
-	<-hooksDone
+	stopJobs()
+	jobs.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -518,147 +531,6 @@ func redact(raw string) string {
 		return "the database"
 	}
 	return u.Redacted()
-}
-
-// admin runs the operator subcommands.
-func (e env) admin(name string, args []string) error {
-	fs := e.flags(name)
-	var db config.Database
-	config.AddDatabase(fs, config.Getenv(e.getenv), &db)
-	var (
-		merchantRef = new(string)
-		nameFlag    = new(string)
-		email       = new(string)
-		mobile      = new(string)
-		mpin        = new(string)
-		kyc         = new(string)
-		book        = new(string)
-		amount      = new(string)
-		reason      = new(string)
-	)
-	switch name {
-	case "merchant create":
-		fs.StringVar(nameFlag, "name", "", "business name (required)")
-		fs.StringVar(email, "email", "", "login email (required)")
-		fs.StringVar(mobile, "mobile", "", "the owner's own wallet mobile, which may not pay this merchant")
-		fs.StringVar(kyc, "kyc", "none", "KYC state: none, submitted, approved or rejected")
-	case "merchant show":
-		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
-	case "kyc approve":
-		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
-		fs.StringVar(kyc, "state", "approved", "KYC state to set")
-		fs.StringVar(reason, "reason", "", "why (required with --state rejected; the merchant sees it)")
-	case "consumer create":
-		fs.StringVar(mobile, "mobile", "", "10-digit mobile, e.g. 9812345678 (required)")
-		fs.StringVar(nameFlag, "name", "", "full name (required)")
-		fs.StringVar(mpin, "mpin", "", "4-digit MPIN (required)")
-	case "consumer topup":
-		fs.StringVar(mobile, "mobile", "", "wallet mobile (required)")
-		fs.StringVar(amount, "amount", "", "amount in paisa (required)")
-		fs.StringVar(book, "book", "test", "book: test or live")
-	case "consumer reset-mpin":
-		fs.StringVar(mobile, "mobile", "", "wallet mobile (required)")
-		fs.StringVar(mpin, "mpin", "", "new 4-digit MPIN (required)")
-	case "keys rotate":
-		fs.StringVar(merchantRef, "merchant", "", "merchant idx or email (required)")
-		fs.StringVar(book, "book", "test", "book: test or live")
-	case "ledger check", "sandbox seed":
-	default:
-		fmt.Fprint(e.stderr, usage)
-		return exitError{2, fmt.Sprintf("unknown command %q", name)}
-	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := e.open(db, payment.DefaultConfig(), log)
-	if err != nil {
-		return err
-	}
-	defer a.store.Close()
-	ctx, out := e.ctx, e.stdout
-	switch name {
-	case "merchant create":
-		m, kp, err := a.id.CreateMerchant(ctx, e.actor(), identity.NewMerchant{Name: *nameFlag, Email: *email, Mobile: *mobile, KYC: store.KYC(*kyc)})
-		if err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintf(out, "created merchant %s %q <%s>, KYC %s\n", m.Idx, m.Name, m.Email, m.KYC)
-		fmt.Fprintf(out, "test public key: %s\ntest secret key: %s\n(the secret key is shown only now)\n", kp.Public, kp.Secret)
-	case "merchant show":
-		info, err := a.svc.ShowMerchant(ctx, e.actor(), *merchantRef)
-		if err != nil {
-			return cliError(err)
-		}
-		m := info.Merchant
-		fmt.Fprintf(out, "merchant %s %q <%s>\nKYC: %s\ncreated: %s\n", m.Idx, m.Name, m.Email, m.KYC, m.CreatedAt.Format(time.RFC3339))
-		live := false
-		for _, k := range info.Keys {
-			status := "active"
-			if !k.Key.RevokedAt.IsZero() {
-				status = "revoked " + k.Key.RevokedAt.Format(time.RFC3339)
-			}
-			shown := k.Key.Prefix
-			if k.Secret != "" {
-				shown = k.Secret + "  (shown once; store it now)"
-			}
-			live = live || (k.Key.Book == ledger.Live && k.Key.RevokedAt.IsZero())
-			fmt.Fprintf(out, "%s %s key: %s [%s]\n", k.Key.Book, k.Key.Kind, shown, status)
-		}
-		if !live {
-			fmt.Fprintln(out, "live keys: not yet issued (they are issued after the first completed test payment)")
-		}
-		fmt.Fprintf(out, "balance: test %d paisa, live %d paisa\n", info.Balances[ledger.Test], info.Balances[ledger.Live])
-	case "kyc approve":
-		m, err := a.id.SetKYC(ctx, e.actor(), *merchantRef, store.KYC(*kyc), *reason)
-		if err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintf(out, "merchant %s KYC is now %s\n", m.Idx, m.KYC)
-	case "consumer create":
-		c, err := a.id.CreateConsumer(ctx, e.actor(), *mobile, *nameFlag, *mpin)
-		if err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintf(out, "created wallet %s for %s (%s)\n", c.Idx, c.Mobile, c.Name)
-	case "consumer topup":
-		p, err := money.Parse(*amount)
-		if err != nil {
-			return exitError{2, "--amount: " + err.Error()}
-		}
-		bal, err := a.svc.Topup(ctx, e.actor(), *mobile, ledger.Book(*book), p)
-		if err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintf(out, "credited %d paisa to %s (%s book); balance %d paisa\n", p, *mobile, *book, bal)
-	case "consumer reset-mpin":
-		if err := a.id.ResetMPIN(ctx, e.actor(), *mobile, *mpin); err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintf(out, "MPIN of %s reset; wallet unlocked\n", *mobile)
-	case "keys rotate":
-		kp, err := a.id.RotateKeys(ctx, e.actor(), *merchantRef, ledger.Book(*book))
-		if err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintf(out, "revoked the old %s keys\n%s public key: %s\n%s secret key: %s\n(the secret key is shown only now)\n",
-			*book, *book, kp.Public, *book, kp.Secret)
-	case "sandbox seed":
-		return e.printSandbox(a.svc)
-	case "ledger check":
-		v, err := a.svc.CheckLedger(ctx)
-		if err != nil {
-			return err
-		}
-		if len(v) > 0 {
-			for _, x := range v {
-				fmt.Fprintln(out, x)
-			}
-			return exitError{1, fmt.Sprintf("ledger check failed: %d violation(s)", len(v))}
-		}
-		fmt.Fprintln(out, "ledger ok: every book sums to zero, balances match postings, no overdrafts, refunds within captures")
-	}
-	return nil
 }
 
 // actor is who the command line's operator actions are audited as: the
