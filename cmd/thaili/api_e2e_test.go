@@ -1,7 +1,7 @@
 package main
 
 // End-to-end tests of every HTTP endpoint through `thaili serve`: the wire
-// contract of /work/shared/spec/khalti-api.md §2.2, §3, §7 and §8.2-8.8 and
+// contract of docs/khalti.md §1, §2, §4 and §5 and
 // the decisions in NOTES.md, with exact status codes and bodies.
 
 import (
@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// Exact bodies the spec and NOTES.md fix.
+// Exact bodies docs/khalti.md and NOTES.md fix.
 const (
 	bodyInvalidToken   = `{"token":["Invalid token."]}`
 	bodyNotFound       = `{"detail":"Not found.","error_key":"validation_error"}`
@@ -713,7 +713,7 @@ func TestTransactionList(t *testing.T) {
 		}
 		amount := 1004 - i
 		want := expectedRecord(t, m, newest[i], state, tmpl, "Test User 1", "98XXXXXXX1", amount, 0, false)
-		want["fee_amount"] = fee // a Confirmed record's fee is not fixed by the spec
+		want["fee_amount"] = fee // a Confirmed record's fee is not fixed by Khalti
 		if state == "Completed" {
 			want["fee_amount"] = json.Number(strconv.Itoa((amount*3 + 50) / 100))
 		}
@@ -883,7 +883,7 @@ func TestTransactionDetail(t *testing.T) {
 	mustStatus(t, r, 200)
 	d = decodeExact(t, r.Raw).(map[string]any)
 	want = expectedRecord(t, d, idx2, "Confirmed", "is confirm", "Test User 1", "98XXXXXXX1", 1000, 0, false)
-	want["fee_amount"] = d["fee_amount"] // not fixed by the spec before capture
+	want["fee_amount"] = d["fee_amount"] // not fixed by Khalti before capture
 	want["can_refund"], want["can_complete"] = false, true
 	want["child_transactions"] = []any{}
 	want["meta"] = map[string]any{"product_identity": "book-1", "product_name": "A book", "product_url": "https://shop.example/book-1"}

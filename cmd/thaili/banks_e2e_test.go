@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of the bank list (spec §8.1, §3.8) and `thaili bank`.
+// End-to-end tests of the bank list (docs/khalti.md §6, §2.9) and `thaili bank`.
 
 import (
 	"encoding/json"

@@ -18,7 +18,7 @@ const (
 	maxBankPageSize     = 200
 )
 
-// bankJSON is a bank-list record, fields in the order of spec §8.1.
+// bankJSON is a bank-list record, fields in the order of docs/khalti.md §6.
 type bankJSON struct {
 	Idx               string     `json:"idx"`
 	Name              string     `json:"name"`
@@ -49,7 +49,7 @@ func bankRecord(b store.Bank) bankJSON {
 }
 
 // handleBanks is GET /api/v5/bank/ and its older aliases /api/v2/bank/ and
-// /api/bank/ (spec §8.1): no authentication, the pagination envelope, and
+// /api/bank/ (docs/khalti.md §6): no authentication, the pagination envelope, and
 // the filters payment_type and has_ebanking, has_cardpayment,
 // has_mobile_banking (true or false). Filters on one flag that contradict
 // each other select nothing.

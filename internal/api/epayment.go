@@ -45,7 +45,7 @@ func validURL(raw string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// handleEPaymentInitiate is POST /api/v2/epayment/initiate/ (spec §4).
+// handleEPaymentInitiate is POST /api/v2/epayment/initiate/ (docs/khalti.md §3.1).
 func (s *Server) handleEPaymentInitiate(w http.ResponseWriter, r *http.Request) error {
 	caller, err := s.keyCaller(r, store.SecretKey)
 	if err != nil {
@@ -146,7 +146,7 @@ func (s *Server) handleEPaymentInitiate(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-// lookupStatus is an ePayment's status word (spec §6.4) and whether
+// lookupStatus is an ePayment's status word (docs/khalti.md §3.5) and whether
 // lookup answers it with HTTP 400, as Khalti does for failed links.
 func lookupStatus(st store.State) (string, bool) {
 	switch st {
@@ -158,7 +158,7 @@ func lookupStatus(st store.State) (string, bool) {
 	return string(st), false
 }
 
-// lookupBody is the lookup response of spec §6.1.
+// lookupBody is the lookup response of docs/khalti.md §3.4.
 func lookupBody(t payment.Transaction) (map[string]any, int) {
 	p := t.Payment
 	status, failed := lookupStatus(p.State)
@@ -195,7 +195,7 @@ func (s *Server) lookupRequest(r *http.Request) (payment.Transaction, error) {
 	return s.svc.LookupEPayment(r.Context(), caller, pidx)
 }
 
-// handleEPaymentLookup is POST /api/v2/epayment/lookup/ (spec §6.1).
+// handleEPaymentLookup is POST /api/v2/epayment/lookup/ (docs/khalti.md §3.4).
 func (s *Server) handleEPaymentLookup(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.lookupRequest(r)
 	if err != nil {
@@ -233,7 +233,7 @@ func extras(p store.Payment) any {
 	return m
 }
 
-// handleEPaymentDetail is POST /api/v2/epayment/detail/ (spec §6.3); the
+// handleEPaymentDetail is POST /api/v2/epayment/detail/ (docs/khalti.md §3.4); the
 // SDKs read only return_url.
 func (s *Server) handleEPaymentDetail(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.lookupRequest(r)

@@ -20,7 +20,7 @@ func (s *Server) secretCaller(r *http.Request) (identity.Caller, error) {
 	return s.keyCaller(r, store.SecretKey)
 }
 
-// handleInitiate is POST /api/v2/payment/initiate/ (spec §8.2).
+// handleInitiate is POST /api/v2/payment/initiate/ (docs/khalti.md §5.1).
 func (s *Server) handleInitiate(w http.ResponseWriter, r *http.Request) error {
 	f, err := readForm(r)
 	if err != nil {
@@ -47,7 +47,7 @@ func (s *Server) handleInitiate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleConfirm is POST /api/v2/payment/confirm/ (spec §8.3).
+// handleConfirm is POST /api/v2/payment/confirm/ (docs/khalti.md §5.2).
 func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) error {
 	f, err := readForm(r)
 	if err != nil {
@@ -70,7 +70,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleVerify is POST /api/v2/payment/verify/ (spec §8.4).
+// handleVerify is POST /api/v2/payment/verify/ (docs/khalti.md §5.3).
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	caller, err := s.secretCaller(r)
 	if err != nil {
@@ -103,7 +103,7 @@ var statusBodies = map[store.State]map[string]any{
 	store.Disabled:          {"status": false, "detail": "Transaction failed.", "state": "Failed"},
 }
 
-// handleStatus is GET /api/v2/payment/status/?token=&amount= (spec §8.5).
+// handleStatus is GET /api/v2/payment/status/?token=&amount= (docs/khalti.md §5.4).
 // Every answer about a transaction, found or not, is HTTP 200 with
 // "status" in the body, as the documented bodies suggest.
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
@@ -133,8 +133,8 @@ const (
 	maxPageSize     = 100
 )
 
-// handleList is GET /api/v2/merchant-transaction/ (spec §8.6), with the
-// pagination envelope of spec §8.1 and filters state, start_date and
+// handleList is GET /api/v2/merchant-transaction/ (docs/khalti.md §5.5), with the
+// pagination envelope of docs/khalti.md §2.10 and filters state, start_date and
 // end_date (YYYY-MM-DD in Nepal time, inclusive).
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 	caller, err := s.secretCaller(r)
@@ -233,7 +233,7 @@ func parseState(name string) (store.State, bool) {
 	return "", false
 }
 
-// handleDetail is GET /api/v2/merchant-transaction/<idx>/ (spec §8.7).
+// handleDetail is GET /api/v2/merchant-transaction/<idx>/ (docs/khalti.md §5.6).
 func (s *Server) handleDetail(w http.ResponseWriter, r *http.Request) error {
 	caller, err := s.secretCaller(r)
 	if err != nil {
@@ -247,7 +247,7 @@ func (s *Server) handleDetail(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleRefund is POST /api/merchant-transaction/<idx>/refund/ (spec §7):
+// handleRefund is POST /api/merchant-transaction/<idx>/refund/ (docs/khalti.md §4):
 // no amount refunds what remains, {"amount": n} refunds n paisa.
 func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request) error {
 	caller, err := s.secretCaller(r)

@@ -13,7 +13,7 @@ type Registrar interface {
 
 // Routes registers the JSON API on mux. Each API path is served with and
 // without its trailing slash, and /api/v2/ paths also without "v2", as
-// older clients call them (spec §3.1).
+// older clients call them (docs/khalti.md §2.1).
 func (s *Server) Routes(mux Registrar) {
 	const get, post, cors, noCORS = http.MethodGet, http.MethodPost, true, false
 

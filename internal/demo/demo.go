@@ -1,6 +1,6 @@
 // Package demo is the sandbox's demo shop at /demo/: one product that can
-// be paid through the hosted ePayment page (spec §4, §5) or through the
-// web checkout widget (spec §10), with the merchant's server side done
+// be paid through the hosted ePayment page (docs/khalti.md §3.1, §3.3) or through the
+// web checkout widget (docs/khalti.md §7), with the merchant's server side done
 // in-process through the payment service under the demo merchant's test
 // keys. It is served only beside a seeded sandbox.
 package demo
@@ -260,7 +260,7 @@ type verifyRequest struct {
 }
 
 // handleVerify is POST /demo/verify: the shop's server verifies the token
-// the widget's onSuccess received, with its secret key (spec §8.4).
+// the widget's onSuccess received, with its secret key (docs/khalti.md §5.3).
 func (s *Shop) handleVerify(w http.ResponseWriter, r *http.Request) {
 	ct := r.Header.Get("Content-Type")
 	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {

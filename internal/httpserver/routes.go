@@ -53,7 +53,7 @@ func (s *Server) routes(mux *routeMux) {
 		s.console.Routes(mux, limited)
 	}
 
-	// The web checkout widget and its loader script (spec §10), and the
+	// The web checkout widget and its loader script (docs/khalti.md §7), and the
 	// sandbox's demo shop, each serving everything under its prefix.
 	if s.widget != nil {
 		mux.Handle("/kpg/", s.widget)

@@ -64,10 +64,10 @@ type Options struct {
 	PublicURL string
 	// IDs makes the request ids of requests that bring no sane one.
 	IDs ids.Generator
-	// Pages is the hosted ePayment page (spec §4.3); nil leaves its paths
+	// Pages is the hosted ePayment page (docs/khalti.md §3.2); nil leaves its paths
 	// to the JSON 404.
 	Pages *web.Pages
-	// Widget serves the web checkout widget under /kpg/ (spec §10); nil
+	// Widget serves the web checkout widget under /kpg/ (docs/khalti.md §7); nil
 	// leaves its paths to the JSON 404.
 	Widget http.Handler
 	// Demo serves the demo shop under /demo/, beside a seeded sandbox;

@@ -127,7 +127,7 @@ func phantomGuard(g store.MPINGuard) lockout.State {
 }
 
 // lockedError is Khalti's answer for a wallet locked by wrong MPINs
-// (spec E6), saying when the lock ends; until is zero for a wallet locked
+// (docs/khalti.md §2.6), saying when the lock ends; until is zero for a wallet locked
 // until its MPIN is reset.
 func lockedError(until, now time.Time) *fault.Error {
 	when := "Reset your PIN to unlock it."

@@ -25,7 +25,7 @@ import (
 // the merchant looks the payment up. Paying debits the wallet and
 // credits the merchant (minus the fee) in one ledger entry.
 
-// Default link lifetimes (spec §4.2): the sandbox sample shows 1800 s,
+// Default link lifetimes (docs/khalti.md §3.1): the sandbox sample shows 1800 s,
 // production documents 60 minutes.
 const (
 	DefaultTestTTL = 30 * time.Minute

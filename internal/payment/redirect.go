@@ -70,7 +70,7 @@ func SignRedirect(signingKey []byte, params [][2]string) (signature, signedField
 // carries a valid signature by secretKey's merchant. Every signed field
 // must appear exactly once, and signed_field_names must name only known
 // fields, each once, and include pidx, amount and status. A merchant must
-// still call lookup before treating a payment as paid (spec §5).
+// still call lookup before treating a payment as paid (docs/khalti.md §3.3).
 func VerifyRedirect(secretKey string, query url.Values) bool {
 	sigs, names := query["signature"], query["signed_field_names"]
 	if len(sigs) != 1 || len(names) != 1 || names[0] == "" {

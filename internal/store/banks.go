@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Bank is an entry of the bank list (spec §8.1). Thaili pays from wallets
+// Bank is an entry of the bank list (docs/khalti.md §6). Thaili pays from wallets
 // only, so banks are what the operator configures; the flags say which
 // payment types a client may offer the bank for.
 type Bank struct {

@@ -8,7 +8,7 @@ type Registrar interface {
 	Handle(pattern string, h http.Handler)
 }
 
-// Routes registers the hosted payment page (spec §4.3, §5) on mux: the
+// Routes registers the hosted payment page (docs/khalti.md §3.2, §3.3) on mux: the
 // payment_url forms, the payer's form posts, and its stylesheet and
 // script. limited wraps the MPIN sign-in in the per-address rate limit
 // the log-in pages share.

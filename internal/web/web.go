@@ -1,4 +1,4 @@
-// Package web serves Thaili's hosted ePayment page (spec §4.3 and §5):
+// Package web serves Thaili's hosted ePayment page (docs/khalti.md §3.2 and §3.3):
 // a server-rendered form where the payer signs in with mobile and MPIN,
 // confirms with the code and MPIN, or cancels, and is then sent back to
 // the merchant's return_url. It needs no JavaScript and no external asset.

@@ -1,6 +1,6 @@
 // The demo shop's product page: "Pay with the widget" opens Thaili's
 // KhaltiCheckout, and onSuccess hands the token to the shop's server,
-// which verifies it with its secret key (spec §8.4).
+// which verifies it with its secret key (docs/khalti.md §5.3).
 (function () {
   "use strict";
   var btn = document.getElementById("widget-pay");

@@ -1,6 +1,6 @@
 // Thaili's drop-in replacement for Khalti's web checkout loader
 // (khalti-checkout.iffe.js, v2.1): it defines window.KhaltiCheckout with the
-// same API (spec §10.2) and opens the checkout widget of the Thaili host
+// same API (docs/khalti.md §7.1) and opens the checkout widget of the Thaili host
 // this script was loaded from, so a merchant changes only the script tag.
 (function (window, document) {
   "use strict";
@@ -113,7 +113,7 @@
     }
   };
 
-  // _paymentInfo sends the config minus eventHandler (spec §10.3).
+  // _paymentInfo sends the config minus eventHandler (docs/khalti.md §7.2).
   KhaltiCheckout.prototype._paymentInfo = function () {
     var info = {};
     var c = this._config;

@@ -1,6 +1,6 @@
 // Thaili checkout widget: the page inside the iframe that khalti-checkout.js
 // (Thaili's or Khalti's own v2.1 loader) opens. It speaks the postMessage
-// protocol of the Khalti web widget (spec §10.3) with its parent and makes
+// protocol of the Khalti web widget (docs/khalti.md §7.2) with its parent and makes
 // the wallet calls of §10.4 to the host it is served from.
 (function () {
   "use strict";
@@ -147,7 +147,7 @@
     var mobile = $("mobile");
     mobile.readOnly = false;
     if (payload.mobile) {
-      // A mobile given to show() is sent anyway (spec §10.4), so show it.
+      // A mobile given to show() is sent anyway (docs/khalti.md §7.3), so show it.
       mobile.value = String(payload.mobile);
       mobile.readOnly = true;
     }

@@ -1,6 +1,6 @@
 // Drives khalti-checkout.js in node with a minimal fake DOM: validation at
 // show(), paymentInfo after widgetLoad, and the handlers for the widget's
-// messages (spec §10.2, §10.3). Run by TestLoaderProtocol.
+// messages (docs/khalti.md §7.1, §7.2). Run by TestLoaderProtocol.
 "use strict";
 const fs = require("fs");
 const assert = require("assert");
