@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/thaili/thaili/internal/config"
@@ -36,9 +35,7 @@ func (e env) operatorAdmin(args []string) error {
 	if *password == "" {
 		*password = e.getenv("THAILI_ADMIN_PASSWORD")
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rules := payment.DefaultConfig()
-	a, err := e.open(db, rules, log)
+	a, err := e.open(db)
 	if err != nil {
 		return err
 	}
@@ -199,8 +196,7 @@ func (e env) admin(name string, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := e.open(db, payment.DefaultConfig(), log)
+	a, err := e.open(db)
 	if err != nil {
 		return err
 	}

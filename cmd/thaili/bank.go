@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/thaili/thaili/internal/config"
@@ -45,8 +44,7 @@ func (e env) bank(sub string, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := e.open(db, payment.DefaultConfig(), log)
+	a, err := e.open(db)
 	if err != nil {
 		return err
 	}

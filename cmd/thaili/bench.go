@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -120,8 +119,7 @@ func (e env) bench(args []string) error {
 		return err
 	}
 
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := e.open(cfg.db, payment.DefaultConfig(), log)
+	a, err := e.open(cfg.db)
 	if err != nil {
 		return err
 	}

@@ -214,10 +214,13 @@ func (e env) openStore(db config.Database) (store.Store, string, error) {
 	return d, path, nil
 }
 
-// open opens the database and the service for a command other than
+// open opens the database and the services for a command other than
 // serve: its deployment (sandbox, hash costs) comes from the environment
-// and the kind of database, since these commands have no --sandbox flag.
-func (e env) open(db config.Database, rules payment.Config, log *slog.Logger) (*app, error) {
+// and the kind of database, since these commands have no --sandbox flag,
+// and it logs warnings and errors only, to stderr.
+func (e env) open(db config.Database) (*app, error) {
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rules := payment.DefaultConfig()
 	if err := db.Validate(); err != nil {
 		return nil, exitError{2, err.Error()}
 	}

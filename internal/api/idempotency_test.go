@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,24 +150,6 @@ func recoverAs500(h http.Handler) http.Handler {
 	})
 }
 
-// testClock is a clock the tests move.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // downStore is a real store whose database can be made unreachable: while
 // down, every transaction fails before it starts.
 type downStore struct {
@@ -193,9 +174,9 @@ func (d *downStore) View(ctx context.Context, fn func(store.Tx) error) error {
 // leaseTestServer is a Server on a settable clock and a downStore, whose
 // requests renew their keys' leases every millisecond, and h behind the
 // idempotency middleware.
-func leaseTestServer(t *testing.T, h handlerFunc) (*Server, *testClock, *downStore, http.Handler) {
+func leaseTestServer(t *testing.T, h handlerFunc) (*Server, *servicetest.Clock, *downStore, http.Handler) {
 	t.Helper()
-	clock := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := servicetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	db := &downStore{}
 	s := newIdempotencyServer(t, func(d *servicetest.Deps) {
 		db.Store = d.Payment.Store

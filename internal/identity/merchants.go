@@ -195,20 +195,31 @@ func (s *Service) checkPassword(hash, pw string) bool {
 // same transaction that uses the code, confirms the merchant's phone and
 // starts a dashboard session, whose id it returns.
 func (s *Service) ConfirmMerchantPhone(ctx context.Context, challenge, code string) (string, error) {
+	return s.confirmPhone(ctx, challenge, code, "merchant:", func(tx store.Tx) func(context.Context, int64) error { return tx.ConfirmMerchant },
+		merchantSessions())
+}
+
+// confirmPhone checks the sign-up code sent for challenge to an account
+// of kind ("merchant:" or "consumer:") and, in the transaction that uses
+// the code, confirms the account's phone (confirm) and starts a session
+// in sessions, whose id it returns. A wrong or spent code is refused
+// after its try is committed.
+func (s *Service) confirmPhone(ctx context.Context, challenge, code, kind string,
+	confirm func(store.Tx) func(context.Context, int64) error, sessions sessionTable) (string, error) {
 	var session string
 	var refusal *fault.Error
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		session, refusal = "", nil
-		subject, r, err := s.useCode(ctx, tx, challenge, PurposeConfirm, "merchant:", code)
+		subject, r, err := s.useCode(ctx, tx, challenge, PurposeConfirm, kind, code)
 		if err != nil || r != nil {
 			refusal = r
 			return err
 		}
 		id, _ := subjectID(subject)
-		if err := tx.ConfirmMerchant(ctx, id); err != nil {
+		if err := confirm(tx)(ctx, id); err != nil {
 			return err
 		}
-		session, err = s.startSessionTx(ctx, tx, merchantSessions(), id)
+		session, err = s.startSessionTx(ctx, tx, sessions, id)
 		return err
 	})
 	if err != nil {

@@ -116,29 +116,8 @@ func (s *Service) SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 
 // the transaction that uses it, confirms the wallet's phone and starts a
 // wallet-page session, whose id it returns.
 func (s *Service) ConfirmConsumerPhone(ctx context.Context, challenge, code string) (string, error) {
-	var session string
-	var refusal *fault.Error
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		session, refusal = "", nil
-		subject, r, err := s.useCode(ctx, tx, challenge, PurposeConfirm, "consumer:", code)
-		if err != nil || r != nil {
-			refusal = r
-			return err
-		}
-		id, _ := subjectID(subject)
-		if err := tx.ConfirmConsumer(ctx, id); err != nil {
-			return err
-		}
-		session, err = s.startSessionTx(ctx, tx, consumerSessions(), id)
-		return err
-	})
-	if err != nil {
-		return "", fault.Wrap(err)
-	}
-	if refusal != nil {
-		return "", refusal
-	}
-	return session, nil
+	return s.confirmPhone(ctx, challenge, code, "consumer:", func(tx store.Tx) func(context.Context, int64) error { return tx.ConfirmConsumer },
+		consumerSessions())
 }
 
 // ConsumerLogin checks a wallet's mobile and MPIN with the payment rules

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,26 +19,8 @@ import (
 	"github.com/thaili/thaili/internal/store/sqlite"
 )
 
-// fuzzClock is a clock the fuzz sequence moves forward.
-type fuzzClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
 // fuzzActor is who the fuzz test's operator actions are audited as.
 var fuzzActor = identity.CommandLine("fuzz")
-
-func (c *fuzzClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fuzzClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fuzzBytes hands out the fuzz input a byte at a time, then zeros.
 type fuzzBytes struct {
@@ -173,7 +154,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fuzzClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := servicetest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	s, id := servicetest.New(t, db, clock.Now, nil, func(d *servicetest.Deps) { d.Identity.Config.MPINIterations = 1 })
 	cfg := s.Config()
 	sb, err := s.Seed(ctx)
@@ -381,7 +362,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 			unit := []time.Duration{time.Second * 7, time.Minute, time.Hour, 24 * time.Hour}[in.next()%4]
 			d := time.Duration(in.next()) * unit
 			what = fmt.Sprintf("advance %s and sweep", d)
-			clock.advance(d)
+			clock.Advance(d)
 			_, err := s.Sweep(ctx)
 			serviceErr(step, what, err)
 			if err != nil {
