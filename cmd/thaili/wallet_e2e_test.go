@@ -8,7 +8,7 @@ import (
 )
 
 // TestWalletPages walks a consumer through the wallet pages: sign-up with
-// a phone code, the wallet's balance, history and OTP inbox, a payment on
+// a phone code, the wallet's balance, history and notices, a payment on
 // the hosted page and its refund, the MPIN lock and its reset with a
 // fresh code, and who may see the wallet.
 func TestWalletPages(t *testing.T) {

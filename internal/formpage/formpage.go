@@ -136,7 +136,7 @@ func (c Cookies) Cookie(name, value string, maxAge int) *http.Cookie {
 type PreSession struct {
 	Cookie  string              // the cookie's name
 	Purpose string              // kept apart from other pages' tokens
-	Token   func(string) string // the keyed MAC, e.g. payment.Service.CSRFToken
+	Token   func(string) string // the keyed MAC, e.g. identity.Service.CSRFToken
 	Cookies Cookies
 }
 

@@ -75,7 +75,7 @@ func TestIdempotencyTakenOverRequestIsFenced(t *testing.T) {
 		t.Fatalf("take-over of an abandoned key without effects: %v %v", replay, err)
 	}
 	if err := f.keys.Renew(f.ctx, slow); !errors.Is(err, idempotency.ErrNotHeld) {
-		t.Fatalf("renewal by the request taken over: %v, want ErrIdempotencyNotHeld", err)
+		t.Fatalf("renewal by the request taken over: %v, want idempotency.ErrNotHeld", err)
 	}
 	_, err = f.svc.Verify(idempotency.WithRequest(f.ctx, slow), f.caller, token, 2000)
 	if e := fault.AsError(err); err == nil || e.Kind != fault.KindConflict {
@@ -277,7 +277,7 @@ func TestIdempotencyFailedStoreAfterEffectsIsNeverTakenOver(t *testing.T) {
 
 // A request that runs long (a slow refund under load) renews its lease, so
 // its key is not taken over however long it runs; it then commits and its
-// response is replayed. Renewals stop at IdempotencyMaxHold, so a request
+// response is replayed. Renewals stop at idempotency.MaxHold, so a request
 // stuck for good does not hold its key from retries.
 func TestIdempotencyRenewedLeaseIsNotTakenOver(t *testing.T) {
 	f := newLC(t)
@@ -317,7 +317,7 @@ func TestIdempotencyRenewedLeaseIsNotTakenOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := f.keys.Renew(f.ctx, slow); !errors.Is(err, idempotency.ErrNotHeld) {
-		t.Fatalf("renewal after finishing: %v, want ErrIdempotencyNotHeld", err)
+		t.Fatalf("renewal after finishing: %v, want idempotency.ErrNotHeld", err)
 	}
 	replay, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: slow.Scope, Key: slow.Key, Hash: slow.Hash})
 	if err != nil || replay == nil || string(replay.ResponseBody) != `{"refunded":true}` {
@@ -328,7 +328,7 @@ func TestIdempotencyRenewedLeaseIsNotTakenOver(t *testing.T) {
 	}
 
 	// A request stuck for good: renewals no longer extend its lease past
-	// IdempotencyMaxHold, and then a retry takes its key over.
+	// idempotency.MaxHold, and then a retry takes its key over.
 	stuck := &idempotency.Request{Scope: slow.Scope, Key: "refund-stuck", Hash: "h"}
 	if _, err := f.keys.Begin(f.ctx, stuck); err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func TestIdempotencyRenewedLeaseIsNotTakenOver(t *testing.T) {
 	}
 	f.clock.Advance(time.Second)
 	if replay, err := f.keys.Begin(f.ctx, &idempotency.Request{Scope: stuck.Scope, Key: stuck.Key, Hash: stuck.Hash}); err != nil || replay != nil {
-		t.Fatalf("retry of a request held past IdempotencyMaxHold: %v %v, want it to run", replay, err)
+		t.Fatalf("retry of a request held past idempotency.MaxHold: %v %v, want it to run", replay, err)
 	}
 	f.ledgerOK(t)
 }

@@ -9,8 +9,8 @@ type Registrar interface {
 }
 
 // Routes registers the consumer pages (issue 6) on mux: sign-up at
-// /join/, log-in, and the wallet page /me/ with history, MPIN reset and
-// the OTP inbox. limited wraps the sign-up, its code, the log-in and the
+// /join/, log-in, and the wallet page /me/ with history, notices and
+// the MPIN reset. limited wraps the sign-up, its code, the log-in and the
 // MPIN reset in the per-address rate limit.
 func (p *Pages) Routes(mux Registrar, limited func(http.Handler) http.Handler) {
 	mux.Handle("GET /join/{$}", p.SignUpForm())

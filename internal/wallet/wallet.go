@@ -1,7 +1,8 @@
 // Package wallet serves the consumer pages (issue 6): sign-up at /join/
 // with a phone confirmation code, log in and out with mobile and MPIN, and
 // the wallet page /me/ with balances per book, the payment history, MPIN
-// reset with a fresh phone code, and the sandbox's OTP inbox. Pages are
+// reset with a fresh phone code, and the owner's notices (never a code: a
+// web session is not the phone). Pages are
 // server-rendered from embedded templates, need no JavaScript and use the
 // merchant pages' stylesheet. Sessions live in the database
 // (identity/wallets.go); every form carries a CSRF token, an HMAC under the
