@@ -26,18 +26,35 @@ var ErrNotInteger = errors.New("A valid integer is required.")
 // ErrTooLarge is returned for amounts above Max.
 var ErrTooLarge = fmt.Errorf("Ensure this value is less than or equal to %d.", int64(Max))
 
-// String formats the amount as rupees with two decimals, e.g. "Rs 10.50".
+// String formats the amount as rupees with two decimals and Nepali digit
+// grouping (the last three digits, then pairs), as people in Nepal write
+// money: 1000000000 paisa is "Rs 1,00,00,000.00", 1050 is "Rs 10.50".
+// Pages and messages show amounts this way; the API carries paisa.
 func (p Paisa) String() string {
 	sign := ""
-	v := int64(p)
-	if v < 0 {
+	v := uint64(p)
+	if p < 0 {
 		sign = "-"
-		if v == math.MinInt64 {
-			return "-Rs 92233720368547758.08"
-		}
-		v = -v
+		v = -v // two's complement: also right for math.MinInt64
 	}
-	return fmt.Sprintf("%sRs %d.%02d", sign, v/100, v%100)
+	return fmt.Sprintf("%sRs %s.%02d", sign, groupNepali(strconv.FormatUint(v/100, 10)), v%100)
+}
+
+// groupNepali puts commas in a run of digits the Nepali (and Indian) way:
+// "1234567" becomes "12,34,567".
+func groupNepali(digits string) string {
+	if len(digits) <= 3 {
+		return digits
+	}
+	head, tail := digits[:len(digits)-3], digits[len(digits)-3:]
+	var b strings.Builder
+	for i, d := range head {
+		if i > 0 && (len(head)-i)%2 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String() + "," + tail
 }
 
 // Parse reads an amount the way Khalti's servers do (Django REST

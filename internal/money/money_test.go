@@ -3,6 +3,7 @@ package money
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 	"testing"
 )
@@ -69,11 +70,26 @@ func TestFee(t *testing.T) {
 }
 
 func TestString(t *testing.T) {
-	if got := Paisa(1050).String(); got != "Rs 10.50" {
-		t.Errorf("got %q", got)
-	}
-	if got := Paisa(-5).String(); got != "-Rs 0.05" {
-		t.Errorf("got %q", got)
+	for _, c := range []struct {
+		in   Paisa
+		want string
+	}{
+		{1050, "Rs 10.50"},
+		{-5, "-Rs 0.05"},
+		{0, "Rs 0.00"},
+		{99_999, "Rs 999.99"},
+		{100_000, "Rs 1,000.00"},
+		{1_234_567, "Rs 12,345.67"},
+		{12_345_678, "Rs 1,23,456.78"},
+		{100_000_000, "Rs 10,00,000.00"},
+		{1_000_000_000, "Rs 1,00,00,000.00"},
+		{Max, "Rs 1,00,00,00,00,000.00"},
+		{-100_000_000, "-Rs 10,00,000.00"},
+		{math.MinInt64, "-Rs 92,23,37,20,36,85,47,758.08"},
+	} {
+		if got := c.in.String(); got != c.want {
+			t.Errorf("Paisa(%d).String() = %q, want %q", int64(c.in), got, c.want)
+		}
 	}
 }
 

@@ -38,7 +38,7 @@ func TestSetFeeScheduleRules(t *testing.T) {
 		{"starts above the minimum", []store.FeeTier{tier(1001, 0, 300, 0)}, "The first tier must start at or below the minimum payment, Rs 10.00 (1000 paisa)."},
 		{"negative flat", []store.FeeTier{tier(1000, 0, 300, -1)}, "Tier 1: amounts and rates cannot be negative."},
 		{"over 100%", []store.FeeTier{tier(1000, 0, 10001, 0)}, "Tier 1: the percentage cannot exceed 100%."},
-		{"flat too big", []store.FeeTier{tier(1000, 0, 0, 1_000_001)}, "Tier 1: the flat fee cannot exceed Rs 10000.00."},
+		{"flat too big", []store.FeeTier{tier(1000, 0, 0, 1_000_001)}, "Tier 1: the flat fee cannot exceed Rs 10,000.00."},
 		{"huge amount", []store.FeeTier{tier(1000, money.Max+1, 0, 0), tier(money.Max+2, 0, 0, 0)}, "Tier 1: amounts cannot exceed 10000000000000 paisa."},
 		{"ends before it starts", []store.FeeTier{tier(1000, 900, 0, 0), tier(901, 0, 0, 0)}, "Tier 1: it ends (900 paisa) before it starts (1000 paisa)."},
 		{"open tier first", []store.FeeTier{tier(1000, 0, 0, 0), tier(5001, 0, 0, 0)}, "Tier 1: only the last tier may have no upper limit."},
