@@ -111,19 +111,7 @@ func allowCORS(w http.ResponseWriter, r *http.Request, method string) {
 // writeError is the one place where errors become wire responses.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := fault.AsError(err)
-	status := map[fault.Kind]int{
-		fault.KindValidation:       http.StatusBadRequest,
-		fault.KindNotFound:         http.StatusNotFound,
-		fault.KindUnauthorized:     http.StatusUnauthorized,
-		fault.KindConflict:         http.StatusConflict,
-		fault.KindLocked:           http.StatusBadRequest,
-		fault.KindTooLarge:         http.StatusRequestEntityTooLarge,
-		fault.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
-		fault.KindThrottled:        http.StatusTooManyRequests,
-	}[e.Kind]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
+	status := e.Kind.Status()
 	body := map[string]any{}
 	for field, msgs := range e.Fields {
 		body[field] = msgs

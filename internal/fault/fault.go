@@ -27,6 +27,30 @@ const (
 	KindThrottled                        // too many guesses from this client: 429 with Retry-After
 )
 
+// Status is the HTTP status a response with an error of kind k carries:
+// the one mapping the JSON API and the pages share (the numbers are the
+// ones net/http names; this package stays free of HTTP). A locked wallet
+// is 400, as Khalti answers it; an unknown kind is 500.
+func (k Kind) Status() int {
+	switch k {
+	case KindValidation, KindLocked:
+		return 400
+	case KindUnauthorized:
+		return 401
+	case KindNotFound:
+		return 404
+	case KindConflict:
+		return 409
+	case KindTooLarge:
+		return 413
+	case KindUnsupportedMedia:
+		return 415
+	case KindThrottled:
+		return 429
+	}
+	return 500
+}
+
 // Error is the one error type the services return. Its fields are what
 // the client may see, already in Khalti's vocabulary; Cause is for the log.
 type Error struct {

@@ -25,3 +25,15 @@ func TestWrap(t *testing.T) {
 		t.Errorf("Wrap(canceled) = %+v", e)
 	}
 }
+
+func TestKindStatus(t *testing.T) {
+	for k, want := range map[Kind]int{
+		KindValidation: 400, KindNotFound: 404, KindUnauthorized: 401, KindConflict: 409,
+		KindLocked: 400, KindTooLarge: 413, KindInternal: 500, KindUnsupportedMedia: 415,
+		KindThrottled: 429, Kind(0): 500, Kind(99): 500,
+	} {
+		if got := k.Status(); got != want {
+			t.Errorf("Kind(%d).Status() = %d, want %d", k, got, want)
+		}
+	}
+}
