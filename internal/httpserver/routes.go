@@ -5,6 +5,7 @@ import (
 
 	"github.com/thaili/thaili/internal/api"
 	"github.com/thaili/thaili/internal/apidoc"
+	"github.com/thaili/thaili/internal/site"
 )
 
 // routes registers the whole HTTP surface: which package mounts what.
@@ -32,6 +33,10 @@ func (s *Server) routes(mux *routeMux) {
 	// MPIN reset, the hosted page's MPIN sign-in) are wrapped in limited:
 	// a rate limit per client address shared by all of them
 	// (signin_limit.go), over the per-account lockout.
+	// The stylesheet and script of every page in the shared layout (internal/site).
+	mux.Handle("GET /static/site.css", site.Stylesheet())
+	mux.Handle("GET /static/site.js", site.Script())
+
 	limited := s.signinLimited
 
 	// The hosted payment page (internal/web/routes.go): /, /wallet/,
