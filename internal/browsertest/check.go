@@ -49,6 +49,7 @@ func windows() []window {
 func Check(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	problems, err := audit(ctx, func(w window) {
+		t.Helper()
 		Screenshot(t, ctx, fmt.Sprintf("%s-%d", name, w.width))
 	})
 	if err != nil {
