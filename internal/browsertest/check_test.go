@@ -45,8 +45,8 @@ button { color: #fff; background: #1a56db; border: 0; padding: 8px 12px; }
 // checks must not mistake for a problem: text on a dark header and on a
 // dark gradient, large text at 3.5:1, 4.5:1 grey, a screen-reader-only
 // span in pale grey, a wide table that scrolls inside its own box, every
-// way of labelling a field, hidden and submit inputs without labels, and
-// an autofocused field.
+// way of labelling a field, hidden and submit inputs without labels, an
+// iframe, and an autofocused field.
 const goodBody = `
 <header><a href="/">Thaili</a> <span>Dashboard</span></header>
 <div class="banner">Test mode: no real money moves</div>
@@ -65,6 +65,7 @@ const goodBody = `
   <button type="button">Copy</button>
 </form>
 <details><summary>More</summary><p>Details.</p></details>
+<iframe src="/framed" title="Checkout"></iframe>
 <div class="scroll"><table><tr><th>idx</th><th>Amount</th><th>Status</th></tr>
 <tr><td>a1b2c3</td><td>Rs 25.00</td><td>Completed</td></tr></table></div>
 </main>`
@@ -99,7 +100,12 @@ var fixtures = []struct {
 
 func fixtureServer(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; frame-src 'self'; form-action 'self'")
+		if r.URL.Path == "/framed" { // a frame is not entered: its page is checked on its own
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, `<!doctype html><title>framed</title><p>Pay</p><input id="unlabelled"><button>Pay</button>`)
+			return
+		}
 		if r.URL.Path == "/style.css" {
 			w.Header().Set("Content-Type", "text/css; charset=utf-8")
 			fmt.Fprint(w, fixtureCSS)

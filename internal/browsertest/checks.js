@@ -260,7 +260,8 @@
   // ---- 4. visible focus ----------------------------------------------
   // Each control is focused as the keyboard would (focusVisible), its
   // transitions are finished, and its outline and box-shadow compared
-  // with the unfocused state.
+  // with the unfocused state. An iframe is left out: focus moves into its
+  // document, which is checked on its own.
   const ring = (el) => {
     const cs = getComputedStyle(el);
     return {
@@ -287,7 +288,7 @@
   const wasActive = document.activeElement;
   const [scrollX, scrollY] = [window.scrollX, window.scrollY];
   const focusable = document.querySelectorAll(
-    'a[href], area[href], button, input, select, textarea, summary, iframe, [tabindex], [contenteditable=""], [contenteditable=true]'
+    'a[href], area[href], button, input, select, textarea, summary, [tabindex], [contenteditable=""], [contenteditable=true]'
   );
   for (const el of focusable) {
     if (el.localName === "input" && el.type === "hidden") continue;
