@@ -41,7 +41,9 @@ func windows() []window {
 //   - all visible text has a contrast of at least 4.5:1 on its background
 //     (3:1 for large text: 24px, or 18.66px bold);
 //   - every control that takes focus shows it, by a changed outline or
-//     box-shadow, when focused as with the keyboard.
+//     box-shadow, when focused as with the keyboard; an outline (other
+//     than the browser's own) has a contrast of at least 3:1 on what is
+//     behind it.
 //
 // Check leaves the page as it found it: the window size, the focused
 // element and the scroll position are put back. It fails the test at once
