@@ -20,9 +20,9 @@ func (e env) operatorAdmin(args []string) error {
 	if len(args) == 0 || args[0] != "create" {
 		fmt.Fprint(e.stderr, usage)
 		if len(args) == 0 {
-			return exitError{2, "admin: missing subcommand"}
+			return exitError{code: 2, msg: "admin: missing subcommand"}
 		}
-		return exitError{2, fmt.Sprintf("unknown command %q", "admin "+args[0])}
+		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", "admin "+args[0])}
 	}
 	fs := e.flags("admin create")
 	var db config.Database
@@ -136,7 +136,7 @@ func adminCommands() map[string]adminCommand {
 			run: func(e env, a *app, f adminFlags) error {
 				p, err := money.Parse(f.amount)
 				if err != nil {
-					return exitError{2, "--amount: " + err.Error()}
+					return exitError{code: 2, msg: "--amount: " + err.Error()}
 				}
 				bal, err := a.svc.Topup(e.ctx, e.actor(), f.mobile, ledger.Book(f.book), p)
 				if err != nil {
@@ -184,7 +184,7 @@ func (e env) admin(name string, args []string) error {
 	cmd, ok := adminCommands()[name]
 	if !ok {
 		fmt.Fprint(e.stderr, usage)
-		return exitError{2, fmt.Sprintf("unknown command %q", name)}
+		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", name)}
 	}
 	fs := e.flags(name)
 	var db config.Database
@@ -239,7 +239,7 @@ func (e env) checkLedger(a *app) error {
 		for _, x := range v {
 			fmt.Fprintln(e.stdout, x)
 		}
-		return exitError{1, fmt.Sprintf("ledger check failed: %d violation(s)", len(v))}
+		return exitError{code: 1, msg: fmt.Sprintf("ledger check failed: %d violation(s)", len(v))}
 	}
 	fmt.Fprintln(e.stdout, "ledger ok: every book sums to zero, balances match postings, no overdrafts, refunds within captures")
 	return nil

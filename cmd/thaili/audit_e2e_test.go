@@ -237,6 +237,7 @@ func testCLIOperatorActionsAudited(t *testing.T, db string, env map[string]strin
 func TestCLIFailedActionsNotAudited(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "audit.db")
 	s := &testServer{DB: db, env: map[string]string{"USER": "asha"}}
+	s.cliOK(t, "migrate")
 	s.cliOK(t, "admin", "create", "--email", "ops@audit.example", "--password", "operator password 1")
 	s.cliOK(t, "merchant", "create", "--name", "Audit Shop", "--email", "shop@audit.example")
 	s.cliOK(t, "consumer", "create", "--mobile", "9841000001", "--name", "Sita", "--mpin", "2468")
@@ -283,6 +284,7 @@ func TestCLIFailedActionsNotAudited(t *testing.T) {
 func TestCLIAuditFailureRollsBack(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "audit.db")
 	s := &testServer{DB: db, env: map[string]string{"USER": "asha"}}
+	s.cliOK(t, "migrate")
 	s.cliOK(t, "merchant", "create", "--name", "Audit Shop", "--email", "shop@audit.example")
 	s.cliOK(t, "consumer", "create", "--mobile", "9841000001", "--name", "Sita", "--mpin", "2468")
 	s.cliOK(t, "consumer", "topup", "--mobile", "9841000001", "--amount", "2500")

@@ -39,7 +39,7 @@ func (e env) bank(sub string, args []string) error {
 	case "list":
 	default:
 		fmt.Fprint(e.stderr, usage)
-		return exitError{2, fmt.Sprintf("unknown command %q", name)}
+		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", name)}
 	}
 	if err := parse(fs, args); err != nil {
 		return err

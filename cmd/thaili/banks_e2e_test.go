@@ -17,7 +17,7 @@ const bodyEmptyBanks = `{"total_pages":1,"total_records":0,"next":null,"previous
 // bankPaths are every path the bank list answers on.
 var bankPaths = []string{"/api/v5/bank/", "/api/v5/bank", "/api/v2/bank/", "/api/v2/bank", "/api/bank/", "/api/bank"}
 
-var addedBankRE = regexp.MustCompile(`^added bank ([23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz]{22}) `)
+var addedBankRE = regexp.MustCompile(`(?m)^added bank ([23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz]{22}) `)
 
 // addBank runs `thaili bank add` and returns the new bank's idx.
 func (s *testServer) addBank(t testing.TB, args ...string) string {
@@ -166,6 +166,9 @@ func TestBankListCORS(t *testing.T) {
 
 func TestBankCLI(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "banks.db")
+	if out, code := runCLI(t, db, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
 	for _, tt := range []struct {
 		args []string
 		code int
@@ -202,7 +205,7 @@ func TestBankCLI(t *testing.T) {
 	if code != 0 || a == nil {
 		t.Fatalf("bank add: exit %d: %s", code, out)
 	}
-	out, code = runCLI(t, db, "bank", "list")
+	out, _, code = runCLIStreams(t, testEnv(nil), "bank", "list", "--database-url", db)
 	want := []string{
 		a[1] + ` ADBL "Agricultural Development Bank Limited" [no payment types]`,
 		m[1] + ` SANIMA "Sanima Bank Limited" [mobile-banking, nchl]`,

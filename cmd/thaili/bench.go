@@ -102,7 +102,7 @@ func (e env) bench(args []string) error {
 	}
 	base, err := cfg.validate()
 	if err != nil {
-		return exitError{2, err.Error()}
+		return exitError{code: 2, msg: err.Error()}
 	}
 
 	client := &http.Client{
@@ -172,7 +172,7 @@ func (e env) bench(args []string) error {
 		for _, x := range v {
 			fmt.Fprintln(e.stdout, "  ", x)
 		}
-		return exitError{1, fmt.Sprintf("ledger check failed: %d violation(s)", len(v))}
+		return exitError{code: 1, msg: fmt.Sprintf("ledger check failed: %d violation(s)", len(v))}
 	}
 	fmt.Fprintln(e.stdout, "ledger check: ok")
 	if failed != nil {
@@ -212,16 +212,16 @@ func benchHealth(ctx context.Context, client *http.Client, base string) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
 	if err != nil {
-		return exitError{2, fmt.Sprintf("--url %q: %v", base, err)}
+		return exitError{code: 2, msg: fmt.Sprintf("--url %q: %v", base, err)}
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return exitError{1, fmt.Sprintf("no thaili server at %s: %v", base, err)}
+		return exitError{code: 1, msg: fmt.Sprintf("no thaili server at %s: %v", base, err)}
 	}
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 512))
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return exitError{1, fmt.Sprintf("no healthy thaili server at %s: GET /healthz answered %s %s",
+		return exitError{code: 1, msg: fmt.Sprintf("no healthy thaili server at %s: GET /healthz answered %s %s",
 			base, res.Status, strings.TrimSpace(string(body)))}
 	}
 	return nil
@@ -245,7 +245,7 @@ func benchSameDatabase(ctx context.Context, client *http.Client, base string, m 
 	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return exitError{1, fmt.Sprintf("the server at %s does not accept the keys of merchant %s just created in --database-url (HTTP %d): "+
+		return exitError{code: 1, msg: fmt.Sprintf("the server at %s does not accept the keys of merchant %s just created in --database-url (HTTP %d): "+
 			"the server must use the same database and the same THAILI_SECRET", base, m.idx, res.StatusCode)}
 	}
 	return nil
@@ -445,7 +445,7 @@ func (r *benchRun) report(out io.Writer, workers []benchWorker, elapsed time.Dur
 		fmt.Fprintln(out, "  ", b)
 	}
 	if completed == 0 {
-		return exitError{1, "no payment completed"}
+		return exitError{code: 1, msg: "no payment completed"}
 	}
 	return nil
 }

@@ -6,10 +6,13 @@ import (
 	"database/sql"
 	"errors"
 	"flag"
+	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite" // to damage a database on purpose
 )
@@ -31,6 +34,9 @@ func runCLI(t *testing.T, db string, args ...string) (string, int) {
 
 func TestCLIErrorsAndHelp(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "cli.db")
+	if out, code := runCLI(t, db, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
 	tests := []struct {
 		args []string
 		db   string
@@ -134,5 +140,129 @@ func TestLedgerCheckReportsDamage(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// runCLIStreams runs thaili with args (no database flag added) and returns
+// its standard output, its standard error and exit code.
+func runCLIStreams(t *testing.T, getenv func(string) string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, append([]string{"thaili"}, args...), getenv, strings.NewReader(""), &out, &errOut)
+	report(&errOut, err) // as main does
+	return out.String(), errOut.String(), exitCode(err)
+}
+
+// TestOnlyServeAndMigrateCreateTheDatabase is the operator of issue 13
+// who ran `thaili admin create` in another directory: the default
+// ./thaili.db is relative to it, so the command used to create a new,
+// empty database there (and a server secret beside it) and the operator
+// could never log in. Every command but serve and migrate refuses a
+// SQLite file that is not there, naming the absolute path and the fixes,
+// and leaves nothing behind.
+func TestOnlyServeAndMigrateCreateTheDatabase(t *testing.T) {
+	home, elsewhere := t.TempDir(), t.TempDir()
+	t.Chdir(home)
+	env := testEnv(nil)
+	if _, errOut, code := runCLIStreams(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate in %s: exit %d\n%s", home, code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(home, "thaili.db")); err != nil {
+		t.Fatalf("migrate created no ./thaili.db: %v", err)
+	}
+
+	t.Chdir(elsewhere)
+	missing := filepath.Join(elsewhere, "thaili.db")
+	for _, args := range [][]string{
+		{"admin", "create", "--email", "ops@example.com", "--password", "operator password 1"},
+		{"merchant", "create", "--name", "Himal Books", "--email", "books@himal.np"},
+		{"merchant", "show", "--merchant", "books@himal.np"},
+		{"kyc", "approve", "--merchant", "books@himal.np"},
+		{"consumer", "create", "--mobile", "9841000000", "--name", "Sita", "--mpin", "4321"},
+		{"consumer", "topup", "--mobile", "9841000000", "--amount", "100"},
+		{"consumer", "reset-mpin", "--mobile", "9841000000", "--mpin", "1234"},
+		{"keys", "rotate", "--merchant", "books@himal.np"},
+		{"bank", "add", "--name", "Nabil Bank Limited", "--short-name", "NABIL"},
+		{"bank", "list"},
+		{"ledger", "check"},
+		{"sandbox", "seed"},
+	} {
+		_, errOut, code := runCLIStreams(t, env, args...)
+		for _, want := range []string{"no database at " + missing, "--database-url", "THAILI_DATABASE_URL", "thaili migrate", "thaili serve"} {
+			if code != 1 || !strings.Contains(errOut, want) {
+				t.Errorf("thaili %s in an empty directory: exit %d, stderr %q; want exit 1 saying %q", strings.Join(args[:2], " "), code, errOut, want)
+				break
+			}
+		}
+	}
+	if left, _ := os.ReadDir(elsewhere); len(left) > 0 {
+		t.Errorf("commands refused for a missing database left %v in %s", left, elsewhere)
+	}
+	// Named with --database-url, the same commands find it.
+	if out, errOut, code := runCLIStreams(t, env, "ledger", "check", "--database-url", filepath.Join(home, "thaili.db")); code != 0 {
+		t.Errorf("ledger check --database-url: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestCommandsNameTheirDatabase: every command says on stderr which
+// database it uses, a SQLite file by its absolute path (the default
+// ./thaili.db is relative to the working directory) and a PostgreSQL URL
+// without its password.
+func TestCommandsNameTheirDatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	abs := filepath.Join(dir, "thaili.db")
+	env := testEnv(nil)
+	for _, args := range [][]string{
+		{"migrate"},
+		{"migrate", "--database-url", "sqlite:thaili.db"},
+		{"sandbox", "seed"},
+		{"merchant", "show", "--merchant", "demo@thaili.local"},
+		{"bank", "list"},
+		{"ledger", "check"},
+	} {
+		_, errOut, code := runCLIStreams(t, env, args...)
+		if code != 0 || !strings.Contains(errOut, "database "+abs) {
+			t.Errorf("thaili %s: exit %d, stderr %q; want it to name %s", strings.Join(args, " "), code, errOut, abs)
+		}
+	}
+	for _, url := range []string{
+		"postgres://postgres:s3cret@127.0.0.1:1/none?sslmode=disable",
+		"postgres://postgres@127.0.0.1:1/none?sslmode=disable&password=s3cret",
+	} {
+		for _, cmd := range [][]string{{"migrate"}, {"ledger", "check"}} {
+			_, errOut, _ := runCLIStreams(t, testEnv(map[string]string{"THAILI_SECRET": strings.Repeat("k", 32)}),
+				append(cmd, "--database-url", url)...)
+			if !strings.Contains(errOut, "database postgres://postgres@127.0.0.1:1/none?sslmode=disable") || strings.Contains(errOut, "s3cret") {
+				t.Errorf("thaili %s on %s: stderr %q; want the URL without its password", strings.Join(cmd, " "), url, errOut)
+			}
+		}
+	}
+}
+
+// TestServeChecksThePortFirst: a busy --addr fails at once, saying so,
+// before serve creates, migrates or seeds a database: nothing is left in
+// the directory the database would have been in.
+func TestServeChecksThePortFirst(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	addr := busy.Addr().String()
+	began := time.Now()
+	_, errOut, code := runCLIStreams(t, testEnv(nil), "serve", "--addr", addr, "--database-url", filepath.Join(dir, "thaili.db"))
+	if code != 1 || !strings.Contains(errOut, addr+" is already in use") || !strings.Contains(errOut, "--addr") {
+		t.Errorf("serve on a busy port: exit %d, stderr %q; want exit 1 saying %s is already in use and naming --addr", code, errOut, addr)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("serve took %v to refuse a busy port", took)
+	}
+	if left, _ := os.ReadDir(dir); len(left) > 0 {
+		t.Errorf("serve on a busy port left %v behind", left)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -53,17 +54,29 @@ func main() {
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "thaili:", err)
-		}
+		report(os.Stderr, err)
 		os.Exit(exitCode(err))
 	}
+}
+
+// report writes the error a command ended with, unless it was already
+// written (a usage error, which comes before the usage it shows) or is a
+// request for help.
+func report(w io.Writer, err error) {
+	var e exitError
+	if err == nil || errors.Is(err, flag.ErrHelp) || (errors.As(err, &e) && e.shown) {
+		return
+	}
+	fmt.Fprintln(w, "thaili:", err)
 }
 
 // exitError carries a specific exit status.
 type exitError struct {
 	code int
 	msg  string
+	// shown is set when the message was already written to stderr, so
+	// main does not repeat it.
+	shown bool
 }
 
 func (e exitError) Error() string { return e.msg }
@@ -110,7 +123,7 @@ Run "thaili <command> -h" for a command's flags.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
-		return exitError{2, "no command given"}
+		return exitError{code: 2, msg: "no command given"}
 	}
 	cmd, rest := args[1], args[2:]
 	e := env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
@@ -126,7 +139,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "merchant", "consumer", "kyc", "keys", "ledger", "sandbox", "bank":
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
-			return exitError{2, fmt.Sprintf("%s: missing subcommand", cmd)}
+			return exitError{code: 2, msg: fmt.Sprintf("%s: missing subcommand", cmd)}
 		}
 		if cmd == "bank" {
 			return e.bank(rest[0], rest[1:])
@@ -140,7 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return exitError{2, fmt.Sprintf("unknown command %q", cmd)}
+	return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", cmd)}
 }
 
 // env is what every command works with.
@@ -162,10 +175,10 @@ func parse(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return exitError{2, err.Error()}
+		return exitError{code: 2, msg: err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return exitError{2, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+		return exitError{code: 2, msg: fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
 	}
 	return nil
 }
@@ -201,7 +214,7 @@ func (e env) openStore(db config.Database) (store.Store, string, error) {
 	}
 	path, err := db.SQLitePath()
 	if err != nil {
-		return nil, "", exitError{2, err.Error()}
+		return nil, "", exitError{code: 2, msg: err.Error()}
 	}
 	d, err := sqlite.Open(path)
 	if err != nil {
@@ -222,13 +235,51 @@ func (e env) open(db config.Database) (*app, error) {
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rules := payment.DefaultConfig()
 	if err := db.Validate(); err != nil {
-		return nil, exitError{2, err.Error()}
+		return nil, exitError{code: 2, msg: err.Error()}
 	}
 	d, err := config.ReadDeployment(config.Getenv(e.getenv), db)
 	if err != nil {
-		return nil, exitError{2, err.Error()}
+		return nil, exitError{code: 2, msg: err.Error()}
+	}
+	if err := e.useDatabase(db, false); err != nil {
+		return nil, err
 	}
 	return e.openDeployment(db, d, rules, log)
+}
+
+// useDatabase writes to stderr which database the command uses (its
+// SQLite file by absolute path, since the default ./thaili.db depends on
+// the working directory; a PostgreSQL URL without its password). Only
+// serve and migrate may create a database: for every other command
+// (create false) a SQLite file that is not there is an error naming it
+// and the ways out, since opening it would silently make a new, empty
+// database beside the one the operator meant.
+func (e env) useDatabase(db config.Database, create bool) error {
+	if db.Postgres() {
+		fmt.Fprintf(e.stderr, "thaili: database %s (PostgreSQL)\n", redact(db.URL))
+		return nil
+	}
+	path, err := db.SQLitePath()
+	if err != nil {
+		return exitError{code: 2, msg: err.Error()}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	_, statErr := os.Stat(path)
+	missing := errors.Is(statErr, os.ErrNotExist)
+	switch {
+	case missing && create:
+		fmt.Fprintf(e.stderr, "thaili: database %s (SQLite, new: creating it)\n", abs)
+	case missing:
+		return exitError{code: 1, msg: fmt.Sprintf("no database at %s: this command uses an existing database and does not create one. "+
+			"Name the server's database with --database-url or THAILI_DATABASE_URL (the default ./thaili.db is relative to "+
+			"the current directory), or create this one first with \"thaili migrate\" (or \"thaili serve\", which also seeds the sandbox)", abs)}
+	default:
+		fmt.Fprintf(e.stderr, "thaili: database %s (SQLite)\n", abs)
+	}
+	return nil
 }
 
 // openDeployment opens the validated database db and the services with
@@ -239,7 +290,7 @@ func (e env) openDeployment(db config.Database, d config.Deployment, rules payme
 	path, _ := db.SQLitePath()
 	secret, err := config.ServerSecret(config.Getenv(e.getenv), path)
 	if err != nil {
-		return nil, exitError{2, err.Error()}
+		return nil, exitError{code: 2, msg: err.Error()}
 	}
 	st, _, err := e.openStore(db)
 	if err != nil {
@@ -295,7 +346,17 @@ func (e env) serve(args []string) error {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
-		return exitError{2, err.Error()}
+		return exitError{code: 2, msg: err.Error()}
+	}
+	// The address is bound first: a busy port fails at once, before a
+	// database is created, migrated or seeded.
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if err := e.useDatabase(cfg.Database, true); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	rules := payment.DefaultConfig()
@@ -339,17 +400,12 @@ func (e env) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	base := "http://" + ln.Addr().String()
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
 	handler, err := buildHandler(a, hooks, cfg, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	srv := &http.Server{
@@ -372,6 +428,21 @@ func (e env) serve(args []string) error {
 				}})
 		},
 		func(ctx context.Context) { hooks.Run(ctx, cfg.WebhookInterval) })
+}
+
+// listen binds serve's address. A busy one is the common mistake (a
+// second server, or the first one still running), so it gets a message
+// of its own.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, exitError{code: 1, msg: fmt.Sprintf("--addr %s: %s is already in use (another thaili serve, or another program, "+
+			"listens there): stop it, or choose another address with --addr or THAILI_ADDR", addr, addr)}
+	case err != nil:
+		return nil, exitError{code: 1, msg: fmt.Sprintf("--addr %s: cannot listen: %v", addr, err)}
+	}
+	return ln, nil
 }
 
 // newWebhooks is the webhook service of a node: endpoints and their
@@ -497,7 +568,10 @@ func (e env) migrate(args []string) error {
 		return err
 	}
 	if err := db.Validate(); err != nil {
-		return exitError{2, err.Error()}
+		return exitError{code: 2, msg: err.Error()}
+	}
+	if err := e.useDatabase(db, true); err != nil {
+		return err
 	}
 	var n int
 	var where string // the database, for the message; a PostgreSQL password is redacted
@@ -521,19 +595,31 @@ func (e env) migrate(args []string) error {
 		if n, err = d.Migrate(e.ctx); err != nil {
 			return err
 		}
-		where = path
+		if where, err = filepath.Abs(path); err != nil {
+			where = path
+		}
 	}
 	fmt.Fprintf(e.stdout, "applied %d migration(s) to %s\n", n, where)
 	return nil
 }
 
-// redact hides a password in a database URL.
+// redact is a PostgreSQL URL without its password, for messages: the
+// password is dropped from the user info and from the query, where
+// libpq's password and sslpassword parameters may carry one.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "the database"
+		return "the PostgreSQL database (its URL does not parse)"
 	}
-	return u.Redacted()
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		q.Del("password")
+		q.Del("sslpassword")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // actor is who the command line's operator actions are audited as: the
@@ -560,7 +646,7 @@ func cliError(err error) error {
 	if e.Detail != "" {
 		parts = append(parts, e.Detail)
 	}
-	return exitError{1, strings.Join(parts, "; ")}
+	return exitError{code: 1, msg: strings.Join(parts, "; ")}
 }
 
 // readiness is the /readyz check: the database answers and its schema is

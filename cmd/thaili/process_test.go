@@ -782,6 +782,7 @@ func TestCrashRecovery(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		procBinary(t)
 		db := filepath.Join(t.TempDir(), "thaili.db")
+		procCLI(t, nil, "migrate", "--database-url", db)
 		procCLI(t, nil, "sandbox", "seed", "--database-url", db)
 		crashRecovery(t, db, nil)
 	})

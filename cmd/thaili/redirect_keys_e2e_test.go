@@ -79,6 +79,7 @@ func redirectKeysAtRest(t *testing.T, dbURL string, env map[string]string, sqlDB
 		}
 	}
 	pre := &testServer{DB: dbURL, env: env}
+	pre.cliOK(t, "migrate")
 	pre.cliOK(t, "sandbox", "seed")
 	onlySealed("a new key")
 
