@@ -14,22 +14,15 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// operatorAdmin runs `thaili admin <subcommand>`: the operators of the
-// console at /admin/.
-func (e env) operatorAdmin(args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprint(e.stderr, usage)
-		if len(args) == 0 {
-			return exitError{code: 2, msg: "admin: missing subcommand"}
-		}
-		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", "admin "+args[0])}
-	}
+// adminCreate runs `thaili admin create`: an operator of the console at
+// /admin/.
+func (e env) adminCreate(args []string) error {
 	fs := e.flags("admin create")
 	var db config.Database
 	config.AddDatabase(fs, config.Getenv(e.getenv), &db)
 	email := fs.String("email", "", "the operator's login email (required)")
 	password := fs.String("password", "", "password, 10 to 128 characters (required; THAILI_ADMIN_PASSWORD if unset)")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *password == "" {
@@ -183,8 +176,7 @@ func adminCommands() map[string]adminCommand {
 func (e env) admin(name string, args []string) error {
 	cmd, ok := adminCommands()[name]
 	if !ok {
-		fmt.Fprint(e.stderr, usage)
-		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", name)}
+		panic("thaili: commandList names " + name + ", which adminCommands lacks")
 	}
 	fs := e.flags(name)
 	var db config.Database

@@ -38,8 +38,7 @@ func (e env) bank(sub string, args []string) error {
 		fs.BoolVar(&in.HasDirectWithdraw, "direct-withdraw", false, "supports direct withdrawal")
 	case "list":
 	default:
-		fmt.Fprint(e.stderr, usage)
-		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", name)}
+		panic("thaili: commandList names " + name + ", which bank lacks")
 	}
 	if err := parse(fs, args); err != nil {
 		return err

@@ -266,3 +266,188 @@ func TestServeChecksThePortFirst(t *testing.T) {
 		t.Errorf("serve on a busy port left %v behind", left)
 	}
 }
+
+// TestUnknownCommandSaysSoFirst: a mistyped command is named on the first
+// line of stderr, with the closest command when one is close, before the
+// usage (of the group, for a subcommand); the exit status is 2 and main
+// does not repeat the message.
+func TestUnknownCommandSaysSoFirst(t *testing.T) {
+	for _, tt := range []struct {
+		args  []string
+		first string // stderr's first line
+		usage string // what the usage after it shows
+	}{
+		{[]string{"serv"}, `thaili: unknown command "serv"; did you mean "serve"?`, "thaili consumer reset-mpin"},
+		{[]string{"mirgate"}, `thaili: unknown command "mirgate"; did you mean "migrate"?`, "thaili bench"},
+		{[]string{"merchnat", "create"}, `thaili: unknown command "merchnat"; did you mean "merchant"?`, "thaili merchant create"},
+		{[]string{"admn"}, `thaili: unknown command "admn"; did you mean "admin"?`, "thaili admin create"},
+		{[]string{"frobnicate"}, `thaili: unknown command "frobnicate"`, "thaili serve"},
+		{[]string{"--database-url", "x.db"}, `thaili: unknown command "--database-url": flags go after the command`, "thaili serve"},
+		{[]string{"merchant", "crate"}, `thaili: unknown command "merchant crate"; did you mean "merchant create"?`, "thaili merchant show"},
+		{[]string{"merchant", "fly"}, `thaili: unknown command "merchant fly"`, "thaili merchant create"},
+		{[]string{"consumer", "reset"}, `thaili: unknown command "consumer reset"; did you mean "consumer reset-mpin"?`, "thaili consumer topup"},
+		{[]string{"admin", "craete"}, `thaili: unknown command "admin craete"; did you mean "admin create"?`, "thaili admin create"},
+	} {
+		out, errOut, code := runCLIStreams(t, testEnv(nil), tt.args...)
+		first, rest, _ := strings.Cut(errOut, "\n")
+		if code != 2 || out != "" || !strings.HasPrefix(first, tt.first) || !strings.Contains(rest, "Usage:\n") || !strings.Contains(rest, tt.usage) {
+			t.Errorf("thaili %s: exit %d, stdout %q, stderr\n%s\nwant exit 2, stderr starting %q, then a usage listing %q",
+				strings.Join(tt.args, " "), code, out, errOut, tt.first, tt.usage)
+		}
+		if strings.Count(errOut, "unknown command") != 1 {
+			t.Errorf("thaili %s: the message is repeated:\n%s", strings.Join(tt.args, " "), errOut)
+		}
+		if (tt.first == `thaili: unknown command "frobnicate"` || strings.HasSuffix(tt.first, `"merchant fly"`)) && strings.Contains(first, "did you mean") {
+			t.Errorf("thaili %s suggests a command that is not close: %s", strings.Join(tt.args, " "), first)
+		}
+	}
+}
+
+// TestGroupsListTheirSubcommands: a group alone lists its subcommands
+// with what each does (on stderr, exit 2, as a command line missing a
+// part); with -h or help it lists them on stdout and succeeds.
+func TestGroupsListTheirSubcommands(t *testing.T) {
+	for group := range commandGroups {
+		subs := subcommands(group)
+		if len(subs) == 0 {
+			t.Errorf("group %s has no subcommands in commandList", group)
+		}
+		_, errOut, code := runCLIStreams(t, testEnv(nil), group)
+		if first, _, _ := strings.Cut(errOut, "\n"); code != 2 || first != "thaili: "+group+": missing subcommand" {
+			t.Errorf("thaili %s: exit %d, stderr\n%s\nwant exit 2 saying the subcommand is missing first", group, code, errOut)
+		}
+		for _, how := range [][]string{{group, "-h"}, {group, "help"}, {"help", group}} {
+			out, _, code := runCLIStreams(t, testEnv(nil), how...)
+			if code != 0 {
+				t.Errorf("thaili %s: exit %d", strings.Join(how, " "), code)
+			}
+			for _, c := range subs {
+				line := regexp.MustCompile(`(?m)^  thaili ` + regexp.QuoteMeta(c.name) + ` +` + regexp.QuoteMeta(c.summary) + `$`)
+				if !line.MatchString(out) {
+					t.Errorf("thaili %s does not list %q with its summary:\n%s", strings.Join(how, " "), c.name, out)
+				}
+				if !line.MatchString(errOut) {
+					t.Errorf("thaili %s alone does not list %q:\n%s", group, c.name, errOut)
+				}
+			}
+		}
+	}
+	// merchant's listing names its two subcommands and no other group's.
+	out, _, _ := runCLIStreams(t, testEnv(nil), "merchant", "-h")
+	if strings.Count(out, "  thaili ") != 2 || strings.Contains(out, "consumer") {
+		t.Errorf("thaili merchant -h lists more than merchant create and show:\n%s", out)
+	}
+}
+
+// TestEveryCommandHelpHasAnExample: every command's -h says what it does
+// and shows an example, and every example is a valid command line: run
+// as it is (against a database that is not there, a busy address for
+// serve and no server for bench, so nothing happens) it gets past its
+// flags to the first thing it refuses.
+func TestEveryCommandHelpHasAnExample(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + dead.Addr().String()
+	dead.Close()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+
+	names := map[string]bool{}
+	for _, c := range commandList {
+		names[c.name] = true
+		args := strings.Fields(c.name)
+		_, errOut, code := runCLIStreams(t, testEnv(nil), append(args, "-h")...)
+		for _, want := range []string{"thaili " + c.name + ": " + c.summary + "\n", "\nExample:\n  " + c.example + "\n", "\nFlags:\n", "\n  -database-url string\n"} {
+			if code != 0 || !strings.Contains(errOut, want) {
+				t.Errorf("thaili %s -h: exit %d, output\n%s\nwant exit 0 and %q", c.name, code, errOut, want)
+			}
+		}
+
+		words := shellWords(t, c.example)
+		if len(words) < 1+len(args) || words[0] != "thaili" || strings.Join(words[1:1+len(args)], " ") != c.name {
+			t.Errorf("the example of %s runs another command: %s", c.name, c.example)
+			continue
+		}
+		words = append(words[1:], "--database-url", missing)
+		want := "no database at " + missing
+		switch c.name {
+		case "serve":
+			words = append(words, "--addr", busy.Addr().String())
+			want = "already in use"
+		case "bench":
+			words = append(words, "--url", deadURL)
+			want = "no thaili server at " + deadURL
+		case "migrate":
+			words[len(words)-1] = filepath.Join(dir, "migrated.db")
+			want = "thaili: database " + filepath.Join(dir, "migrated.db") + " (SQLite, new: creating it)"
+		}
+		out, errOut, code := runCLIStreams(t, testEnv(nil), words...)
+		if code == 2 || !strings.Contains(errOut, want) {
+			t.Errorf("example %s: exit %d, stdout %q, stderr %q; want it to get past its flags to %q", c.example, code, out, errOut, want)
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("an example created %s", missing)
+	}
+	// The table names every operator command there is.
+	for name := range adminCommands() {
+		if !names[name] {
+			t.Errorf("adminCommands has %q, which commandList lacks (no usage line, no -h)", name)
+		}
+	}
+}
+
+// shellWords splits a command line the way a POSIX shell would for the
+// examples: words separated by spaces, '...' and "..." quoting.
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		t.Fatalf("unbalanced quote in %q", line)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+func TestClosest(t *testing.T) {
+	names := []string{"serve", "migrate", "merchant", "kyc", "keys", "bench", "bank", "version"}
+	for got, want := range map[string]string{
+		"serv": "serve", "SERVE": "serve", "sreve": "serve", "mig": "migrate", "bnch": "bench", "merchants": "merchant",
+		"ke": "keys", "k": "", "xyz": "", "mrechant": "merchant", "kcy": "kyc", "banks": "bank", "versoin": "version", "frobnicate": "",
+	} {
+		if s := closest(got, names); s != want {
+			t.Errorf("closest(%q) = %q, want %q", got, s, want)
+		}
+	}
+}

@@ -95,78 +95,52 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usage = `thaili: a self-hosted, Khalti-compatible wallet payment gateway
-
-Usage:
-  thaili serve              run the HTTP server (SQLite sandbox by default)
-  thaili migrate            apply database migrations
-  thaili merchant create    create a merchant and print its test keys
-  thaili merchant show      show a merchant, its keys and balances
-  thaili kyc approve        approve (or set) a merchant's KYC state
-  thaili consumer create    create a wallet holder
-  thaili consumer topup     credit a wallet from platform funding
-  thaili consumer reset-mpin  set a new MPIN and unlock the wallet
-  thaili keys rotate        revoke a merchant's keys in one book and issue new ones
-  thaili bank add           add a bank to the bank list (empty by default)
-  thaili bank list          show the bank list
-  thaili ledger check       verify every ledger invariant
-  thaili sandbox seed       add the demo merchant and test payers (automatic on SQLite)
-  thaili admin create       create an operator of the console at /admin/
-  thaili bench              load-test a running server with concurrent legacy payments
-  thaili version            print the version
-
-Run "thaili <command> -h" for a command's flags.
-`
-
 // run is the whole program, with its environment passed in so tests can
-// drive it in-process.
+// drive it in-process. Its commands are listed in commandList.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
-		return exitError{code: 2, msg: "no command given"}
-	}
-	cmd, rest := args[1], args[2:]
 	e := env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
-	switch cmd {
-	case "serve":
-		return e.serve(rest)
-	case "migrate":
-		return e.migrate(rest)
-	case "bench":
-		return e.bench(rest)
-	case "admin":
-		return e.operatorAdmin(rest)
-	case "merchant", "consumer", "kyc", "keys", "ledger", "sandbox", "bank":
-		if len(rest) == 0 {
-			fmt.Fprint(stderr, usage)
-			return exitError{code: 2, msg: fmt.Sprintf("%s: missing subcommand", cmd)}
-		}
-		if cmd == "bank" {
-			return e.bank(rest[0], rest[1:])
-		}
-		return e.admin(cmd+" "+rest[0], rest[1:])
+	if len(args) < 2 {
+		fmt.Fprint(stderr, "thaili: no command given\n\n")
+		writeUsage(stderr)
+		return exitError{code: 2, msg: "no command given", shown: true}
+	}
+	name, rest := args[1], args[2:]
+	switch name {
 	case "version", "--version":
 		fmt.Fprintln(stdout, "thaili", version)
 		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 { // thaili help merchant [create]: that one's help
+			return run(ctx, append(append([]string{args[0]}, rest...), "-h"), getenv, stdin, stdout, stderr)
+		}
+		writeUsage(stdout)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", cmd)}
+	if _, ok := commandGroups[name]; ok {
+		return e.runGroup(name, rest)
+	}
+	if _, ok := lookupCommand(name); ok {
+		return e.dispatch(name, rest)
+	}
+	return e.unknownCommand(name)
 }
 
 // env is what every command works with.
 type env struct {
+	// command is the command running ("merchant create"), for messages.
+	command        string
 	ctx            context.Context
 	getenv         func(string) string
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
+// flags is the flag set of the command name, whose -h shows what it does
+// and an example (commandList).
 func (e env) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("thaili "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	setUsage(fs, name)
 	return fs
 }
 
@@ -273,9 +247,10 @@ func (e env) useDatabase(db config.Database, create bool) error {
 	case missing && create:
 		fmt.Fprintf(e.stderr, "thaili: database %s (SQLite, new: creating it)\n", abs)
 	case missing:
-		return exitError{code: 1, msg: fmt.Sprintf("no database at %s: this command uses an existing database and does not create one. "+
+		return exitError{code: 1, msg: fmt.Sprintf("no database at %s: \"thaili %s\" uses an existing database and does not create one. "+
 			"Name the server's database with --database-url or THAILI_DATABASE_URL (the default ./thaili.db is relative to "+
-			"the current directory), or create this one first with \"thaili migrate\" (or \"thaili serve\", which also seeds the sandbox)", abs)}
+			"the current directory), or create this one first with \"thaili migrate\" (or \"thaili serve\", which also seeds the sandbox)",
+			abs, e.command)}
 	default:
 		fmt.Fprintf(e.stderr, "thaili: database %s (SQLite)\n", abs)
 	}
