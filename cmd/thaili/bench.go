@@ -42,6 +42,7 @@ type benchConfig struct {
 	count     int64
 	merchants int
 	amount    int64
+	progress  time.Duration // how often a progress line goes to stderr; 0: never
 }
 
 // benchTopup is what every simulated payer is given in the test book:
@@ -81,6 +82,9 @@ type benchRun struct {
 	ctx     context.Context // cancelled on interrupt: aborts requests in flight
 	stopAt  time.Time       // no payment starts after this
 	claimed atomic.Int64    // payments started or completed, for --count
+	// completed and failed count payments as they end, for the progress
+	// lines (the report sums the workers' own counts).
+	completed, failed atomic.Int64
 
 	mu        sync.Mutex
 	errBodies []string // the first few error answers
@@ -97,6 +101,7 @@ func (e env) bench(args []string) error {
 	fs.Int64Var(&cfg.count, "count", 0, "stop after this many completed payments (0: only --duration)")
 	fs.IntVar(&cfg.merchants, "merchants", 1, "merchants paid, payers spread round-robin over them")
 	fs.Int64Var(&cfg.amount, "amount", 1000, "amount of each payment in paisa")
+	fs.DurationVar(&cfg.progress, "progress", time.Second, "how often to print progress (elapsed, payments, rate) on stderr; 0: never")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -129,6 +134,7 @@ func (e env) bench(args []string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(e.stderr, "bench: creating %d merchant(s) and %d funded payer(s)\n", cfg.merchants, cfg.payers)
 	merchants, err := benchMerchants(e.ctx, a.id, e.actor(), runID, cfg.merchants)
 	if err != nil {
 		return err
@@ -147,6 +153,12 @@ func (e env) bench(args []string) error {
 	workers := make([]benchWorker, cfg.payers)
 	start := time.Now()
 	r.stopAt = start.Add(cfg.duration)
+	until := fmt.Sprintf("for %s", cfg.duration)
+	if cfg.count > 0 {
+		until = fmt.Sprintf("until %d payments or %s", cfg.count, cfg.duration)
+	}
+	fmt.Fprintf(e.stderr, "bench: paying %s\n", until)
+	stopProgress := r.showProgress(e.stderr, start)
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Add(1)
@@ -157,6 +169,7 @@ func (e env) bench(args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	stopProgress()
 
 	failed := r.report(e.stdout, workers, elapsed)
 	if e.ctx.Err() != nil {
@@ -181,6 +194,39 @@ func (e env) bench(args []string) error {
 	return nil
 }
 
+// showProgress prints a line to out every cfg.progress while the payers
+// run: the time since start, payments completed and failed so far, the
+// rate since start and over the last interval. The returned func stops
+// it, and returns once it has stopped, so no line follows the report.
+func (r *benchRun) showProgress(out io.Writer, start time.Time) (stop func()) {
+	if r.cfg.progress <= 0 {
+		return func() {}
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(r.cfg.progress)
+		defer t.Stop()
+		last, lastAt := int64(0), start
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				n := r.completed.Load()
+				fmt.Fprintf(out, "bench: %.1fs elapsed, %d payments, %.1f payments/s (last %.1fs: %.1f/s), %d failed\n",
+					now.Sub(start).Seconds(), n, float64(n)/now.Sub(start).Seconds(),
+					now.Sub(lastAt).Seconds(), float64(n-last)/now.Sub(lastAt).Seconds(), r.failed.Load())
+				last, lastAt = n, now
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
 // validate checks the flags and returns the server's base URL without a
 // trailing slash.
 func (c benchConfig) validate() (string, error) {
@@ -197,6 +243,8 @@ func (c benchConfig) validate() (string, error) {
 		return "", errors.New("--duration must be positive")
 	case c.count < 0:
 		return "", errors.New("--count must not be negative")
+	case c.progress < 0:
+		return "", errors.New("--progress must not be negative (0 turns it off)")
 	case c.amount < 1 || money.Paisa(c.amount) > money.Max:
 		return "", fmt.Errorf("--amount must be between 1 and %d paisa", int64(money.Max))
 	}
@@ -311,7 +359,11 @@ func (r *benchRun) payer(w *benchWorker, mobile string, m benchMerchant) {
 		}
 		if r.pay(w, mobile, m) {
 			w.completed++
+			r.completed.Add(1)
 			continue
+		}
+		if r.ctx.Err() == nil {
+			r.failed.Add(1)
 		}
 		if r.cfg.count > 0 {
 			r.claimed.Add(-1) // let another attempt take the place of the failed one

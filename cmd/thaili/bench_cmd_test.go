@@ -97,3 +97,47 @@ func TestBenchWrongURL(t *testing.T) {
 		t.Errorf("malformed --url: exit %d, error %v; want exit 2 naming --url", exitCode(err), err)
 	}
 }
+
+var benchProgressRE = regexp.MustCompile(`(?m)^bench: ([0-9.]+)s elapsed, ([0-9]+) payments, [0-9.]+ payments/s \(last [0-9.]+s: [0-9.]+/s\), ([0-9]+) failed$`)
+
+// TestBenchShowsProgress: while it runs, bench says on stderr what it is
+// doing and, every --progress, how far it has come; its report on
+// stdout is unchanged and comes after the last progress line.
+func TestBenchShowsProgress(t *testing.T) {
+	s := startServer(t)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"thaili", "bench", "--url", s.URL, "--database-url", s.DB,
+		"--payers", "2", "--duration", "1500ms", "--progress", "250ms"}, testEnv(nil), strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, want := range []string{"bench: creating 1 merchant(s) and 2 funded payer(s)\n", "bench: paying for 1.5s\n"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks the phase %q:\n%s", want, errOut.String())
+		}
+	}
+	lines := benchProgressRE.FindAllStringSubmatch(errOut.String(), -1)
+	if len(lines) < 3 || len(lines) > 7 {
+		t.Fatalf("%d progress lines in 1.5s every 250ms, want 3 to 7:\n%s", len(lines), errOut.String())
+	}
+	var prevAt float64
+	var prev int64
+	for _, l := range lines {
+		at, _ := strconv.ParseFloat(l[1], 64)
+		n, _ := strconv.ParseInt(l[2], 10, 64)
+		if at <= prevAt || n < prev || l[3] != "0" {
+			t.Errorf("progress line %q after %.1fs and %d payments", l[0], prevAt, prev)
+		}
+		prevAt, prev = at, n
+	}
+	m := regexp.MustCompile(`completed: ([0-9]+) payments\n`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no report on stdout:\n%s", out.String())
+	}
+	if total, _ := strconv.ParseInt(m[1], 10, 64); total < prev || total == 0 {
+		t.Errorf("the report says %d payments, the last progress line %d", total, prev)
+	}
+	if strings.Contains(out.String(), "elapsed,") {
+		t.Errorf("progress lines on stdout, among the figures:\n%s", out.String())
+	}
+}
