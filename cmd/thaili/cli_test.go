@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -449,5 +450,62 @@ func TestClosest(t *testing.T) {
 		if s := closest(got, names); s != want {
 			t.Errorf("closest(%q) = %q, want %q", got, s, want)
 		}
+	}
+}
+
+var bannerURLRE = regexp.MustCompile(`(?m)^  ([A-Za-z -]+?) +(http://\S+)$`)
+
+// TestServeBannerPrintsFullURLs: serve's start-up banner names every page
+// a person opens first by its full URL, each of which answers, with the
+// sandbox's keys and payers, and how to make an operator in this very
+// database; a live server names no demo shop and no test keys.
+func TestServeBannerPrintsFullURLs(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	out := s.Stdout.String()
+	got := map[string]string{}
+	for _, m := range bannerURLRE.FindAllStringSubmatch(out, -1) {
+		got[m[1]] = m[2]
+	}
+	want := map[string]string{
+		"Home": "/", "Demo shop": "/demo/", "API reference": "/docs/", "OpenAPI document": "/openapi.json",
+		"Merchant sign-up": "/join/merchant/", "Merchant log-in": "/login/", "Wallet sign-up": "/join/",
+		"Wallet log-in": "/me/login/", "Operator console": "/admin/",
+	}
+	for label, path := range want {
+		if got[label] != s.URL+path {
+			t.Errorf("banner: %s at %q, want %s%s\n%s", label, got[label], s.URL, path, out)
+		}
+	}
+	for label, u := range got {
+		if label == "Home" {
+			continue // the home page is another part of issue 13; "/" is printed, which is what this test is about
+		}
+		res, err := http.Get(u) // follows the console's redirect to its log-in
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("banner's %s %s answers %d", label, u, res.StatusCode)
+		}
+	}
+	for _, want := range []string{
+		"Thaili dev is running at " + s.URL + "/\n",
+		"test public key: " + testPK, "test secret key: " + testSK,
+		"Sandbox payers 9800000000 to 9800000005: MPIN 1111, OTP 987654",
+		"thaili admin create --database-url " + s.DB + " --email EMAIL --password PASSWORD",
+		"the sandbox has no SMS gateway",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+
+	live := startServerDB(t, filepath.Join(t.TempDir(), "thaili.db"), liveCosts, "--sandbox=false")
+	out = live.Stdout.String()
+	if !strings.Contains(out, "  Merchant sign-up   "+live.URL+"/join/merchant/\n") || strings.Contains(out, "/demo/") ||
+		strings.Contains(out, "test_") || strings.Contains(out, "SMS") {
+		t.Errorf("a live server's banner:\n%s", out)
 	}
 }

@@ -237,10 +237,7 @@ func (e env) useDatabase(db config.Database, create bool) error {
 	if err != nil {
 		return exitError{code: 2, msg: err.Error()}
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
+	abs := describeSQLite(db)
 	_, statErr := os.Stat(path)
 	missing := errors.Is(statErr, os.ErrNotExist)
 	switch {
@@ -307,10 +304,66 @@ func (e env) printSandbox(svc *payment.Service) error {
 	fmt.Fprintf(e.stdout, "Sandbox payers %s to %s: MPIN %s, OTP %s\n",
 		payment.SandboxPayers[0], payment.SandboxPayers[len(payment.SandboxPayers)-1], payment.SandboxMPIN, svc.Config().TestOTP)
 	fmt.Fprintln(e.stdout, "Scenario payers 9800000010 (pending, then completed), 9800000011 (fails), 9800000012 (no balance), 9800000013 (locked): see README")
-	fmt.Fprintln(e.stdout, "Demo shop at /demo/, API reference at /docs/")
-	fmt.Fprintln(e.stdout, "Sign up: merchants at /join/merchant/, wallets at /join/; operator console at /admin/ (thaili admin create)")
-	fmt.Fprintln(e.stdout, "Codes sent to phones (sign-up, MPIN reset, live payments) are written to this server's log: the sandbox has no SMS gateway")
 	return nil
+}
+
+// bannerPage is a page the start-up banner names.
+type bannerPage struct {
+	label, path string
+}
+
+// printBanner writes, once serve is ready, the full URL of every page a
+// person opens first (at --public-url, which is where links point), and
+// how to make an operator account in this very database.
+func (e env) printBanner(cfg config.Serve, a *app) {
+	base := strings.TrimRight(cfg.PublicURL, "/")
+	pages := []bannerPage{{"Home", "/"}}
+	if cfg.Sandbox && a.sqlite { // as buildHandler mounts the demo shop
+		pages = append(pages, bannerPage{"Demo shop", "/demo/"})
+	}
+	pages = append(pages,
+		bannerPage{"API reference", "/docs/"},
+		bannerPage{"OpenAPI document", "/openapi.json"},
+		bannerPage{"Merchant sign-up", "/join/merchant/"},
+		bannerPage{"Merchant log-in", "/login/"},
+		bannerPage{"Wallet sign-up", "/join/"},
+		bannerPage{"Wallet log-in", "/me/login/"},
+		bannerPage{"Operator console", "/admin/"},
+	)
+	fmt.Fprintf(e.stdout, "\nThaili %s is running at %s/\n", version, base)
+	for _, p := range pages {
+		fmt.Fprintf(e.stdout, "  %-18s %s%s\n", p.label, base, p.path)
+	}
+	db := "--database-url " + shellQuote(describeSQLite(cfg.Database))
+	if !a.sqlite {
+		db = "(with this server's THAILI_DATABASE_URL)"
+	}
+	fmt.Fprintf(e.stdout, "Operator accounts for the console: thaili admin create %s --email EMAIL --password PASSWORD\n", db)
+	if cfg.Sandbox {
+		fmt.Fprintln(e.stdout, "Codes sent to phones (sign-up, MPIN reset, live payments) are written to this server's log: the sandbox has no SMS gateway")
+	}
+}
+
+// describeSQLite is the absolute path of a SQLite database, or its URL
+// as given if that cannot be had.
+func describeSQLite(db config.Database) string {
+	path, err := db.SQLitePath()
+	if err != nil {
+		return db.URL
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and the path characters that need no quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func (e env) serve(args []string) error {
@@ -391,6 +444,7 @@ func (e env) serve(args []string) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	e.printBanner(cfg, a)
 	log.Info("listening on " + base)
 	return serveUntilDone(e.ctx, srv, ln, log,
 		func(ctx context.Context) {
