@@ -33,6 +33,14 @@
 //
 // Refund with client.Refund(ctx, *l.TransactionID, nil) (everything) or a
 // pointer to a partial amount.
+//
+// A Thaili server also sends webhooks: register an endpoint with
+// CreateWebhookEndpoint and the server POSTs each payment event it
+// subscribed to (payment.completed, payment.refunded, ...) as signed
+// JSON, retrying failures for three days; check each delivery with
+// VerifyWebhook before trusting it, and see WebhookDeliveries and
+// ReplayWebhookDelivery for the log. Khalti sends none, so code that must
+// run against both still relies on Lookup.
 package sdk
 
 import (

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// WebhookSignatureHeader is the header a webhook's signature will come in.
+// WebhookSignatureHeader is the header every webhook delivery's signature
+// comes in.
 const WebhookSignatureHeader = "Thaili-Signature"
 
 // DefaultWebhookTolerance is how far a webhook's timestamp may be from

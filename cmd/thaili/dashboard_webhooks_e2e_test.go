@@ -138,7 +138,7 @@ func TestDashboardWebhooksRefusePrivateTargets(t *testing.T) {
 	signUpMerchant(t, a, "SSRF Shop", "ssrf@shop.example", "9812345682", "a good password")
 	a.get(t, "/dashboard/webhooks/")
 	p := a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {"http://169.254.169.254/"}, "events": {"payment.completed"}})
-	wantPage(t, "metadata address", p, 400, "Private, loopback, link-local and metadata addresses are not allowed.", "No endpoints in the test book")
+	wantPage(t, "metadata address", p, 400, "This URL points to a private, local or reserved address; this server does not send webhooks there (its operator can allow such addresses with --webhooks-allow-private, for local development).", "No endpoints in the test book")
 	if strings.Contains(p.Body, "whsec_") {
 		t.Fatal("a secret for a refused endpoint")
 	}

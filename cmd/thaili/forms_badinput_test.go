@@ -284,7 +284,7 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 		badField("url just over 2048", "url", "https://93.184.216.34/"+strings.Repeat("a", 2048-21), 400, msgURL),
 		badField("url 10 000", "url", "https://93.184.216.34/"+long10k[:9000], 400, msgURL),
 		badField("url NUL", "url", "https://93.184.216.34/\x00", 400, msgURL),
-		badField("url loopback", "url", "http://127.0.0.1/hook", 400, "Private, loopback, link-local and metadata addresses are not allowed."),
+		badField("url loopback", "url", "http://127.0.0.1/hook", 400, "This URL points to a private, local or reserved address; this server does not send webhooks there (its operator can allow such addresses with --webhooks-allow-private, for local development)."),
 		badField("events none", "events", "-", 400, msgEvents),
 		badField("events script", "events", xssScript, 400, msgEvents),
 		badField("events empty", "events", "", 400, msgEvents),

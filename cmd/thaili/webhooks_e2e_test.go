@@ -216,8 +216,10 @@ func TestWebhooksRefusePrivateTargets(t *testing.T) {
 		"http://[64:ff9b::a9fe:a9fe]/", "http://[64:ff9b::10.0.0.1]/", "http://[2002:7f00:1::1]/", "http://[::127.0.0.1]/",
 		"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "http://198.18.0.1/", "http://255.255.255.255/"} {
 		r := s.do(t, "POST", "/api/thaili/webhooks/", testSK, jsonBody(t, map[string]any{"url": u, "events": []string{"payment.completed"}}))
-		if urlErrs, _ := r.Body["url"].([]any); r.Status != 400 || len(urlErrs) != 1 || r.Body["error_key"] != "validation_error" {
-			t.Errorf("%s: %d %s", u, r.Status, r.Raw)
+		if urlErrs, _ := r.Body["url"].([]any); r.Status != 400 || len(urlErrs) != 1 || r.Body["error_key"] != "validation_error" ||
+			!strings.Contains(fmt.Sprint(urlErrs[0]), "private, local or reserved address") ||
+			!strings.Contains(fmt.Sprint(urlErrs[0]), "--webhooks-allow-private") {
+			t.Errorf("%s: %d %s; want 400 saying the address is private and naming --webhooks-allow-private", u, r.Status, r.Raw)
 		}
 	}
 	for _, body := range []map[string]any{

@@ -14,10 +14,14 @@ import (
 	"github.com/thaili/thaili/internal/fault"
 )
 
-// Messages about an endpoint's URL.
+// Messages about an endpoint's URL. MsgPrivateURL is read by a
+// merchant, who cannot change the server's flags, so it says what is
+// wrong with the URL and that the operator can allow such addresses for
+// local development (README, "Webhooks"; docs/webhooks.md).
 const (
 	MsgURL        = "Enter a valid http or https URL."
-	MsgPrivateURL = "Private, loopback, link-local and metadata addresses are not allowed."
+	MsgPrivateURL = "This URL points to a private, local or reserved address; this server does not send webhooks there " +
+		"(its operator can allow such addresses with --webhooks-allow-private, for local development)."
 )
 
 // The SSRF guard: a webhook may only reach a public host. blockedIP is
@@ -94,7 +98,7 @@ func blockedIP(ip netip.Addr) bool {
 type blockedAddressError struct{ addr string }
 
 func (e *blockedAddressError) Error() string {
-	return "webhook: refusing to connect to " + e.addr + " (private targets are not allowed)"
+	return "webhook: refusing to connect to " + e.addr + " (a private target; --webhooks-allow-private allows them, for local development)"
 }
 
 // refuseBlocked is the dialer's Control: it runs after the name is

@@ -1,9 +1,13 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
+
+	"github.com/thaili/thaili/internal/fault"
 )
 
 // TestBlockedIP lists every form of address the SSRF guard must refuse,
@@ -82,5 +86,25 @@ func TestDialerRefusesBlocked(t *testing.T) {
 		if got := errors.As(err, &refused); got != blocked || (err != nil && !got) {
 			t.Errorf("refuseBlocked(%s) = %v, want blocked %v", address, err, blocked)
 		}
+	}
+}
+
+// TestPrivateURLNamesTheFlag: a merchant registering a local endpoint is
+// told why it is refused and that the server's operator can allow it
+// with --webhooks-allow-private; with that set it is accepted.
+func TestPrivateURLNamesTheFlag(t *testing.T) {
+	for _, raw := range []string{"http://localhost:8080/hook", "http://127.0.0.1/hook", "http://[::1]/hook", "http://192.168.1.20/hook",
+		"http://169.254.169.254/latest/meta-data/", "http://shop.localhost/hook"} {
+		_, err := (&Service{}).checkURL(context.Background(), raw)
+		msgs := fault.AsError(err).Fields["url"]
+		if len(msgs) != 1 || msgs[0] != MsgPrivateURL {
+			t.Errorf("checkURL(%s): %v, want the url field's %q", raw, err, MsgPrivateURL)
+		}
+		if _, err := (&Service{cfg: Config{AllowPrivate: true}}).checkURL(context.Background(), raw); err != nil {
+			t.Errorf("checkURL(%s) with private targets allowed: %v", raw, err)
+		}
+	}
+	if !strings.Contains(MsgPrivateURL, "--webhooks-allow-private") || !strings.Contains((&blockedAddressError{"10.0.0.1"}).Error(), "--webhooks-allow-private") {
+		t.Errorf("the refusals do not name --webhooks-allow-private: %q", MsgPrivateURL)
 	}
 }
