@@ -48,6 +48,9 @@ type Options struct {
 	// PublicURL decides whether the page's cookie is Secure (an https
 	// URL).
 	PublicURL string
+	// Home serves GET / without a pidx (internal/home); nil answers it
+	// as a payment that is not found.
+	Home http.Handler
 }
 
 // Pages serves the hosted payment page.
@@ -62,6 +65,7 @@ type Pages struct {
 	js      []byte // the expiry countdown
 	sign    bool   // sign the redirects to return_url
 	cookies formpage.Cookies
+	home    http.Handler // GET / without a pidx
 }
 
 // browserCookie names the browser on the hosted page: its forms' CSRF
@@ -85,7 +89,7 @@ func New(o Options) (*Pages, error) {
 	}
 	mac := hmac.New(sha256.New, o.Key)
 	mac.Write([]byte("thaili hosted page csrf v1"))
-	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects,
+	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects, home: o.Home,
 		cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}}
 	if p.now == nil {
 		p.now = time.Now
@@ -131,10 +135,15 @@ type view struct {
 
 // Payment is GET /?pidx= and /wallet/?pidx=: the payment's summary and
 // the form for its current step. Other query parameters are ignored. It
-// gives the browser its page cookie if it has none.
+// gives the browser its page cookie if it has none. / without a pidx is
+// Options.Home, the home page.
 func (p *Pages) Payment() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pidx := r.URL.Query().Get("pidx")
+		if pidx == "" && p.home != nil && r.URL.Path == "/" {
+			p.home.ServeHTTP(w, r)
+			return
+		}
 		if pidx == "" {
 			p.render(w, notFound())
 			return

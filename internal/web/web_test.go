@@ -1,6 +1,9 @@
 package web
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -62,5 +65,22 @@ func TestToken(t *testing.T) {
 		t.Fatal("a token under another key is accepted")
 	case p.validToken("P", c, ""):
 		t.Fatal("an empty token is accepted")
+	}
+}
+
+// TestHomeWithoutPidx: / without a pidx is the home page; any pidx, and
+// /wallet/ without one, stay the hosted page's.
+func TestHomeWithoutPidx(t *testing.T) {
+	home := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home page") })
+	p, err := New(Options{Key: []byte("k"), Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, wantHome := range map[string]bool{"/": true, "/?mode=wallet": true, "/wallet/": false, "/wallet": false} {
+		w := httptest.NewRecorder()
+		p.Payment().ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		if got := w.Body.String() == "home page"; got != wantHome {
+			t.Errorf("GET %s: home %t, want %t (%d %.80q)", target, got, wantHome, w.Code, w.Body.String())
+		}
 	}
 }
