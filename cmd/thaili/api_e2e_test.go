@@ -1042,8 +1042,12 @@ func TestPathAliasesAndMethods(t *testing.T) {
 		r := s.do(t, c.method, c.path, testSK, "")
 		checkBody(t, c.method+" "+c.path, r, 405, `{"detail":`+strconv.Quote(`Method "`+c.method+`" not allowed.`)+`}`)
 	}
-	// GET / is the hosted payment page (a 404 page without a pidx); other methods stay JSON.
-	if r := s.do(t, "GET", "/", "", ""); r.Status != 404 || !strings.Contains(r.Raw, "Payment not found") {
+	// GET / is the hosted payment page with a pidx (a 404 page for an
+	// unknown one) and the home page without; other methods stay JSON.
+	if r := s.do(t, "GET", "/?pidx=unknown", "", ""); r.Status != 404 || !strings.Contains(r.Raw, "Payment not found") {
+		t.Errorf("GET / with an unknown pidx: %d %s", r.Status, r.Raw)
+	}
+	if r := s.do(t, "GET", "/", "", ""); r.Status != 200 || !strings.Contains(r.Raw, `id="links"`) {
 		t.Errorf("GET / without pidx: %d %s", r.Status, r.Raw)
 	}
 	checkBody(t, "POST /", s.do(t, "POST", "/", "", "{}"), 404, `{"detail":"Not found."}`)

@@ -32,6 +32,7 @@ import (
 	"github.com/thaili/thaili/internal/idempotency"
 	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/inbox"
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/notify"
@@ -390,10 +391,15 @@ func (e env) serve(args []string) error {
 	rules := payment.DefaultConfig()
 	rules.NonKYCCap = money.Paisa(cfg.NonKYCCap)
 	rules.SandboxPendingDelay = cfg.SandboxPendingDelay
+	box, err := newInbox(cfg, log)
+	if err != nil {
+		return err
+	}
 	a, err := e.openDeployment(cfg.Database, cfg.Deployment, rules, log, func(d *identity.Deps) {
 		// Without an SMS gateway codes go to the log; only the sandbox,
-		// where the log is the developer's phone, writes the codes.
-		d.Notifier = notify.Log{Logger: log, ShowCodes: cfg.Sandbox}
+		// where the log is the developer's phone, writes the codes, and
+		// shows them in its inbox too.
+		d.Notifier = box.Notifier(notify.Log{Logger: log, ShowCodes: cfg.Sandbox})
 		// Wrong MPINs and codes per client address and per merchant, in
 		// this node's memory (--guess-limit, --key-guess-limit).
 		if cfg.GuessBurst > 0 {
@@ -432,7 +438,7 @@ func (e env) serve(args []string) error {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
-	handler, err := buildHandler(a, hooks, cfg, log)
+	handler, err := buildHandler(a, hooks, box, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -490,8 +496,13 @@ func newWebhooks(a *app, cfg config.Serve, log *slog.Logger) (*webhook.Service, 
 
 // buildHandler builds every part of a node's HTTP surface and composes
 // them into its one handler (internal/httpserver).
-func buildHandler(a *app, hooks *webhook.Service, cfg config.Serve, log *slog.Logger) (http.Handler, error) {
-	pages, err := web.New(web.Options{Service: a.svc, Identity: a.id, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL})
+func buildHandler(a *app, hooks *webhook.Service, box *inbox.Inbox, cfg config.Serve, log *slog.Logger) (http.Handler, error) {
+	front, err := homePage(a, cfg, box, log)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := web.New(web.Options{Service: a.svc, Identity: a.id, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL,
+		Home: front})
 	if err != nil {
 		return nil, err
 	}
@@ -526,7 +537,7 @@ func buildHandler(a *app, hooks *webhook.Service, cfg config.Serve, log *slog.Lo
 	return httpserver.New(httpserver.Options{
 		API:     api.New(api.Options{Service: a.svc, Identity: a.id, Idempotency: a.keys, Webhooks: hooks, Log: log, PublicURL: cfg.PublicURL}),
 		Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
-		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Ready: readiness(a.store),
+		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Inbox: box, Ready: readiness(a.store),
 		SigninLimit: signinLimit, ClientAddr: httpserver.ClientAddress(cfg.ClientIPHeader)}), nil
 }
 

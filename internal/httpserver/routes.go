@@ -58,6 +58,11 @@ func (s *Server) routes(mux *routeMux) {
 		s.console.Routes(mux, limited)
 	}
 
+	// The sandbox inbox (internal/inbox): /sandbox/inbox/, only on a sandbox.
+	if s.inbox != nil {
+		s.inbox.Routes(mux)
+	}
+
 	// The web checkout widget and its loader script (docs/khalti.md §7), and the
 	// sandbox's demo shop, each serving everything under its prefix.
 	if s.widget != nil {

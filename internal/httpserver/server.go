@@ -21,6 +21,7 @@ import (
 	"github.com/thaili/thaili/internal/dashboard"
 	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ids"
+	"github.com/thaili/thaili/internal/inbox"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
 	"github.com/thaili/thaili/internal/wallet"
@@ -40,6 +41,7 @@ type Server struct {
 	dashboard *dashboard.Pages // merchant sign-up, log-in and dashboard; nil serves none
 	wallet    *wallet.Pages    // consumer sign-up, log-in and wallet page; nil serves none
 	console   *console.Pages   // the operator console; nil serves none
+	inbox     *inbox.Inbox     // the sandbox inbox; nil serves none
 	ready     func(context.Context) error
 	// signinLimit and clientAddr limit the sign-in-like form posts per
 	// client address (signin_limit.go); a nil signinLimit is no limit.
@@ -82,6 +84,10 @@ type Options struct {
 	// Console serves the operator console (/admin/); nil leaves its paths
 	// to the JSON 404.
 	Console *console.Pages
+	// Inbox is the sandbox inbox (/sandbox/inbox/), which also names the
+	// browser of each request so the codes sent for it land in its inbox;
+	// nil, on a server that is not a sandbox, leaves its path to the JSON 404.
+	Inbox *inbox.Inbox
 	// Ready reports whether the database answers with the schema this
 	// build needs, for /readyz; nil is always ready.
 	Ready func(context.Context) error
@@ -98,7 +104,7 @@ type Options struct {
 // New builds the handler and its routes.
 func New(o Options) *Server {
 	s := &Server{api: o.API, svc: o.Service, log: o.Log, ids: o.IDs, pages: o.Pages,
-		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, ready: o.Ready,
+		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, inbox: o.Inbox, ready: o.Ready,
 		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr}
 	if s.clientAddr == nil {
 		s.clientAddr = ClientAddress("")
@@ -108,7 +114,13 @@ func New(o Options) *Server {
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	s.routes(mux)
 	s.patterns = mux.patterns
-	s.handler = s.logRequests(s.instrument(mux.ServeMux))
+	var h http.Handler = s.instrument(mux.ServeMux)
+	if s.inbox != nil {
+		// Outside instrument, which reads the route the mux sets on the
+		// request it is given; Tag passes on a copy.
+		h = s.inbox.Tag(h)
+	}
+	s.handler = s.logRequests(h)
 	return s
 }
 
