@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,26 +10,6 @@ import (
 
 	"github.com/thaili/thaili/internal/browsertest"
 )
-
-// shotChecked screenshots the current page at 1280 x 900 and 390 x 844
-// (name-1280, name-390) and fails if anything scrolls sideways at either.
-func shotChecked(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	for _, vp := range []struct {
-		suffix string
-		w, h   int64
-	}{{"1280", 1280, 900}, {"390", 390, 844}} {
-		step(t, ctx, "viewport "+vp.suffix, chromedp.EmulateViewport(vp.w, vp.h))
-		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if wide {
-			t.Errorf("%s scrolls sideways at %d px", name, vp.w)
-		}
-		browsertest.Screenshot(t, ctx, name+"-"+vp.suffix)
-	}
-}
 
 // TestBrowserHomePage: / is the home page, with the sandbox's keys and
 // payers on a sandbox and only the public links on a server that is not
@@ -48,7 +27,7 @@ func TestBrowserHomePage(t *testing.T) {
 			t.Errorf("the sandbox home page has no link to %s", link)
 		}
 	}
-	shotChecked(t, ctx, "home")
+	browsertest.Check(t, ctx, "home")
 	step(t, ctx, "the demo shop from home", chromedp.Click(chromedp.CSS("#demo-link")), chromedp.WaitReady(chromedp.CSS("body")))
 	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/demo/") {
 		t.Errorf("the demo shop link went to %q (%v)", loc, err)
@@ -85,7 +64,7 @@ func TestBrowserHomePage(t *testing.T) {
 	if n := journeyCount(t, ctx, `#test-keys, #test-payers, a[href="/demo/"], a[href="/sandbox/inbox/"]`); n != 0 {
 		t.Errorf("the live home page has %d sandbox elements", n)
 	}
-	shotChecked(t, ctx, "home-live")
+	browsertest.Check(t, ctx, "home-live")
 	mustStatus(t, live.do(t, "GET", "/sandbox/inbox/", "", ""), 404)
 }
 
@@ -112,7 +91,7 @@ func TestBrowserSandboxInbox(t *testing.T) {
 		t.Errorf("the inbox shows %d messages, want 1", n)
 	}
 	code := journeyText(t, tab, "#code-0")
-	shotChecked(t, tab, "inbox")
+	browsertest.Check(t, tab, "inbox")
 
 	step(t, ctx, "confirm with the inbox's code", chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Click(chromedp.CSS("#confirm")),
 		chromedp.WaitVisible(chromedp.CSS("#checklist")))
@@ -130,5 +109,5 @@ func TestBrowserSandboxInbox(t *testing.T) {
 	if !strings.Contains(s.Stderr.String(), "reset MPIN") {
 		t.Error("no MPIN reset code was sent: the test does not test that it stays out of the inbox")
 	}
-	shotChecked(t, other, "inbox-empty")
+	browsertest.Check(t, other, "inbox-empty")
 }
