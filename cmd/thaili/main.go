@@ -331,6 +331,9 @@ func (e env) printBanner(cfg config.Serve, a *app) {
 		bannerPage{"Wallet log-in", "/me/login/"},
 		bannerPage{"Operator console", "/admin/"},
 	)
+	if cfg.Sandbox {
+		pages = append(pages, bannerPage{"Sandbox inbox", "/sandbox/inbox/"})
+	}
 	fmt.Fprintf(e.stdout, "\nThaili %s is running at %s/\n", version, base)
 	for _, p := range pages {
 		fmt.Fprintf(e.stdout, "  %-18s %s%s\n", p.label, base, p.path)
@@ -341,7 +344,7 @@ func (e env) printBanner(cfg config.Serve, a *app) {
 	}
 	fmt.Fprintf(e.stdout, "Operator accounts for the console: thaili admin create %s --email EMAIL --password PASSWORD\n", db)
 	if cfg.Sandbox {
-		fmt.Fprintln(e.stdout, "Codes sent to phones (sign-up, MPIN reset, live payments) are written to this server's log: the sandbox has no SMS gateway")
+		fmt.Fprintln(e.stdout, "Codes sent to phones (sign-up, MPIN reset, live payments) are written to this server's log: the sandbox has no SMS gateway. A browser sees the codes it asked for (not MPIN resets) in the sandbox inbox")
 	}
 }
 
