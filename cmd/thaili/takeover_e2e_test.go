@@ -62,7 +62,7 @@ func TestTakeoverMerchantByConfirmingPhone(t *testing.T) {
 		for i := 0; i < 10; i++ {
 			locker.post(t, "/login/", url.Values{"email": {email}, "password": {"wrong password " + string(rune('a'+i))}})
 		}
-		wantPage(t, "locked log-in", locker.post(t, "/login/", url.Values{"email": {email}, "password": {password}}), 429)
+		wantPage(t, "locked log-in", locker.post(t, "/login/", url.Values{"email": {email}, "password": {password}}), 400, "Too many failed sign-ins")
 		attempt("locked-out merchant")
 
 		// The owner's session was never disturbed.

@@ -13,13 +13,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
+	"github.com/thaili/thaili/internal/site"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -27,19 +27,19 @@ import (
 // book's transactions, filtered by ?book, state, from, to (YYYY-MM-DD,
 // Nepal time, both inclusive), min, max (rupees, inclusive), order (order
 // id, product identity or name, or an idx) and page.
-func (p *Pages) Transactions() http.Handler { return http.HandlerFunc(p.transactions) }
+func (p *Pages) Transactions() http.Handler { return p.site.Get(p.transactions) }
 
 // TransactionsCSV serves GET /dashboard/transactions.csv: every row the
 // same filters select (no paging), amounts in paisa.
-func (p *Pages) TransactionsCSV() http.Handler { return http.HandlerFunc(p.transactionsCSV) }
+func (p *Pages) TransactionsCSV() http.Handler { return p.site.Get(p.transactionsCSV) }
 
 // Transaction serves GET /dashboard/transactions/{idx}/{$}: one
 // transaction, its fee, its refunds so far and the refund form.
-func (p *Pages) Transaction() http.Handler { return http.HandlerFunc(p.transaction) }
+func (p *Pages) Transaction() http.Handler { return p.site.Get(p.transaction) }
 
 // Refund serves POST /dashboard/transactions/{idx}/refund: full=yes
 // refunds what remains, else amount (rupees, up to 2 decimals) is refunded.
-func (p *Pages) Refund() http.Handler { return p.sessionPost(p.refund) }
+func (p *Pages) Refund() http.Handler { return p.site.Post(p.refund) }
 
 const (
 	txPageSize = 25
@@ -194,29 +194,37 @@ func inNepal(t time.Time) string {
 	return t.In(nepal.Zone).Format("2006-01-02 15:04:05 -07:00")
 }
 
-func (p *Pages) transactions(w http.ResponseWriter, r *http.Request) {
-	id, m, err := p.session(r)
-	if err != nil {
-		p.toLogin(w, r, err)
-		return
-	}
+// txView is the transactions table's view.
+type txView struct {
+	site.Frame
+	// The chosen book and the books there are, the filters, a page of
+	// rows with paging and export links, and the state choices.
+	Book                     ledger.Book
+	OwnBooks                 []ledger.Book
+	Filter                   txFilter
+	Txns                     []txRow
+	Total, PageNo, Pages     int
+	PrevURL, NextURL, CSVURL string
+	States                   []store.State
+}
+
+func (p *Pages) transactions(w http.ResponseWriter, r *http.Request, s session) {
 	q := r.URL.Query()
-	caller, books, err := p.hookCaller(r, m, q.Get("book"))
+	caller, books, err := p.hookCaller(r, s.User, q.Get("book"))
 	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Transactions"})))
+		p.fail(w, r, s, "Transactions", err)
 		return
 	}
 	f, errs := parseFilter(q, caller.Book)
-	v := p.signedIn(id, view{Title: "Transactions", Page: "transactions", Book: caller.Book, Books: books, Merchant: m,
-		Filter: f, States: txStates})
+	v := &txView{Frame: p.frame(s, "Transactions", "Transactions"), Book: caller.Book, OwnBooks: books, Filter: f, States: txStates}
 	if len(errs) > 0 {
 		v.Status, v.Errors = http.StatusBadRequest, errs
-		p.render(w, v)
+		p.render(w, r, "transactions", v)
 		return
 	}
 	page, err := p.svc.List(r.Context(), caller, f.query)
 	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Transactions"})))
+		p.fail(w, r, s, "Transactions", err)
 		return
 	}
 	for _, t := range page.Transactions {
@@ -230,28 +238,24 @@ func (p *Pages) transactions(w http.ResponseWriter, r *http.Request) {
 		v.NextURL = "/dashboard/transactions/?" + f.values(f.Page+1)
 	}
 	v.CSVURL = "/dashboard/transactions.csv?" + f.values(1)
-	p.render(w, v)
+	p.render(w, r, "transactions", v)
 }
 
 // csvHeader is the export's first row.
 var csvHeader = []string{"created_on", "idx", "order_id", "product", "payer", "amount_paisa", "fee_paisa", "refunded_paisa", "state"}
 
-func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request) {
-	id, m, err := p.session(r)
-	if err != nil {
-		p.toLogin(w, r, err)
-		return
-	}
+func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request, s session) {
 	q := r.URL.Query()
-	caller, _, err := p.hookCaller(r, m, q.Get("book"))
+	caller, _, err := p.hookCaller(r, s.User, q.Get("book"))
 	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Transactions"})))
+		p.fail(w, r, s, "Transactions", err)
 		return
 	}
 	f, errs := parseFilter(q, caller.Book)
 	if len(errs) > 0 {
-		p.render(w, p.signedIn(id, view{Status: http.StatusBadRequest, Title: "Transactions", Errors: errs,
-			Message: "The export's filters are not valid."}))
+		v := p.frame(s, "Transactions", "Transactions")
+		v.Status, v.Errors, v.Message = http.StatusBadRequest, errs, "The export's filters are not valid."
+		p.pages.Message(w, r, v)
 		return
 	}
 	// Every page of the filtered rows, read before anything is written so
@@ -262,7 +266,7 @@ func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request) {
 	for lq.Page = 1; ; lq.Page++ {
 		page, err := p.svc.List(r.Context(), caller, lq)
 		if err != nil {
-			p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Transactions"})))
+			p.fail(w, r, s, "Transactions", err)
 			return
 		}
 		rows = append(rows, page.Transactions...)
@@ -281,7 +285,7 @@ func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		p.render(w, p.failure(r, err, view{}))
+		p.fail(w, r, s, "Transactions", err)
 		return
 	}
 	h := w.Header()
@@ -305,64 +309,73 @@ func csvSafe(cells []string) []string {
 	return cells
 }
 
-func (p *Pages) transaction(w http.ResponseWriter, r *http.Request) {
-	id, m, err := p.session(r)
-	if err != nil {
-		p.toLogin(w, r, err)
-		return
-	}
-	caller, books, err := p.hookCaller(r, m, r.URL.Query().Get("book"))
-	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Transaction"})))
-		return
-	}
-	p.renderTransaction(w, r, id, caller, books, r.PathValue("idx"), view{})
+// txDetailView is one transaction's page.
+type txDetailView struct {
+	site.Frame
+	Book     ledger.Book
+	OwnBooks []ledger.Book
+	Txn      txDetail
+	// Amount is the refund amount echoed back.
+	Amount string
 }
 
-func (p *Pages) refund(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
-	caller, books, err := p.hookCaller(r, m, r.PostFormValue("book"))
+func (p *Pages) transaction(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.URL.Query().Get("book"))
 	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Transaction"})))
+		p.fail(w, r, s, "Transactions", err)
 		return
 	}
-	idx := r.PathValue("idx")
-	// Another merchant's (or book's) transaction is not found before any
-	// check of the form.
-	if _, err := p.svc.Detail(r.Context(), caller, idx); err != nil {
-		p.txFailure(w, r, id, err)
+	p.renderTransaction(w, r, s, caller, books, r.PathValue("idx"), p.txDetailView(s))
+}
+
+func (p *Pages) txDetailView(s session) *txDetailView {
+	return &txDetailView{Frame: p.frame(s, "Transaction", "Transactions")}
+}
+
+func (p *Pages) refund(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
+	if err != nil {
+		p.fail(w, r, s, "Transactions", err)
 		return
 	}
+	idx, v := r.PathValue("idx"), p.txDetailView(s)
 	var amount *money.Paisa
 	if r.PostFormValue("full") != "yes" {
 		n, ok := parseRupees(r.PostFormValue("amount"))
 		if !ok {
-			p.renderTransaction(w, r, id, caller, books, idx, view{Status: http.StatusBadRequest,
-				Error: "Enter the amount to refund in rupees, like 250 or 250.50.", Amount: r.PostFormValue("amount")})
+			// Drawn for the caller's transaction only: another merchant's
+			// is not found, whatever the form says.
+			v.Status, v.Error, v.Amount = http.StatusBadRequest, "Enter the amount to refund in rupees, like 250 or 250.50.", r.PostFormValue("amount")
+			p.renderTransaction(w, r, s, caller, books, idx, v)
 			return
 		}
 		amount = &n
 	}
 	if err := p.svc.Refund(r.Context(), caller, idx, amount); err != nil {
-		v := p.failure(r, err, view{Amount: r.PostFormValue("amount")})
-		if v.Status == http.StatusInternalServerError || fault.AsError(err).Kind == fault.KindNotFound {
-			p.txFailure(w, r, id, err)
-			return
+		// Another merchant's transaction is not found when the page is
+		// drawn again, as a missing one is.
+		v.Amount = r.PostFormValue("amount")
+		if p.explain(w, r, err, v) {
+			p.renderTransaction(w, r, s, caller, books, idx, v)
 		}
-		p.renderTransaction(w, r, id, caller, books, idx, v)
 		return
 	}
-	notice := "The remaining amount was refunded to the payer."
+	v.Notice = "The remaining amount was refunded to the payer."
 	if amount != nil {
-		notice = amount.String() + " was refunded to the payer."
+		v.Notice = amount.String() + " was refunded to the payer."
 	}
-	p.renderTransaction(w, r, id, caller, books, idx, view{Notice: notice})
+	p.renderTransaction(w, r, s, caller, books, idx, v)
 }
 
+// msgNoTransaction is the not-found page of a transaction: the same for
+// a missing one and another merchant's.
+const msgNoTransaction = "There is no such transaction."
+
 // renderTransaction fills v with transaction idx of the caller's.
-func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, id string, caller identity.Caller, books []ledger.Book, idx string, v view) {
+func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, s session, caller identity.Caller, books []ledger.Book, idx string, v *txDetailView) {
 	t, err := p.svc.Detail(r.Context(), caller, idx)
 	if err != nil {
-		p.txFailure(w, r, id, err)
+		p.fail(w, r, s, "Transactions", notFound(err, msgNoTransaction))
 		return
 	}
 	pm := t.Payment
@@ -384,18 +397,6 @@ func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, id str
 	default:
 		d.WhyNot = "The refund window for this transaction has closed."
 	}
-	v = p.signedIn(id, v)
-	v.Title, v.Page, v.Book, v.Books, v.Merchant, v.Txn = "Transaction", "transaction", caller.Book, books, caller.Merchant, d
-	p.render(w, v)
-}
-
-// txFailure renders err; not found is a 404 page, the same for a missing
-// transaction and another merchant's.
-func (p *Pages) txFailure(w http.ResponseWriter, r *http.Request, id string, err error) {
-	if fault.AsError(err).Kind == fault.KindNotFound {
-		p.render(w, p.signedIn(id, view{Status: http.StatusNotFound, Title: "Not found",
-			Message: "There is no such transaction."}))
-		return
-	}
-	p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Transaction"})))
+	v.Book, v.OwnBooks, v.Txn = caller.Book, books, d
+	p.render(w, r, "transaction", v)
 }

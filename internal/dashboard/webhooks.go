@@ -3,32 +3,32 @@ package dashboard
 import (
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/site"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/webhook"
 )
 
 // Webhooks serves GET /dashboard/webhooks/{$}: the endpoints of a book
 // (?book=test or live) and the form to register one.
-func (p *Pages) Webhooks() http.Handler { return http.HandlerFunc(p.webhooks) }
+func (p *Pages) Webhooks() http.Handler { return p.site.Get(p.webhooks) }
 
 // CreateWebhook serves POST /dashboard/webhooks/{$}.
-func (p *Pages) CreateWebhook() http.Handler { return p.sessionPost(p.createWebhook) }
+func (p *Pages) CreateWebhook() http.Handler { return p.site.Post(p.createWebhook) }
 
 // DeleteWebhook serves POST /dashboard/webhooks/{idx}/delete.
-func (p *Pages) DeleteWebhook() http.Handler { return p.sessionPost(p.deleteWebhook) }
+func (p *Pages) DeleteWebhook() http.Handler { return p.site.Post(p.deleteWebhook) }
 
 // WebhookLog serves GET /dashboard/webhooks/{idx}/{$}: an endpoint's
 // delivery log.
-func (p *Pages) WebhookLog() http.Handler { return http.HandlerFunc(p.webhookLog) }
+func (p *Pages) WebhookLog() http.Handler { return p.site.Get(p.webhookLog) }
 
 // ReplayWebhook serves POST /dashboard/webhooks/{idx}/replay (form field
 // delivery).
-func (p *Pages) ReplayWebhook() http.Handler { return p.sessionPost(p.replayWebhook) }
+func (p *Pages) ReplayWebhook() http.Handler { return p.site.Post(p.replayWebhook) }
 
 type eventBox struct {
 	Name    string
@@ -67,72 +67,94 @@ func (p *Pages) hookCaller(r *http.Request, m store.Merchant, book string) (iden
 	return identity.Caller{Merchant: m, Book: b, Kind: store.SecretKey}, books, nil
 }
 
-func (p *Pages) webhooks(w http.ResponseWriter, r *http.Request) {
-	id, m, err := p.session(r)
-	if err != nil {
-		p.toLogin(w, r, err)
-		return
-	}
-	caller, books, err := p.hookCaller(r, m, r.URL.Query().Get("book"))
-	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Webhooks"})))
-		return
-	}
-	p.renderWebhooks(w, r, id, caller, books, view{})
+// hooksView is the webhooks page's view: the chosen book, its
+// endpoints, the form's event boxes and echoed values, and a new
+// endpoint's secret (shown once).
+type hooksView struct {
+	site.Frame
+	Book      ledger.Book
+	OwnBooks  []ledger.Book
+	Endpoints []webhook.Endpoint
+	Events    []eventBox
+	URL       string
+	Checked   []string
+	NewHook   *newHook
 }
 
-func (p *Pages) createWebhook(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
-	caller, books, err := p.hookCaller(r, m, r.PostFormValue("book"))
+// hookLogView is one endpoint's delivery log.
+type hookLogView struct {
+	site.Frame
+	Book       ledger.Book
+	OwnBooks   []ledger.Book
+	Endpoint   webhook.Endpoint
+	Deliveries []deliveryRow
+}
+
+func (p *Pages) webhooks(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.URL.Query().Get("book"))
 	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Webhooks"})))
+		p.fail(w, r, s, "Webhooks", err)
+		return
+	}
+	p.renderWebhooks(w, r, s, caller, books, p.hooksView(s))
+}
+
+func (p *Pages) hooksView(s session) *hooksView {
+	return &hooksView{Frame: p.frame(s, "Webhooks", "Webhooks")}
+}
+
+func (p *Pages) createWebhook(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
+	if err != nil {
+		p.fail(w, r, s, "Webhooks", err)
 		return
 	}
 	u, events := r.PostFormValue("url"), r.PostForm["events"]
+	v := p.hooksView(s)
 	e, secret, err := p.hooks.CreateEndpoint(r.Context(), caller.Scope(), u, events)
 	if err != nil {
-		v := p.failure(r, err, view{URL: u, Checked: events})
-		if v.Status == http.StatusInternalServerError {
-			p.render(w, v)
-			return
+		v.URL, v.Checked = u, events
+		if p.explain(w, r, err, v) {
+			p.renderWebhooks(w, r, s, caller, books, v)
 		}
-		p.renderWebhooks(w, r, id, caller, books, v)
 		return
 	}
-	p.renderWebhooks(w, r, id, caller, books, view{NewHook: &newHook{Idx: e.Idx, URL: e.URL, Secret: secret},
-		Notice: "The webhook endpoint was registered."})
+	v.NewHook, v.Notice = &newHook{Idx: e.Idx, URL: e.URL, Secret: secret}, "The webhook endpoint was registered."
+	p.renderWebhooks(w, r, s, caller, books, v)
 }
 
-func (p *Pages) deleteWebhook(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
-	caller, books, err := p.hookCaller(r, m, r.PostFormValue("book"))
+func (p *Pages) deleteWebhook(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
 	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Webhooks"})))
+		p.fail(w, r, s, "Webhooks", err)
 		return
 	}
 	if err := p.hooks.DeleteEndpoint(r.Context(), caller.Scope(), r.PathValue("idx")); err != nil {
-		p.hookFailure(w, r, id, err)
+		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
 		return
 	}
-	p.renderWebhooks(w, r, id, caller, books, view{Notice: "The webhook endpoint was deleted; nothing more is sent to it."})
+	v := p.hooksView(s)
+	v.Notice = "The webhook endpoint was deleted; nothing more is sent to it."
+	p.renderWebhooks(w, r, s, caller, books, v)
 }
 
-func (p *Pages) webhookLog(w http.ResponseWriter, r *http.Request) {
-	id, m, err := p.session(r)
+func (p *Pages) webhookLog(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.URL.Query().Get("book"))
 	if err != nil {
-		p.toLogin(w, r, err)
+		p.fail(w, r, s, "Webhooks", err)
 		return
 	}
-	caller, books, err := p.hookCaller(r, m, r.URL.Query().Get("book"))
-	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Webhooks"})))
-		return
-	}
-	p.renderLog(w, r, id, caller, books, r.PathValue("idx"), view{})
+	p.renderLog(w, r, s, caller, books, r.PathValue("idx"), p.hookLogView(s))
 }
 
-func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, id string, m store.Merchant) {
-	caller, books, err := p.hookCaller(r, m, r.PostFormValue("book"))
+func (p *Pages) hookLogView(s session) *hookLogView {
+	return &hookLogView{Frame: p.frame(s, "Webhook deliveries", "Webhooks")}
+}
+
+func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
 	if err != nil {
-		p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Webhooks"})))
+		p.fail(w, r, s, "Webhooks", err)
 		return
 	}
 	// The delivery must be in this endpoint's log (which also checks the
@@ -146,85 +168,59 @@ func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, id string,
 		_, err = p.hooks.Replay(r.Context(), caller.Scope(), delivery)
 	}
 	if err != nil {
-		p.hookFailure(w, r, id, err)
+		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
 		return
 	}
-	p.renderLog(w, r, id, caller, books, idx, view{Notice: "The delivery will be sent again in a moment."})
+	v := p.hookLogView(s)
+	v.Notice = "The delivery will be sent again in a moment."
+	p.renderLog(w, r, s, caller, books, idx, v)
 }
 
 // renderWebhooks fills v with the caller's endpoints and the form.
-func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, id string, caller identity.Caller, books []ledger.Book, v view) {
+func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, s session, caller identity.Caller, books []ledger.Book, v *hooksView) {
 	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
 	if err != nil {
-		p.render(w, p.failure(r, err, view{}))
+		p.fail(w, r, s, "Webhooks", err)
 		return
 	}
-	v = p.signedIn(id, v)
-	v.Title, v.Page, v.Book, v.Books, v.Endpoints = "Webhooks", "webhooks", caller.Book, books, list
-	v.Merchant = caller.Merchant
+	v.Book, v.OwnBooks, v.Endpoints = caller.Book, books, list
 	for _, e := range webhook.Events {
 		v.Events = append(v.Events, eventBox{Name: e, Checked: slices.Contains(v.Checked, e)})
 	}
-	p.render(w, v)
+	p.render(w, r, "webhooks", v)
 }
 
 // renderLog fills v with endpoint idx's delivery log; an endpoint the
 // caller does not have (missing, deleted, another merchant's or book's)
 // is the not-found page.
-func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, id string, caller identity.Caller, books []ledger.Book, idx string, v view) {
+func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, s session, caller identity.Caller, books []ledger.Book, idx string, v *hookLogView) {
 	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
 	if err != nil {
-		p.render(w, p.failure(r, err, view{}))
+		p.fail(w, r, s, "Webhooks", err)
 		return
 	}
 	i := slices.IndexFunc(list, func(e webhook.Endpoint) bool { return e.Idx == idx })
 	if i < 0 {
-		p.hookFailure(w, r, id, fault.NotFound())
+		p.fail(w, r, s, "Webhooks", notFound(fault.NotFound(), msgNoHook))
 		return
 	}
 	log, err := p.hooks.DeliveryLog(r.Context(), caller.Scope(), idx)
 	if err != nil {
-		p.hookFailure(w, r, id, err)
+		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
 		return
 	}
-	v = p.signedIn(id, v)
-	v.Title, v.Page, v.Book, v.Books, v.Endpoint = "Webhook deliveries", "webhook-log", caller.Book, books, list[i]
-	v.Merchant = caller.Merchant
+	v.Book, v.OwnBooks, v.Endpoint = caller.Book, books, list[i]
 	for _, d := range log {
 		row := deliveryRow{Idx: d.Idx, EventIdx: d.EventIdx, EventType: d.EventType, Status: string(d.Status),
-			Attempts: d.Attempt, Code: d.LastStatusCode, Error: d.LastError, Created: when(d.CreatedAt), Updated: when(d.UpdatedAt)}
+			Attempts: d.Attempt, Code: d.LastStatusCode, Error: d.LastError, Created: site.NepalTime(d.CreatedAt), Updated: site.NepalTime(d.UpdatedAt)}
 		if d.Status == store.DeliveryPending {
-			row.Next = when(d.NextAttemptAt)
+			row.Next = site.NepalTime(d.NextAttemptAt)
 		}
 		v.Deliveries = append(v.Deliveries, row)
 	}
-	p.render(w, v)
+	p.render(w, r, "webhook-log", v)
 }
 
-// hookFailure renders err; not found is a 404 page, the same for a
-// missing endpoint and another merchant's.
-func (p *Pages) hookFailure(w http.ResponseWriter, r *http.Request, id string, err error) {
-	if fault.AsError(err).Kind == fault.KindNotFound {
-		p.render(w, p.signedIn(id, view{Status: http.StatusNotFound, Title: "Not found",
-			Message: "There is no such webhook endpoint or delivery."}))
-		return
-	}
-	p.render(w, p.failure(r, err, p.signedIn(id, view{Title: "Webhooks"})))
-}
-
-// signedIn marks v as a page of session id.
-func (p *Pages) signedIn(id string, v view) view {
-	v.SignedIn, v.CSRF = true, p.id.CSRFToken("session:"+id)
-	if v.Status == 0 {
-		v.Status = http.StatusOK
-	}
-	return v
-}
-
-// when shows t in UTC, or "" when zero.
-func when(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
-}
+// msgNoHook is the not-found page of the webhook pages: the same for a
+// missing endpoint or delivery and another merchant's.
+const msgNoHook = "There is no such webhook endpoint or delivery."
