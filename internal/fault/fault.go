@@ -60,7 +60,12 @@ type Error struct {
 	ErrorKey       string              // "error_key", if any
 	TriesRemaining string              // "tries_remaining", a string as clients expect
 	RetryAfter     time.Duration       // KindThrottled: when to try again (Retry-After)
-	Cause          error               // never shown to clients
+	// LockedUntil is, for a wallet locked by wrong MPINs (KindLocked),
+	// when the lock ends; zero for a lock that lasts until the MPIN is
+	// reset. Pages word the lock themselves from it; the API does not
+	// send it (Detail says it in Khalti's words).
+	LockedUntil time.Time
+	Cause       error // never shown to clients
 }
 
 func (e *Error) Error() string {

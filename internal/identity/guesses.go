@@ -135,7 +135,7 @@ func lockedError(until, now time.Time) *fault.Error {
 		mins := int64((until.Sub(now) + time.Minute - 1) / time.Minute)
 		when = fmt.Sprintf("Try again in %d minutes, or reset your PIN to unlock it now.", max(mins, 1))
 	}
-	return &fault.Error{Kind: fault.KindLocked, ErrorKey: "third_party_transaction_locked",
+	return &fault.Error{Kind: fault.KindLocked, ErrorKey: "third_party_transaction_locked", LockedUntil: until,
 		Detail: "Your wallet is locked for third-party payments after too many wrong Khalti PINs. " + when}
 }
 

@@ -303,6 +303,10 @@ func testMPINLockExpiresAndEscalates(t *testing.T, db store.Store) {
 	step("wrong 2", wrong("1"), "0000")
 	step("wrong 3 locks", locked(30), "0000")
 	step("a wrong MPIN while locked", locked(30), "0000")
+	// Pages word the lock from when it ends, which the error carries.
+	if e := fault.AsError(f.initiate(known, "0000")); !e.LockedUntil.Equal(f.clock.Now().Add(30 * time.Minute)) {
+		t.Fatalf("the lock's end: %v, want %v", e.LockedUntil, f.clock.Now().Add(30*time.Minute))
+	}
 	f.clock.Advance(10 * time.Minute)
 	step("the right MPIN while locked", locked(20), payment.SandboxMPIN)
 	if notes := f.phone.Notices(known); len(notes) != 1 || !strings.Contains(notes[0], "locked after 3 wrong MPINs in a row, the last one on a payment to Thaili Demo Shop") {
