@@ -100,7 +100,7 @@ func TestBrowserHostedPagePay(t *testing.T) {
 	// A wrong MPIN shows the message and the tries left.
 	step(t, ctx, "wrong MPIN", chromedp.SendKeys(chromedp.CSS("#mobile"), "9800000002"), chromedp.SendKeys(chromedp.CSS("#mpin"), "9999"),
 		chromedp.Submit(chromedp.CSS("#mpin")), chromedp.WaitVisible(chromedp.CSS(".error")))
-	if text := pageText(t, ctx); !strings.Contains(text, "Mobile or pin invalid.") || !strings.Contains(text, "Tries remaining: 2") {
+	if text := pageText(t, ctx); !strings.Contains(text, "Wrong mobile number or MPIN.") || !strings.Contains(text, "2 tries left.") {
 		t.Fatalf("after a wrong MPIN: %q", text)
 	}
 	browsertest.Screenshot(t, ctx, "hosted-2-wrong-mpin")
@@ -109,14 +109,14 @@ func TestBrowserHostedPagePay(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#mpin")), chromedp.WaitVisible(chromedp.CSS("#code")))
 	browsertest.Screenshot(t, ctx, "hosted-3-code")
 
-	step(t, ctx, "wrong code", chromedp.SendKeys(chromedp.CSS("#code"), "123123"), chromedp.SendKeys(chromedp.CSS("#mpin"), "1111"),
+	step(t, ctx, "wrong code", chromedp.SendKeys(chromedp.CSS("#code"), "123123"),
 		chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitVisible(chromedp.CSS(".error")))
-	if text := pageText(t, ctx); !strings.Contains(text, "Confirmation code or transaction pin does not match.") || !strings.Contains(text, "Tries remaining: 2") {
+	if text := pageText(t, ctx); !strings.Contains(text, "Wrong confirmation code.") || !strings.Contains(text, "2 tries left.") {
 		t.Fatalf("after a wrong code: %q", text)
 	}
 	browsertest.Screenshot(t, ctx, "hosted-4-wrong-code")
 
-	step(t, ctx, "pay", chromedp.SendKeys(chromedp.CSS("#code"), "987654"), chromedp.SendKeys(chromedp.CSS("#mpin"), "1111"),
+	step(t, ctx, "pay", chromedp.SendKeys(chromedp.CSS("#code"), "987654"),
 		chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitVisible(chromedp.CSS("#back")))
 	browsertest.Screenshot(t, ctx, "hosted-5-returned")
 	q := rr.last(t)
@@ -181,7 +181,7 @@ func TestBrowserHostedPageTwoTabs(t *testing.T) {
 	defer cancel()
 	step(t, tab2, "second tab", chromedp.Navigate(payURL), chromedp.WaitVisible(chromedp.CSS("#code")))
 	for i, tab := range []context.Context{ctx, tab2} {
-		step(t, tab, fmt.Sprintf("pay in tab %d", i+1), chromedp.SendKeys(chromedp.CSS("#code"), "987654"), chromedp.SendKeys(chromedp.CSS("#mpin"), "1111"),
+		step(t, tab, fmt.Sprintf("pay in tab %d", i+1), chromedp.SendKeys(chromedp.CSS("#code"), "987654"),
 			chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitVisible(chromedp.CSS("#back")))
 	}
 	rr.mu.Lock()

@@ -452,7 +452,7 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	pb := newMerchantBrowser(t, s)
 	pidx, path := initiateEPayment(t, s)
 	pb.get(t, path)
-	msgMobile, msgPIN := "Enter a valid 10 digit mobile number starting with 96, 97 or 98.", "Khalti PIN must be 4 digits long."
+	msgMobile, msgPIN := "Enter a valid 10 digit mobile number starting with 96, 97 or 98.", "Enter your 4-digit MPIN."
 	signin := url.Values{"mobile": {"9800000003"}, "mpin": {"1111"}}
 	runForm(t, pb, "", "/pay/"+pidx+"/signin", signin, []formCase{
 		{name: "both empty", set: []string{"mobile", "", "mpin", ""}, status: 400, msgs: []string{msgMobile}},
@@ -468,16 +468,16 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 		badField("mpin five digits", "mpin", "11111", 400, msgPIN),
 		badField("mpin script", "mpin", xssScript, 400, msgPIN),
 		badField("mpin 10 000", "mpin", digits, 400, msgPIN),
-		badField("unknown wallet", "mobile", "9811112222", 400, "Mobile or pin invalid."),
+		badField("unknown wallet", "mobile", "9811112222", 400, "Wrong mobile number or MPIN."),
 	})
 	// Confirming before signing in; then wrong-format codes after it.
 	confirmForm := url.Values{"code": {"987654"}, "mpin": {"1111"}}
 	wantRefused(t, "confirm before sign-in", pb.post(t, "/pay/"+pidx+"/confirm", confirmForm), 400, "Sign in with your mobile number and MPIN first.")
 	wantPage(t, "sign-in", pb.post(t, "/pay/"+pidx+"/signin", signin), 200, `name="code"`)
-	msgCode := "Confirmation code or transaction pin does not match."
+	msgCode := "Wrong confirmation code."
 	runForm(t, pb, "", "/pay/"+pidx+"/confirm", confirmForm, []formCase{
-		badField("code script", "code", xssScript, 400, msgCode, "Tries remaining: 2"),
-		badField("code 10 000", "code", digits, 400, msgCode, "Tries remaining: 1"),
+		badField("code script", "code", xssScript, 400, msgCode, "2 tries left."),
+		badField("code 10 000", "code", digits, 400, msgCode, "1 try left."),
 	})
 	wantRefused(t, "cancel with a script pidx", pb.post(t, "/pay/"+url.PathEscape(xssScript)+"/cancel", url.Values{}), 403,
 		"This form has expired or did not come from this page. Open the payment link again.")

@@ -76,10 +76,10 @@ func TestGuessLimits(t *testing.T) {
 			map[string]string{"X-Real-IP": "203.0.113.9"})
 	}
 	for _, m := range []string{"9812349981", "9812349982", "9812349983"} {
-		mustContain(t, "hosted wrong MPIN", signin(m), 400, "Mobile or pin invalid.")
+		mustContain(t, "hosted wrong MPIN", signin(m), 400, "Wrong mobile number or MPIN.")
 	}
 	res := signin("9812349984")
-	mustContain(t, "hosted sign-in over the limit", res, 429, "Request was throttled.")
+	mustContain(t, "hosted sign-in over the limit", res, 429, "Too many tries from your network. Try again in")
 	if res.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After on the hosted page")
 	}

@@ -395,7 +395,7 @@ func TestBrowserJourneyConsumer(t *testing.T) {
 		step(t, ctx, what+": open", chromedp.Navigate(payURL), chromedp.WaitVisible(chromedp.CSS("#mobile")))
 		step(t, ctx, what+": sign in", chromedp.SetValue(chromedp.CSS("#mobile"), mobile), chromedp.SendKeys(chromedp.CSS("#mpin"), pin),
 			chromedp.Submit(chromedp.CSS("#mpin")), chromedp.WaitVisible(chromedp.CSS("#code")))
-		step(t, ctx, what+": pay", chromedp.SendKeys(chromedp.CSS("#code"), "987654"), chromedp.SendKeys(chromedp.CSS("#mpin"), pin),
+		step(t, ctx, what+": pay", chromedp.SendKeys(chromedp.CSS("#code"), "987654"),
 			chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitVisible(chromedp.CSS("#back")))
 	}
 	pidx1, url1 := browserEPayment(t, s, rr)
@@ -407,12 +407,12 @@ func TestBrowserJourneyConsumer(t *testing.T) {
 	// Three wrong MPINs on the hosted page lock the wallet.
 	pidx2, url2 := browserEPayment(t, s, rr)
 	step(t, ctx, "open the second payment", chromedp.Navigate(url2), chromedp.WaitVisible(chromedp.CSS("#mobile")))
-	for i, want := range []string{"Tries remaining: 2", "Tries remaining: 1", "locked"} {
+	for i, want := range []string{"2 tries left.", "1 try left.", "locked"} {
 		step(t, ctx, fmt.Sprintf("wrong MPIN %d", i+1), forget(".error"), chromedp.SetValue(chromedp.CSS("#mobile"), mobile),
 			chromedp.SendKeys(chromedp.CSS("#mpin"), "0000"), chromedp.Submit(chromedp.CSS("#mpin")), chromedp.WaitVisible(chromedp.CSS(".error")))
 		wantText(t, ctx, ".error", want)
 	}
-	wantText(t, ctx, ".error", "Your wallet is locked for third-party payments after too many wrong Khalti PINs. Try again in 30 minutes, or reset your PIN to unlock it now.")
+	wantText(t, ctx, ".error", "Your wallet is locked for payments after 3 wrong MPINs in a row. Try again in 30 minutes, or reset your MPIN to unlock it now.")
 	// The locked page links to the MPIN reset.
 	if href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".error a#reset-mpin").getAttribute("href")`)); err != nil || href != "/me/reset/" {
 		t.Fatalf("link to the MPIN reset on the locked page: %q %v", href, err)
@@ -449,7 +449,7 @@ func TestBrowserJourneyConsumer(t *testing.T) {
 	// The old MPIN is refused (not locked), the new one pays.
 	step(t, ctx, "old MPIN", chromedp.Navigate(url2), chromedp.WaitVisible(chromedp.CSS("#mobile")), chromedp.SetValue(chromedp.CSS("#mobile"), mobile),
 		chromedp.SendKeys(chromedp.CSS("#mpin"), mpin), chromedp.Submit(chromedp.CSS("#mpin")), chromedp.WaitVisible(chromedp.CSS(".error")))
-	wantText(t, ctx, ".error", "Mobile or pin invalid.", "Tries remaining: 2")
+	wantText(t, ctx, ".error", "Wrong mobile number or MPIN.", "2 tries left.")
 	pay("payment after the reset", url2, newMPIN)
 	if q := rr.last(t); q.Get("pidx") != pidx2 || q.Get("status") != "Completed" {
 		t.Fatalf("return after the reset: %v", q)

@@ -505,7 +505,7 @@ func buildHandler(a *app, hooks *webhook.Service, box *inbox.Inbox, cfg config.S
 		return nil, err
 	}
 	pages, err := web.New(web.Options{Service: a.svc, Identity: a.id, Log: log, Key: a.secret, SignRedirects: cfg.SignRedirects, PublicURL: cfg.PublicURL,
-		Home: front})
+		Home: front, Sandbox: cfg.Sandbox && a.sqlite}) // the test payers exist where serve seeds them
 	if err != nil {
 		return nil, err
 	}

@@ -124,13 +124,18 @@ func TestHostedPagePay(t *testing.T) {
 
 	base := "/pay/" + pidx
 	r = p.post(base+"/signin", url.Values{"csrf": {token}, "mobile": {"9800000001"}, "mpin": {"0000"}})
-	mustContain(t, "wrong MPIN", r, 400, "Mobile or pin invalid.", "Tries remaining: 2", `value="9800000001"`)
+	mustContain(t, "wrong MPIN", r, 400, "Wrong mobile number or MPIN.",
+		"2 tries left. 3 wrong MPINs in a row lock your wallet for payments (for 30 minutes the first time).", `value="9800000001"`)
 	r = p.post(base+"/signin", url.Values{"csrf": {token}, "mobile": {"9800000001"}, "mpin": {"1111"}})
-	mustContain(t, "signin", r, 200, `action="/pay/`+pidx+`/confirm"`, `name="code"`, "98XXXXX001")
-	r = p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"111111"}, "mpin": {"1111"}})
-	mustContain(t, "wrong code", r, 400, "Confirmation code or transaction pin does not match.", "Tries remaining: 2", `name="code"`)
+	mustContain(t, "signin", r, 200, `action="/pay/`+pidx+`/confirm"`, `name="code"`, "98XXXXX001", `action="/pay/`+pidx+`/resend"`)
+	if strings.Contains(r.Body, `name="mpin"`) {
+		t.Fatal("the code step asks for the MPIN again")
+	}
+	r = p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"111111"}})
+	mustContain(t, "wrong code", r, 400, "Wrong confirmation code.",
+		"2 tries left. After 3 wrong codes this payment stops, and you start again from the shop.", `name="code"`)
 
-	r = p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}, "mpin": {"1111"}})
+	r = p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}})
 	if r.Status != 303 {
 		t.Fatalf("confirm: %d %s", r.Status, r.Body)
 	}
@@ -152,7 +157,7 @@ func TestHostedPagePay(t *testing.T) {
 	}
 
 	// A second submit returns the paid payment and charges nothing more.
-	r = p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}, "mpin": {"1111"}})
+	r = p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}})
 	if r.Status != 303 || r.Header.Get("Location") != loc.String() {
 		t.Fatalf("re-confirm: %d %q", r.Status, r.Header.Get("Location"))
 	}
@@ -229,10 +234,10 @@ func TestHostedPageDisabledAfterWrongCodes(t *testing.T) {
 	// A reload after sign-in shows the code form.
 	mustContain(t, "reload", p.get(path), 200, `name="code"`)
 	for i := 0; i < 2; i++ {
-		p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"000000"}, "mpin": {"1111"}})
+		p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"000000"}})
 	}
-	r := p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"000000"}, "mpin": {"1111"}})
-	mustContain(t, "third wrong code", r, 400, "Tries remaining: 0", "can no longer be paid")
+	r := p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"000000"}})
+	mustContain(t, "third wrong code", r, 400, "Wrong confirmation code.", "can no longer be paid")
 	r = p.get(path)
 	mustContain(t, "disabled page", r, 410, "can no longer be paid")
 	if strings.Contains(r.Body, "<form") {
@@ -268,7 +273,7 @@ func TestEPaymentLookupAfterPayAndRefunds(t *testing.T) {
 	pidx, path := initiateEPayment(t, s)
 	token := csrf(t, p.get(path))
 	p.post("/pay/"+pidx+"/signin", url.Values{"csrf": {token}, "mobile": {"9800000005"}, "mpin": {"1111"}})
-	if r := p.post("/pay/"+pidx+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}, "mpin": {"1111"}}); r.Status != 303 {
+	if r := p.post("/pay/"+pidx+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}}); r.Status != 303 {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)
 	}
 	lookup := func(want string, refunded bool) string {

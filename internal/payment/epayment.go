@@ -172,6 +172,10 @@ func payable(p store.Payment) error {
 	return fault.DetailError("This payment can no longer be paid.")
 }
 
+// MsgSignInFirst refuses a code, or a request for a new one, on a
+// payment nobody has signed in to pay.
+const MsgSignInFirst = "Sign in with your mobile number and MPIN first."
+
 // MsgOtherBrowser refuses a hosted page's post from a browser other than
 // the one paying.
 const MsgOtherBrowser = "This payment is being paid in another browser. If that was not you, wait a few minutes and sign in again here."
@@ -187,8 +191,8 @@ func BoundElsewhere(p store.Payment, browser string, now time.Time) bool {
 
 // StartEPayment signs the payer in on the hosted page: it checks the
 // mobile and MPIN (with the legacy lock rules) and the balance, sends the
-// confirmation code, and binds the payment to browser (an opaque id of
-// the browser signing in) while the code is fresh.
+// confirmation code, and binds the payment and the code to browser (an
+// opaque id of the browser signing in) while the code is fresh.
 func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin, browser string) (Transaction, error) {
 	t, err := s.EPaymentForPage(ctx, pidx)
 	if err != nil {
@@ -229,7 +233,7 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin, browser
 		}
 		now := s.now()
 		p.ConsumerID, p.OTPTries, p.UpdatedAt, p.Browser = c.ID, 0, now, browser
-		p.OTPHash, p.OTPExpiresAt = s.otpHash(p.Token, code, mpin), now.Add(s.cfg.OTPLifetime)
+		p.OTPHash, p.OTPExpiresAt = s.otpHash(p.Token, code, browser), now.Add(s.cfg.OTPLifetime)
 		if err := tx.UpdatePayment(ctx, &p); err != nil {
 			return err
 		}
@@ -247,12 +251,13 @@ func (s *Service) StartEPayment(ctx context.Context, pidx, mobile, mpin, browser
 	return t, nil
 }
 
-// CompleteEPayment checks the confirmation code (bound to the MPIN given
-// at sign-in) and pays: wallet to merchant and fee in one ledger entry.
-// Only the browser that signed in may enter the code. Repeating a
-// successful completion returns the paid payment again, so a double
-// submit or a second tab never charges twice.
-func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browser string) (Transaction, error) {
+// CompleteEPayment checks the confirmation code and pays: wallet to
+// merchant and fee in one ledger entry. Only the browser that signed in
+// with the MPIN may enter the code, and the code is bound to it, so the
+// MPIN is not asked again (docs/identity.md, "The hosted page").
+// Repeating a successful completion returns the paid payment again, so a
+// double submit or a second tab never charges twice.
+func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, browser string) (Transaction, error) {
 	t, err := s.EPaymentForPage(ctx, pidx)
 	if err != nil {
 		return t, err
@@ -269,7 +274,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 			if err != nil {
 				return err
 			}
-			codeOK := p.OTPHash != "" && subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, code, mpin))) == 1
+			codeOK := p.OTPHash != "" && subtle.ConstantTimeCompare([]byte(p.OTPHash), []byte(s.otpHash(p.Token, code, browser))) == 1
 			// A repeat of a completion that paid, held or (sandbox) failed.
 			if codeOK && (captured(p.State) || p.State == store.Pending || p.State == store.Failed) {
 				t.Payment = p
@@ -279,7 +284,7 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 				return err
 			}
 			if p.ConsumerID == 0 {
-				return fault.DetailError("Sign in with your mobile number and MPIN first.")
+				return fault.DetailError(MsgSignInFirst)
 			}
 			if p.Browser != "" && p.Browser != browser { // before a try is counted
 				return fault.DetailError(MsgOtherBrowser)
@@ -329,6 +334,72 @@ func (s *Service) CompleteEPayment(ctx context.Context, pidx, code, mpin, browse
 		return t, refusal
 	}
 	return s.EPaymentForPage(ctx, pidx)
+}
+
+// ResendInterval is how long the hosted page's payer waits between two
+// codes for one payment, so "send the code again" cannot flood a phone.
+const ResendInterval = 30 * time.Second
+
+// ResendEPaymentCode is the hosted page's "Send the code again": a new
+// confirmation code for the payer who signed in to pay pidx in browser,
+// sent the way sign-in sends one, replacing the old one. It needs no
+// MPIN: only the browser that signed in with it may ask, and only while
+// its code is fresh (after that the payer signs in again, which checks
+// the MPIN). The wrong codes already entered stay counted, so asking
+// again never buys more tries; a code sent less than ResendInterval ago
+// is not sent again (identity.Throttled).
+func (s *Service) ResendEPaymentCode(ctx context.Context, pidx, browser string) (Transaction, error) {
+	t, err := s.EPaymentForPage(ctx, pidx)
+	if err != nil {
+		return t, err
+	}
+	code := s.cfg.TestOTP
+	if t.Payment.Book == ledger.Live {
+		code = s.ids.Digits(6)
+	}
+	err = store.Retry(ctx, func() error {
+		return s.store.InTx(ctx, func(tx store.Tx) error {
+			p, err := tx.PaymentByID(ctx, t.Payment.ID)
+			if err != nil {
+				return err
+			}
+			if err := payable(p); err != nil {
+				return err
+			}
+			if p.ConsumerID == 0 {
+				return fault.DetailError(MsgSignInFirst)
+			}
+			if p.Browser != browser {
+				return fault.DetailError(MsgOtherBrowser)
+			}
+			now := s.now()
+			if !now.Before(p.OTPExpiresAt) {
+				return fault.FieldError("confirmation_code", "Confirmation code has expired.")
+			}
+			if wait := p.OTPExpiresAt.Add(-s.cfg.OTPLifetime).Add(ResendInterval).Sub(now); wait > 0 {
+				return identity.Throttled(wait)
+			}
+			c, err := tx.Consumer(ctx, p.ConsumerID)
+			if err != nil {
+				return err
+			}
+			p.OTPHash, p.OTPExpiresAt, p.UpdatedAt = s.otpHash(p.Token, code, browser), now.Add(s.cfg.OTPLifetime), now
+			if err := tx.UpdatePayment(ctx, &p); err != nil {
+				return err
+			}
+			t.Payment, t.Consumer = p, c
+			return nil
+		})
+	})
+	if err != nil {
+		return t, fault.Wrap(err)
+	}
+	if t.Payment.Book == ledger.Live {
+		if err := s.notifier.SendOTP(ctx, t.Consumer.Mobile, code, t.Payment.Amount, t.Merchant.Name); err != nil {
+			s.log.ErrorContext(ctx, "sending confirmation code", "err", err)
+		}
+	}
+	return t, nil
 }
 
 // payEntry moves an ePayment from the payer's wallet straight to the

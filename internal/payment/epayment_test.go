@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
+	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
@@ -26,7 +28,7 @@ func TestEPaymentPaysOnceAndRefunds(t *testing.T) {
 	if p.Kind != store.EPayment || p.State != store.Initiated || !p.ExpiresAt.Equal(p.CreatedAt.Add(payment.DefaultTestTTL)) {
 		t.Fatalf("initiated ePayment: %+v", p)
 	}
-	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1"); err == nil {
+	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "browser-1"); err == nil {
 		t.Fatal("paid without signing in")
 	}
 	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1"); err != nil {
@@ -35,7 +37,7 @@ func TestEPaymentPaysOnceAndRefunds(t *testing.T) {
 	if got := f.wallet(t); got != 5000 {
 		t.Fatalf("signing in moved money: wallet %d", got)
 	}
-	paid, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1")
+	paid, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "browser-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func TestEPaymentPaysOnceAndRefunds(t *testing.T) {
 		t.Fatalf("paid: %+v", paid.Payment)
 	}
 	// A double submit or a second tab returns the paid payment, once.
-	again, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "2468", "browser-1")
+	again, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "browser-1")
 	if err != nil || again.Payment.State != store.Completed {
 		t.Fatalf("second completion: %v %s", err, again.Payment.State)
 	}
@@ -86,12 +88,12 @@ func TestEPaymentExpiresCancelsAndDisables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"2", "1", "0"} {
-		_, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "111111", "2468", "browser-1")
+		_, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "111111", "browser-1")
 		if e := fault.AsError(err); e.Detail != fault.MsgCodeOrPin || e.TriesRemaining != want {
 			t.Fatalf("wrong code: %v (tries %q, want %q)", err, e.TriesRemaining, want)
 		}
 	}
-	if _, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "987654", "2468", "browser-1"); err == nil {
+	if _, err := f.svc.CompleteEPayment(f.ctx, disabled.Token, "987654", "browser-1"); err == nil {
 		t.Fatal("a disabled payment was paid")
 	}
 	f.clock.Advance(time.Minute)
@@ -142,4 +144,124 @@ func TestEPaymentRules(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	_, err = f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1")
 	wantDetail(t, err, "This payment link has expired.")
+}
+
+// liveCaller completes a test payment (which issues the demo merchant's
+// live keys) and returns the merchant as its live secret key calls.
+func (f *lcFixture) liveCaller(t *testing.T) identity.Caller {
+	t.Helper()
+	if _, tr, err := f.scPay(t, payment.SandboxPayers[0], 1000); err != nil || tr.Payment.State != store.Completed {
+		t.Fatalf("test payment: %v", err)
+	}
+	info, err := f.svc.ShowMerchant(f.ctx, testActor, payment.DemoMerchantEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range info.Keys {
+		if k.Key.Book == ledger.Live && k.Key.Kind == store.SecretKey {
+			live, err := f.id.Authenticate(f.ctx, k.Secret, store.SecretKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return live
+		}
+	}
+	t.Fatal("no live secret key")
+	return identity.Caller{}
+}
+
+// TestEPaymentCodeWithoutMPIN: the hosted page's code step takes the code
+// alone. The code is bound to the browser that signed in with the MPIN:
+// the right code from another browser pays nothing and costs no try.
+func TestEPaymentCodeWithoutMPIN(t *testing.T) {
+	f := newLC(t)
+	live := f.liveCaller(t)
+	if _, err := f.svc.Topup(f.ctx, testActor, lcMobile, ledger.Live, 5000); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.svc.InitiateEPayment(f.ctx, live, payment.EPaymentInput{ReturnURL: "https://shop.example/r",
+		WebsiteURL: "https://shop.example", Amount: 1000, PurchaseOrderID: "o", PurchaseOrderName: "O"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1"); err != nil {
+		t.Fatal(err)
+	}
+	code := f.phone.Confirmation(lcMobile)
+	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, code, "browser-2"); fault.AsError(err).Detail != payment.MsgOtherBrowser {
+		t.Fatalf("the right code from another browser: %v", err)
+	}
+	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, code, "browser-1")
+	if err != nil || tr.Payment.State != store.Completed || tr.Payment.OTPTries != 0 {
+		t.Fatalf("the code in the browser that signed in: %v %s tries %d", err, tr.Payment.State, tr.Payment.OTPTries)
+	}
+	f.ledgerOK(t)
+}
+
+// TestEPaymentResendCode: "Send the code again" sends a new code to the
+// signed-in payer, in the browser that signed in only, at most every
+// ResendInterval, and keeps the wrong codes already counted.
+func TestEPaymentResendCode(t *testing.T) {
+	f := newLC(t)
+	live := f.liveCaller(t)
+	if _, err := f.svc.Topup(f.ctx, testActor, lcMobile, ledger.Live, 5000); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.svc.InitiateEPayment(f.ctx, live, payment.EPaymentInput{ReturnURL: "https://shop.example/r",
+		WebsiteURL: "https://shop.example", Amount: 1000, PurchaseOrderID: "o", PurchaseOrderName: "O"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ResendEPaymentCode(f.ctx, p.Token, "browser-1"); fault.AsError(err).Detail != payment.MsgSignInFirst {
+		t.Fatalf("a new code before sign-in: %v", err)
+	}
+	if _, err := f.svc.StartEPayment(f.ctx, p.Token, lcMobile, "2468", "browser-1"); err != nil {
+		t.Fatal(err)
+	}
+	first := f.phone.Confirmation(lcMobile)
+	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, "000000", "browser-1"); fault.AsError(err).TriesRemaining != "2" {
+		t.Fatalf("wrong code: %v", err)
+	}
+	// Too soon, and from another browser: refused, nothing sent.
+	if _, err := f.svc.ResendEPaymentCode(f.ctx, p.Token, "browser-1"); fault.AsError(err).Kind != fault.KindThrottled || fault.AsError(err).RetryAfter != payment.ResendInterval {
+		t.Fatalf("a new code at once: %v", err)
+	}
+	f.clock.Advance(payment.ResendInterval)
+	if _, err := f.svc.ResendEPaymentCode(f.ctx, p.Token, "browser-2"); fault.AsError(err).Detail != payment.MsgOtherBrowser {
+		t.Fatalf("a new code for another browser: %v", err)
+	}
+	if got := f.phone.Confirmation(lcMobile); got != first {
+		t.Fatalf("a refused request sent a code: %s", got)
+	}
+	// The payer's own browser gets a new code; the old one is dead, and
+	// the wrong code counted before still counts.
+	tr, err := f.svc.ResendEPaymentCode(f.ctx, p.Token, "browser-1")
+	if err != nil || tr.Consumer.Mobile != lcMobile || !tr.Payment.OTPExpiresAt.Equal(f.clock.Now().Add(f.svc.Config().OTPLifetime)) {
+		t.Fatalf("a new code: %v %+v", err, tr.Payment)
+	}
+	second := f.phone.Confirmation(lcMobile)
+	if second == first {
+		// One in a million: the new random code equals the old one.
+		t.Skip("the new code equals the old one")
+	}
+	if _, err := f.svc.CompleteEPayment(f.ctx, p.Token, first, "browser-1"); fault.AsError(err).TriesRemaining != "1" {
+		t.Fatalf("the old code after a new one was sent: %v", err)
+	}
+	if tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, second, "browser-1"); err != nil || tr.Payment.State != store.Completed {
+		t.Fatalf("the new code: %v", err)
+	}
+	// An expired code cannot be renewed without signing in again.
+	q, err := f.svc.InitiateEPayment(f.ctx, live, payment.EPaymentInput{ReturnURL: "https://shop.example/r",
+		WebsiteURL: "https://shop.example", Amount: 1000, PurchaseOrderID: "o2", PurchaseOrderName: "O"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.StartEPayment(f.ctx, q.Token, lcMobile, "2468", "browser-1"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(f.svc.Config().OTPLifetime)
+	if _, err := f.svc.ResendEPaymentCode(f.ctx, q.Token, "browser-1"); fault.AsError(err).Fields["confirmation_code"] == nil {
+		t.Fatalf("a new code after the old one expired: %v", err)
+	}
+	f.ledgerOK(t)
 }

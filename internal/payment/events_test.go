@@ -41,7 +41,7 @@ func TestWebhookEventPayloads(t *testing.T) {
 	if _, err := f.svc.StartEPayment(f.ctx, ep1.Token, lcMobile, "2468", "browser-1"); err != nil {
 		t.Fatal(err)
 	}
-	paid, err := f.svc.CompleteEPayment(f.ctx, ep1.Token, "987654", "2468", "browser-1")
+	paid, err := f.svc.CompleteEPayment(f.ctx, ep1.Token, "987654", "browser-1")
 	if err != nil {
 		t.Fatal(err)
 	}

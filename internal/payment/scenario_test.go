@@ -43,7 +43,7 @@ func (f *lcFixture) scPay(t *testing.T, mobile string, amount money.Paisa) (stor
 	if _, err := f.svc.StartEPayment(f.ctx, p.Token, mobile, payment.SandboxMPIN, "browser-1"); err != nil {
 		return p, payment.Transaction{}, err
 	}
-	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", payment.SandboxMPIN, "browser-1")
+	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, "987654", "browser-1")
 	return p, tr, err
 }
 
@@ -85,7 +85,7 @@ func TestScenarioPendingThenCompleted(t *testing.T) {
 		t.Fatalf("holds %d, want 2000", got)
 	}
 	// A double submit answers the same Pending payment and holds once.
-	again, err := f.svc.CompleteEPayment(f.ctx, onRead.Token, "987654", payment.SandboxMPIN, "browser-1")
+	again, err := f.svc.CompleteEPayment(f.ctx, onRead.Token, "987654", "browser-1")
 	if err != nil || again.Payment.State != store.Pending {
 		t.Fatalf("second completion: %v %s", err, again.Payment.State)
 	}
@@ -238,7 +238,7 @@ func TestScenarioLiveBookIsOrdinary(t *testing.T) {
 	if _, err := f.svc.StartEPayment(f.ctx, p.Token, payment.ScenarioFailMobile, payment.SandboxMPIN, "browser-1"); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, f.phone.Confirmation(payment.ScenarioFailMobile), payment.SandboxMPIN, "browser-1")
+	tr, err := f.svc.CompleteEPayment(f.ctx, p.Token, f.phone.Confirmation(payment.ScenarioFailMobile), "browser-1")
 	if err != nil || tr.Payment.State != store.Completed {
 		t.Fatalf("live payment by the failing scenario payer: %v %s, want Completed", err, tr.Payment.State)
 	}

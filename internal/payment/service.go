@@ -105,8 +105,11 @@ func New(d Deps) (*Service, error) {
 func (s *Service) Config() Config { return s.cfg }
 
 // otpHash is the keyed MAC a payment keeps of its confirmation code and
-// the MPIN that initiated it: confirm must present both, and the MPIN's
-// slow hash is then computed once per payment, at initiate.
-func (s *Service) otpHash(token, code, mpin string) string {
-	return s.ring.MAC("otp", token, code, mpin)
+// what else the step that enters it must present: in the legacy flow the
+// MPIN that initiated it (Khalti's confirm sends it again, and its slow
+// hash is then computed once per payment, at initiate); on the hosted
+// page the browser that signed in with the MPIN (docs/identity.md, "The
+// hosted page").
+func (s *Service) otpHash(token, code, bound string) string {
+	return s.ring.MAC("otp", token, code, bound)
 }

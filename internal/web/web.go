@@ -1,10 +1,13 @@
 // Package web serves Thaili's hosted ePayment page (docs/khalti.md §3.2 and §3.3):
 // a server-rendered form where the payer signs in with mobile and MPIN,
-// confirms with the code and MPIN, or cancels, and is then sent back to
-// the merchant's return_url. It needs no JavaScript and no external asset.
+// enters the confirmation code sent to the phone (or asks for it again),
+// or cancels, and is then sent back to the merchant's return_url. It needs
+// no JavaScript and no external asset. It also serves Thaili's favicon,
+// which every page links as /static/favicon.svg.
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -23,19 +27,40 @@ import (
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/lockout"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
 	"github.com/thaili/thaili/internal/store"
 )
 
-//go:embed assets/page.html assets/thaili.css assets/countdown.js
+//go:embed assets/page.html assets/thaili.css assets/countdown.js assets/favicon.svg
 var assets embed.FS
+
+// Payments is what the page needs of the payment service
+// (*payment.Service): the ePayment's hosted-page steps and the rules they
+// follow.
+type Payments interface {
+	EPaymentForPage(ctx context.Context, pidx string) (payment.Transaction, error)
+	StartEPayment(ctx context.Context, pidx, mobile, mpin, browser string) (payment.Transaction, error)
+	CompleteEPayment(ctx context.Context, pidx, code, browser string) (payment.Transaction, error)
+	ResendEPaymentCode(ctx context.Context, pidx, browser string) (payment.Transaction, error)
+	CancelEPayment(ctx context.Context, pidx, browser string) (payment.Transaction, error)
+	Config() payment.Config
+}
+
+// Identity is what the page needs of the identity service
+// (*identity.Service): the merchant's redirect signing key, and the
+// MPIN rules it tells the payer.
+type Identity interface {
+	RedirectKey(ctx context.Context, merchantID int64, book ledger.Book) ([]byte, error)
+	Config() identity.Config
+}
 
 // Options configure Pages.
 type Options struct {
-	Service *payment.Service
-	// Identity resolves keys, sessions and sign-ins.
-	Identity *identity.Service
+	Service Payments
+	// Identity finds redirect signing keys and says the MPIN rules.
+	Identity Identity
 	Log      *slog.Logger
 	// Key is the secret the CSRF tokens are derived from (the server
 	// secret); a purpose-specific subkey is derived from it.
@@ -51,19 +76,25 @@ type Options struct {
 	// Home serves GET / without a pidx (internal/home); nil answers it
 	// as a payment that is not found.
 	Home http.Handler
+	// Sandbox says the sandbox's test payers exist (payment.Seed ran on
+	// this database): a test payment's page then lists them with their
+	// MPIN. Without it a test payment's page shows only the test code.
+	Sandbox bool
 }
 
 // Pages serves the hosted payment page.
 type Pages struct {
-	svc     *payment.Service
-	id      *identity.Service
+	svc     Payments
+	id      Identity
 	log     *slog.Logger
 	key     []byte
 	now     func() time.Time
 	tmpl    *template.Template
 	css     []byte
 	js      []byte // the expiry countdown
+	icon    []byte // the favicon
 	sign    bool   // sign the redirects to return_url
+	sandbox bool   // the sandbox's test payers exist
 	cookies formpage.Cookies
 	home    http.Handler // GET / without a pidx
 }
@@ -87,9 +118,14 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
+	icon, err := assets.ReadFile("assets/favicon.svg")
+	if err != nil {
+		return nil, err
+	}
 	mac := hmac.New(sha256.New, o.Key)
 	mac.Write([]byte("thaili hosted page csrf v1"))
-	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, sign: o.SignRedirects, home: o.Home,
+	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, key: mac.Sum(nil), now: o.Now, tmpl: tmpl, css: css, js: js, icon: icon,
+		sign: o.SignRedirects, sandbox: o.Sandbox, home: o.Home,
 		cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}}
 	if p.now == nil {
 		p.now = time.Now
@@ -105,33 +141,49 @@ const (
 	stepSignIn = "signin"
 	stepOTP    = "otp"
 	stepClosed = "closed"
+	stepResend = "resend" // a request for a new code; the page then shows the code form
 )
 
 // view is the template's data.
 type view struct {
-	Status      int
-	Title       string
-	Locked      bool // the payer's wallet is locked: link to the MPIN reset
-	Found       bool
-	Merchant    string
-	Order       string
-	Amount      string
-	Expires     string
-	ExpiresAt   string // RFC 3339, for the countdown script
-	Test        bool
-	Pidx        string
-	Token       string
-	Step        string
-	Notice      string
-	Message     string
-	Error       string
-	FieldErrors []string
-	Tries       string
-	Mobile      string
-	ReturnLink  string
-	returnURL   string
-	retryAfter  time.Duration // a throttled client's wait (Retry-After)
+	Status     int
+	Title      string
+	Found      bool
+	Merchant   string
+	Order      string
+	Amount     string
+	Expires    string
+	ExpiresAt  string // RFC 3339, for the countdown script
+	Test       bool
+	TestHelp   *testHelp // test mode: what to pay with; nil for live payments
+	Pidx       string
+	Token      string
+	Step       string
+	Notice     string
+	Message    string
+	Errors     []string // a refusal, in the page's words (refusalOf)
+	Tries      string   // how many tries are left, and what happens after the last
+	Locked     bool     // the payer's wallet is locked: link to the MPIN reset
+	Mobile     string   // sign-in: as typed; code step: masked
+	CodeLife   string   // code step: how long the code is good for
+	ReturnLink string
+	returnURL  string
+	retryAfter time.Duration // a throttled client's wait (Retry-After)
 }
+
+// testHelp is what a test payment's page tells whoever tries it: the
+// sandbox's payers and MPIN (when they were seeded) and the test book's
+// fixed code, all from internal/payment (docs/README.md's sandbox table).
+type testHelp struct {
+	Payer       string // one ordinary test payer, to copy
+	First, Last string // the range of ordinary test payers; "" without the sandbox
+	MPIN        string
+	Code        string
+	Scenarios   []scenarioPayer
+}
+
+// scenarioPayer is a sandbox payer whose test payments take one branch.
+type scenarioPayer struct{ Mobile, What string }
 
 // Payment is GET /?pidx= and /wallet/?pidx=: the payment's summary and
 // the form for its current step. Other query parameters are ignored. It
@@ -172,22 +224,48 @@ func (p *Pages) SignIn() http.Handler {
 			return
 		}
 		v := p.viewOf(t, stepOTP, b)
-		v.Notice = "We sent a confirmation code to your mobile."
+		v.Notice = p.codeSent(t, "We sent a confirmation code to your mobile.")
 		p.render(w, v)
 	})
 }
 
-// Confirm is POST /pay/{pidx}/confirm: the code and MPIN pay; success
+// Confirm is POST /pay/{pidx}/confirm: the code pays (the MPIN was
+// checked at sign-in, in this browser: payment.CompleteEPayment); success
 // (or a repeat of it, which never charges again) redirects to return_url.
 func (p *Pages) Confirm() http.Handler {
 	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string, b browser) {
-		t, err := p.svc.CompleteEPayment(r.Context(), pidx, strings.TrimSpace(r.PostFormValue("code")), r.PostFormValue("mpin"), b.id)
+		t, err := p.svc.CompleteEPayment(r.Context(), pidx, strings.TrimSpace(r.PostFormValue("code")), b.id)
 		if err != nil {
 			p.render(w, p.retry(r, pidx, err, stepOTP, b))
 			return
 		}
 		p.redirect(w, r, t)
 	})
+}
+
+// Resend is POST /pay/{pidx}/resend, "Send the code again": a new code
+// to the payer who signed in in this browser (payment.ResendEPaymentCode),
+// and the code form again with a notice.
+func (p *Pages) Resend() http.Handler {
+	return p.post(func(w http.ResponseWriter, r *http.Request, pidx string, b browser) {
+		t, err := p.svc.ResendEPaymentCode(r.Context(), pidx, b.id)
+		if err != nil {
+			p.render(w, p.retry(r, pidx, err, stepResend, b))
+			return
+		}
+		v := p.viewOf(t, stepOTP, b)
+		v.Notice = p.codeSent(t, "We sent a new confirmation code to "+phone.Mask(t.Consumer.Mobile)+". Only the newest code works.")
+		p.render(w, v)
+	})
+}
+
+// codeSent is the notice after a code was sent: live, sent; in the test
+// book no SMS is sent, and the code is the fixed one the page shows.
+func (p *Pages) codeSent(t payment.Transaction, live string) string {
+	if t.Payment.Book == ledger.Test {
+		return "Test mode sends no SMS: the code is " + p.svc.Config().TestOTP + "."
+	}
+	return live
 }
 
 // Cancel is POST /pay/{pidx}/cancel: the payment becomes User canceled
@@ -220,6 +298,20 @@ func (p *Pages) Countdown() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Write(p.js)
+	})
+}
+
+// Favicon is GET /static/favicon.svg and /favicon.ico: Thaili's icon,
+// which every page links (<link rel="icon" href="/static/favicon.svg">);
+// /favicon.ico answers browsers and tools that ask for it unprompted.
+func (p *Pages) Favicon() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		// An SVG opened on its own may not run script or load anything.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		w.Write(p.icon)
 	})
 }
 
@@ -283,8 +375,12 @@ func (p *Pages) validToken(pidx, cookie, got string) bool {
 	return hmac.Equal([]byte(p.token(pidx, cookie)), []byte(got))
 }
 
-// retry renders a refused POST: the service's message over the form for
-// step, or over whatever the payment's current state calls for.
+// retry renders a refused POST: the refusal (refusalOf) over the form
+// the payment's state calls for. A sign-in that was refused keeps the
+// sign-in form; after a refused code or a refused request for a new one
+// the payment's state decides (the code form while the code is fresh,
+// the sign-in form when nobody signed in or the code expired, the closed
+// page when it can no longer be paid or is being paid elsewhere).
 func (p *Pages) retry(r *http.Request, pidx string, err error, step string, b browser) view {
 	e := fault.AsError(err)
 	if e.Kind == fault.KindNotFound || e.Kind == fault.KindInternal {
@@ -294,25 +390,105 @@ func (p *Pages) retry(r *http.Request, pidx string, err error, step string, b br
 	if lerr != nil {
 		return p.failure(r, lerr)
 	}
-	if e.Detail == "Sign in with your mobile number and MPIN first." {
-		step = stepSignIn
+	force := ""
+	if step == stepSignIn {
+		force = stepSignIn
 	}
-	v := p.viewOf(t, step, b)
-	v.Status = http.StatusBadRequest
-	if e.Kind == fault.KindThrottled {
-		v.Status, v.retryAfter = http.StatusTooManyRequests, e.RetryAfter
-	}
-	v.Error, v.Tries, v.Locked = e.Detail, e.TriesRemaining, e.Kind == fault.KindLocked
-	for _, msgs := range e.Fields {
-		v.FieldErrors = append(v.FieldErrors, msgs...)
-	}
-	if v.Error == "" && len(v.FieldErrors) > 0 {
-		v.Error, v.FieldErrors = v.FieldErrors[0], v.FieldErrors[1:]
-	}
-	if v.Step == stepClosed && v.Error == v.Message {
-		v.Error = ""
+	v := p.viewOf(t, force, b)
+	ref := p.refusalOf(e, step)
+	v.Status, v.retryAfter = ref.status, ref.retryAfter
+	v.Errors, v.Tries, v.Locked = ref.text, ref.tries, ref.locked
+	if v.Step == stepClosed && len(v.Errors) == 1 && v.Errors[0] == v.Message && v.Tries == "" {
+		v.Errors = nil // the closed page already says it
 	}
 	return v
+}
+
+// refusal is a service's refusal as the page words it.
+type refusal struct {
+	status     int
+	text       []string
+	tries      string
+	locked     bool
+	retryAfter time.Duration
+}
+
+// refusalOf words a refusal at step for the payer. It is the one place
+// the page reads a service error, by its kind, fields and tries, never
+// by its message: the messages are Khalti's wire words ("Mobile or pin
+// invalid.", "Khalti PIN"), which the API keeps, while the page says
+// "MPIN" and says what the tries left lead to. The status is the API's
+// for the same error (fault.Kind.Status).
+func (p *Pages) refusalOf(e *fault.Error, step string) refusal {
+	ref := refusal{status: e.Kind.Status()}
+	switch e.Kind {
+	case fault.KindThrottled:
+		ref.retryAfter = e.RetryAfter
+		secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
+		if step == stepResend {
+			ref.text = []string{fmt.Sprintf("We sent you a code a moment ago. You can ask for another in %d seconds.", secs)}
+		} else {
+			ref.text = []string{fmt.Sprintf("Too many tries from your network. Try again in %d seconds.", secs)}
+		}
+		return ref
+	case fault.KindLocked:
+		ref.locked = true
+		if e.LockedUntil.IsZero() {
+			ref.text = []string{"Your wallet is locked for payments after wrong MPINs. Reset your MPIN to unlock it."}
+		} else {
+			mins := max(int64((e.LockedUntil.Sub(p.now())+time.Minute-1)/time.Minute), 1)
+			ref.text = []string{fmt.Sprintf("Your wallet is locked for payments after %d wrong MPINs in a row. Try again in %s, or reset your MPIN to unlock it now.",
+				p.id.Config().MaxMPINTries, plural(mins, "minute"))}
+		}
+		return ref
+	}
+	if e.TriesRemaining != "" { // a wrong MPIN (sign-in) or a wrong code, counted
+		left := e.TriesRemaining
+		if step == stepSignIn {
+			ref.text = []string{"Wrong mobile number or MPIN."}
+			ref.tries = fmt.Sprintf("%s left. %d wrong MPINs in a row lock your wallet for payments (for %d minutes the first time).",
+				tries(left), p.id.Config().MaxMPINTries, int(lockout.Default.First/time.Minute))
+		} else {
+			ref.text = []string{"Wrong confirmation code."}
+			if left != "0" {
+				ref.tries = fmt.Sprintf("%s left. After %d wrong codes this payment stops, and you start again from the shop.",
+					tries(left), p.svc.Config().MaxOTPTries)
+			}
+		}
+		return ref
+	}
+	if e.Detail != "" {
+		ref.text = append(ref.text, e.Detail)
+	}
+	fields := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		if f == "transaction_pin" || f == "mpin" { // Khalti's words: "Khalti PIN must be 4 digits long."
+			ref.text = append(ref.text, "Enter your 4-digit MPIN.")
+			continue
+		}
+		ref.text = append(ref.text, e.Fields[f]...)
+	}
+	return ref
+}
+
+// tries is "1 try" or "2 tries"; n is a count as the service gives it.
+func tries(n string) string {
+	if n == "1" {
+		return "1 try"
+	}
+	return n + " tries"
+}
+
+// plural is "1 minute" or "30 minutes".
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // failure is the page for a payment that cannot be shown.
@@ -333,12 +509,17 @@ func notFound() view {
 
 // viewOf describes t to browser b; step forces a form when the payment
 // is payable, otherwise the step follows from its state.
-func (p *Pages) viewOf(t payment.Transaction, step string, b browser) view {
+func (p *Pages) viewOf(t payment.Transaction, step string, b browser) (v view) {
 	pay := t.Payment
 	now := p.now()
-	v := view{Status: http.StatusOK, Title: "Pay " + t.Merchant.Name, Found: true, Merchant: t.Merchant.Name,
+	v = view{Status: http.StatusOK, Title: "Pay " + t.Merchant.Name, Found: true, Merchant: t.Merchant.Name,
 		Order: pay.PurchaseOrderName, Amount: pay.Amount.String(), Test: pay.Book == ledger.Test,
 		Pidx: pay.Token, Token: p.token(pay.Token, b.cookie), returnURL: pay.ReturnURL}
+	defer func() {
+		if v.Test && (v.Step == stepSignIn || v.Step == stepOTP) {
+			v.TestHelp = p.testHelp() // only where it helps: a form to pay with
+		}
+	}()
 	switch {
 	case pay.State == store.Initiated && payment.BoundElsewhere(pay, b.id, now):
 		v.Title, v.Message = "Being paid elsewhere", payment.MsgOtherBrowser
@@ -359,8 +540,11 @@ func (p *Pages) viewOf(t payment.Transaction, step string, b browser) view {
 		default:
 			v.Step = stepSignIn
 		}
-		if v.Step == stepOTP && t.Consumer.Mobile != "" {
-			v.Mobile = phone.Mask(t.Consumer.Mobile)
+		if v.Step == stepOTP {
+			if t.Consumer.Mobile != "" {
+				v.Mobile = phone.Mask(t.Consumer.Mobile)
+			}
+			v.CodeLife = codeLife(pay.OTPExpiresAt.Sub(now))
 		}
 		return v
 	case store.Completed, store.PartiallyRefunded, store.Refunded:
@@ -376,10 +560,33 @@ func (p *Pages) viewOf(t payment.Transaction, step string, b browser) view {
 	case store.UserCanceled:
 		v.Status, v.Title, v.Message = http.StatusGone, "Payment canceled", "This payment was canceled."
 	default:
-		v.Status, v.Title, v.Message = http.StatusGone, "Payment disabled", "This payment can no longer be paid: the confirmation code was entered wrongly too many times."
+		v.Status, v.Title, v.Message = http.StatusGone, "Payment stopped", "This payment can no longer be paid: the confirmation code was entered wrongly too many times. Start the payment again from the shop."
 	}
 	v.Step = stepClosed
 	return v
+}
+
+// testHelp is what a test payment's page shows: the test book's code
+// always, the sandbox's payers and their MPIN only where they were
+// seeded. Live payments never get it (viewOf).
+func (p *Pages) testHelp() *testHelp {
+	h := &testHelp{Code: p.svc.Config().TestOTP}
+	if p.sandbox {
+		payers := payment.SandboxPayers
+		h.Payer, h.First, h.Last, h.MPIN = payers[1%len(payers)], payers[0], payers[len(payers)-1], payment.SandboxMPIN
+		h.Scenarios = []scenarioPayer{
+			{payment.ScenarioPendingMobile, "pending, then completed"},
+			{payment.ScenarioFailMobile, "fails after the code"},
+			{payment.ScenarioInsufficientMobile, "insufficient balance"},
+			{payment.ScenarioLockedMobile, "wallet locked"},
+		}
+	}
+	return h
+}
+
+// codeLife renders how long a code is still good for, e.g. "5 minutes".
+func codeLife(d time.Duration) string {
+	return plural(max(int64((d+time.Minute-1)/time.Minute), 1), "minute")
 }
 
 // expiresIn renders the time left, e.g. "expires in 29 min".
