@@ -1,12 +1,14 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,6 +308,49 @@ func TestEPaymentLookupAfterPayAndRefunds(t *testing.T) {
 	out, err := s.cli(t, "consumer", "topup", "--mobile", "9800000005", "--amount", "1")
 	if err != nil || !strings.Contains(out, "balance 100000001 paisa") {
 		t.Fatalf("payer refunded in full: %v %s", err, out)
+	}
+	s.ledgerOK(t)
+}
+
+// TestHostedPageResendCode: "Send the code again" on the code step. A
+// second code within 30 s is refused with the wait; later it is sent, the
+// wrong code entered before still counts, and the code pays. Another
+// browser with the pidx gets nothing sent.
+func TestHostedPageResendCode(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	p, stranger := newPage(t, s), newPage(t, s)
+	pidx, path := initiateEPayment(t, s)
+	token := csrf(t, p.get(path))
+	strangerToken := csrf(t, stranger.get(path))
+	base := "/pay/" + pidx
+	mustContain(t, "resend before sign-in", p.post(base+"/resend", url.Values{"csrf": {token}}), 400,
+		"Sign in with your mobile number and MPIN first.", `action="`+base+`/signin"`)
+	mustContain(t, "sign in", p.post(base+"/signin", url.Values{"csrf": {token}, "mobile": {"9800000004"}, "mpin": {"1111"}}), 200,
+		`action="`+base+`/resend"`, "Send the code again")
+	mustContain(t, "wrong code", p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"000000"}}), 400, "2 tries left.")
+
+	r := p.post(base+"/resend", url.Values{"csrf": {token}})
+	mustContain(t, "resend at once", r, 429, "We sent you a code a moment ago. You can ask for another in", `name="code"`)
+	if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 30 {
+		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	mustContain(t, "a stranger's resend", stranger.post(base+"/resend", url.Values{"csrf": {strangerToken}}), 400,
+		"This payment is being paid in another browser.")
+
+	// As if the code had been sent 31 s ago.
+	raw, err := sql.Open("sqlite", s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE payments SET otp_expires_at = otp_expires_at - ? WHERE token = ?`, (31 * time.Second).Microseconds(), pidx); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "resend", p.post(base+"/resend", url.Values{"csrf": {token}}), 200, "Test mode sends no SMS: the code is 987654.", `name="code"`)
+	mustContain(t, "wrong code after the resend", p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"000000"}}), 400, "1 try left.")
+	if r := p.post(base+"/confirm", url.Values{"csrf": {token}, "code": {"987654"}}); r.Status != 303 || !strings.Contains(r.Header.Get("Location"), "status=Completed") {
+		t.Fatalf("pay after the resend: %d %s", r.Status, r.Header.Get("Location"))
 	}
 	s.ledgerOK(t)
 }

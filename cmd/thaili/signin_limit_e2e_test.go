@@ -35,9 +35,9 @@ func TestSigninRateLimit(t *testing.T) {
 
 	// The bucket is the address's, shared by the whole group: the other
 	// log-ins, the sign-ups and codes, the reset and the hosted page's
-	// MPIN sign-in are refused too.
+	// MPIN sign-in and "Send the code again" are refused too.
 	for _, path := range []string{"/admin/login/", "/me/login/", "/join/merchant/", "/join/merchant/confirm",
-		"/join/", "/join/confirm", "/me/reset/", "/me/reset/confirm", "/pay/anypidx/signin"} {
+		"/join/", "/join/confirm", "/me/reset/", "/me/reset/confirm", "/pay/anypidx/signin", "/pay/anypidx/resend"} {
 		wantRateLimited(t, path, b.post(t, path, url.Values{"email": {"a@b.example"}, "mobile": {"9800000001"}}))
 	}
 
