@@ -149,3 +149,37 @@ func TestLoaderProtocol(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }
+
+// TestWording: one brand and one wording (Thaili, "Mobile number",
+// "MPIN"), the TEST MODE marker, and no greyed-out methods; the field
+// names on the wire stay Khalti's.
+func TestWording(t *testing.T) {
+	h := newHandler(t)
+	page := get(h, "GET", "/kpg/payment_gateway_widget.html", nil).Body.String()
+	for _, want := range []string{`<h1 id="title">Pay with Thaili</h1>`, `<label for="mobile">Mobile number</label>`, `<label for="pin">MPIN</label>`,
+		`id="test-mode" class="test-mode" hidden>TEST MODE<`, "Secured by Thaili", `name="transaction_pin"`, `name="confirmation_code"`,
+		`src="/static/favicon.svg"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("widget page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"Khalti ID", "Khalti PIN", "Khalti wallet"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("widget page says %q", bad)
+		}
+	}
+	script := get(h, "GET", "/kpg/widget.js", nil).Body.String()
+	for _, bad := range []string{"Khalti PIN must", `"Khalti wallet"`, `className = "unavailable"`, "Tries remaining"} {
+		if strings.Contains(script, bad) {
+			t.Errorf("widget.js says %q", bad)
+		}
+	}
+	for _, want := range []string{`"test_public_key_"`, "maskMobile(body.mobile)", "AVAILABLE[k]", "nav.hidden"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("widget.js lacks %q", want)
+		}
+	}
+	if css := get(h, "GET", "/kpg/main.css", nil).Body.String(); strings.Contains(css, "#999") || strings.Contains(css, ".unavailable") {
+		t.Error("main.css still greys out unavailable methods")
+	}
+}

@@ -8,9 +8,15 @@
   var API = window.location.origin;
   var KINDS = ["KHALTI", "EBANKING", "MOBILE_BANKING", "CONNECT_IPS", "SCT"];
   var LABELS = {
-    KHALTI: "Khalti wallet", EBANKING: "E-Banking", MOBILE_BANKING: "Mobile banking",
+    KHALTI: "Wallet", EBANKING: "E-Banking", MOBILE_BANKING: "Mobile banking",
     CONNECT_IPS: "connectIPS", SCT: "SCT card"
   };
+  // The methods this server takes. The others a merchant's
+  // paymentPreference names are not shown at all.
+  var AVAILABLE = { KHALTI: true };
+  // What the page says about the MPIN lock (internal/lockout's default,
+  // as the hosted page says it).
+  var LOCK_RULE = "3 wrong MPINs in a row lock your wallet for payments (for 30 minutes the first time).";
   // Config keys the initiate body names itself; every other key of the
   // paymentInfo payload is passed through as the v2.1 widget does.
   var OWN = { publicKey: 1, productIdentity: 1, productName: 1, productUrl: 1, amount: 1, paymentPreference: 1, eventHandler: 1 };
@@ -43,6 +49,7 @@
     Array.prototype.forEach.call(document.querySelectorAll(".message"), function (p) {
       p.textContent = "";
     });
+    $("reset").hidden = true;
   }
 
   // fieldError lists msgs under the field, reporting whether there was one.
@@ -61,17 +68,59 @@
     document.querySelector('.message[data-for="' + where + '"]').textContent = text;
   }
 
-  function detailText(body) {
-    var text = String(body.detail);
-    if (body.tries_remaining !== undefined) {
-      text += " Tries remaining: " + body.tries_remaining + ".";
+  function tries(n) {
+    return String(n) === "1" ? "1 try" : n + " tries";
+  }
+
+  // detailText words an API refusal for the payer by its error_key and
+  // tries_remaining, as the hosted page does: the API's messages are
+  // Khalti's ("Mobile or pin invalid.", "Khalti PINs"), the widget says
+  // MPIN. step is "wallet" (initiate) or "otp" (confirm).
+  function detailText(body, step) {
+    if (body.error_key === "third_party_transaction_locked") {
+      return "Your wallet is locked for payments after wrong MPINs. Wait for the lock to end, or reset your MPIN to unlock it now.";
     }
-    return text;
+    if (body.tries_remaining !== undefined && body.tries_remaining !== null) {
+      if (step === "wallet") {
+        return "Wrong mobile number or MPIN. " + tries(body.tries_remaining) + " left. " + LOCK_RULE;
+      }
+      if (String(body.tries_remaining) === "0") {
+        return "Wrong confirmation code. This payment has stopped: start again from the shop.";
+      }
+      return "Wrong confirmation code. " + tries(body.tries_remaining) + " left. After 3 wrong codes this payment stops.";
+    }
+    return String(body.detail);
+  }
+
+  // fieldText words a field's messages: the MPIN's in the widget's words.
+  function fieldText(field, msgs) {
+    return field === "transaction_pin" ? "Enter your 4-digit MPIN." : msgs;
+  }
+
+  // groupNepali puts commas in a run of digits the Nepali way, as the
+  // server's money.Paisa.String does: "1234567" is "12,34,567".
+  function groupNepali(digits) {
+    if (digits.length <= 3) { return digits; }
+    var head = digits.slice(0, -3), out = "";
+    for (var i = 0; i < head.length; i++) {
+      if (i > 0 && (head.length - i) % 2 === 0) { out += ","; }
+      out += head.charAt(i);
+    }
+    return out + "," + digits.slice(-3);
   }
 
   function formatAmount(paisa) {
     var n = Number(paisa);
-    return isFinite(n) ? "Rs " + (n / 100).toFixed(2) : "";
+    if (!isFinite(n) || n < 0 || Math.floor(n) !== n) { return ""; }
+    return "Rs " + groupNepali(String(Math.floor(n / 100))) + "." + String(100 + n % 100).slice(1);
+  }
+
+  // maskMobile shows the first 2 and last 3 digits, as internal/phone's
+  // Mask does for the hosted page and the return_url: 98XXXXX001.
+  function maskMobile(m) {
+    m = String(m);
+    if (m.length < 5) { return m; }
+    return m.slice(0, 2) + new Array(m.length - 4).join("X") + m.slice(-3);
   }
 
   // call POSTs body as JSON and resolves to {ok, body}; a network failure
@@ -98,24 +147,24 @@
     form.querySelector("button[type=submit]").disabled = on;
   }
 
+  // buildMethods lists the merchant's preferred methods that this server
+  // takes, the wallet always; with one method there is nothing to choose
+  // and the list is hidden.
   function buildMethods(pref) {
     var list = [];
     (Array.isArray(pref) && pref.length ? pref : KINDS).forEach(function (k) {
-      if (LABELS[k] && list.indexOf(k) < 0) { list.push(k); }
+      if (LABELS[k] && AVAILABLE[k] && list.indexOf(k) < 0) { list.push(k); }
     });
     if (list.indexOf("KHALTI") < 0) { list.unshift("KHALTI"); } // the one method Thaili has
     var nav = $("methods");
     nav.textContent = "";
+    nav.hidden = list.length < 2;
     list.forEach(function (k) {
       var b = document.createElement("button");
       b.type = "button";
       b.textContent = LABELS[k];
       b.setAttribute("data-kind", k);
       b.setAttribute("aria-selected", k === "KHALTI" ? "true" : "false");
-      if (k !== "KHALTI") {
-        b.className = "unavailable";
-        b.title = "Not available";
-      }
       b.addEventListener("click", function () { selectMethod(k); });
       nav.appendChild(b);
     });
@@ -143,6 +192,11 @@
     $("otp-form").reset();
     $("product-name").textContent = payload.productName ? String(payload.productName) : "";
     $("amount").textContent = formatAmount(payload.amount);
+    // Khalti's test keys start so (docs/khalti.md §1); live keys never do.
+    $("test-mode").hidden = String(payload.publicKey).indexOf("test_public_key_") !== 0;
+    // As on the hosted page: the code step is the one that pays.
+    $("otp-form").querySelector("button[type=submit]").textContent =
+      formatAmount(payload.amount) ? "Pay " + formatAmount(payload.amount) : "Confirm payment";
     buildMethods(payload.paymentPreference);
     var mobile = $("mobile");
     mobile.readOnly = false;
@@ -165,7 +219,7 @@
     var mpin = $("pin").value.trim();
     var bad = false;
     if (!/^\d{10}$/.test(mobile)) { fieldError("mobile", "Mobile number must be 10 digits long."); bad = true; }
-    if (!/^\d{4}$/.test(mpin)) { fieldError("transaction_pin", "Khalti PIN must be 4 digits long."); bad = true; }
+    if (!/^\d{4}$/.test(mpin)) { fieldError("transaction_pin", "Enter your 4-digit MPIN."); bad = true; }
     if (bad) { return; }
     var body = {
       public_key: info.publicKey, product_identity: info.productIdentity, product_name: info.productName,
@@ -182,18 +236,21 @@
       if (res.ok && data.token) {
         token = data.token;
         pin = mpin;
-        var text = "Enter the 6-digit confirmation code sent to " + body.mobile + ".";
+        var text = "Your MPIN is checked. To confirm that it is you paying, enter the 6-digit code we sent to " + maskMobile(body.mobile) + ".";
         if (data.pin_created && data.pin_created_message) { text += " " + data.pin_created_message; }
         $("otp-info").textContent = text;
         show("otp-form");
         return;
       }
       var payerFixable = false;
-      ["mobile", "transaction_pin"].forEach(function (f) { payerFixable = fieldError(f, data[f]) || payerFixable; });
+      ["mobile", "transaction_pin"].forEach(function (f) {
+        payerFixable = (data[f] !== undefined && data[f] !== null && fieldError(f, fieldText(f, data[f]))) || payerFixable;
+      });
       var merchant = false;
       ["amount", "public_key"].forEach(function (f) { merchant = fieldError(f, data[f]) || merchant; });
       if (data.detail !== undefined) {
-        message("wallet", detailText(data));
+        message("wallet", detailText(data, "wallet"));
+        $("reset").hidden = data.error_key !== "third_party_transaction_locked";
         payerFixable = payerFixable || (!res.network && !merchant);
       } else if (!payerFixable && !merchant) {
         message("wallet", "The payment could not be started.");
@@ -229,7 +286,7 @@
       }
       if (fieldError("confirmation_code", data.confirmation_code)) { return; }
       if (data.detail !== undefined) {
-        message("otp", detailText(data));
+        message("otp", detailText(data, "otp"));
         return;
       }
       message("otp", "The payment could not be confirmed.");
@@ -263,8 +320,23 @@
     show("wallet-form");
   });
   $("close").addEventListener("click", close);
+  // The card is a modal dialog: Escape closes it, and Tab cycles through
+  // its controls instead of leaving for the merchant's page behind it.
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Escape") { close(); }
+    if (ev.key === "Escape") { close(); return; }
+    if (ev.key !== "Tab") { return; }
+    var items = Array.prototype.filter.call(document.querySelectorAll("button, input, a[href]"), function (e) {
+      return !e.disabled && e.getClientRects().length > 0;
+    });
+    if (!items.length) { return; }
+    var first = items[0], last = items[items.length - 1], at = document.activeElement;
+    if (ev.shiftKey && (at === first || items.indexOf(at) < 0)) {
+      last.focus();
+      ev.preventDefault();
+    } else if (!ev.shiftKey && (at === last || items.indexOf(at) < 0)) {
+      first.focus();
+      ev.preventDefault();
+    }
   });
 
   if (window.parent === window) {
