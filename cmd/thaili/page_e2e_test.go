@@ -354,3 +354,36 @@ func TestHostedPageResendCode(t *testing.T) {
 	}
 	s.ledgerOK(t)
 }
+
+// TestHostedPageLiveShowsNoTestCredentials: in the sandbox a test
+// payment's page shows the test payers, MPIN and code; a live payment's
+// page, at every step, shows none of them and says a code was sent.
+func TestHostedPageLiveShowsNoTestCredentials(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	_, testPath := initiateEPayment(t, s)
+	mustContain(t, "test payment", newPage(t, s).get(testPath), 200, `id="test-credentials"`, "<code>9800000001</code>", "<code>1111</code>", "<code>987654</code>")
+
+	// The demo merchant goes live with its first test payment.
+	s.pay(t, testPK, testSK, "9800000001", 1000)
+	_, liveSK := s.liveKeys(t, "demo@thaili.local")
+	s.cliOK(t, "consumer", "topup", "--mobile", "9800000002", "--amount", "100000", "--book", "live")
+	r := s.do(t, "POST", "/api/v2/epayment/initiate/", liveSK, epaymentBody(t, nil))
+	mustStatus(t, r, 200)
+	pidx := r.Body["pidx"].(string)
+	u, _ := url.Parse(r.Body["payment_url"].(string))
+	p := newPage(t, s)
+	signin := p.get(u.RequestURI())
+	token := csrf(t, signin)
+	code := p.post("/pay/"+pidx+"/signin", url.Values{"csrf": {token}, "mobile": {"9800000002"}, "mpin": {"1111"}})
+	mustContain(t, "live code step", code, 200, "We sent a confirmation code to your mobile.", `name="code"`)
+	wrong := p.post("/pay/"+pidx+"/confirm", url.Values{"csrf": {token}, "code": {"000000"}})
+	mustContain(t, "live wrong code", wrong, 400, "Wrong confirmation code.")
+	for what, page := range map[string]pageResponse{"sign-in": signin, "code": code, "wrong code": wrong} {
+		for _, secret := range []string{"TEST MODE", "test-credentials", "987654", "<code>1111</code>", "9800000000", "9800000013"} {
+			if strings.Contains(page.Body, secret) {
+				t.Fatalf("the live %s page shows %q", what, secret)
+			}
+		}
+	}
+}
