@@ -310,7 +310,7 @@ func (p *Pages) Favicon() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		// An SVG opened on its own may not run script or load anything.
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'")
 		w.Write(p.icon)
 	})
 }
