@@ -1,48 +1,69 @@
 // Package wallet serves the consumer pages (issue 6): sign-up at /join/
-// with a phone confirmation code, log in and out with mobile and MPIN, and
-// the wallet page /me/ with balances per book, the payment history, MPIN
-// reset with a fresh phone code, and the owner's notices (never a code: a
-// web session is not the phone). Pages are
-// server-rendered from embedded templates, need no JavaScript and use the
-// merchant pages' stylesheet. Sessions live in the database
-// (identity/wallets.go); every form carries a CSRF token, an HMAC under the
-// server secret of the session id, or before sign-in of a random
-// pre-session cookie, as on the merchant pages.
+// with a phone confirmation code, log in and out with mobile and MPIN,
+// and the signed-in wallet: an overview with the balance of each book,
+// the payment history, the owner's notices (never a code: a web session
+// is not the phone) and the MPIN reset with a fresh phone code, which
+// also works signed out. Pages are drawn by internal/site in the shared
+// layout, need no JavaScript, and keep sessions and CSRF tokens there
+// (docs/identity.md, Sessions and form tokens).
 package wallet
 
 import (
-	"crypto/hmac"
+	"context"
 	"embed"
-	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/thaili/thaili/internal/fault"
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/identity"
-	"github.com/thaili/thaili/internal/ledger"
-	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
+	"github.com/thaili/thaili/internal/site"
 	"github.com/thaili/thaili/internal/store"
 )
 
-//go:embed assets/pages.html
+//go:embed assets/*.html
 var assets embed.FS
 
-// Cookie names, apart from the merchant pages' cookies.
+// Cookie names, apart from the merchant pages' cookies. Both are on
+// Path=/ with SameSite=Lax, as the wallet's links are followed from the
+// hosted payment page and from messages.
 const (
 	SessionCookie = "thaili_wallet"
 	preCookie     = "thaili_wallet_pre"
 )
 
+// CSRF purposes: a wallet form's token is never another site's.
+const (
+	sessionPurpose = "wallet-session:"
+	prePurpose     = "wallet-pre:"
+)
+
+// Accounts is what the pages ask of identity (identity.Service): the
+// sign-up and its code, sessions, and the MPIN reset.
+type Accounts interface {
+	CSRFToken(id string) string
+	SignUpConsumer(ctx context.Context, mobile, name, mpin, mpin2 string) (identity.CodeSent, error)
+	ConfirmConsumerPhone(ctx context.Context, challenge, code string) (string, error)
+	ConsumerLogin(ctx context.Context, mobile, mpin string) (identity.SignIn, error)
+	ConsumerLogout(ctx context.Context, id string) error
+	SessionConsumer(ctx context.Context, id string) (store.Consumer, error)
+	SendMPINResetCode(ctx context.Context, mobile string) (identity.CodeSent, error)
+	ResetMPINWithCode(ctx context.Context, challenge, code, mpin, mpin2, keep string) error
+}
+
+// Wallets is what the pages ask of payment (payment.Service): what a
+// wallet holds and did.
+type Wallets interface {
+	Wallet(ctx context.Context, consumerID int64) (payment.WalletInfo, error)
+}
+
 // Options configure Pages.
 type Options struct {
-	Service *payment.Service
-	// Identity resolves keys, sessions and sign-ins.
-	Identity *identity.Service
+	Service  Wallets
+	Identity Accounts
 	Log      *slog.Logger
 	// PublicURL decides whether cookies are Secure (an https URL).
 	PublicURL string
@@ -50,381 +71,294 @@ type Options struct {
 
 // Pages serves the consumer pages.
 type Pages struct {
-	svc    *payment.Service
-	id     *identity.Service
-	log    *slog.Logger
-	tmpl   *template.Template
-	secure bool
+	svc  Wallets
+	id   Accounts
+	site *site.Site[store.Consumer]
 }
 
-// New builds the pages from their embedded template.
+// New builds the pages from their embedded templates.
 func New(o Options) (*Pages, error) {
-	tmpl, err := template.ParseFS(assets, "assets/pages.html")
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	files, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{svc: o.Service, id: o.Identity, log: o.Log, tmpl: tmpl, secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
+	rd, err := site.NewRenderer(site.Chrome{Brand: "Thaili wallet", Home: "/me/", LogoutPath: "/me/logout/",
+		SignedOut: []site.Link{{Label: "Log in", URL: "/me/login/"}, {Label: "Sign up", URL: "/join/"}}}, log, files, funcs)
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	return &Pages{svc: o.Service, id: o.Identity, site: &site.Site[store.Consumer]{
+		Name: "wallet", SessionCookie: SessionCookie, PreCookie: preCookie,
+		CookiePath: "/", SameSite: http.SameSiteLaxMode, Secure: site.SecureURL(o.PublicURL),
+		SessionPurpose: sessionPurpose, PrePurpose: prePurpose, Token: o.Identity.CSRFToken,
+		Lookup: o.Identity.SessionConsumer, LoginPath: "/me/login/", Pages: rd, Log: log,
+	}}, nil
 }
 
 // SignUpForm serves GET /join/{$}.
 func (p *Pages) SignUpForm() http.Handler { return http.HandlerFunc(p.signUpForm) }
 
 // SignUp serves POST /join/{$}.
-func (p *Pages) SignUp() http.Handler { return p.anonPost(p.signUp) }
+func (p *Pages) SignUp() http.Handler { return p.site.AnonPost(p.signUp) }
 
 // Confirm serves POST /join/confirm.
-func (p *Pages) Confirm() http.Handler { return p.anonPost(p.confirm) }
+func (p *Pages) Confirm() http.Handler { return p.site.AnonPost(p.confirm) }
 
 // LoginForm serves GET /me/login/{$}.
 func (p *Pages) LoginForm() http.Handler { return http.HandlerFunc(p.loginForm) }
 
 // Login serves POST /me/login/{$}.
-func (p *Pages) Login() http.Handler { return p.anonPost(p.login) }
+func (p *Pages) Login() http.Handler { return p.site.AnonPost(p.login) }
 
 // Logout serves POST /me/logout/{$}.
-func (p *Pages) Logout() http.Handler { return p.sessionPost(p.logout) }
+func (p *Pages) Logout() http.Handler { return p.site.Post(p.logout) }
 
-// Wallet serves GET /me/{$}.
-func (p *Pages) Wallet() http.Handler { return http.HandlerFunc(p.wallet) }
+// Overview serves GET /me/{$}: the balances, the latest payments and
+// notices, and the wallet's lock.
+func (p *Pages) Overview() http.Handler { return p.site.Get(p.overview) }
+
+// Payments serves GET /me/payments/{$}: the payment history.
+func (p *Pages) Payments() http.Handler { return p.site.Get(p.payments) }
+
+// Notices serves GET /me/notices/{$}: what happened to the wallet's security.
+func (p *Pages) Notices() http.Handler { return p.site.Get(p.notices) }
 
 // ResetForm serves GET /me/reset/{$}.
 func (p *Pages) ResetForm() http.Handler { return http.HandlerFunc(p.resetForm) }
 
 // SendResetCode serves POST /me/reset/{$}.
-func (p *Pages) SendResetCode() http.Handler { return p.eitherPost(p.sendResetCode) }
+func (p *Pages) SendResetCode() http.Handler { return p.site.EitherPost(p.sendResetCode) }
 
 // Reset serves POST /me/reset/confirm.
-func (p *Pages) Reset() http.Handler { return p.eitherPost(p.reset) }
+func (p *Pages) Reset() http.Handler { return p.site.EitherPost(p.reset) }
 
-// view is the template's data.
-type view struct {
-	Status     int
-	RetryAfter time.Duration // a throttled client's wait (Retry-After)
-	Title      string
-	Page       string // signup, confirm, login, reset, reset-code, wallet, or a message page
-	CSRF       string
-	SignedIn   bool
-	Error      string
-	Errors     []string
-	Notice     string
-	Message    string
-	// Form values echoed back, and a code form's challenge.
-	Mobile, Name, Masked string
-	Challenge            string
-	// The wallet, and what its lock is, if it is locked.
-	Consumer store.Consumer
-	Locked   string
-	Balances []balanceRow
-	Payments []paymentRow
-	Notices  []noticeRow
+// session is a signed-in request's session.
+type session = site.Session[store.Consumer]
+
+// Where the signed-in navigation goes.
+const (
+	navOverview = "Overview"
+	navPayments = "Payments"
+	navNotices  = "Notices"
+	navReset    = "Reset MPIN"
+)
+
+// frame is the frame of a page: signed in (s not nil) with the
+// navigation, current marking where the page is; signed out a narrow form.
+func frame(title string, s *session, current string) site.Frame {
+	f := site.Frame{Title: title}
+	if s == nil {
+		f.Narrow = true
+		return f
+	}
+	f.CSRF, f.User = s.CSRF, s.User.Name
+	if f.User == "" {
+		f.User = s.User.Mobile
+	}
+	for _, l := range []site.Link{{Label: navOverview, URL: "/me/"}, {Label: navPayments, URL: "/me/payments/"},
+		{Label: navNotices, URL: "/me/notices/"}, {Label: navReset, URL: "/me/reset/"}} {
+		l.Current = l.Label == current
+		f.Nav = append(f.Nav, l)
+	}
+	return f
 }
 
-type balanceRow struct {
-	Book   ledger.Book
-	Amount string
+// show draws page name with v, after putting err (if any) on it; an
+// internal error is logged and shown as the generic error page instead.
+func (p *Pages) show(w http.ResponseWriter, r *http.Request, name string, v site.Page, err error) {
+	if err != nil && !p.site.Explain(r, err, v.Base()) {
+		p.site.Unavailable(w, r)
+		return
+	}
+	p.site.Pages.Render(w, r, name, v)
 }
-
-type paymentRow struct {
-	Date, Merchant, Amount, Refunded, State, Idx string
-	Book                                         ledger.Book
-}
-
-type noticeRow struct{ When, Text string }
-
-const timeFormat = "2006-01-02 15:04 -07:00"
 
 // --- sign-up and sign-in ---
 
 func (p *Pages) signUpForm(w http.ResponseWriter, r *http.Request) {
-	p.render(w, view{Status: http.StatusOK, Title: "Sign up", Page: "signup", CSRF: p.preToken(w, r)})
+	v := &signUpView{Frame: frame("Open a wallet", nil, "")}
+	v.CSRF = p.site.PreToken(w, r)
+	p.show(w, r, "signup", v, nil)
 }
 
-func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := p.session(r); err == nil {
-		http.Redirect(w, r, "/me/", http.StatusSeeOther)
-		return
-	}
-	p.render(w, view{Status: http.StatusOK, Title: "Log in", Page: "login", CSRF: p.preToken(w, r)})
-}
-
-func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf, _ string) {
+func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf string) {
 	mobile, name := strings.TrimSpace(r.PostFormValue("mobile")), r.PostFormValue("name")
 	sent, err := p.id.SignUpConsumer(r.Context(), mobile, name, r.PostFormValue("mpin"), r.PostFormValue("mpin2"))
 	if err != nil {
-		p.render(w, p.failure(r, err, view{Title: "Sign up", Page: "signup", CSRF: csrf, Mobile: mobile, Name: name}))
+		v := &signUpView{Frame: frame("Open a wallet", nil, ""), Mobile: mobile, Name: name}
+		v.CSRF = csrf
+		p.show(w, r, "signup", v, err)
 		return
 	}
-	p.render(w, codeForm(csrf, mobile, sent, ""))
+	p.show(w, r, "confirm", codeForm(csrf, mobile, sent, ""), nil)
 }
 
 // codeForm is the page asking for the sign-up code just sent.
-func codeForm(csrf, mobile string, sent identity.CodeSent, notice string) view {
-	return view{Status: http.StatusOK, Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile, Masked: sent.To,
-		Challenge: sent.Challenge, Notice: notice}
+func codeForm(csrf, mobile string, sent identity.CodeSent, notice string) *codeView {
+	v := &codeView{Frame: frame("Confirm your phone", nil, ""), Mobile: mobile, Masked: sent.To, Challenge: sent.Challenge}
+	v.CSRF, v.Notice = csrf, notice
+	return v
 }
 
-func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf, _ string) {
+func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf string) {
 	mobile, challenge := strings.TrimSpace(r.PostFormValue("mobile")), r.PostFormValue("challenge")
-	session, err := p.id.ConfirmConsumerPhone(r.Context(), challenge, r.PostFormValue("code"))
+	id, err := p.id.ConfirmConsumerPhone(r.Context(), challenge, r.PostFormValue("code"))
 	if err != nil {
-		p.render(w, p.failure(r, err, view{Title: "Confirm your phone", Page: "confirm", CSRF: csrf, Mobile: mobile,
-			Masked: phone.Mask(mobile), Challenge: challenge}))
+		p.show(w, r, "confirm", codeForm(csrf, mobile, identity.CodeSent{Challenge: challenge, To: phone.Mask(mobile)}, ""), err)
 		return
 	}
-	p.signIn(w, r, session)
+	p.signIn(w, r, id)
 }
 
-func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf, _ string) {
+func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
+	if _, err := p.site.Session(r); err == nil {
+		formpage.SetHeaders(w.Header())
+		http.Redirect(w, r, "/me/", http.StatusSeeOther)
+		return
+	}
+	v := &loginView{Frame: frame("Log in", nil, "")}
+	v.CSRF = p.site.PreToken(w, r)
+	p.show(w, r, "login", v, nil)
+}
+
+func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	mobile := strings.TrimSpace(r.PostFormValue("mobile"))
 	in, err := p.id.ConsumerLogin(r.Context(), mobile, r.PostFormValue("mpin"))
 	if err != nil {
-		p.render(w, p.failure(r, err, view{Title: "Log in", Page: "login", CSRF: csrf, Mobile: mobile}))
+		v := &loginView{Frame: frame("Log in", nil, ""), Mobile: mobile}
+		v.CSRF = csrf
+		p.show(w, r, "login", v, err)
 		return
 	}
 	if in.Code != nil {
-		p.render(w, codeForm(csrf, mobile, *in.Code, identity.MsgConfirmFirst))
+		p.show(w, r, "confirm", codeForm(csrf, mobile, *in.Code, identity.MsgConfirmFirst), nil)
 		return
 	}
 	p.signIn(w, r, in.Session)
 }
 
-// signIn sets the cookie of a session the service started and goes to
-// the wallet.
-func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, session string) {
-	http.SetCookie(w, p.cookie(SessionCookie, session, 0))
-	http.SetCookie(w, p.cookie(preCookie, "", -1))
-	formpage.SetHeaders(w.Header())
-	http.Redirect(w, r, "/me/", http.StatusSeeOther)
+// signIn sets the cookie of a session the service started, forgets the
+// pre-session cookie (its token has done its job) and goes to the wallet.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, id string) {
+	http.SetCookie(w, formpage.Cookies{Path: p.site.CookiePath, SameSite: p.site.SameSite, Secure: p.site.Secure}.Cookie(preCookie, "", -1))
+	p.site.SignIn(w, r, id, "/me/")
 }
 
-func (p *Pages) logout(w http.ResponseWriter, r *http.Request, id string, _ store.Consumer) {
-	if err := p.id.ConsumerLogout(r.Context(), id); err != nil {
-		p.render(w, p.failure(r, err, view{}))
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request, s session) {
+	if err := p.id.ConsumerLogout(r.Context(), s.ID); err != nil {
+		p.site.Fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, p.cookie(SessionCookie, "", -1))
-	formpage.SetHeaders(w.Header())
-	http.Redirect(w, r, "/me/login/", http.StatusSeeOther)
+	p.site.SignOut(w, r, "/me/login/")
 }
 
 // --- MPIN reset ---
 
 func (p *Pages) resetForm(w http.ResponseWriter, r *http.Request) {
-	v := view{Status: http.StatusOK, Title: "Reset your MPIN", Page: "reset"}
-	if id, c, err := p.session(r); err == nil {
-		v.SignedIn, v.CSRF, v.Mobile = true, p.sessionToken(id), c.Mobile
-	} else {
-		v.CSRF = p.preToken(w, r)
+	if s, err := p.site.Session(r); err == nil {
+		v := &resetView{Frame: frame("Reset your MPIN", &s, navReset), SignedIn: true, Masked: phone.Mask(s.User.Mobile)}
+		p.show(w, r, "reset", v, nil)
+		return
 	}
-	p.render(w, v)
+	v := &resetView{Frame: frame("Reset your MPIN", nil, "")}
+	v.CSRF = p.site.PreToken(w, r)
+	p.show(w, r, "reset", v, nil)
 }
 
 // sendResetCode sends a fresh code; a signed-in consumer can reset only
 // its own wallet's MPIN. The page says the same whether or not the
 // number has a wallet.
-func (p *Pages) sendResetCode(w http.ResponseWriter, r *http.Request, csrf, sessionID string) {
-	mobile := p.resetMobile(r, sessionID)
-	v := view{Title: "Reset your MPIN", CSRF: csrf, SignedIn: sessionID != "", Mobile: mobile, Masked: phone.Mask(mobile)}
+func (p *Pages) sendResetCode(w http.ResponseWriter, r *http.Request, csrf string, s *session) {
+	mobile := resetMobile(r, s)
 	sent, err := p.id.SendMPINResetCode(r.Context(), mobile)
 	if err != nil {
-		v.Page = "reset"
-		p.render(w, p.failure(r, err, v))
+		v := &resetView{Frame: frame("Reset your MPIN", s, navReset), SignedIn: s != nil, Mobile: mobile, Masked: phone.Mask(mobile)}
+		v.CSRF = csrf
+		p.show(w, r, "reset", v, err)
 		return
 	}
-	v.Status, v.Page, v.Masked, v.Challenge = http.StatusOK, "reset-code", sent.To, sent.Challenge
-	p.render(w, v)
+	v := &resetCodeView{Frame: frame("Reset your MPIN", s, navReset), SignedIn: s != nil, Mobile: mobile, Masked: sent.To, Challenge: sent.Challenge}
+	v.CSRF = csrf
+	p.show(w, r, "reset-code", v, nil)
 }
 
-func (p *Pages) reset(w http.ResponseWriter, r *http.Request, csrf, sessionID string) {
-	mobile, challenge := p.resetMobile(r, sessionID), r.PostFormValue("challenge")
-	err := p.id.ResetMPINWithCode(r.Context(), challenge, r.PostFormValue("code"), r.PostFormValue("mpin"), r.PostFormValue("mpin2"), sessionID)
+func (p *Pages) reset(w http.ResponseWriter, r *http.Request, csrf string, s *session) {
+	mobile, challenge := resetMobile(r, s), r.PostFormValue("challenge")
+	keep := ""
+	if s != nil {
+		keep = s.ID
+	}
+	err := p.id.ResetMPINWithCode(r.Context(), challenge, r.PostFormValue("code"), r.PostFormValue("mpin"), r.PostFormValue("mpin2"), keep)
 	if err != nil {
-		p.render(w, p.failure(r, err, view{Title: "Reset your MPIN", Page: "reset-code", CSRF: csrf, SignedIn: sessionID != "",
-			Mobile: mobile, Masked: phone.Mask(mobile), Challenge: challenge}))
+		v := &resetCodeView{Frame: frame("Reset your MPIN", s, navReset), SignedIn: s != nil, Mobile: mobile, Masked: phone.Mask(mobile), Challenge: challenge}
+		v.CSRF = csrf
+		p.show(w, r, "reset-code", v, err)
 		return
 	}
 	const done = "Your new MPIN is set and the wallet is unlocked."
-	if sessionID != "" {
-		if c, err := p.id.SessionConsumer(r.Context(), sessionID); err == nil {
-			p.renderWallet(w, r, sessionID, c, view{Notice: done})
-			return
-		}
+	if s != nil {
+		p.renderOverview(w, r, *s, done)
+		return
 	}
-	p.render(w, view{Status: http.StatusOK, Title: "Log in", Page: "login", CSRF: csrf, Mobile: mobile, Notice: done + " Log in with it."})
+	v := &loginView{Frame: frame("Log in", nil, ""), Mobile: mobile}
+	v.CSRF, v.Notice = csrf, done+" Log in with it."
+	p.show(w, r, "login", v, nil)
 }
 
 // resetMobile is the signed-in consumer's mobile, else the form's.
-func (p *Pages) resetMobile(r *http.Request, sessionID string) string {
-	if sessionID != "" {
-		if c, err := p.id.SessionConsumer(r.Context(), sessionID); err == nil {
-			return c.Mobile
-		}
+func resetMobile(r *http.Request, s *session) string {
+	if s != nil {
+		return s.User.Mobile
 	}
 	return strings.TrimSpace(r.PostFormValue("mobile"))
 }
 
 // --- the wallet ---
 
-func (p *Pages) wallet(w http.ResponseWriter, r *http.Request) {
-	id, c, err := p.session(r)
+// How many of the latest payments and notices the overview shows; the
+// pages of their own show all the service returns.
+const (
+	recentPayments = 5
+	recentNotices  = 3
+)
+
+func (p *Pages) overview(w http.ResponseWriter, r *http.Request, s session) {
+	p.renderOverview(w, r, s, "")
+}
+
+func (p *Pages) renderOverview(w http.ResponseWriter, r *http.Request, s session, notice string) {
+	info, err := p.svc.Wallet(r.Context(), s.User.ID)
 	if err != nil {
-		p.toLogin(w, r, err)
+		p.site.Fail(w, r, err)
 		return
 	}
-	p.renderWallet(w, r, id, c, view{})
+	v := &overviewView{Frame: frame("Wallet", &s, navOverview), Consumer: info.Consumer, Lock: info.Lock,
+		Balances: balances(info), Payments: info.Payments, Notices: info.Notices,
+		MorePayments: len(info.Payments) > recentPayments, MoreNotices: len(info.Notices) > recentNotices}
+	v.Notice = notice
+	v.Payments = v.Payments[:min(len(v.Payments), recentPayments)]
+	v.Notices = v.Notices[:min(len(v.Notices), recentNotices)]
+	p.show(w, r, "overview", v, nil)
 }
 
-func (p *Pages) renderWallet(w http.ResponseWriter, r *http.Request, id string, c store.Consumer, v view) {
-	info, err := p.svc.Wallet(r.Context(), c.ID)
+func (p *Pages) payments(w http.ResponseWriter, r *http.Request, s session) {
+	info, err := p.svc.Wallet(r.Context(), s.User.ID)
 	if err != nil {
-		p.render(w, p.failure(r, err, view{}))
+		p.site.Fail(w, r, err)
 		return
 	}
-	if v.Status == 0 {
-		v.Status = http.StatusOK
-	}
-	v.Title, v.Page, v.SignedIn, v.CSRF, v.Consumer = "Wallet", "wallet", true, p.sessionToken(id), info.Consumer
-	for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
-		v.Balances = append(v.Balances, balanceRow{Book: b, Amount: info.Balances[b].String()})
-	}
-	for _, wp := range info.Payments {
-		row := paymentRow{Date: wp.Payment.CreatedAt.In(nepal.Zone).Format(timeFormat), Merchant: wp.Merchant, Book: wp.Payment.Book,
-			Amount: wp.Payment.Amount.String(), State: string(wp.Payment.State), Idx: wp.Payment.Idx}
-		if wp.Payment.Refunded > 0 {
-			row.Refunded = wp.Payment.Refunded.String()
-		}
-		v.Payments = append(v.Payments, row)
-	}
-	for _, n := range info.Notices {
-		v.Notices = append(v.Notices, noticeRow{When: n.CreatedAt.In(nepal.Zone).Format(timeFormat), Text: n.Text})
-	}
-	v.Locked = info.Lock
-	p.render(w, v)
+	p.show(w, r, "payments", &paymentsView{Frame: frame("Payments", &s, navPayments), Payments: info.Payments}, nil)
 }
 
-// --- sessions and CSRF ---
-
-func (p *Pages) sessionToken(id string) string { return p.id.CSRFToken("wallet-session:" + id) }
-
-// session returns the signed-in session id and consumer of r.
-func (p *Pages) session(r *http.Request) (string, store.Consumer, error) {
-	c, err := r.Cookie(SessionCookie)
+func (p *Pages) notices(w http.ResponseWriter, r *http.Request, s session) {
+	info, err := p.svc.Wallet(r.Context(), s.User.ID)
 	if err != nil {
-		return "", store.Consumer{}, &fault.Error{Kind: fault.KindUnauthorized}
-	}
-	con, err := p.id.SessionConsumer(r.Context(), c.Value)
-	return c.Value, con, err
-}
-
-// toLogin answers a request without a valid session: 303 to /me/login/.
-func (p *Pages) toLogin(w http.ResponseWriter, r *http.Request, err error) {
-	if e := fault.AsError(err); e.Kind != fault.KindUnauthorized {
-		p.render(w, p.failure(r, err, view{}))
+		p.site.Fail(w, r, err)
 		return
 	}
-	if _, cerr := r.Cookie(SessionCookie); cerr == nil {
-		http.SetCookie(w, p.cookie(SessionCookie, "", -1))
-	}
-	formpage.SetHeaders(w.Header())
-	http.Redirect(w, r, "/me/login/", http.StatusSeeOther)
-}
-
-// sessionPost checks a signed-in form POST: session, then CSRF token.
-func (p *Pages) sessionPost(h func(w http.ResponseWriter, r *http.Request, id string, c store.Consumer)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, formpage.MaxForm)
-		id, c, err := p.session(r)
-		if err != nil {
-			p.toLogin(w, r, err)
-			return
-		}
-		if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(p.sessionToken(id)), []byte(r.PostFormValue("csrf"))) {
-			p.refuse(w, err)
-			return
-		}
-		h(w, r, id, c)
-	})
-}
-
-// anonPost checks a sign-in form POST against the pre-session cookie.
-func (p *Pages) anonPost(h func(w http.ResponseWriter, r *http.Request, csrf, sessionID string)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want, err := p.pre().Check(w, r)
-		if err != nil {
-			p.refuse(w, err)
-			return
-		}
-		h(w, r, want, "")
-	})
-}
-
-// eitherPost accepts a signed-in form (session token; the session id is
-// passed on) or a signed-out one (pre-session token).
-func (p *Pages) eitherPost(h func(w http.ResponseWriter, r *http.Request, csrf, sessionID string)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, formpage.MaxForm)
-		if id, _, err := p.session(r); err == nil {
-			want := p.sessionToken(id)
-			if err := r.ParseForm(); err != nil || !hmac.Equal([]byte(want), []byte(r.PostFormValue("csrf"))) {
-				p.refuse(w, err)
-				return
-			}
-			h(w, r, want, id)
-			return
-		}
-		want, err := p.pre().Check(w, r)
-		if err != nil {
-			p.refuse(w, err)
-			return
-		}
-		h(w, r, want, "")
-	})
-}
-
-// refuse answers a form post refused before its handler: one over the
-// size limit, or without the right CSRF token.
-func (p *Pages) refuse(w http.ResponseWriter, err error) {
-	status, title, msg := formpage.Refusal(err)
-	p.render(w, view{Status: status, Title: title, Message: msg})
-}
-
-// preToken returns the CSRF token of sign-in forms, setting the
-// pre-session cookie it derives from if r has none.
-func (p *Pages) preToken(w http.ResponseWriter, r *http.Request) string {
-	return p.pre().Issue(w, r)
-}
-
-// pre is the CSRF protection of the signed-out forms.
-func (p *Pages) pre() formpage.PreSession {
-	return formpage.PreSession{Cookie: preCookie, Purpose: "wallet-pre:", Token: p.id.CSRFToken,
-		Cookies: formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: p.secure}}
-}
-
-// cookie is a Path=/, HttpOnly, SameSite=Lax cookie, Secure behind https;
-// maxAge -1 deletes it, 0 makes it last the browser session.
-func (p *Pages) cookie(name, value string, maxAge int) *http.Cookie {
-	return formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: p.secure}.Cookie(name, value, maxAge)
-}
-
-// failure renders err over v: the service's message with 400 (429 for a
-// locked wallet), or a generic 500 logged.
-func (p *Pages) failure(r *http.Request, err error, v view) view {
-	if pr, ok := formpage.ProblemOf(err); ok {
-		v.Status, v.Error, v.Errors, v.RetryAfter = pr.Status, pr.Detail, append(v.Errors, pr.Fields...), pr.RetryAfter
-		return v
-	}
-	p.log.ErrorContext(r.Context(), "wallet page failed", "err", err)
-	return view{Status: http.StatusInternalServerError, Title: formpage.UnavailableTitle, Message: formpage.UnavailableMessage}
-}
-
-// render writes v with the pages' security headers.
-func (p *Pages) render(w http.ResponseWriter, v view) {
-	if v.RetryAfter > 0 {
-		formpage.SetRetryAfter(w.Header(), v.RetryAfter)
-	}
-	formpage.Render(w, p.log, "a wallet page", p.tmpl, v.Status, v)
+	p.show(w, r, "notices", &noticesView{Frame: frame("Notices", &s, navNotices), Notices: info.Notices}, nil)
 }
