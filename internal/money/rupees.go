@@ -45,8 +45,6 @@ func ParseRupees(s string) (Paisa, error) {
 		return 0, ErrRupeesEmpty
 	case strings.HasPrefix(s, "-"):
 		return 0, ErrRupeesNegative
-	case len(s) > 40:
-		return 0, ErrRupeesFormat
 	}
 	m := rupeesRE.FindStringSubmatch(s)
 	if m == nil {

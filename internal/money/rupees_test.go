@@ -2,6 +2,7 @@ package money
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,15 @@ func TestParseRupeesReadsString(t *testing.T) {
 func TestParseRupeesMessages(t *testing.T) {
 	if want := "The amount can be at most Rs 1,00,00,00,00,000.00."; ErrRupeesTooLarge.Error() != want {
 		t.Errorf("too large: %q, want %q", ErrRupeesTooLarge, want)
+	}
+}
+
+func TestParseRupeesLongInput(t *testing.T) {
+	long := strings.Repeat("9", 10000)
+	if _, err := ParseRupees(long); !errors.Is(err, ErrRupeesTooLarge) {
+		t.Errorf("10,000 nines: %v, want ErrRupeesTooLarge", err)
+	}
+	if got, err := ParseRupees(strings.Repeat("0", 10000) + "1"); err != nil || got != 100 {
+		t.Errorf("leading zeros: %d, %v; want Rs 1", got, err)
 	}
 }
