@@ -17,10 +17,10 @@ import (
 
 // Fees serves GET /admin/merchants/{idx}/fees/{$}: a merchant's fee
 // schedules with a form to edit each book's.
-func (p *Pages) Fees() http.Handler { return p.sessionGet(p.fees) }
+func (p *Pages) Fees() http.Handler { return p.site.Get(p.fees) }
 
 // SetFees serves POST /admin/merchants/{idx}/fees/{$}.
-func (p *Pages) SetFees() http.Handler { return p.sessionPost(p.setFees) }
+func (p *Pages) SetFees() http.Handler { return p.site.Post(p.setFees) }
 
 // feeForm is one book's schedule: as it stands, and as the form's rows
 // (the submitted ones when a change was refused).
@@ -30,7 +30,7 @@ type feeForm struct {
 	Rows    []feeInput
 }
 
-// feeInput is one tier row of the form, as typed.
+// feeInput is one tier row of the form, as typed: amounts in rupees.
 type feeInput struct {
 	From, To, Percent, Flat string
 }
@@ -38,25 +38,26 @@ type feeInput struct {
 // percentRE is a percentage with at most two decimals, up to 100.00.
 var percentRE = regexp.MustCompile(`^[0-9]{1,3}(\.[0-9]{1,2})?$`)
 
-func (p *Pages) fees(w http.ResponseWriter, r *http.Request, _ string, _ store.Operator, v view) {
+func (p *Pages) fees(w http.ResponseWriter, r *http.Request, s session) {
+	p.feePage(w, r, feesView{Frame: frame("Fees", s, navMerchants)})
+}
+
+// feePage shows the fee schedules of the merchant in the path, with v's
+// message and, for v.FeeBook, the rows v holds (a refused change).
+func (p *Pages) feePage(w http.ResponseWriter, r *http.Request, v feesView) {
 	info, err := p.svc.MerchantDetails(r.Context(), r.PathValue("idx"))
 	if err != nil {
-		if fault.AsError(err).Kind == fault.KindNotFound {
-			v.Status, v.Title, v.Message = http.StatusNotFound, "Not found", "There is no such merchant."
-			p.render(w, v)
-			return
-		}
-		p.render(w, p.failure(r, err, view{}))
+		p.site.Fail(w, r, err)
 		return
 	}
-	v.Title, v.Page, v.FeeMerchant = "Fees of "+info.Merchant.Name, "fees", info.Merchant
+	v.Title, v.Merchant = "Fees of "+info.Merchant.Name, info.Merchant
 	for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
 		f := feeForm{Book: b}
 		for _, t := range info.Fees[b] {
 			f.Current = append(f.Current, payment.DescribeFeeTier(t))
-			in := feeInput{From: strconv.FormatInt(int64(t.MinAmount), 10), Percent: percentText(t.PercentBps), Flat: strconv.FormatInt(int64(t.Flat), 10)}
+			in := feeInput{From: rupeesText(t.MinAmount), Percent: percentText(t.PercentBps), Flat: rupeesText(t.Flat)}
 			if t.MaxAmount != 0 {
-				in.To = strconv.FormatInt(int64(t.MaxAmount), 10)
+				in.To = rupeesText(t.MaxAmount)
 			}
 			f.Rows = append(f.Rows, in)
 		}
@@ -66,12 +67,12 @@ func (p *Pages) fees(w http.ResponseWriter, r *http.Request, _ string, _ store.O
 		for len(f.Rows) < payment.MaxFeeTiers {
 			f.Rows = append(f.Rows, feeInput{})
 		}
-		v.FeeForms = append(v.FeeForms, f)
+		v.Forms = append(v.Forms, f)
 	}
-	p.render(w, v)
+	p.site.Pages.Render(w, r, "fees", &v)
 }
 
-func (p *Pages) setFees(w http.ResponseWriter, r *http.Request, id string, o store.Operator, v view) {
+func (p *Pages) setFees(w http.ResponseWriter, r *http.Request, s session) {
 	book := ledger.Book(r.PostFormValue("book"))
 	rows := make([]feeInput, payment.MaxFeeTiers)
 	for i := range rows {
@@ -79,22 +80,27 @@ func (p *Pages) setFees(w http.ResponseWriter, r *http.Request, id string, o sto
 		rows[i] = feeInput{From: strings.TrimSpace(r.PostFormValue("from" + n)), To: strings.TrimSpace(r.PostFormValue("to" + n)),
 			Percent: strings.TrimSpace(r.PostFormValue("percent" + n)), Flat: strings.TrimSpace(r.PostFormValue("flat" + n))}
 	}
+	v := feesView{Frame: frame("Fees", s, navMerchants)}
 	tiers, err := parseTiers(rows)
 	var m store.Merchant
 	if err == nil {
-		m, err = p.svc.SetFeeSchedule(r.Context(), identity.ConsoleOperator(o), r.PathValue("idx"), book, tiers)
+		m, err = p.svc.SetFeeSchedule(r.Context(), identity.ConsoleOperator(s.User), r.PathValue("idx"), book, tiers)
 	}
 	if err != nil {
+		if !p.explain(w, r, err, &v.Frame) {
+			return
+		}
 		v.FeeBook, v.FeeRows = book, rows
-		p.failed(w, r, id, o, err, v, p.fees)
+		p.feePage(w, r, v)
 		return
 	}
 	v.Notice = "The " + string(book) + " fee schedule of " + m.Name + " is now: " + payment.DescribeFees(tiers) + "."
-	p.fees(w, r, id, o, v)
+	p.feePage(w, r, v)
 }
 
 // parseTiers reads the form's rows, skipping blank ones: amounts in
-// whole paisa, an empty "to" for no upper limit, the rate in percent.
+// rupees (money.ParseRupees), an empty "to" for no upper limit, the rate
+// in percent.
 func parseTiers(rows []feeInput) ([]store.FeeTier, error) {
 	var tiers []store.FeeTier
 	for _, in := range rows {
@@ -102,21 +108,21 @@ func parseTiers(rows []feeInput) ([]store.FeeTier, error) {
 			continue
 		}
 		tier := len(tiers) + 1
-		bad := func(msg string) error { return fault.FieldError("tiers", "Tier "+strconv.Itoa(tier)+": "+msg) }
+		bad := func(msg string) error { return fault.FieldError("tiers", "Tier "+strconv.Itoa(tier)+msg) }
 		var t store.FeeTier
-		var ok bool
-		if t.MinAmount, ok = paisa(in.From, false); !ok {
-			return nil, bad("enter where it starts in paisa, a whole number.")
+		var err error
+		if t.MinAmount, err = money.ParseRupees(in.From); err != nil {
+			return nil, bad(", from: " + err.Error())
 		}
-		if t.MaxAmount, ok = paisa(in.To, true); !ok {
-			return nil, bad("enter where it ends in paisa, a whole number, or leave it empty for no upper limit.")
+		if t.MaxAmount, err = rupeesOrZero(in.To); err != nil {
+			return nil, bad(", to: " + err.Error() + " Leave it empty for no upper limit.")
 		}
-		if t.Flat, ok = paisa(in.Flat, true); !ok {
-			return nil, bad("enter the flat fee in paisa, a whole number.")
+		if t.Flat, err = rupeesOrZero(in.Flat); err != nil {
+			return nil, bad(", flat fee: " + err.Error())
 		}
 		if in.Percent != "" {
 			if !percentRE.MatchString(in.Percent) {
-				return nil, bad("enter the percentage as a number with at most two decimals, such as 2.5.")
+				return nil, bad(": enter the percentage as a number with at most two decimals, such as 2.5.")
 			}
 			whole, frac, _ := strings.Cut(in.Percent+".", ".")
 			frac = (strings.TrimSuffix(frac, ".") + "00")[:2]
@@ -129,20 +135,17 @@ func parseTiers(rows []feeInput) ([]store.FeeTier, error) {
 	return tiers, nil
 }
 
-// paisa reads a whole, non-negative number of paisa; empty is 0 when
-// allowed.
-func paisa(s string, emptyOK bool) (money.Paisa, bool) {
+// rupeesOrZero reads an amount in rupees where empty means none.
+func rupeesOrZero(s string) (money.Paisa, error) {
 	if s == "" {
-		return 0, emptyOK
+		return 0, nil
 	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return money.Paisa(n), err == nil
+	return money.ParseRupees(s)
 }
+
+// rupeesText writes an amount as the form takes it: rupees with Nepali
+// grouping and no "Rs", e.g. "1,500.50".
+func rupeesText(p money.Paisa) string { return strings.TrimPrefix(p.String(), "Rs ") }
 
 // percentText writes basis points as the form takes them: 300 is "3",
 // 150 "1.5", 25 "0.25".
