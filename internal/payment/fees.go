@@ -36,7 +36,7 @@ func (s *Service) checkFeeTiers(tiers []store.FeeTier) error {
 	case len(tiers) > MaxFeeTiers:
 		return bad("A schedule has at most %d tiers.", MaxFeeTiers)
 	case tiers[0].MinAmount > s.cfg.MinAmount:
-		return bad("The first tier must start at or below the minimum payment, %s (%d paisa).", s.cfg.MinAmount, int64(s.cfg.MinAmount))
+		return bad("The first tier must start at or below the minimum payment, %s.", s.cfg.MinAmount)
 	}
 	for i, t := range tiers {
 		row := i + 1
@@ -44,19 +44,19 @@ func (s *Service) checkFeeTiers(tiers []store.FeeTier) error {
 		case t.MinAmount < 0 || t.MaxAmount < 0 || t.Flat < 0 || t.PercentBps < 0:
 			return bad("Tier %d: amounts and rates cannot be negative.", row)
 		case t.MinAmount > money.Max || t.MaxAmount > money.Max:
-			return bad("Tier %d: amounts cannot exceed %d paisa.", row, int64(money.Max))
+			return bad("Tier %d: amounts cannot exceed %s.", row, money.Max)
 		case t.PercentBps > 10000:
 			return bad("Tier %d: the percentage cannot exceed 100%%.", row)
 		case t.Flat > maxFlatFee:
 			return bad("Tier %d: the flat fee cannot exceed %s.", row, maxFlatFee)
 		case t.MaxAmount != 0 && t.MaxAmount < t.MinAmount:
-			return bad("Tier %d: it ends (%d paisa) before it starts (%d paisa).", row, int64(t.MaxAmount), int64(t.MinAmount))
+			return bad("Tier %d: it ends (%s) before it starts (%s).", row, t.MaxAmount, t.MinAmount)
 		case t.MaxAmount == 0 && i != len(tiers)-1:
 			return bad("Tier %d: only the last tier may have no upper limit.", row)
 		case t.MaxAmount != 0 && i == len(tiers)-1:
 			return bad("Tier %d: the last tier must have no upper limit, so that every amount has a fee.", row)
 		case i > 0 && t.MinAmount != tiers[i-1].MaxAmount+1:
-			return bad("Tier %d must start at %d paisa, one paisa after tier %d ends.", row, int64(tiers[i-1].MaxAmount+1), i)
+			return bad("Tier %d must start at %s, one paisa after tier %d ends.", row, tiers[i-1].MaxAmount+1, i)
 		}
 	}
 	return nil

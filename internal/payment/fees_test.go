@@ -35,16 +35,16 @@ func TestSetFeeScheduleRules(t *testing.T) {
 	}{
 		{"none", nil, "Give at least one tier."},
 		{"too many", seven, "A schedule has at most 6 tiers."},
-		{"starts above the minimum", []store.FeeTier{tier(1001, 0, 300, 0)}, "The first tier must start at or below the minimum payment, Rs 10.00 (1000 paisa)."},
+		{"starts above the minimum", []store.FeeTier{tier(1001, 0, 300, 0)}, "The first tier must start at or below the minimum payment, Rs 10.00."},
 		{"negative flat", []store.FeeTier{tier(1000, 0, 300, -1)}, "Tier 1: amounts and rates cannot be negative."},
 		{"over 100%", []store.FeeTier{tier(1000, 0, 10001, 0)}, "Tier 1: the percentage cannot exceed 100%."},
 		{"flat too big", []store.FeeTier{tier(1000, 0, 0, 1_000_001)}, "Tier 1: the flat fee cannot exceed Rs 10,000.00."},
-		{"huge amount", []store.FeeTier{tier(1000, money.Max+1, 0, 0), tier(money.Max+2, 0, 0, 0)}, "Tier 1: amounts cannot exceed 10000000000000 paisa."},
-		{"ends before it starts", []store.FeeTier{tier(1000, 900, 0, 0), tier(901, 0, 0, 0)}, "Tier 1: it ends (900 paisa) before it starts (1000 paisa)."},
+		{"huge amount", []store.FeeTier{tier(1000, money.Max+1, 0, 0), tier(money.Max+2, 0, 0, 0)}, "Tier 1: amounts cannot exceed Rs 1,00,00,00,00,000.00."},
+		{"ends before it starts", []store.FeeTier{tier(1000, 900, 0, 0), tier(901, 0, 0, 0)}, "Tier 1: it ends (Rs 9.00) before it starts (Rs 10.00)."},
 		{"open tier first", []store.FeeTier{tier(1000, 0, 0, 0), tier(5001, 0, 0, 0)}, "Tier 1: only the last tier may have no upper limit."},
 		{"bounded last tier", []store.FeeTier{tier(1000, 5000, 0, 0)}, "Tier 1: the last tier must have no upper limit, so that every amount has a fee."},
-		{"gap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(5002, 0, 0, 0)}, "Tier 2 must start at 5001 paisa, one paisa after tier 1 ends."},
-		{"overlap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(4000, 0, 0, 0)}, "Tier 2 must start at 5001 paisa, one paisa after tier 1 ends."},
+		{"gap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(5002, 0, 0, 0)}, "Tier 2 must start at Rs 50.01, one paisa after tier 1 ends."},
+		{"overlap", []store.FeeTier{tier(1000, 5000, 0, 0), tier(4000, 0, 0, 0)}, "Tier 2 must start at Rs 50.01, one paisa after tier 1 ends."},
 	} {
 		_, err := f.svc.SetFeeSchedule(f.ctx, identity.ConsoleOperator(op), idx, ledger.Test, c.tiers)
 		wantField(t, err, "tiers", c.msg)
