@@ -126,6 +126,10 @@ var azWalletRoutes = []azRoute{
 		anon: azHandled, merchantA: azHandled, merchantB: azHandled, consumer: azRefused, operator: azHandled},
 	{method: "GET", path: "/me/",
 		anon: azToMeLogin, merchantA: azToMeLogin, merchantB: azToMeLogin, consumer: azPage, operator: azToMeLogin},
+	{method: "GET", path: "/me/payments/",
+		anon: azToMeLogin, merchantA: azToMeLogin, merchantB: azToMeLogin, consumer: azPage, operator: azToMeLogin},
+	{method: "GET", path: "/me/notices/",
+		anon: azToMeLogin, merchantA: azToMeLogin, merchantB: azToMeLogin, consumer: azPage, operator: azToMeLogin},
 	// The MPIN reset works signed out (the locked-out path) and signed in.
 	{method: "GET", path: "/me/reset/",
 		anon: azPage, merchantA: azPage, merchantB: azPage, consumer: azPage, operator: azPage},

@@ -44,14 +44,15 @@ func TestBrowserFeesAndChart(t *testing.T) {
 	step(t, ctx, "open the fee page", chromedp.Navigate(s.URL+"/admin/merchants/?q=chart"), chromedp.WaitVisible(chromedp.CSS("#results a[id^=fees-]")),
 		chromedp.Click(chromedp.CSS("#results a[id^=fees-]")), chromedp.WaitVisible(chromedp.CSS("#test-percent0")))
 	// The error paragraph is found by class: chromedp v0.23 never matched "#error" here.
-	step(t, ctx, "a wrong schedule", chromedp.SetValue(chromedp.CSS("#test-to0"), "5000"), chromedp.Click(chromedp.CSS("#save-test")),
+	step(t, ctx, "a wrong schedule", chromedp.SetValue(chromedp.CSS("#test-to0"), "50"), chromedp.Click(chromedp.CSS("#save-test")),
 		chromedp.WaitVisible(chromedp.CSS("main > p.error")))
 	if msg := journeyText(t, ctx, "main > p.error"); msg != "Tier 1: the last tier must have no upper limit, so that every amount has a fee." {
 		t.Fatalf("error shown: %q", msg)
 	}
 	browsertest.Screenshot(t, ctx, "fees-2-console-refused")
-	step(t, ctx, "a good schedule", chromedp.SetValue(chromedp.CSS("#test-to0"), "2000"), chromedp.SetValue(chromedp.CSS("#test-percent0"), "0"),
-		chromedp.SetValue(chromedp.CSS("#test-flat0"), "50"), chromedp.SetValue(chromedp.CSS("#test-from1"), "2001"),
+	// Amounts are in rupees.
+	step(t, ctx, "a good schedule", chromedp.SetValue(chromedp.CSS("#test-to0"), "20"), chromedp.SetValue(chromedp.CSS("#test-percent0"), "0"),
+		chromedp.SetValue(chromedp.CSS("#test-flat0"), "0.50"), chromedp.SetValue(chromedp.CSS("#test-from1"), "20.01"),
 		chromedp.SetValue(chromedp.CSS("#test-percent1"), "2.25"), chromedp.Click(chromedp.CSS("#save-test")), chromedp.WaitVisible(chromedp.CSS("#notice")))
 	wantText(t, ctx, "#notice", "Rs 10.00 to Rs 20.00: 0.00% + Rs 0.50; Rs 20.01 and up: 2.25% + Rs 0.00")
 	browsertest.Screenshot(t, ctx, "fees-3-console-saved")

@@ -90,9 +90,11 @@ func TestFeeScheduleAndChart(t *testing.T) {
 		t.Fatalf("no fee link in the merchant search:\n%s", list.Body)
 	}
 	feesPath := "/admin/merchants/" + m[1] + "/fees/"
+	// The form shows and takes amounts in rupees.
 	wantPage(t, "fee page", op.get(t, feesPath), 200, "Fee schedules of Fee &lt;i&gt;Shop&lt;/i&gt;",
-		"<li>Rs 10.00 and up: 3.00% &#43; Rs 0.00</li>", `name="from0" id="test-from0"`, `value="1000"`, `name="percent0" id="test-percent0" aria-label="Tier 1 percent" inputmode="decimal" maxlength="6" value="3"`)
-	wantPage(t, "unknown merchant's fee page", op.get(t, "/admin/merchants/nosuchmerchant/fees/"), 404, "There is no such merchant.")
+		"<li>Rs 10.00 and up: 3.00% &#43; Rs 0.00</li>", `name="from0" id="test-from0" inputmode="decimal" maxlength="20" value="10.00"`,
+		`name="percent0" id="test-percent0" inputmode="decimal" maxlength="6" value="3"`, `<label class="visually-hidden" for="test-percent0">Tier 1 percent</label>`)
+	wantPage(t, "unknown merchant's fee page", op.get(t, "/admin/merchants/nosuchmerchant/fees/"), 404, "No such merchant.")
 
 	// Bad schedules are refused with a message, the typed rows kept and
 	// escaped, and nothing changed.
@@ -114,14 +116,14 @@ func TestFeeScheduleAndChart(t *testing.T) {
 		echo string
 	}{
 		{"nothing", form("test"), "Give at least one tier.", ""},
-		{"gap", form("test", [4]string{"0", "5000", "0", "100"}, [4]string{"5002", "", "1", "0"}), "Tier 2 must start at 5001 paisa, one paisa after tier 1 ends.", `value="5002"`},
+		{"gap", form("test", [4]string{"0", "50", "0", "1"}, [4]string{"50.02", "", "1", "0"}), "Tier 2 must start at Rs 50.01, one paisa after tier 1 ends.", `value="50.02"`},
 		{"script percent", form("test", [4]string{"0", "", "<script>alert(1)</script>", "0"}),
 			"Tier 1: enter the percentage as a number with at most two decimals, such as 2.5.", `value="&lt;script&gt;alert(1)&lt;/script&gt;"`},
-		{"rupees, not paisa", form("test", [4]string{"10.50", "", "1", "0"}), "Tier 1: enter where it starts in paisa, a whole number.", `value="10.50"`},
+		{"three decimals", form("test", [4]string{"10.505", "", "1", "0"}), "Tier 1, from: Enter at most two decimals: the smallest amount is 1 paisa, Rs 0.01.", `value="10.505"`},
 		{"over 100%", form("test", [4]string{"0", "", "100.01", "0"}), "Tier 1: the percentage cannot exceed 100%.", `value="100.01"`},
-		{"negative", form("test", [4]string{"0", "", "1", "-5"}), "Tier 1: enter the flat fee in paisa, a whole number.", `value="-5"`},
-		{"bounded last", form("test", [4]string{"0", "5000", "1", "0"}), "Tier 1: the last tier must have no upper limit, so that every amount has a fee.", ""},
-		{"huge", form("test", [4]string{"99999999999999999999", "", "1", "0"}), "Tier 1: enter where it starts in paisa, a whole number.", ""},
+		{"negative", form("test", [4]string{"0", "", "1", "-5"}), "Tier 1, flat fee: The amount cannot be negative.", `value="-5"`},
+		{"bounded last", form("test", [4]string{"0", "50", "1", "0"}), "Tier 1: the last tier must have no upper limit, so that every amount has a fee.", ""},
+		{"huge", form("test", [4]string{"99999999999999999999", "", "1", "0"}), "Tier 1, from: The amount can be at most Rs 1,00,00,00,00,000.00.", ""},
 		{"bad book", form("gold", [4]string{"0", "", "1", "0"}), "Book must be test or live.", ""},
 	} {
 		p := op.post(t, feesPath, c.form)
@@ -136,9 +138,10 @@ func TestFeeScheduleAndChart(t *testing.T) {
 
 	// A good schedule: Rs 1 flat up to Rs 50, then 1.5% + 25 paisa. The
 	// empty fourth row is skipped.
-	p = op.post(t, feesPath, form("test", [4]string{"0", "5000", "", "100"}, [4]string{" 5001 ", "", "1.5", "25"}, [4]string{}))
+	p = op.post(t, feesPath, form("test", [4]string{"0", "50", "", "1"}, [4]string{" 50.01 ", "", "1.5", "0.25"}, [4]string{}))
 	wantPage(t, "good schedule", p, 200, "The test fee schedule of Fee &lt;i&gt;Shop&lt;/i&gt; is now: Rs 0.00 to Rs 50.00: 0.00% &#43; Rs 1.00; Rs 50.01 and up: 1.50% &#43; Rs 0.25.",
-		`id="test-percent1" aria-label="Tier 2 percent" inputmode="decimal" maxlength="6" value="1.5"`)
+		`id="test-percent1" inputmode="decimal" maxlength="6" value="1.5"`, `id="test-from1" inputmode="decimal" maxlength="20" value="50.01"`,
+		`id="test-flat1" inputmode="decimal" maxlength="12" value="0.25"`)
 	got := feesShown(merchant.get(t, "/dashboard/").Body)
 	if got["test"] != "test book Rs 0.00 to Rs 50.00 0.00% + Rs 1.00 Rs 50.01 and up 1.50% + Rs 0.25" || got["live"] != "live book Rs 10.00 and up 3.00% + Rs 0.00" {
 		t.Fatalf("fees after the change: %q", got)
@@ -148,7 +151,9 @@ func TestFeeScheduleAndChart(t *testing.T) {
 			t.Errorf("fee on %d = %d, want %d", c.amount, fee, c.fee)
 		}
 	}
-	wantPage(t, "audit log", op.get(t, "/admin/audit/"), 200, "<td>fees.set</td><td>"+m[1]+"</td>",
+	audit := op.get(t, "/admin/audit/")
+	audit.Body = plainCells(audit.Body)
+	wantPage(t, "audit log", audit, 200, "<td>fees.set</td><td>"+m[1]+"</td>",
 		"test book: Rs 0.00 to Rs 50.00: 0.00% &#43; Rs 1.00; Rs 50.01 and up: 1.50% &#43; Rs 0.25 (was Rs 10.00 and up: 3.00% &#43; Rs 0.00)")
 
 	// Merchants cannot reach the fee form.

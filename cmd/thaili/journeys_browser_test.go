@@ -104,7 +104,7 @@ func browserOperator(t *testing.T, s *testServer, shot string) context.Context {
 	step(t, ctx, "operator login form", chromedp.Navigate(s.URL+"/admin/"), chromedp.WaitVisible(chromedp.CSS("#email")))
 	step(t, ctx, "operator login", chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#ledger-ok")))
-	wantText(t, ctx, "#logout", email)
+	wantText(t, ctx, "header .user", email)
 	browsertest.Screenshot(t, ctx, shot+"-console")
 	return ctx
 }
@@ -374,13 +374,13 @@ func TestBrowserJourneyConsumer(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "journey-consumer-2-wallet")
 
-	// The operator tops the new wallet up by Rs 500.
+	// The operator tops the new wallet up by Rs 500, typed in rupees.
 	op := browserOperator(t, s, "journey-consumer-3")
 	wallet := byID("wallet-" + mobile)
 	step(t, op, "wallets", chromedp.Navigate(s.URL+"/admin/consumers/"), chromedp.WaitVisible(chromedp.CSS("#q")), forget("#results"),
 		chromedp.SendKeys(chromedp.CSS("#q"), mobile), chromedp.Click(chromedp.CSS("#search")), chromedp.WaitVisible(chromedp.CSS(wallet)))
 	wantText(t, op, wallet, "Sita Sharma")
-	step(t, op, "top up", chromedp.SendKeys(chromedp.CSS(byID("amount-"+mobile)), "50000"),
+	step(t, op, "top up", chromedp.SendKeys(chromedp.CSS(byID("amount-"+mobile)), "500"),
 		chromedp.SetValue(chromedp.CSS(wallet+` select[name=book]`), "test"),
 		chromedp.Click(chromedp.CSS(wallet+` form[action="/admin/consumers/topup"] button`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
 	wantText(t, op, "#notice", "Credited Rs 500.00 to "+mobile)

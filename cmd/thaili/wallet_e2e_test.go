@@ -44,7 +44,7 @@ func TestWalletPages(t *testing.T) {
 	// The wallet: balance 0, the name escaped, no notices, and no code:
 	// a web session is not the phone.
 	p = b.get(t, "/me/")
-	wantPage(t, "wallet", p, 200, "&lt;b&gt;Sita&lt;/b&gt;", `<td class="balance-test">Rs 0.00</td>`, "No payments yet.", "Nothing to report.")
+	wantPage(t, "wallet", p, 200, "&lt;b&gt;Sita&lt;/b&gt;", `<p class="stat balance-test">Rs 0.00</p>`, "No payments yet.", "Nothing to report.")
 	if strings.Contains(p.Body, "<b>Sita</b>") {
 		t.Fatal("the name is not escaped")
 	}
@@ -59,7 +59,7 @@ func TestWalletPages(t *testing.T) {
 
 	// An operator top-up shows.
 	s.cliOK(t, "consumer", "topup", "--mobile", mobile, "--amount", "50000")
-	wantPage(t, "after topup", b.get(t, "/me/"), 200, `<td class="balance-test">Rs 500.00</td>`)
+	wantPage(t, "after topup", b.get(t, "/me/"), 200, `<p class="stat balance-test">Rs 500.00</p>`)
 
 	// Pay an ePayment with this wallet on the hosted page; then refund part.
 	hp := newPage(t, s)
@@ -74,15 +74,19 @@ func TestWalletPages(t *testing.T) {
 	if len(txn) != 22 {
 		t.Fatalf("lookup: %s", lookup.Raw)
 	}
-	wantPage(t, "history", b.get(t, "/me/"), 200, `<td class="balance-test">Rs 487.00</td>`, "<code>"+txn+"</code>", "Rs 13.00", "Completed")
+	wantPage(t, "balance after paying", b.get(t, "/me/"), 200, `<p class="stat balance-test">Rs 487.00</p>`, "Rs 13.00", "Completed")
+	wantPage(t, "history", b.get(t, "/me/payments/"), 200, `<code class="idx">`+txn+"</code>", "Rs 13.00", "Completed")
 	if r := s.do(t, "POST", "/api/v2/epayment/merchant-transaction/"+txn+"/refund/", testSK, `{"amount": 300}`); r.Status != 200 {
 		t.Fatalf("partial refund: %s", r.Raw)
 	}
-	wantPage(t, "history with refund", b.get(t, "/me/"), 200, `<td class="balance-test">Rs 490.00</td>`, "Rs 3.00", "Partially refunded")
+	wantPage(t, "balance after the refund", b.get(t, "/me/"), 200, `<p class="stat balance-test">Rs 490.00</p>`, "Partially refunded")
+	wantPage(t, "history with refund", b.get(t, "/me/payments/"), 200, `<td data-label="Refunded" class="num">Rs 3.00</td>`, "Partially refunded")
 
 	// Log out: the wallet is gone.
 	wantRedirect(t, "logout", b.post(t, "/me/logout/", url.Values{}), "/me/login/")
-	wantRedirect(t, "wallet after logout", b.get(t, "/me/"), "/me/login/")
+	for _, path := range []string{"/me/", "/me/payments/", "/me/notices/"} {
+		wantRedirect(t, path+" after logout", b.get(t, path), "/me/login/")
+	}
 
 	// Nobody else sees this wallet: anonymous, a merchant, another consumer.
 	wantRedirect(t, "anonymous", newMerchantBrowser(t, s).get(t, "/me/"), "/me/login/")
@@ -93,13 +97,16 @@ func TestWalletPages(t *testing.T) {
 	other := newMerchantBrowser(t, s)
 	wantPage(t, "other login form", other.get(t, "/me/login/"), 200, `action="/me/login/"`)
 	wantRedirect(t, "other login", other.post(t, "/me/login/", url.Values{"mobile": {"9812345671"}, "mpin": {"1234"}}), "/me/")
-	p = other.get(t, "/me/")
-	wantPage(t, "other wallet", p, 200, "Hari", "No payments yet.", "Nothing to report.")
-	for _, leak := range []string{mobile, "Sita", txn, code} {
-		if strings.Contains(p.Body, leak) {
-			t.Fatalf("another wallet shows %q", leak)
+	for _, path := range []string{"/me/", "/me/payments/", "/me/notices/"} {
+		p = other.get(t, path)
+		wantPage(t, "other wallet "+path, p, 200, "Hari")
+		for _, leak := range []string{mobile, "Sita", txn, code} {
+			if strings.Contains(p.Body, leak) {
+				t.Fatalf("another wallet's %s shows %q", path, leak)
+			}
 		}
 	}
+	wantPage(t, "other wallet", other.get(t, "/me/"), 200, "No payments yet.", "Nothing to report.")
 
 	// The lock: a session opened before, then three wrong MPINs.
 	kept := newMerchantBrowser(t, s)
@@ -108,8 +115,9 @@ func TestWalletPages(t *testing.T) {
 	b.get(t, "/me/login/")
 	wantPage(t, "wrong MPIN 1", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 400, "Tries remaining: 2")
 	wantPage(t, "wrong MPIN 2", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 400, "Tries remaining: 1")
-	wantPage(t, "wrong MPIN 3", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 429, "locked", "Try again in 30 minutes")
-	wantPage(t, "right MPIN, locked", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), 429, "locked")
+	// A locked wallet is 400 with its message, as the API answers it.
+	wantPage(t, "wrong MPIN 3", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"0000"}}), 400, "locked", "Try again in 30 minutes")
+	wantPage(t, "right MPIN, locked", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), 400, "locked")
 	// The owner is told, on the wallet page, that and why it was locked.
 	wantPage(t, "locked wallet", kept.get(t, "/me/"), 200, `id="locked"`, "locked for payments after wrong MPINs until",
 		"Your wallet was locked after 3 wrong MPINs in a row, the last one on the wallet log-in from 127.0.0.1")
@@ -126,6 +134,12 @@ func TestWalletPages(t *testing.T) {
 	}
 	if strings.Contains(p.Body, reset) {
 		t.Fatal("the wallet page shows the reset code")
+	}
+	// The notices page keeps all of them, the lock among them.
+	p = kept.get(t, "/me/notices/")
+	wantPage(t, "notices", p, 200, "Your MPIN was changed on", "Your wallet was locked after 3 wrong MPINs in a row")
+	if strings.Contains(p.Body, reset) || strings.Contains(p.Body, code) {
+		t.Fatal("the notices page shows a code")
 	}
 	wantPage(t, "old MPIN", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {mpin}}), 400, "Tries remaining: 2")
 	wantRedirect(t, "new MPIN", b.post(t, "/me/login/", url.Values{"mobile": {mobile}, "mpin": {"1357"}}), "/me/")
