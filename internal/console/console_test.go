@@ -282,7 +282,7 @@ func TestPagesRender(t *testing.T) {
 		t.Error("the wallets page speaks of paisa")
 	}
 	wantBody(t, "audit", do(h, "GET", "/admin/audit/", nil, opsCookie), 200, nav("/admin/audit/"),
-		`<td data-label="At">2026-03-01 11:45:30</td><td data-label="Operator">ops@thaili.example</td><td data-label="Action">wallet.topup</td>`)
+		`<td data-label="At" class="when">2026-03-01 11:45:30</td><td data-label="Operator">ops@thaili.example</td><td data-label="Action">wallet.topup</td>`)
 	w = do(h, "GET", "/admin/kyc/m1/documents/5", nil, opsCookie)
 	if w.Code != 200 || w.Body.String() != "\x89PNG" || w.Header().Get("Content-Disposition") != `attachment; filename="kyc-m1-5.png"` {
 		t.Errorf("document: %d %q %q", w.Code, w.Body, w.Header().Get("Content-Disposition"))
