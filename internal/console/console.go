@@ -104,12 +104,16 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{svc: o.Service, id: o.Identity, site: &site.Site[store.Operator]{
+	p := &Pages{svc: o.Service, id: o.Identity}
+	// The site asks identity through p at each request, so that pages
+	// can be built (and their routes registered) without a service.
+	p.site = &site.Site[store.Operator]{
 		Name: "console", SessionCookie: SessionCookie, PreCookie: preCookie,
 		CookiePath: cookiePath, SameSite: http.SameSiteStrictMode, Secure: site.SecureURL(o.PublicURL),
-		SessionPurpose: sessionPurpose, PrePurpose: prePurpose, Token: o.Identity.CSRFToken,
-		Lookup: o.Identity.SessionOperator, LoginPath: "/admin/login/", Pages: rd, Log: log,
-	}}, nil
+		SessionPurpose: sessionPurpose, PrePurpose: prePurpose, Token: func(s string) string { return p.id.CSRFToken(s) },
+		Lookup: func(ctx context.Context, id string) (store.Operator, error) { return p.id.SessionOperator(ctx, id) }, LoginPath: "/admin/login/", Pages: rd, Log: log,
+	}
+	return p, nil
 }
 
 // LoginForm serves GET /admin/login/{$}.

@@ -91,12 +91,16 @@ func New(o Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{svc: o.Service, id: o.Identity, site: &site.Site[store.Consumer]{
+	p := &Pages{svc: o.Service, id: o.Identity}
+	// The site asks identity through p at each request, so that pages
+	// can be built (and their routes registered) without a service.
+	p.site = &site.Site[store.Consumer]{
 		Name: "wallet", SessionCookie: SessionCookie, PreCookie: preCookie,
 		CookiePath: "/", SameSite: http.SameSiteLaxMode, Secure: site.SecureURL(o.PublicURL),
-		SessionPurpose: sessionPurpose, PrePurpose: prePurpose, Token: o.Identity.CSRFToken,
-		Lookup: o.Identity.SessionConsumer, LoginPath: "/me/login/", Pages: rd, Log: log,
-	}}, nil
+		SessionPurpose: sessionPurpose, PrePurpose: prePurpose, Token: func(s string) string { return p.id.CSRFToken(s) },
+		Lookup: func(ctx context.Context, id string) (store.Consumer, error) { return p.id.SessionConsumer(ctx, id) }, LoginPath: "/me/login/", Pages: rd, Log: log,
+	}
+	return p, nil
 }
 
 // SignUpForm serves GET /join/{$}.
