@@ -110,8 +110,10 @@ func New(o Options) (*Pages, error) {
 	p.site = &site.Site[store.Operator]{
 		Name: "console", SessionCookie: SessionCookie, PreCookie: preCookie,
 		CookiePath: cookiePath, SameSite: http.SameSiteStrictMode, Secure: site.SecureURL(o.PublicURL),
-		SessionPurpose: sessionPurpose, PrePurpose: prePurpose, Token: func(s string) string { return p.id.CSRFToken(s) },
-		Lookup: func(ctx context.Context, id string) (store.Operator, error) { return p.id.SessionOperator(ctx, id) }, LoginPath: "/admin/login/", Pages: rd, Log: log,
+		SessionPurpose: sessionPurpose, PrePurpose: prePurpose,
+		Token:     func(s string) string { return p.id.CSRFToken(s) },
+		Lookup:    func(ctx context.Context, id string) (store.Operator, error) { return p.id.SessionOperator(ctx, id) },
+		LoginPath: "/admin/login/", Pages: rd, Log: log,
 	}
 	return p, nil
 }

@@ -97,8 +97,10 @@ func New(o Options) (*Pages, error) {
 	p.site = &site.Site[store.Consumer]{
 		Name: "wallet", SessionCookie: SessionCookie, PreCookie: preCookie,
 		CookiePath: "/", SameSite: http.SameSiteLaxMode, Secure: site.SecureURL(o.PublicURL),
-		SessionPurpose: sessionPurpose, PrePurpose: prePurpose, Token: func(s string) string { return p.id.CSRFToken(s) },
-		Lookup: func(ctx context.Context, id string) (store.Consumer, error) { return p.id.SessionConsumer(ctx, id) }, LoginPath: "/me/login/", Pages: rd, Log: log,
+		SessionPurpose: sessionPurpose, PrePurpose: prePurpose,
+		Token:     func(s string) string { return p.id.CSRFToken(s) },
+		Lookup:    func(ctx context.Context, id string) (store.Consumer, error) { return p.id.SessionConsumer(ctx, id) },
+		LoginPath: "/me/login/", Pages: rd, Log: log,
 	}
 	return p, nil
 }
