@@ -111,7 +111,11 @@ func TestBrowserWalletAndConsolePages(t *testing.T) {
 	browsertest.Check(t, op, "console-fees")
 
 	step(t, op, "wallets", chromedp.Click(chromedp.CSS(`nav.side a[href="/admin/consumers/"]`)), chromedp.WaitVisible(chromedp.CSS("#q")),
-		chromedp.SendKeys(chromedp.CSS("#q"), "981239"), chromedp.Click(chromedp.CSS("#search")), chromedp.WaitVisible(chromedp.CSS(byID("wallet-"+mobile))))
+		forget("#results"), chromedp.SendKeys(chromedp.CSS("#q"), "981239"), chromedp.Click(chromedp.CSS("#search")),
+		chromedp.WaitVisible(chromedp.CSS(byID("wallet-"+mobile))))
+	if n := journeyCount(t, op, "#results tr[id^=wallet-]"); n != 2 {
+		t.Fatalf("the search for 981239 shows %d wallets, want the 2 made here", n)
+	}
 	row := byID("wallet-" + mobile)
 	wantText(t, op, row, name, "locked for payments after wrong MPINs until")
 	step(t, op, "a top-up with three decimals", chromedp.SendKeys(chromedp.CSS(byID("amount-"+mobile)), "10.505"),
@@ -122,6 +126,9 @@ func TestBrowserWalletAndConsolePages(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(row+` select[name=book]`), "test"),
 		chromedp.Click(chromedp.CSS(row+` form[action="/admin/consumers/topup"] button`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
 	wantText(t, op, "#notice", "Credited Rs 1,500.50 to "+mobile+" (test book)")
+	if n := journeyCount(t, op, "#results tr[id^=wallet-]"); n != 2 {
+		t.Errorf("after the top-up the page shows %d wallets, want the search's 2", n)
+	}
 	wantText(t, op, row+" .balance-test", "Rs 12,33,053.40")
 	browsertest.Check(t, op, "console-wallets")
 	step(t, op, "audit log", chromedp.Click(chromedp.CSS(`nav.side a[href="/admin/audit/"]`)), chromedp.WaitVisible(chromedp.CSS("#audit")))
