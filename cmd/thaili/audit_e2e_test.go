@@ -167,9 +167,9 @@ func testCLIOperatorActionsAudited(t *testing.T, db string, env map[string]strin
 	log.newEntries(t, "consumer create", wantAudit{asha, "wallet.create", mobile, w[1] + `, Sita Rai`})
 
 	s.cliOK(t, "consumer", "topup", "--mobile", mobile, "--amount", "2500")
-	log.newEntries(t, "consumer topup", wantAudit{asha, "wallet.topup", mobile, `2500 paisa, test book; balance 2500 paisa`})
+	log.newEntries(t, "consumer topup", wantAudit{asha, "wallet.topup", mobile, `Rs 25\.00 \(2500 paisa\), test book; balance Rs 25\.00`})
 	s.cliOK(t, "consumer", "topup", "--mobile", mobile, "--amount", "700", "--book", "live")
-	log.newEntries(t, "consumer topup --book live", wantAudit{asha, "wallet.topup", mobile, `700 paisa, live book; balance 700 paisa`})
+	log.newEntries(t, "consumer topup --book live", wantAudit{asha, "wallet.topup", mobile, `Rs 7\.00 \(700 paisa\), live book; balance Rs 7\.00`})
 
 	s.cliOK(t, "consumer", "reset-mpin", "--mobile", mobile, "--mpin", "1357")
 	log.newEntries(t, "consumer reset-mpin", wantAudit{asha, "wallet.reset_mpin", mobile, `was locked: false, wrong MPINs: 0`})
@@ -194,8 +194,8 @@ func testCLIOperatorActionsAudited(t *testing.T, db string, env map[string]strin
 	delete(env, "LOGNAME")
 	s.cliOK(t, "consumer", "topup", "--mobile", mobile, "--amount", "1")
 	log.newEntries(t, "consumer topup as $LOGNAME, then as nobody",
-		wantAudit{"command line (ravi)", "wallet.topup", mobile, `1 paisa, test book; balance 2501 paisa`},
-		wantAudit{"command line", "wallet.topup", mobile, `1 paisa, test book; balance 2502 paisa`})
+		wantAudit{"command line (ravi)", "wallet.topup", mobile, `Rs 0\.01 \(1 paisa\), test book; balance Rs 25\.01`},
+		wantAudit{"command line", "wallet.topup", mobile, `Rs 0\.01 \(1 paisa\), test book; balance Rs 25\.02`})
 	env["USER"] = "asha"
 
 	// The first completed test payment issues live keys, kept sealed until
@@ -222,7 +222,7 @@ func testCLIOperatorActionsAudited(t *testing.T, db string, env map[string]strin
 	auditPage := op.get(t, "/admin/audit/")
 	auditPage.Body = plainCells(auditPage.Body)
 	wantPage(t, "audit page", auditPage, 200,
-		"<td>"+asha+"</td><td>wallet.topup</td><td>"+mobile+"</td><td>2500 paisa, test book; balance 2500 paisa</td>",
+		"<td>"+asha+"</td><td>wallet.topup</td><td>"+mobile+"</td><td>Rs 25.00 (2500 paisa), test book; balance Rs 25.00</td>",
 		"<td>"+asha+"</td><td>kyc.reject</td><td>"+idx+"</td>",
 		"<td>command line (ravi)</td><td>wallet.topup</td>",
 		"<td>"+asha+"</td><td>keys.reveal</td><td>"+idx+"</td>",

@@ -154,7 +154,7 @@ func TestConsoleJourney(t *testing.T) {
 	a := op.get(t, "/admin/audit/")
 	a.Body = plainCells(a.Body)
 	wantPage(t, "audit", a, 200, "login", "kyc.approve", idx, "kyc.reject", "&lt;b&gt;blurry&lt;/b&gt; documents", "wallet.topup", mobile,
-		"5000 paisa, test book", "wallet.unlock", opEmail)
+		"Rs 50.00 (5000 paisa), test book", "wallet.unlock", opEmail)
 	for _, action := range []string{"login", "kyc.approve", "kyc.reject", "wallet.topup", "wallet.unlock"} {
 		if n := strings.Count(a.Body, "<td>"+opEmail+"</td><td>"+action+"</td>"); n != 1 {
 			t.Fatalf("audit log has %d %s rows by the operator, want 1\n%s", n, action, a.Body)

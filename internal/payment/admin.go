@@ -115,7 +115,7 @@ func (s *Service) Topup(ctx context.Context, actor identity.Actor, mobile string
 		if bal, err = s.topup(ctx, tx, mobile, book, amount); err != nil {
 			return identity.AuditRecord{}, err
 		}
-		return identity.AuditRecord{Subject: mobile, Detail: fmt.Sprintf("%d paisa, %s book; balance %d paisa", amount, book, bal)}, nil
+		return identity.AuditRecord{Subject: mobile, Detail: fmt.Sprintf("%s (%d paisa), %s book; balance %s", amount, int64(amount), book, bal)}, nil
 	})
 	return bal, err
 }
