@@ -56,9 +56,15 @@ type WebhookDelivery struct {
 	NextAttemptAt  time.Time
 	LastStatusCode int
 	LastError      string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	LockedUntil    time.Time // a worker's lease; zero when unclaimed
+	// ResponseBody is the head of the last answer's body, valid UTF-8
+	// without NUL bytes (the webhook package decides how much and
+	// cleans it); ResponseTruncated says the body was longer. Both are
+	// empty when the last attempt got no answer.
+	ResponseBody      string
+	ResponseTruncated bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	LockedUntil       time.Time // a worker's lease; zero when unclaimed
 }
 
 // WebhookTx is the webhook part of Tx.
@@ -75,6 +81,10 @@ type WebhookTx interface {
 
 	CreateWebhookEvent(ctx context.Context, e *WebhookEvent) error
 	WebhookEvent(ctx context.Context, id int64) (WebhookEvent, error)
+	// WebhookEventTimes lists when the merchant's events of type typ
+	// created after since were created, oldest first, at most limit of
+	// them (both books).
+	WebhookEventTimes(ctx context.Context, merchantID int64, typ string, since time.Time, limit int) ([]time.Time, error)
 
 	CreateWebhookDelivery(ctx context.Context, d *WebhookDelivery) error
 	// WebhookDeliveries lists an endpoint's deliveries, newest first.
@@ -86,7 +96,7 @@ type WebhookTx interface {
 	// the same delivery while its lease runs.
 	ClaimWebhookDeliveries(ctx context.Context, now, until time.Time, limit int) ([]WebhookDelivery, error)
 	// FinishWebhookDelivery stores d's attempt, status, next attempt,
-	// last answer and UpdatedAt, clearing the lease, if the delivery is
+	// last answer (status, error, response body) and UpdatedAt, clearing the lease, if the delivery is
 	// still leased until heldUntil; otherwise (another worker took it
 	// over) ErrNotFound.
 	FinishWebhookDelivery(ctx context.Context, d *WebhookDelivery, heldUntil time.Time) error

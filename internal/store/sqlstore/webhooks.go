@@ -75,14 +75,27 @@ func (t *txn) WebhookEvent(ctx context.Context, id int64) (store.WebhookEvent, e
 	return e, nil
 }
 
+func (t *txn) WebhookEventTimes(ctx context.Context, merchantID int64, typ string, since time.Time, limit int) ([]time.Time, error) {
+	rows, err := t.query(ctx, `SELECT created_at FROM webhook_events
+		WHERE merchant_id = ? AND type = ? AND created_at > ? ORDER BY created_at, id LIMIT ?`, merchantID, typ, micros(since), limit)
+	out, err := collect(rows, err, func(row scanner) (time.Time, error) {
+		var us int64
+		err := row.Scan(&us)
+		return fromMicros(us), err
+	})
+	return out, t.d.MapErr(err)
+}
+
 const deliveryColumns = `id, idx, event_id, endpoint_id, attempt, status, next_attempt_at, last_status_code,
-	last_error, created_at, updated_at, locked_until`
+	last_error, response_body, response_truncated, created_at, updated_at, locked_until`
 
 func scanDelivery(row scanner) (store.WebhookDelivery, error) {
 	var d store.WebhookDelivery
 	var next, created, updated, locked int64
+	var truncated int
 	err := row.Scan(&d.ID, &d.Idx, &d.EventID, &d.EndpointID, &d.Attempt, &d.Status, &next, &d.LastStatusCode,
-		&d.LastError, &created, &updated, &locked)
+		&d.LastError, &d.ResponseBody, &truncated, &created, &updated, &locked)
+	d.ResponseTruncated = truncated != 0
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt, d.LockedUntil = fromMicros(next), fromMicros(created), fromMicros(updated), fromMicros(locked)
 	return d, noRows(err)
 }
@@ -93,9 +106,10 @@ func (t *txn) CreateWebhookDelivery(ctx context.Context, d *store.WebhookDeliver
 	}
 	var err error
 	d.ID, err = t.insert(ctx, `INSERT INTO webhook_deliveries (idx, event_id, endpoint_id, attempt, status, next_attempt_at,
-		last_status_code, last_error, created_at, updated_at, locked_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		last_status_code, last_error, response_body, response_truncated, created_at, updated_at, locked_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Idx, d.EventID, d.EndpointID, d.Attempt, d.Status, micros(d.NextAttemptAt), d.LastStatusCode, d.LastError,
-		micros(d.CreatedAt), micros(d.UpdatedAt), micros(d.LockedUntil))
+		d.ResponseBody, flag(d.ResponseTruncated), micros(d.CreatedAt), micros(d.UpdatedAt), micros(d.LockedUntil))
 	return err
 }
 
@@ -148,8 +162,10 @@ func deliveryBefore(a, b store.WebhookDelivery) bool {
 
 func (t *txn) FinishWebhookDelivery(ctx context.Context, d *store.WebhookDelivery, heldUntil time.Time) error {
 	err := t.execOne(ctx, `UPDATE webhook_deliveries SET attempt = ?, status = ?, next_attempt_at = ?, last_status_code = ?,
-		last_error = ?, updated_at = ?, locked_until = 0 WHERE id = ? AND locked_until = ?`,
-		d.Attempt, d.Status, micros(d.NextAttemptAt), d.LastStatusCode, d.LastError, micros(d.UpdatedAt), d.ID, micros(heldUntil))
+		last_error = ?, response_body = ?, response_truncated = ?, updated_at = ?, locked_until = 0
+		WHERE id = ? AND locked_until = ?`,
+		d.Attempt, d.Status, micros(d.NextAttemptAt), d.LastStatusCode, d.LastError, d.ResponseBody, flag(d.ResponseTruncated),
+		micros(d.UpdatedAt), d.ID, micros(heldUntil))
 	if err == nil {
 		d.LockedUntil = time.Time{}
 	}

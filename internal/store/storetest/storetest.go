@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DailyTotals", testDailyTotals},
 		{"Idempotency", testIdempotency},
 		{"Webhooks", testWebhooks},
+		{"WebhookEventTimes", testWebhookEventTimes},
 		{"Accounts", testAccounts},
 		{"LockKey", testLockKey},
 		{"Operators", testOperators},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -66,14 +68,40 @@ var upgradeSeed = []string{
 var upgradeCounts = map[string]int{"merchants": 2, "api_keys": 1, "fee_tiers": 1, "consumers": 2, "accounts": 4, "ledger_txns": 2,
 	"postings": 5, "payments": 1}
 
+// upgradeLater is realistic data for tables a later migration made,
+// written right after that migration (by its number) and then kept
+// through every migration after it, like upgradeSeed: a webhook endpoint
+// of the operator-made merchant with a failed delivery of a payment
+// event (migration 6), made before deliveries kept their answer's body
+// (migration 18).
+var upgradeLater = map[int]struct {
+	rows   []string
+	counts map[string]int
+}{
+	6: {rows: []string{
+		`INSERT INTO webhook_endpoints (idx, merchant_id, book, url, secret, events, created_at)
+			SELECT 'upgrade-ep-1', id, 'test', 'https://hooks.upgrade.example/in', 'sealed-secret', 'payment.completed,payment.failed', 1700000003000000
+			FROM merchants WHERE idx = 'upgrade-m-cli'`,
+		`INSERT INTO webhook_events (idx, merchant_id, book, type, payment_id, payload, created_at)
+			SELECT 'upgrade-ev-1', m.id, 'test', 'payment.completed', p.id, '{"id":"upgrade-ev-1","type":"payment.completed"}', 1700000003000000
+			FROM merchants m, payments p WHERE m.idx = 'upgrade-m-cli' AND p.idx = 'upgrade-p-1'`,
+		`INSERT INTO webhook_deliveries (idx, event_id, endpoint_id, attempt, status, next_attempt_at, last_status_code, last_error,
+			created_at, updated_at)
+			SELECT 'upgrade-d-1', e.id, ep.id, 2, 'pending', 1700000300000000, 503, 'HTTP 503', 1700000003000000, 1700000100000000
+			FROM webhook_events e, webhook_endpoints ep WHERE e.idx = 'upgrade-ev-1' AND ep.idx = 'upgrade-ep-1'`,
+	}, counts: map[string]int{"webhook_endpoints": 1, "webhook_events": 1, "webhook_deliveries": 1}},
+}
+
 // RunUpgrade is the upgrade test: a database at migration 1 holding
 // realistic rows is migrated one migration at a time, and after every
 // step each seeded row is still there and the books still balance
 // (checked with SQL that every schema understands); at the end the store
 // reads the old rows as this build expects them (migration 13 confirms
-// operator-made merchants and keeps web sign-ups unconfirmed), the
-// ledger check passes, and the store writes on top of them. versions are
-// this build's migrations in order.
+// operator-made merchants and keeps web sign-ups unconfirmed; a webhook
+// delivery made before migration 18 has no answer's body), the ledger
+// check passes, and the store writes on top of them. Rows of tables a
+// later migration made (upgradeLater) are written right after it.
+// versions are this build's migrations in order.
 func RunUpgrade(t *testing.T, s Upgradable, versions []int) {
 	ctx := context.Background()
 	if len(versions) == 0 || versions[0] != 1 {
@@ -87,12 +115,19 @@ func RunUpgrade(t *testing.T, s Upgradable, versions []int) {
 			t.Fatalf("seeding at migration 1: %v\n%s", err, q)
 		}
 	}
-	checkRaw(t, s.SQL(), "migration 1")
+	counts := maps.Clone(upgradeCounts)
+	checkRaw(t, s.SQL(), "migration 1", counts)
 	for _, v := range versions[1:] {
 		if n, err := s.MigrateTo(ctx, v); err != nil || n != 1 {
 			t.Fatalf("migrating to %d: applied %d, %v", v, n, err)
 		}
-		checkRaw(t, s.SQL(), fmt.Sprintf("migration %d", v))
+		for _, q := range upgradeLater[v].rows {
+			if _, err := s.SQL().ExecContext(ctx, q); err != nil {
+				t.Fatalf("seeding at migration %d: %v\n%s", v, err, q)
+			}
+		}
+		maps.Copy(counts, upgradeLater[v].counts)
+		checkRaw(t, s.SQL(), fmt.Sprintf("migration %d", v), counts)
 	}
 
 	// The store reads the old rows as this build expects them.
@@ -125,6 +160,36 @@ func RunUpgrade(t *testing.T, s Upgradable, versions []int) {
 		}
 		if p.State != store.Completed || p.Amount != 1000 || p.Kind != store.WalletPayment || p.Browser != "" || p.Version != 1 {
 			t.Errorf("payment after the upgrade: %+v", p)
+		}
+		ep, err := tx.WebhookEndpointByIdx(ctx, store.Scope{MerchantID: cli.ID, Book: ledger.Test}, "upgrade-ep-1")
+		if err != nil {
+			return err
+		}
+		if string(ep.Secret) != "sealed-secret" || !slices.Equal(ep.Events, []string{"payment.completed", "payment.failed"}) || !ep.DisabledAt.IsZero() {
+			t.Errorf("webhook endpoint after the upgrade: %+v", ep)
+		}
+		// A delivery made before migration 18 has no answer's body.
+		d, err := tx.WebhookDeliveryByIdx(ctx, "upgrade-d-1")
+		if err != nil {
+			return err
+		}
+		if d.Attempt != 2 || d.Status != store.DeliveryPending || d.LastStatusCode != 503 || d.LastError != "HTTP 503" ||
+			d.ResponseBody != "" || d.ResponseTruncated || !d.NextAttemptAt.Equal(time.UnixMicro(1700000300000000)) {
+			t.Errorf("webhook delivery after the upgrade: %+v", d)
+		}
+		ev, err := tx.WebhookEvent(ctx, d.EventID)
+		if err != nil {
+			return err
+		}
+		if ev.Idx != "upgrade-ev-1" || ev.PaymentID != p.ID || string(ev.Payload) != `{"id":"upgrade-ev-1","type":"payment.completed"}` {
+			t.Errorf("webhook event after the upgrade: %+v", ev)
+		}
+		times, err := tx.WebhookEventTimes(ctx, cli.ID, "payment.completed", time.UnixMicro(0), 10)
+		if err != nil {
+			return err
+		}
+		if len(times) != 1 || !times[0].Equal(time.UnixMicro(1700000003000000)) {
+			t.Errorf("webhook event times after the upgrade: %v", times)
 		}
 		return nil
 	})
@@ -164,13 +229,35 @@ func RunUpgrade(t *testing.T, s Upgradable, versions []int) {
 		return tx.AddAudit(ctx, &store.AuditEntry{Operator: "command line (upgrade)", Action: "wallet.topup", Subject: payer.Mobile, At: base})
 	})
 	checkLedger(t, s)
+
+	// The old delivery is claimed and answered, and keeps the answer.
+	due := time.UnixMicro(1700000300000000).UTC()
+	var claimed []store.WebhookDelivery
+	inTx(t, s, func(tx store.Tx) error {
+		var err error
+		claimed, err = tx.ClaimWebhookDeliveries(ctx, due, due.Add(time.Minute), 10)
+		if err != nil || len(claimed) != 1 {
+			return fmt.Errorf("claiming the old delivery: %d claimed, %v", len(claimed), err)
+		}
+		d := claimed[0]
+		d.Attempt, d.Status, d.LastStatusCode, d.LastError, d.ResponseBody, d.ResponseTruncated, d.UpdatedAt =
+			3, store.DeliverySucceeded, 200, "", "ok", true, due
+		return tx.FinishWebhookDelivery(ctx, &d, due.Add(time.Minute))
+	})
+	view(t, s, func(tx store.Tx) error {
+		d, err := tx.WebhookDeliveryByIdx(ctx, "upgrade-d-1")
+		if err == nil && (d.Status != store.DeliverySucceeded || d.ResponseBody != "ok" || !d.ResponseTruncated) {
+			t.Errorf("webhook delivery answered after the upgrade: %+v", d)
+		}
+		return err
+	})
 }
 
-// checkRaw checks the seeded rows and the books with SQL every schema
+// checkRaw checks the seeded rows (counts, by table) and the books with SQL every schema
 // version understands.
-func checkRaw(t *testing.T, db *sql.DB, when string) {
+func checkRaw(t *testing.T, db *sql.DB, when string, counts map[string]int) {
 	t.Helper()
-	for table, want := range upgradeCounts {
+	for table, want := range counts {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 			t.Fatalf("after %s: %v", when, err)

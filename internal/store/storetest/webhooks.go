@@ -97,10 +97,12 @@ func testWebhooks(t *testing.T, s store.Store) {
 
 	// Finishing needs the lease still held.
 	d1.Attempt, d1.Status, d1.LastStatusCode, d1.LastError, d1.UpdatedAt = 1, store.DeliverySucceeded, 200, "", lease
+	d1.ResponseBody = `{"received": true, "note": "नमस्ते ✓"}` // kept as sent, multi-byte text included
 	err = s.InTx(ctx, func(tx store.Tx) error { return tx.FinishWebhookDelivery(ctx, &d1, lease) })
 	wantErr(t, "FinishWebhookDelivery(lost lease)", err, store.ErrNotFound)
 	inTx(t, s, func(tx store.Tx) error { return tx.FinishWebhookDelivery(ctx, &d1, lease2) })
 	d2.Attempt, d2.NextAttemptAt, d2.LastStatusCode, d2.LastError, d2.UpdatedAt = 1, base.Add(time.Hour), 500, "HTTP 500", lease
+	d2.ResponseBody, d2.ResponseTruncated = "<html>Internal Server Error ...", true
 	inTx(t, s, func(tx store.Tx) error { return tx.FinishWebhookDelivery(ctx, &d2, lease2) })
 	same(t, "nothing due", len(claim(base.Add(30*time.Minute), base.Add(31*time.Minute))), 0)
 	view(t, s, func(tx store.Tx) error {
@@ -122,6 +124,21 @@ func testWebhooks(t *testing.T, s store.Store) {
 	got = claim(at, at.Add(time.Minute))
 	if len(got) != 2 || got[0].Idx != "d-2" || got[1].Idx != "d-1" || got[1].Status != store.DeliveryPending || got[1].Attempt != 1 {
 		t.Errorf("claimed after replay: %+v", got)
+	}
+	// A replay keeps the last answer until the next attempt replaces it;
+	// an attempt without an answer leaves no body.
+	if len(got) == 2 {
+		same(t, "the last answer after replay", [2]any{got[1].ResponseBody, got[1].ResponseTruncated}, [2]any{d1.ResponseBody, false})
+		same(t, "a truncated answer after replay", [2]any{got[0].ResponseBody, got[0].ResponseTruncated}, [2]any{d2.ResponseBody, true})
+		d2 = got[0]
+		held := d2.LockedUntil
+		d2.Attempt, d2.LastStatusCode, d2.LastError, d2.ResponseBody, d2.ResponseTruncated, d2.UpdatedAt = 2, 0, "timeout", "", false, at
+		inTx(t, s, func(tx store.Tx) error { return tx.FinishWebhookDelivery(ctx, &d2, held) })
+		view(t, s, func(tx store.Tx) error {
+			got, err := tx.WebhookDeliveryByIdx(ctx, "d-2")
+			same(t, "an attempt without an answer", got, d2)
+			return err
+		})
 	}
 
 	// Disabling hides the endpoint from the list, once.
@@ -186,4 +203,46 @@ func testWebhooks(t *testing.T, s store.Store) {
 		total += n
 	}
 	same(t, "claimed in all", total, 22) // the 20 new ones and d-1, d-2 leased till at+1m
+}
+
+// testWebhookEventTimes: the creation times of a merchant's events of one
+// type after an instant, in both books, oldest first and at most limit,
+// which is how test events are counted.
+func testWebhookEventTimes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m1, m2 := newMerchant(t, s, 1), newMerchant(t, s, 2)
+	events := []store.WebhookEvent{
+		{Idx: "t-old", MerchantID: m1.ID, Book: ledger.Test, Type: "webhook.test", CreatedAt: base.Add(-time.Second)},
+		{Idx: "t-live", MerchantID: m1.ID, Book: ledger.Live, Type: "webhook.test", CreatedAt: base.Add(3 * time.Second)},
+		{Idx: "t-1", MerchantID: m1.ID, Book: ledger.Test, Type: "webhook.test", CreatedAt: base},
+		{Idx: "t-2", MerchantID: m1.ID, Book: ledger.Test, Type: "webhook.test", CreatedAt: base.Add(5 * time.Second)},
+		{Idx: "p-1", MerchantID: m1.ID, Book: ledger.Test, Type: "payment.completed", PaymentID: 1, CreatedAt: base.Add(time.Second)},
+		{Idx: "o-1", MerchantID: m2.ID, Book: ledger.Test, Type: "webhook.test", CreatedAt: base.Add(time.Second)},
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		for i := range events {
+			events[i].Payload = []byte(`{}`)
+			if err := tx.CreateWebhookEvent(ctx, &events[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx store.Tx) error {
+		// t-old, made exactly at since, is not after it.
+		got, err := tx.WebhookEventTimes(ctx, m1.ID, "webhook.test", base.Add(-time.Second), 10)
+		if err != nil {
+			return err
+		}
+		same(t, "test events after base-1s", got, []time.Time{base, base.Add(3 * time.Second), base.Add(5 * time.Second)})
+		if got, err = tx.WebhookEventTimes(ctx, m1.ID, "webhook.test", base.Add(-time.Second), 2); err != nil {
+			return err
+		}
+		same(t, "the oldest two", got, []time.Time{base, base.Add(3 * time.Second)})
+		if got, err = tx.WebhookEventTimes(ctx, m2.ID, "payment.completed", base.Add(-time.Hour), 10); err != nil {
+			return err
+		}
+		same(t, "another merchant's payment events", len(got), 0)
+		return nil
+	})
 }
