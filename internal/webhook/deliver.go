@@ -11,9 +11,11 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/thaili/thaili/internal/store"
 )
@@ -28,7 +30,7 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 		var batch []store.WebhookDelivery
 		err := s.store.InTx(ctx, func(tx store.Tx) error {
 			var err error
-			batch, err = tx.ClaimWebhookDeliveries(ctx, now, now.Add(s.cfg.Timeout+50*time.Second), batchSize)
+			batch, err = tx.ClaimWebhookDeliveries(ctx, now, s.leaseUntil(now), batchSize)
 			return err
 		})
 		if err != nil {
@@ -40,7 +42,7 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = s.deliver(ctx, d)
+				_, errs[i] = s.deliver(ctx, d)
 			}()
 		}
 		wg.Wait()
@@ -54,8 +56,15 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 	}
 }
 
-// deliver makes one attempt at a claimed delivery.
-func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) error {
+// leaseUntil is when a delivery claimed at now may be claimed again:
+// long after its attempt must have ended.
+func (s *Service) leaseUntil(now time.Time) time.Time {
+	return now.Add(s.cfg.Timeout + 50*time.Second)
+}
+
+// deliver makes one attempt at a claimed delivery and returns it as
+// recorded.
+func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) (store.WebhookDelivery, error) {
 	held := d.LockedUntil
 	var ev store.WebhookEvent
 	var ep store.WebhookEndpoint
@@ -68,19 +77,21 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return d, err
 	}
-	code, failure, cause := 0, "", error(nil)
+	var a answer
 	if !ep.DisabledAt.IsZero() {
-		failure = failDeleted
+		a.failure = failDeleted
 	} else if secret, err := s.ring.Open(ep.Secret, nil); err != nil {
-		failure, cause = failSecret, err
+		a.failure, a.cause = failSecret, err
 	} else {
-		code, failure, cause = s.post(ctx, ep.URL, string(secret), ev)
+		a = s.post(ctx, ep.URL, string(secret), ev)
 	}
+	code, failure, cause := a.code, a.failure, a.cause
 	now := s.now()
 	d.Attempt++
 	d.UpdatedAt, d.LastStatusCode, d.LastError = now, code, failure
+	d.ResponseBody, d.ResponseTruncated = a.body, a.truncated
 	if failure != "" {
 		// The merchant sees only the category; the operator gets the
 		// cause. The URL is reduced to its host, since paths and queries
@@ -97,7 +108,9 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) error {
 	switch {
 	case failure == "":
 		d.Status = store.DeliverySucceeded
-	case !ep.DisabledAt.IsZero():
+	case !ep.DisabledAt.IsZero(), ev.Type == EventTest:
+		// A test event is tried once (and again on each replay): the
+		// merchant who sent it is looking at the answer.
 		d.Status = store.DeliveryFailed
 	default:
 		d.NextAttemptAt = now.Add(s.backoff(d.Attempt))
@@ -108,9 +121,9 @@ func (s *Service) deliver(ctx context.Context, d store.WebhookDelivery) error {
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error { return tx.FinishWebhookDelivery(ctx, &d, held) })
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // the lease lapsed and another worker took the delivery over
+		return d, nil // the lease lapsed and another worker took the delivery over
 	}
-	return err
+	return d, err
 }
 
 // backoff is how long a delivery waits after its attempt'th failure:
@@ -122,9 +135,20 @@ func (s *Service) backoff(attempt int) time.Duration {
 	return min(s.cfg.Backoff<<attempt, s.cfg.MaxBackoff)
 }
 
-// post sends ev to target and returns the HTTP status and, unless the answer
-// was 2xx, the failure's category (see failureCategory) and its cause.
-func (s *Service) post(ctx context.Context, target, secret string, ev store.WebhookEvent) (int, string, error) {
+// answer is what one attempt got: the HTTP status (0 without an
+// answer), unless it was 2xx the failure's category (see
+// failureCategory) and its cause, and the head of the answer's body
+// (responseHead).
+type answer struct {
+	code      int
+	failure   string
+	cause     error
+	body      string
+	truncated bool
+}
+
+// post sends ev to target, signed with secret.
+func (s *Service) post(ctx context.Context, target, secret string, ev store.WebhookEvent) answer {
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	var handshakeFailed atomic.Bool
@@ -135,7 +159,7 @@ func (s *Service) post(ctx context.Context, target, secret string, ev store.Webh
 	}})
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, target, bytes.NewReader(ev.Payload))
 	if err != nil {
-		return 0, failConnection, err
+		return answer{failure: failConnection, cause: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Thaili-Webhooks/1")
@@ -150,14 +174,39 @@ func (s *Service) post(ctx context.Context, target, secret string, ev store.Webh
 		if errors.As(err, &ue) {
 			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
 		}
-		return 0, failureCategory(err, handshakeFailed.Load()), err
+		return answer{failure: failureCategory(err, handshakeFailed.Load()), cause: err}
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	a := answer{code: resp.StatusCode}
+	a.body, a.truncated = responseHead(resp.Body, secret)
 	resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp.StatusCode, "", nil
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		a.failure = "HTTP " + strconv.Itoa(resp.StatusCode)
 	}
-	return resp.StatusCode, "HTTP " + strconv.Itoa(resp.StatusCode), nil
+	return a
+}
+
+// responseHead reads the head of an answer's body for the delivery log:
+// at most ResponseBodyMax bytes, cut between characters, as valid UTF-8
+// without NUL bytes (which PostgreSQL's text refuses), and with the
+// endpoint's secret blanked should the receiver echo it. truncated says
+// the body was longer. It reads on (up to 64 KB) so the connection can be
+// reused; a body that stops early (a timeout) keeps what came.
+func responseHead(body io.Reader, secret string) (head string, truncated bool) {
+	buf, _ := io.ReadAll(io.LimitReader(body, ResponseBodyMax+int64(len(secret))))
+	rest, _ := io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	head = string(buf)
+	if secret != "" {
+		head = strings.ReplaceAll(head, secret, "[secret]")
+	}
+	head = strings.ReplaceAll(strings.ToValidUTF8(head, "\uFFFD"), "\x00", "\uFFFD")
+	truncated = rest > 0
+	if len(head) > ResponseBodyMax {
+		head, truncated = head[:ResponseBodyMax], true
+		for !utf8.ValidString(head) { // a character was cut: drop its start
+			head = head[:len(head)-1]
+		}
+	}
+	return head, truncated
 }
 
 // Run delivers due webhooks every interval until ctx is done,

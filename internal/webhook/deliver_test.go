@@ -21,6 +21,8 @@ import (
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/postgres"
+	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 	"github.com/thaili/thaili/internal/store/sqlite"
 	"github.com/thaili/thaili/internal/webhook"
 )
@@ -43,35 +45,62 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// fixture is a fresh SQLite database holding one merchant, whose test
-// book is scope, and a settable clock.
+// fixture is a fresh database holding one merchant, whose test book is
+// scope, and a settable clock.
 type fixture struct {
-	db    *sqlite.DB
+	db    store.Store
 	ctx   context.Context
 	clock *clock
 	scope store.Scope
 	gen   ids.Generator
 }
 
+// newFixture is a fixture on SQLite.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return fixtureOn(t, db)
+}
+
+// newPGFixture is a fixture on a PostgreSQL database of its own (see
+// pgtest for when it is skipped).
+func newPGFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return fixtureOn(t, db)
+}
+
+func fixtureOn(t *testing.T, db store.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	f := &fixture{db: db, ctx: ctx, clock: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, gen: ids.Generator{Rand: rand.Reader}}
-	m := store.Merchant{Idx: f.gen.New(), Name: "Hook Shop", Email: "hooks@shop.example", KYC: store.KYCApproved, Confirmed: true,
+	f.scope = f.merchant(t, "hooks@shop.example")
+	return f
+}
+
+// merchant adds a merchant and returns its test book.
+func (f *fixture) merchant(t *testing.T, email string) store.Scope {
+	t.Helper()
+	m := store.Merchant{Idx: f.gen.New(), Name: "Hook Shop", Email: email, KYC: store.KYCApproved, Confirmed: true,
 		CreatedAt: f.clock.Now()}
-	if err := db.InTx(ctx, func(tx store.Tx) error { return tx.CreateMerchant(ctx, &m) }); err != nil {
+	if err := f.db.InTx(f.ctx, func(tx store.Tx) error { return tx.CreateMerchant(f.ctx, &m) }); err != nil {
 		t.Fatal(err)
 	}
-	f.scope = store.Scope{MerchantID: m.ID, Book: ledger.Test}
-	return f
+	return store.Scope{MerchantID: m.ID, Book: ledger.Test}
 }
 
 // emit writes an event of type typ for the scope's payment 1, in a

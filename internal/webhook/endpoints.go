@@ -108,11 +108,22 @@ func (s *Service) DeleteEndpoint(ctx context.Context, scope store.Scope, idx str
 	}))
 }
 
-// Delivery is one delivery as the delivery log shows it.
+// Delivery is one delivery as the delivery log shows it: with its
+// event's id, type and payload (the body every attempt posts), and the
+// last answer's status and body head (store.WebhookDelivery's
+// ResponseBody and ResponseTruncated).
 type Delivery struct {
 	store.WebhookDelivery
 	EventIdx  string
 	EventType string
+	Payload   []byte
+}
+
+// deliveryView is d of event ev as the log shows it: its last error as a
+// category (shownFailure).
+func deliveryView(d store.WebhookDelivery, ev store.WebhookEvent) Delivery {
+	d.LastError = shownFailure(d.LastError)
+	return Delivery{WebhookDelivery: d, EventIdx: ev.Idx, EventType: ev.Type, Payload: ev.Payload}
 }
 
 // DeliveryLog lists an endpoint's latest deliveries, newest first.
@@ -136,8 +147,7 @@ func (s *Service) DeliveryLog(ctx context.Context, scope store.Scope, idx string
 				}
 				events[d.EventID] = ev
 			}
-			d.LastError = shownFailure(d.LastError)
-			out = append(out, Delivery{WebhookDelivery: d, EventIdx: ev.Idx, EventType: ev.Type})
+			out = append(out, deliveryView(d, ev))
 		}
 		return nil
 	})
@@ -175,8 +185,7 @@ func (s *Service) Replay(ctx context.Context, scope store.Scope, idx string) (De
 			return err
 		}
 		d.Status, d.NextAttemptAt, d.UpdatedAt, d.LockedUntil = store.DeliveryPending, now, now, time.Time{}
-		d.LastError = shownFailure(d.LastError)
-		out = Delivery{WebhookDelivery: d, EventIdx: ev.Idx, EventType: ev.Type}
+		out = deliveryView(d, ev)
 		return nil
 	})
 	return out, fault.Wrap(err)

@@ -37,9 +37,7 @@ func Emit(ctx context.Context, tx store.Tx, gen ids.Generator, ev Event) error {
 	now := ev.At
 	row := store.WebhookEvent{Idx: gen.New(), MerchantID: ev.Scope.MerchantID, Book: ev.Scope.Book, Type: ev.Type,
 		PaymentID: ev.PaymentID, CreatedAt: now}
-	row.Payload, err = json.Marshal(map[string]any{"id": row.Idx, "type": ev.Type, "created": now.Unix(),
-		"book": string(ev.Scope.Book), "data": ev.Data})
-	if err != nil {
+	if row.Payload, err = payload(row, ev.Data); err != nil {
 		return err
 	}
 	if err := tx.CreateWebhookEvent(ctx, &row); err != nil {
@@ -53,4 +51,11 @@ func Emit(ctx context.Context, tx store.Tx, gen ids.Generator, ev Event) error {
 		}
 	}
 	return nil
+}
+
+// payload is the body every delivery of ev posts:
+// {"id", "type", "created", "book", "data"}.
+func payload(ev store.WebhookEvent, data any) ([]byte, error) {
+	return json.Marshal(map[string]any{"id": ev.Idx, "type": ev.Type, "created": ev.CreatedAt.Unix(),
+		"book": string(ev.Book), "data": data})
 }

@@ -28,8 +28,14 @@ const (
 	EventFailed            = "payment.failed"
 )
 
-// Events lists every event type, in the order listings use.
+// Events lists every event type an endpoint may subscribe to, in the
+// order listings use.
 var Events = []string{EventCompleted, EventRefunded, EventPartiallyRefunded, EventExpired, EventCanceled, EventFailed}
+
+// EventTest is the type of a test event, which a merchant sends to one of
+// its endpoints (SendTestEvent) whatever the endpoint subscribed to. It
+// is about no payment.
+const EventTest = "webhook.test"
 
 // Defaults (Config fields left zero take these) and limits.
 const (
@@ -38,8 +44,17 @@ const (
 	DefaultRetryFor   = 72 * time.Hour
 	DefaultTimeout    = 10 * time.Second
 	MaxEndpoints      = 16 // per merchant and book
-	batchSize         = 16 // deliveries claimed at once
-	logSize           = 100
+	// ResponseBodyMax is how much of an answer's body a delivery keeps
+	// for its log.
+	ResponseBodyMax = 4 << 10
+	// TestEventLimit test events a merchant may send in any
+	// TestEventWindow, over both books and all its endpoints: enough to
+	// try an endpoint again and again while fixing it, too few to turn
+	// the server against somebody's URL.
+	TestEventLimit  = 5
+	TestEventWindow = time.Minute
+	batchSize       = 16 // deliveries claimed at once
+	logSize         = 100
 )
 
 // Config holds the delivery rules. A failed delivery is retried after
