@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
@@ -22,6 +23,10 @@ const (
 	EventPaymentExpired           WebhookEvent = "payment.expired"
 	EventPaymentCanceled          WebhookEvent = "payment.canceled"
 	EventPaymentFailed            WebhookEvent = "payment.failed"
+	// EventWebhookTest is a test event (SendTestWebhookEvent); an
+	// endpoint cannot subscribe to it. Its data names the endpoint and
+	// no payment.
+	EventWebhookTest WebhookEvent = "webhook.test"
 )
 
 // DeliveryStatus is a webhook delivery's status.
@@ -74,9 +79,16 @@ type WebhookDelivery struct {
 	// LastError is why the last attempt failed, as one plain category
 	// ("connection refused", "timeout", "HTTP 500", "endpoint deleted",
 	// ...); empty if it succeeded or none was made yet.
-	LastError string    `json:"last_error"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	LastError string `json:"last_error"`
+	// Payload is the body every attempt posts ({"id", "type", "created",
+	// "book", "data"}).
+	Payload json.RawMessage `json:"payload"`
+	// ResponseBody is the first 4 KB of the last answer's body (empty
+	// without an answer); ResponseTruncated says the body was longer.
+	ResponseBody      string    `json:"response_body"`
+	ResponseTruncated bool      `json:"response_truncated"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // CreateWebhookEndpoint registers endpointURL for the events
@@ -133,5 +145,17 @@ func (c *Client) WebhookDeliveries(ctx context.Context, endpointIdx string) ([]W
 func (c *Client) ReplayWebhookDelivery(ctx context.Context, deliveryIdx string) (WebhookDelivery, error) {
 	var out WebhookDelivery
 	path := "/api/thaili/webhooks/deliveries/" + url.PathEscape(deliveryIdx) + "/replay/"
+	return out, c.call(ctx, http.MethodPost, path, nil, nil, false, &out)
+}
+
+// SendTestWebhookEvent sends a test event (EventWebhookTest) to an
+// endpoint now, whatever it subscribed to, signed like every delivery
+// (POST /api/thaili/webhooks/<idx>/test/), and returns its delivery after
+// its one attempt: succeeded, or failed with the answer's status and
+// body; a failed test event is not retried. A merchant may send 5 test
+// events a minute; more is a 429 *Error.
+func (c *Client) SendTestWebhookEvent(ctx context.Context, endpointIdx string) (WebhookDelivery, error) {
+	var out WebhookDelivery
+	path := "/api/thaili/webhooks/" + url.PathEscape(endpointIdx) + "/test/"
 	return out, c.call(ctx, http.MethodPost, path, nil, nil, false, &out)
 }

@@ -183,9 +183,11 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 
 	// Webhooks: register (and a refused metadata address), list, a
-	// refund's delivery in the log, replay, delete.
+	// refund's delivery in the log, replay, test events up to the limit,
+	// delete.
 	const (
 		wh, whOne, whLog, whReplay = "/api/thaili/webhooks/", "/api/thaili/webhooks/{idx}/", "/api/thaili/webhooks/{idx}/deliveries/", "/api/thaili/webhooks/deliveries/{idx}/replay/"
+		whTest                     = "/api/thaili/webhooks/{idx}/test/"
 		unknown                    = "bZQLD9wRVWo4CdESSfuSsB"
 	)
 	// A .invalid name never resolves: registration accepts it (the dialer
@@ -205,6 +207,15 @@ func TestOpenAPIConformance(t *testing.T) {
 		c.req("POST", whReplay, "/api/thaili/webhooks/deliveries/"+did+"/replay/", testSK, nil, "", 200)
 	}
 	c.req("POST", whReplay, "/api/thaili/webhooks/deliveries/"+unknown+"/replay/", testSK, nil, "", 404)
+	c.req("POST", whTest, "/api/thaili/webhooks/"+unknown+"/test/", testSK, nil, "", 404)
+	for range 5 { // the name does not resolve: each is failed at once
+		if r = c.req("POST", whTest, "/api/thaili/webhooks/"+hook+"/test/", testSK, nil, "", 200); r.Body["status"] != "failed" || r.Body["event_type"] != "webhook.test" {
+			t.Errorf("test event: %s", r.Raw)
+		}
+	}
+	if r = c.req("POST", whTest, "/api/thaili/webhooks/"+hook+"/test/", testSK, nil, "", 429); r.Header.Get("Retry-After") == "" {
+		t.Errorf("a test event over the limit without Retry-After: %v %s", r.Header, r.Raw)
+	}
 	c.req("DELETE", whOne, "/api/thaili/webhooks/"+hook+"/", testSK, nil, "", 200)
 	c.req("DELETE", whOne, "/api/thaili/webhooks/"+hook+"/", testSK, nil, "", 404)
 

@@ -428,6 +428,25 @@ func TestSDKWebhookEndpoints(t *testing.T) {
 	_, err = client.ReplayWebhookDelivery(ctx, "bZQLD9wRVWo4CdESSfuSsB")
 	sdkError(t, "unknown delivery", err, 404)
 
+	// A test event: sent at once, verified with the endpoint's secret,
+	// the payload and answer in its delivery.
+	sent := len(ok.requests())
+	test, err := client.SendTestWebhookEvent(ctx, okEnd.Idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ok.requests()); n != sent+1 {
+		t.Fatalf("the test event was not sent at once: %d requests, want %d", n, sent+1)
+	}
+	heard := ok.requests()[sent]
+	if test.EventType != sdk.EventWebhookTest || test.Status != sdk.DeliverySucceeded || test.Attempts != 1 || test.LastStatusCode != 200 ||
+		string(test.Payload) != string(heard.Body) || heard.Event["type"] != "webhook.test" || test.ResponseBody != "" || test.ResponseTruncated ||
+		sdk.VerifyWebhook(okEnd.Secret, heard.Header.Get(sdk.WebhookSignatureHeader), heard.Body, time.Now(), 0) != nil {
+		t.Errorf("test event %+v\nheard %v %s", test, heard.Header, heard.Body)
+	}
+	_, err = client.SendTestWebhookEvent(ctx, "bZQLD9wRVWo4CdESSfuSsB")
+	sdkError(t, "test event to an unknown endpoint", err, 404)
+
 	// Delete.
 	if err := client.DeleteWebhookEndpoint(ctx, flakyEnd.Idx); err != nil {
 		t.Fatal(err)

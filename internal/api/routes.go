@@ -41,10 +41,11 @@ func (s *Server) Routes(mux Registrar) {
 	s.api(mux, "/api/v2/epayment/merchant-transaction/{idx}/refund/", s.route(post, noCORS, s.idempotent(secretKeyHeader, s.handleRefund)))
 
 	// Signed webhooks (secret key): endpoints of the key's book, their
-	// delivery log, and replay.
+	// delivery log, test events and replay.
 	s.api(mux, "/api/thaili/webhooks/", s.methods(map[string]handlerFunc{get: s.handleWebhookList, post: s.handleWebhookCreate}))
 	s.api(mux, "/api/thaili/webhooks/{idx}/", s.methods(map[string]handlerFunc{http.MethodDelete: s.handleWebhookDelete}))
 	s.api(mux, "/api/thaili/webhooks/{idx}/deliveries/", s.route(get, noCORS, s.handleWebhookDeliveries))
+	s.api(mux, "/api/thaili/webhooks/{idx}/test/", s.route(post, noCORS, s.handleWebhookTest))
 	s.api(mux, "/api/thaili/webhooks/deliveries/{idx}/replay/", s.route(post, noCORS, s.handleWebhookReplay))
 
 	// Bank lists (no auth; /api/v2/bank/ also as /api/bank/). The widget

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -47,8 +48,15 @@ func deliveryJSON(d webhook.Delivery) map[string]any {
 	if d.Status == "pending" {
 		next = timestamp(d.NextAttemptAt)
 	}
+	// The payload is shown as the JSON it is (it was made by
+	// json.Marshal); anything else would be a damaged row, shown as null.
+	var payload any
+	if json.Valid(d.Payload) {
+		payload = json.RawMessage(d.Payload)
+	}
 	return map[string]any{"idx": d.Idx, "event_id": d.EventIdx, "event_type": d.EventType, "status": string(d.Status),
 		"attempts": d.Attempt, "next_attempt_at": next, "last_status_code": d.LastStatusCode, "last_error": d.LastError,
+		"payload": payload, "response_body": d.ResponseBody, "response_truncated": d.ResponseTruncated,
 		"created_at": timestamp(d.CreatedAt), "updated_at": timestamp(d.UpdatedAt)}
 }
 
@@ -155,6 +163,21 @@ func (s *Server) handleWebhookReplay(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	d, err := s.hooks.Replay(r.Context(), caller.Scope(), r.PathValue("idx"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, deliveryJSON(d))
+	return nil
+}
+
+// handleWebhookTest is POST /api/thaili/webhooks/{idx}/test/: a test event
+// sent to the endpoint now, answered with its delivery after the attempt.
+func (s *Server) handleWebhookTest(w http.ResponseWriter, r *http.Request) error {
+	caller, err := s.secretCaller(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.hooks.SendTestEvent(r.Context(), caller.Scope(), r.PathValue("idx"))
 	if err != nil {
 		return err
 	}
