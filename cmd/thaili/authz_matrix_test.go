@@ -79,6 +79,10 @@ var azDashboardWebhookRoutes = []azRoute{
 		anon: azToLogin, merchantA: azPage, merchantB: "404", consumer: azToLogin, operator: azToLogin},
 	{method: "POST", path: "/dashboard/webhooks/{A}/replay", form: "/dashboard/webhooks/", fields: url.Values{"delivery": {"no-such-delivery"}},
 		anon: azToLogin, merchantA: azHandled, merchantB: "404", consumer: azToLogin, operator: azToLogin},
+	// Merchant A's test event is sent (200: its name does not resolve, so
+	// the log says it failed); B's, before it, must not be.
+	{method: "POST", path: "/dashboard/webhooks/{A}/test", form: "/dashboard/webhooks/", fields: url.Values{"book": {"test"}},
+		anon: azToLogin, merchantA: azPage, merchantB: "404", consumer: azToLogin, operator: azToLogin},
 	// Merchant A's delete really deletes (200); B's, before it, must not.
 	{method: "POST", path: "/dashboard/webhooks/{A}/delete", form: "/dashboard/webhooks/", fields: url.Values{"book": {"test"}},
 		anon: azToLogin, merchantA: azPage, merchantB: "404", consumer: azToLogin, operator: azToLogin},

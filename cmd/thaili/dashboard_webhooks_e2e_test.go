@@ -1,6 +1,11 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -190,5 +195,135 @@ func TestDashboardWebhookLogShowsCategory(t *testing.T) {
 	if !strings.Contains(logged, "webhook delivery failed") || !strings.Contains(logged, "lookup nothing.invalid") ||
 		!strings.Contains(logged, "endpoint="+hookIdx) {
 		t.Errorf("the server log lacks the cause:\n%s", logged)
+	}
+}
+
+// answeringReceiver is a webhook endpoint that records each request and
+// answers with status and body.
+type answeringReceiver struct {
+	*hookReceiver
+	status int
+	body   string
+}
+
+func newAnsweringReceiver(t *testing.T, status int, body string) *answeringReceiver {
+	rc := &answeringReceiver{hookReceiver: &hookReceiver{}, status: status, body: body}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var ev map[string]any
+		json.Unmarshal(b, &ev)
+		rc.mu.Lock()
+		status, body := rc.status, rc.body
+		rc.got = append(rc.got, hookRequest{Header: r.Header.Clone(), Body: b, Event: ev, Status: status})
+		rc.mu.Unlock()
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+// answer makes the receiver answer with status from now on.
+func (rc *answeringReceiver) answer(status int) {
+	rc.mu.Lock()
+	rc.status = status
+	rc.mu.Unlock()
+}
+
+// TestDashboardWebhookTestEvent: "Send test event" on the dashboard posts
+// a signed webhook.test event to a local receiver at once; the delivery
+// log shows its payload and the receiver's answer (escaped, and marked
+// when cut), in Nepal time. Another merchant cannot send one to the
+// endpoint, and a sixth in a minute is refused with 429.
+func TestDashboardWebhookTestEvent(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--webhooks-allow-private", "--webhook-interval", "50ms")
+	recv := newAnsweringReceiver(t, 200, `{"received": true, "note": "<script>alert(1)</script>"}`)
+	long := newAnsweringReceiver(t, 503, strings.Repeat("busy ", 2000)) // 10,000 bytes
+
+	a := newMerchantBrowser(t, s)
+	_, sk := signUpMerchant(t, a, "Test Event Shop", "test-events@shop.example", "9812345690", "a good password")
+	a.get(t, "/dashboard/webhooks/")
+	// Subscribed to refunds only: a test event goes to it anyway.
+	p := a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {recv.srv.URL + "/hooks"}, "events": {"payment.refunded"}})
+	wantPage(t, "register", p, 200, "shown only this once")
+	secret, hookIdx := dashHookSecretRE.FindString(p.Body), dashHookLogRE.FindStringSubmatch(p.Body)[1]
+	wantPage(t, "the endpoints offer a test event", p, 200, `action="/dashboard/webhooks/`+hookIdx+`/test"`, "Send test event")
+
+	// Another merchant: the same 404 as a missing endpoint, nothing sent.
+	o := newMerchantBrowser(t, s)
+	signUpMerchant(t, o, "Other Test Events", "other-test-events@shop.example", "9812345691", "another password")
+	o.get(t, "/dashboard/webhooks/")
+	wantPage(t, "other's test event", o.post(t, "/dashboard/webhooks/"+hookIdx+"/test", url.Values{"book": {"test"}}), 404, "no such webhook endpoint")
+	wantPage(t, "test event without CSRF", a.post(t, "/dashboard/webhooks/"+hookIdx+"/test", url.Values{"book": {"test"}, "csrf": {""}}), 403)
+	if n := len(recv.requests()); n != 0 {
+		t.Fatalf("refused test events reached the receiver: %d", n)
+	}
+
+	before := time.Now()
+	p = a.post(t, "/dashboard/webhooks/"+hookIdx+"/test", url.Values{"book": {"test"}})
+	wantPage(t, "test event", p, 200, "The test event was delivered: the endpoint answered HTTP 200.", `class="status-succeeded"`,
+		"<summary>Response: HTTP 200</summary>", "&#34;received&#34;: true", "&lt;script&gt;alert(1)&lt;/script&gt;")
+	if strings.Contains(p.Body, "<script>alert") {
+		t.Fatalf("the receiver's answer is not escaped:\n%s", p.Body)
+	}
+	got := recv.requests()
+	if len(got) != 1 || got[0].Event["type"] != "webhook.test" {
+		t.Fatalf("the receiver got %d requests: %+v", len(got), got)
+	}
+	if err := sdk.VerifyWebhook(secret, got[0].Header.Get("Thaili-Signature"), got[0].Body, time.Now(), 0); err != nil {
+		t.Fatalf("the test event does not verify: %v", err)
+	}
+	eventID, _ := got[0].Event["id"].(string)
+	data, _ := got[0].Event["data"].(map[string]any)
+	if data["endpoint"] != hookIdx || got[0].Header.Get("Thaili-Event-Id") != eventID || got[0].Event["book"] != "test" {
+		t.Errorf("test event %s %v", got[0].Body, got[0].Header)
+	}
+	// The log shows what was sent, field by field, and when, in Nepal time.
+	nepal := time.FixedZone("NPT", 5*3600+45*60)
+	p = a.get(t, "/dashboard/webhooks/"+hookIdx+"/")
+	wantPage(t, "log", p, 200, "webhook.test", eventID, "&#34;id&#34;: &#34;"+eventID+"&#34;", "&#34;endpoint&#34;: &#34;"+hookIdx+"&#34;",
+		"&#34;type&#34;: &#34;webhook.test&#34;", "&lt;script&gt;alert(1)&lt;/script&gt;")
+	if !strings.Contains(p.Body, "created "+before.In(nepal).Format("2006-01-02 15:04")) && !strings.Contains(p.Body, "created "+time.Now().In(nepal).Format("2006-01-02 15:04")) {
+		t.Errorf("the log does not show the time in Nepal time (%s):\n%s", before.In(nepal).Format("15:04"), p.Body)
+	}
+
+	// A failing receiver with a long answer: failed at once, not retried,
+	// the answer cut at 4 KB and marked.
+	p = a.post(t, "/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {long.srv.URL + "/busy"}, "events": {"payment.failed"}})
+	links := dashHookLogRE.FindAllStringSubmatch(p.Body, -1) // oldest first
+	longIdx := links[len(links)-1][1]
+	p = a.post(t, "/dashboard/webhooks/"+longIdx+"/test", url.Values{"book": {"test"}})
+	wantPage(t, "test event to a failing receiver", p, 200, "The test event was not delivered (HTTP 503).", `class="status-failed"`,
+		"<summary>Response: HTTP 503</summary>", "Truncated: only the first 4 KB of the body are kept.")
+	if n := strings.Count(p.Body, "busy "); n < 800 || n > 820 {
+		t.Errorf("the log shows %d of the answer's 2000 words, want the first 4 KB (819)", n)
+	}
+	time.Sleep(300 * time.Millisecond) // several worker rounds
+	if n := len(long.requests()); n != 1 {
+		t.Errorf("a failed test event was retried: %d requests", n)
+	}
+
+	// The API shows the same delivery, payload and answer.
+	r := s.do(t, "GET", "/api/thaili/webhooks/"+hookIdx+"/deliveries/", sk, "")
+	mustStatus(t, r, 200)
+	if ds, _ := r.Body["deliveries"].([]any); len(ds) != 1 {
+		t.Errorf("API delivery log: %s", r.Raw)
+	} else if d, _ := ds[0].(map[string]any); d["event_id"] != eventID || d["response_body"] != recv.body || d["response_truncated"] != false ||
+		d["payload"].(map[string]any)["type"] != "webhook.test" {
+		t.Errorf("API delivery: %s", r.Raw)
+	}
+
+	// Three more make five in the minute; the sixth is refused.
+	for i := range 3 {
+		wantPage(t, fmt.Sprintf("test event %d", i+3), a.post(t, "/dashboard/webhooks/"+hookIdx+"/test", url.Values{"book": {"test"}}), 200, "was delivered")
+	}
+	p = a.post(t, "/dashboard/webhooks/"+hookIdx+"/test", url.Values{"book": {"test"}})
+	wantPage(t, "a sixth test event", p, 429, "At most 5 test events a minute: send the next in", `id="send-test"`)
+	if p.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After on the refused test event")
+	}
+	if n := len(recv.requests()); n != 4 {
+		t.Errorf("the receiver got %d test events, want 4", n)
 	}
 }

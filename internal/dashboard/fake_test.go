@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,12 +40,17 @@ type fake struct {
 	log      map[string][]webhook.Delivery
 	kyc      identity.KYCSubmission
 	broken   error // every read fails with it, when set
+	// A test event gets this answer (its status, code, error and
+	// response), or testErr.
+	testAnswer store.WebhookDelivery
+	testErr    error
 
 	// What the pages asked for.
 	queries  []payment.ListQuery
 	refunds  []string
 	rotated  []ledger.Book
 	replayed []string
+	tested   []string
 	codeSent bool
 }
 
@@ -326,6 +332,23 @@ func (f *fake) Replay(_ context.Context, _ store.Scope, idx string) (webhook.Del
 	defer f.mu.Unlock()
 	f.replayed = append(f.replayed, idx)
 	return webhook.Delivery{}, nil
+}
+
+func (f *fake) SendTestEvent(_ context.Context, _ store.Scope, idx string) (webhook.Delivery, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.ContainsFunc(f.hooks, func(e webhook.Endpoint) bool { return e.Idx == idx }) {
+		return webhook.Delivery{}, fault.NotFound()
+	}
+	if f.testErr != nil {
+		return webhook.Delivery{}, f.testErr
+	}
+	f.tested = append(f.tested, idx)
+	d := webhook.Delivery{WebhookDelivery: f.testAnswer, EventIdx: fmt.Sprintf("TestEvent%daaaaaaaaaaaa", len(f.tested)), EventType: webhook.EventTest,
+		Payload: []byte(`{"id":"TestEvent","type":"webhook.test","data":{"endpoint":"` + idx + `"}}`)}
+	d.Idx, d.Attempt, d.CreatedAt, d.UpdatedAt = fmt.Sprintf("TestDelivery%daaaaaaaaa", len(f.tested)), 1, time.Now(), time.Now()
+	f.log[idx] = append([]webhook.Delivery{d}, f.log[idx]...)
+	return d, nil
 }
 
 // --- the server under test ---

@@ -28,6 +28,7 @@ func (p *Pages) Routes(mux Registrar, limited func(http.Handler) http.Handler) {
 	mux.Handle("GET /dashboard/webhooks/{idx}/{$}", p.WebhookLog())
 	mux.Handle("POST /dashboard/webhooks/{idx}/delete", p.DeleteWebhook())
 	mux.Handle("POST /dashboard/webhooks/{idx}/replay", p.ReplayWebhook())
+	mux.Handle("POST /dashboard/webhooks/{idx}/test", p.TestWebhook())
 	mux.Handle("GET /dashboard/transactions/{$}", p.Transactions())
 	mux.Handle("GET /dashboard/transactions.csv", p.TransactionsCSV())
 	mux.Handle("GET /dashboard/transactions/{idx}/{$}", p.Transaction())

@@ -54,6 +54,7 @@ type Hooks interface {
 	DeleteEndpoint(ctx context.Context, scope store.Scope, idx string) error
 	DeliveryLog(ctx context.Context, scope store.Scope, idx string) ([]webhook.Delivery, error)
 	Replay(ctx context.Context, scope store.Scope, idx string) (webhook.Delivery, error)
+	SendTestEvent(ctx context.Context, scope store.Scope, idx string) (webhook.Delivery, error)
 }
 
 // The real services are what the server passes.

@@ -1,6 +1,9 @@
 package dashboard
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 
@@ -30,6 +33,11 @@ func (p *Pages) WebhookLog() http.Handler { return p.site.Get(p.webhookLog) }
 // delivery).
 func (p *Pages) ReplayWebhook() http.Handler { return p.site.Post(p.replayWebhook) }
 
+// TestWebhook serves POST /dashboard/webhooks/{idx}/test: a test event
+// sent to the endpoint now, answered with its delivery log, which shows
+// how it went.
+func (p *Pages) TestWebhook() http.Handler { return p.site.Post(p.testWebhook) }
+
 type eventBox struct {
 	Name    string
 	Checked bool
@@ -43,6 +51,20 @@ type deliveryRow struct {
 	Idx, EventIdx, EventType, Status string
 	Attempts, Code                   int
 	Error, Created, Updated, Next    string
+	// Payload is the body sent, indented for reading; Response the head
+	// of the last answer's body, Truncated when the body was longer.
+	Payload, Response string
+	Truncated         bool
+}
+
+// indented is a delivery's JSON payload laid out for reading; anything
+// that is not JSON is shown as it is.
+func indented(payload []byte) string {
+	var b bytes.Buffer
+	if json.Indent(&b, payload, "", "  ") != nil {
+		return string(payload)
+	}
+	return b.String()
 }
 
 // hookCaller resolves the book a webhook page works on: book ("" is
@@ -176,6 +198,30 @@ func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, s session)
 	p.renderLog(w, r, s, caller, books, idx, v)
 }
 
+func (p *Pages) testWebhook(w http.ResponseWriter, r *http.Request, s session) {
+	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
+	if err != nil {
+		p.fail(w, r, s, "Webhooks", err)
+		return
+	}
+	idx, v := r.PathValue("idx"), p.hookLogView(s)
+	d, err := p.hooks.SendTestEvent(r.Context(), caller.Scope(), idx)
+	switch {
+	case fault.AsError(err).Kind == fault.KindNotFound:
+		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
+		return
+	case err != nil: // too many test events: the log, with the wait
+		if !p.explain(w, r, err, v) {
+			return
+		}
+	case d.Status == store.DeliverySucceeded:
+		v.Notice = fmt.Sprintf("The test event was delivered: the endpoint answered HTTP %d.", d.LastStatusCode)
+	default:
+		v.Error = "The test event was not delivered (" + d.LastError + "). It is not retried: fix the endpoint and send another."
+	}
+	p.renderLog(w, r, s, caller, books, idx, v)
+}
+
 // renderWebhooks fills v with the caller's endpoints and the form.
 func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, s session, caller identity.Caller, books []ledger.Book, v *hooksView) {
 	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
@@ -212,7 +258,8 @@ func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, s session, cal
 	v.Book, v.OwnBooks, v.Endpoint = caller.Book, books, list[i]
 	for _, d := range log {
 		row := deliveryRow{Idx: d.Idx, EventIdx: d.EventIdx, EventType: d.EventType, Status: string(d.Status),
-			Attempts: d.Attempt, Code: d.LastStatusCode, Error: d.LastError, Created: site.NepalTime(d.CreatedAt), Updated: site.NepalTime(d.UpdatedAt)}
+			Attempts: d.Attempt, Code: d.LastStatusCode, Error: d.LastError, Created: site.NepalTime(d.CreatedAt), Updated: site.NepalTime(d.UpdatedAt),
+			Payload: indented(d.Payload), Response: d.ResponseBody, Truncated: d.ResponseTruncated}
 		if d.Status == store.DeliveryPending {
 			row.Next = site.NepalTime(d.NextAttemptAt)
 		}
