@@ -45,11 +45,11 @@ func TestOperatorActionsOneAuditedPath(t *testing.T) {
 	console, cli := got[1], got[0]
 	console.ID, console.At, cli.ID, cli.At = 0, time.Time{}, 0, time.Time{} // compared apart from id and time
 	if want := (store.AuditEntry{OperatorID: o.ID, Operator: o.Email, Action: identity.AuditTopup, Subject: lcMobile,
-		Detail: "100 paisa, test book; balance 5100 paisa"}); console != want {
+		Detail: "Rs 1.00 (100 paisa), test book; balance Rs 51.00"}); console != want {
 		t.Errorf("console top-up entry %+v, want %+v", console, want)
 	}
 	if want := (store.AuditEntry{Operator: "command line (ravi)", Action: identity.AuditTopup, Subject: lcMobile,
-		Detail: "100 paisa, test book; balance 5200 paisa"}); cli != want {
+		Detail: "Rs 1.00 (100 paisa), test book; balance Rs 52.00"}); cli != want {
 		t.Errorf("command-line top-up entry %+v, want %+v", cli, want)
 	}
 	n := len(got)
