@@ -1,7 +1,6 @@
 package apidoc
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -87,7 +86,7 @@ func TestDocumentIsValid(t *testing.T) {
 		}
 		ids[op.ID] = true
 		for _, r := range op.Responses {
-			if r.Media == "" {
+			if r.Media == "" && !op.Webhook {
 				t.Errorf("%s %s %s: no content", op.Method, op.Path, r.Status)
 			}
 		}
@@ -171,22 +170,5 @@ func TestValidate(t *testing.T) {
 	}
 	if err := Validate(doc, anyOf, decode(t, `{"pidx":"p"}`)); err == nil {
 		t.Error("anyOf: a half lookup body accepted")
-	}
-}
-
-func TestRender(t *testing.T) {
-	page, err := Render()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, _ := Document()
-	ops, _ := Operations(doc)
-	for _, op := range ops {
-		if !bytes.Contains(page, []byte(`id="`+op.ID+`"`)) {
-			t.Errorf("page lacks %s", op.ID)
-		}
-	}
-	if !bytes.Contains(page, []byte("KhaltiKey (Authorization: &#34;Key &lt;secret&gt;&#34;)")) {
-		t.Error("page lacks the auth line")
 	}
 }

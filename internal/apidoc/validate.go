@@ -20,7 +20,7 @@ func Validate(doc map[string]any, schema any, v any) error {
 	return validate(doc, schema, v, "$")
 }
 
-var annotations = map[string]bool{"description": true, "format": true, "title": true, "minLength": true, "maxLength": true, "example": true, "examples": true}
+var annotations = map[string]bool{"description": true, "format": true, "title": true, "minLength": true, "maxLength": true, "example": true, "examples": true, "deprecated": true}
 
 func validate(doc map[string]any, schema any, v any, at string) error {
 	s, err := Deref(doc, schema)

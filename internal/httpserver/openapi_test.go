@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -236,16 +237,28 @@ func TestDocsAndOpenAPIServed(t *testing.T) {
 		!strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("docs headers: %v", rec.Header())
 	}
+	if csp := rec.Header().Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "style-src 'self'") {
+		t.Errorf("docs CSP allows inline style or not its stylesheet: %q", csp)
+	}
 	body := rec.Body.String()
 	for _, want := range []string{"POST</span> <span class=\"path\">/api/v2/payment/verify/", "GET</span> <span class=\"path\">/api/v2/merchant-transaction/{idx}/",
-		"<code>transaction_pin</code> <strong>(required)</strong>", "Idempotency-Key", "IdempotencyError", "<script", "<link", " src="} {
-		has := strings.Contains(body, want)
-		if want == "<script" || want == "<link" || want == " src=" {
-			has = !has // no scripts, no external resources
+		"<code>transaction_pin</code> <strong>(required)</strong>", "Idempotency-Key", "IdempotencyError"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("docs page lacks %q", want)
 		}
-		if !has {
-			t.Errorf("docs page: %q wrong", want)
-		}
+	}
+	// No script, no inline style, no resource but its own stylesheet.
+	if tag := regexp.MustCompile(`<(script|style|img|iframe|object|embed)\b|\sstyle=|<[a-z]+[^>]*\ssrc=`).FindString(body); tag != "" {
+		t.Errorf("docs page has %q", tag)
+	}
+	links := regexp.MustCompile(`<link[^>]*>`).FindAllString(body, -1)
+	if len(links) != 1 || !regexp.MustCompile(`^<link rel="stylesheet" href="/docs/docs\.css\?v=[0-9a-f]+">$`).MatchString(links[0]) {
+		t.Errorf("docs page links %q; want only its stylesheet", links)
+	}
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/docs/docs.css", nil))
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/css; charset=utf-8" || !strings.Contains(rec.Body.String(), "overflow-x:auto") {
+		t.Errorf("docs stylesheet: %d %v", rec.Code, rec.Header())
 	}
 }
 

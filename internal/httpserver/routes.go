@@ -23,11 +23,12 @@ func (s *Server) routes(mux *routeMux) {
 	mux.Handle("/metrics", s.api.Endpoint(get, noCORS, s.handleMetrics))
 
 	// The API reference (internal/apidoc): the OpenAPI 3.1 document, and
-	// a readable page rendered from it (also as /docs).
+	// a readable page rendered from it (also as /docs) with its stylesheet.
 	mux.Handle("/openapi.json", s.api.Endpoint(get, cors, apidoc.ServeJSON))
 	docs := s.api.Endpoint(get, noCORS, apidoc.ServeDocs)
 	mux.Handle("/docs/{$}", docs)
 	mux.Handle("/docs", docs)
+	mux.Handle("GET "+apidoc.CSSPath, http.HandlerFunc(apidoc.ServeCSS))
 
 	// The sign-in-like form posts (log-ins, sign-ups and their codes, the
 	// MPIN reset, the hosted page's MPIN sign-in) are wrapped in limited:
