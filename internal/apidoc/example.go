@@ -290,6 +290,10 @@ func answerFor(doc map[string]any, raw map[string]any, id string) (string, strin
 		}
 		content, _ := r["content"].(map[string]any)
 		if mo, ok := content["application/json"].(map[string]any); ok {
+			if ex, ok := mo["example"]; ok { // this answer's own, where the schema's would mislead
+				s, err := pretty(ex)
+				return c, s, nil, err
+			}
 			e := &example{doc: doc}
 			s, err := pretty(e.value(mo["schema"], id+" answer", map[string]bool{}))
 			return c, s, e.guessed, err
