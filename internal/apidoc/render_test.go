@@ -440,7 +440,13 @@ func TestRender(t *testing.T) {
 	if !strings.Contains(page, `<link rel="stylesheet" href="`+cssURL()+`">`) || !strings.HasPrefix(cssURL(), CSSPath+"?v=") {
 		t.Errorf("page does not link its stylesheet %s", cssURL())
 	}
-	if strings.Contains(page, "Licence") {
+	if !strings.Contains(page, "Licence: MIT") {
+		t.Error("the page does not name the document's licence (MIT, as LICENSE)")
+	}
+	delete(doc["info"].(map[string]any), "license")
+	if raw, err = render(doc); err != nil {
+		t.Fatal(err)
+	} else if strings.Contains(string(raw), "Licence") {
 		t.Error("the page names a licence the document does not have")
 	}
 	doc["info"].(map[string]any)["license"] = map[string]any{"name": "Example Licence 1.0", "url": "https://licence.example/1.0"}
