@@ -1,7 +1,7 @@
 // Package formpage holds what Thaili's server-rendered form pages (the
 // merchant dashboard, the consumer wallet and the operator console) share:
 // their security headers, their cookies, the CSRF token of signed-out
-// forms, and how a service error becomes a message on the page.
+// forms. How a service error becomes a message is internal/site's ProblemOf.
 package formpage
 
 import (
@@ -13,12 +13,9 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/thaili/thaili/internal/fault"
 )
 
 // The page shown for an internal error; its cause is logged, never shown.
@@ -170,39 +167,4 @@ func (p PreSession) Check(w http.ResponseWriter, r *http.Request) (token string,
 		return "", ErrForged
 	}
 	return want, nil
-}
-
-// Problem is a service error as a page shows it.
-type Problem struct {
-	Status     int           // 400, or 429 when sign-in is locked or the client is throttled
-	Detail     string        // the service's message
-	Fields     []string      // per-field messages, in field order
-	RetryAfter time.Duration // for a throttled client: when to try again
-}
-
-// ProblemOf turns a client-facing service error into what the page shows;
-// ok is false for internal errors, which the page logs and hides.
-func ProblemOf(err error) (p Problem, ok bool) {
-	e := fault.AsError(err)
-	switch e.Kind {
-	case fault.KindValidation, fault.KindConflict, fault.KindLocked, fault.KindNotFound, fault.KindThrottled:
-	default:
-		return Problem{}, false
-	}
-	p = Problem{Status: http.StatusBadRequest, Detail: e.Detail, RetryAfter: e.RetryAfter}
-	if e.Kind == fault.KindLocked || e.Kind == fault.KindThrottled {
-		p.Status = http.StatusTooManyRequests
-	}
-	keys := make([]string, 0, len(e.Fields))
-	for k := range e.Fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		p.Fields = append(p.Fields, e.Fields[k]...)
-	}
-	if e.TriesRemaining != "" {
-		p.Fields = append(p.Fields, "Tries remaining: "+e.TriesRemaining)
-	}
-	return p, true
 }

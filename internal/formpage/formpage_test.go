@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/thaili/thaili/internal/fault"
 )
 
 func TestPreSessionTokens(t *testing.T) {
@@ -48,21 +46,6 @@ func TestPreSessionTokens(t *testing.T) {
 	big := check("csrf="+token+"&x="+strings.Repeat("a", MaxForm), true)
 	if status, _, msg := Refusal(big); !TooLarge(big) || status != http.StatusRequestEntityTooLarge || msg != MsgTooLarge {
 		t.Errorf("a post over MaxForm: %v gives %d %q", big, status, msg)
-	}
-}
-
-func TestProblemOf(t *testing.T) {
-	err := &fault.Error{Kind: fault.KindValidation, Detail: "Bad.", TriesRemaining: "2",
-		Fields: map[string][]string{"b": {"second"}, "a": {"first"}}}
-	p, ok := ProblemOf(err)
-	if !ok || p.Status != 400 || p.Detail != "Bad." || strings.Join(p.Fields, "|") != "first|second|Tries remaining: 2" {
-		t.Fatalf("validation: %+v %v", p, ok)
-	}
-	if p, ok := ProblemOf(&fault.Error{Kind: fault.KindLocked, Detail: "Locked."}); !ok || p.Status != 429 {
-		t.Fatalf("locked: %+v", p)
-	}
-	if _, ok := ProblemOf(fault.Internal(nil)); ok {
-		t.Fatal("an internal error would be shown")
 	}
 }
 
