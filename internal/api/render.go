@@ -28,6 +28,9 @@ var stateInfo = map[store.State]struct{ idx, template string }{
 	store.Refunded:          {"DhvQj9hdRufLqkP8ZY4d8g", "is refund"},
 	store.PartiallyRefunded: {"DhvRj9hdRufLqkP8ZY4d8g", "is partially refund"},
 	store.Failed:            {"DhvSj9hdRufLqkP8ZY4d8g", "is fail"},
+	store.Expired:           {"DhvTj9hdRufLqkP8ZY4d8g", "is expire"},
+	store.UserCanceled:      {"DhvUj9hdRufLqkP8ZY4d8g", "is user cancel"},
+	store.Pending:           {"DhvVj9hdRufLqkP8ZY4d8g", "is pending"},
 }
 
 var (
