@@ -61,8 +61,9 @@ type ListQuery struct {
 	States   []store.State
 	From, To time.Time
 	// MinAmount and MaxAmount bound the amount, inclusive (zero: none);
-	// Query matches order ids, product identities and names, or an idx
-	// (store.PaymentFilter.Query). The API sets none of them.
+	// Query matches order ids, product identities and names, or an idx,
+	// a pidx or the payer's mobile (store.PaymentFilter.Query). The API
+	// sets none of them.
 	MinAmount, MaxAmount money.Paisa
 	Query                string
 	Page                 int // 1-based

@@ -305,7 +305,7 @@ type PaymentFilter struct {
 	MaxAmount money.Paisa
 	// Query, when not empty, keeps payments whose product identity or
 	// name, or purchase order id or name, contains it (ignoring ASCII
-	// case), or whose idx is exactly it.
+	// case), or whose idx, ePayment pidx or payer's mobile is exactly it.
 	Query  string
 	Offset int
 	Limit  int

@@ -207,6 +207,15 @@ func (t *txn) refusedUpdate(ctx context.Context, p *store.Payment) error {
 	return store.IllegalMove(p.Idx, from, p.State)
 }
 
+// paymentQuery is PaymentFilter.Query's condition: the idx, an
+// ePayment's pidx (its token; a legacy token is the payer's secret
+// until verify) or the payer's mobile exactly, or a substring of the
+// order fields. Its arguments are the query three times, then the LIKE
+// pattern four times.
+const paymentQuery = `(idx = ? OR (kind = 'epayment' AND token = ?) OR consumer_id = (SELECT id FROM consumers WHERE mobile = ?)
+	OR lower(product_identity) LIKE ? ESCAPE '\' OR lower(product_name) LIKE ? ESCAPE '\'
+	OR lower(purchase_order_id) LIKE ? ESCAPE '\' OR lower(purchase_order_name) LIKE ? ESCAPE '\')`
+
 func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.Payment, int, error) {
 	where := []string{"merchant_id = ?", "book = ?"}
 	args := []any{f.MerchantID, f.Book}
@@ -234,9 +243,8 @@ func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.
 	}
 	if f.Query != "" {
 		pat := likeContains(strings.ToLower(f.Query))
-		where = append(where, `(idx = ? OR lower(product_identity) LIKE ? ESCAPE '\' OR lower(product_name) LIKE ? ESCAPE '\'
-			OR lower(purchase_order_id) LIKE ? ESCAPE '\' OR lower(purchase_order_name) LIKE ? ESCAPE '\')`)
-		args = append(args, f.Query, pat, pat, pat, pat)
+		where = append(where, paymentQuery)
+		args = append(args, f.Query, f.Query, f.Query, pat, pat, pat, pat)
 	}
 	cond := strings.Join(where, " AND ")
 	var total int

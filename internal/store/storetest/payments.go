@@ -273,8 +273,12 @@ func testPaymentsList(t *testing.T, s store.Store) {
 		p.Amount = money.Paisa(1000 * (i + 1))
 		ps = append(ps, &p)
 	}
+	// p2 is an ePayment, whose token is its pidx; p4's payer is c2.
+	ps[2].Kind = store.EPayment
+	c2 := newConsumer(t, s, 2)
+	ps[4].ConsumerID = c2.ID
 	live := newPayment(m1.ID, c.ID, ledger.Live, "live", store.Completed, base.Add(time.Hour), time.Time{})
-	foreign := newPayment(m2.ID, c.ID, ledger.Test, "foreign", store.Completed, base.Add(time.Hour), time.Time{})
+	foreign := newPayment(m2.ID, c2.ID, ledger.Test, "foreign", store.Completed, base.Add(time.Hour), time.Time{})
 	// Created out of time order, so newest-first cannot come from insertion order.
 	create(t, s, ps[3], ps[0], &live, ps[4], ps[1], &foreign, ps[2])
 
@@ -312,6 +316,12 @@ func testPaymentsList(t *testing.T, s store.Store) {
 		{"query wildcard is literal", store.PaymentFilter{Scope: own, Query: "order%p", Limit: 100}, []string{}, 0},
 		{"query underscore is literal", store.PaymentFilter{Scope: own, Query: "order_p", Limit: 100}, []string{}, 0},
 		{"query other merchant's", store.PaymentFilter{Scope: own, Query: "order-foreign", Limit: 100}, []string{}, 0},
+		{"query pidx", store.PaymentFilter{Scope: own, Query: "token-p2", Limit: 100}, []string{"idx-p2"}, 1},
+		{"query legacy token is not a pidx", store.PaymentFilter{Scope: own, Query: "token-p1", Limit: 100}, []string{}, 0},
+		{"query payer mobile", store.PaymentFilter{Scope: own, Query: c2.Mobile, Limit: 100}, []string{"idx-p4"}, 1},
+		{"query other payer's mobile", store.PaymentFilter{Scope: own, Query: c.Mobile, Limit: 100}, []string{"idx-p3", "idx-p2", "idx-p1", "idx-p0"}, 4},
+		{"query payer mobile is exact", store.PaymentFilter{Scope: own, Query: c2.Mobile[:8], Limit: 100}, []string{}, 0},
+		{"query payer's other merchant", store.PaymentFilter{Scope: store.Scope{MerchantID: m2.ID, Book: ledger.Test}, Query: c2.Mobile, Limit: 100}, []string{"idx-foreign"}, 1},
 		{"query and state and amount", store.PaymentFilter{Scope: own, Query: "order-p", States: []store.State{store.Completed}, MinAmount: 3000, Limit: 100}, []string{"idx-p3"}, 1},
 	}
 	view(t, s, func(tx store.Tx) error {
