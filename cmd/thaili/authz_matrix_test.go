@@ -21,10 +21,11 @@ const (
 	azSignOut = "signed out" // POST: 303 to the area's log-in page, and the session has ended
 	azRefused = "403"        // refused: no valid CSRF token for this browser
 
-	azToLogin      = "303 /login/"       // sent to the merchant log-in page
-	azToMeLogin    = "303 /me/login/"    // sent to the wallet log-in page
-	azToAdminLogin = "303 /admin/login/" // sent to the console log-in page
-	azToDashboard  = "303 /dashboard/"   // a log-in form asked for while signed in
+	azToLogin      = "303 /login/"                 // sent to the merchant log-in page
+	azToMeLogin    = "303 /me/login/"              // sent to the wallet log-in page
+	azToAdminLogin = "303 /admin/login/"           // sent to the console log-in page
+	azToDashboard  = "303 /dashboard/"             // a log-in form asked for while signed in
+	azToGoLive     = "303 /dashboard/go-live/#kyc" // the KYC page's old address
 	azToMe         = "303 /me/"
 	azToAdmin      = "303 /admin/"
 )
@@ -54,12 +55,25 @@ var azDashboardRoutes = []azRoute{
 		anon: azHandled, merchantA: azRefused, merchantB: azRefused, consumer: azHandled, operator: azHandled},
 	{method: "GET", path: "/dashboard/",
 		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
-	{method: "POST", path: "/dashboard/rotate", form: "/dashboard/", fields: url.Values{"book": {"neither"}},
+	{method: "GET", path: "/dashboard/keys/",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "POST", path: "/dashboard/rotate", form: "/dashboard/keys/", fields: url.Values{"book": {"neither"}},
 		anon: azToLogin, merchantA: azHandled, merchantB: azHandled, consumer: azToLogin, operator: azToLogin},
-	{method: "POST", path: "/dashboard/password", form: "/dashboard/", fields: url.Values{"current_password": {"not the password"}, "new_password": {"whatever password"}},
+	{method: "POST", path: "/dashboard/saved", form: "/dashboard/keys/", fields: url.Values{"back": {"keys"}},
 		anon: azToLogin, merchantA: azHandled, merchantB: azHandled, consumer: azToLogin, operator: azToLogin},
-	{method: "POST", path: "/dashboard/logout-everywhere", form: "/dashboard/",
+	{method: "GET", path: "/dashboard/settings/",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "POST", path: "/dashboard/password", form: "/dashboard/settings/", fields: url.Values{"current_password": {"not the password"}, "new_password": {"whatever password"}},
+		anon: azToLogin, merchantA: azHandled, merchantB: azHandled, consumer: azToLogin, operator: azToLogin},
+	{method: "POST", path: "/dashboard/logout-everywhere", form: "/dashboard/settings/",
 		anon: azToLogin, merchantA: azSignOut, merchantB: azSignOut, consumer: azToLogin, operator: azToLogin},
+	{method: "GET", path: "/dashboard/go-live/",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "GET", path: "/dashboard/test-payment/",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	// A test payment of the merchant's own, sent to the hosted page.
+	{method: "POST", path: "/dashboard/test-payment", form: "/dashboard/test-payment/",
+		anon: azToLogin, merchantA: azHandled, merchantB: azHandled, consumer: azToLogin, operator: azToLogin},
 	{method: "POST", path: "/logout/", form: "/dashboard/",
 		anon: azToLogin, merchantA: azSignOut, merchantB: azSignOut, consumer: azToLogin, operator: azToLogin},
 }
@@ -97,6 +111,10 @@ var azDashboardTransactionRoutes = []azRoute{
 		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
 	{method: "GET", path: "/dashboard/transactions.csv",
 		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "GET", path: "/dashboard/refunds/",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
+	{method: "GET", path: "/dashboard/refunds.csv",
+		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
 	{method: "GET", path: "/dashboard/transactions/{T}/",
 		anon: azToLogin, merchantA: azPage, merchantB: "404", consumer: azToLogin, operator: azToLogin},
 	{method: "POST", path: "/dashboard/transactions/{T}/refund", form: "/dashboard/transactions/{T}/", fields: url.Values{"book": {"test"}, "amount": {"0"}},
@@ -109,8 +127,8 @@ var azDashboardTransactionRoutes = []azRoute{
 // documents, so it is refused by validation (handled).
 var azDashboardKYCRoutes = []azRoute{
 	{method: "GET", path: "/dashboard/kyc/",
-		anon: azToLogin, merchantA: azPage, merchantB: azPage, consumer: azToLogin, operator: azToLogin},
-	{method: "POST", path: "/dashboard/kyc/", form: "/dashboard/kyc/", fields: url.Values{"business_name": {""}},
+		anon: azToLogin, merchantA: azToGoLive, merchantB: azToGoLive, consumer: azToLogin, operator: azToLogin},
+	{method: "POST", path: "/dashboard/kyc/", form: "/dashboard/go-live/", fields: url.Values{"business_name": {""}},
 		anon: azToLogin, merchantA: azHandled, merchantB: azHandled, consumer: azToLogin, operator: azToLogin},
 	{method: "GET", path: "/admin/kyc/{K}/documents/{D}",
 		anon: azToAdminLogin, merchantA: azToAdminLogin, merchantB: azToAdminLogin, consumer: azToAdminLogin, operator: azPage},
@@ -319,10 +337,14 @@ func TestAuthzMatrix(t *testing.T) {
 	_, txA := s.pay(t, pkA, skA, "9800000001", 12345)
 	pageA := a.get(t, "/dashboard/")
 	wantPage(t, "merchant A dashboard", pageA, 200, "Alpha Traders")
-	secretsA := regexp.MustCompile(`(test|live)_(public|secret)_key_[0-9a-f]{4,}…?`).FindAllString(pageA.Body, -1)
-	var balancesA []string // merchant A's non-zero balance cells
-	for _, c := range regexp.MustCompile(`<td class="balance-[a-z]+">Rs [0-9,.]+</td>`).FindAllString(pageA.Body, -1) {
-		if !strings.Contains(c, ">Rs 0.00<") {
+	var secretsA []string // merchant A's keys, as its Keys pages show them
+	for _, book := range []string{"test", "live"} {
+		keys := a.get(t, "/dashboard/keys/?book="+book).Body
+		secretsA = append(secretsA, regexp.MustCompile(`(test|live)_(public|secret)_key_[0-9a-f]{4,}…?`).FindAllString(keys, -1)...)
+	}
+	var balancesA []string // merchant A's non-zero balance
+	for _, c := range regexp.MustCompile(`class="stat balance-[a-z]+">Rs [0-9,.]+<`).FindAllString(pageA.Body, -1) {
+		if !strings.HasSuffix(c, ">Rs 0.00<") {
 			balancesA = append(balancesA, c)
 		}
 	}
@@ -425,7 +447,7 @@ func TestAuthzMatrix(t *testing.T) {
 
 	// Merchant B never sees merchant A's keys, name or balances.
 	final := pB.b.get(t, "/dashboard/")
-	wantPage(t, "merchant B's dashboard", final, 200, "Beta Goods", `<td class="balance-test">Rs 0.00</td>`)
+	wantPage(t, "merchant B's dashboard", final, 200, "Beta Goods", `class="stat balance-test">Rs 0.00<`)
 	pagesB = append(pagesB, final.Body)
 	for _, body := range pagesB {
 		for _, leak := range append(secretsA, balancesA...) {

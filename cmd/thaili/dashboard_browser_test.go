@@ -11,7 +11,8 @@ import (
 )
 
 // TestBrowserMerchantSignUp: sign up, confirm the phone with the logged
-// code, and land on the dashboard with the test keys, in Chromium.
+// code, and land on Keys with the test keys (the secret once), in
+// Chromium.
 func TestBrowserMerchantSignUp(t *testing.T) {
 	s := startServer(t)
 	ctx := browsertest.New(t, 90*time.Second)
@@ -30,18 +31,23 @@ func TestBrowserMerchantSignUp(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "merchant-2-confirm")
 
 	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS("#code"), s.lastAccountCode(t, phone)), chromedp.Click(chromedp.CSS("#confirm")),
-		chromedp.WaitVisible(chromedp.CSS("#checklist")))
+		chromedp.WaitVisible(chromedp.CSS("#new-secret-test")), chromedp.Click(chromedp.CSS("#reveal-test summary")),
+		chromedp.WaitVisible(chromedp.CSS("#new-secret-key-test")))
 	text = pageText(t, ctx)
 	sk := dashTestSecretRE.FindString(text)
-	if !strings.Contains(text, "Pokhara <b>Crafts</b>") || !dashTestPublicRE.MatchString(text) || sk == "" ||
-		!strings.Contains(text, "shown only this once") || !strings.Contains(text, "Complete a test payment") {
-		t.Fatalf("first dashboard: %q", text)
+	if !dashTestPublicRE.MatchString(text) || sk == "" || !strings.Contains(text, "shown only this once") {
+		t.Fatalf("first keys page: %q", text)
 	}
-	browsertest.Screenshot(t, ctx, "merchant-3-dashboard")
-	step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#checklist")))
+	browsertest.Screenshot(t, ctx, "merchant-3-keys")
+	step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#keys")))
 	if text = pageText(t, ctx); strings.Contains(text, sk) || !dashTestPublicRE.MatchString(text) {
 		t.Fatalf("the test secret is shown again: %q", text)
 	}
+	step(t, ctx, "overview", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#checklist")))
+	if text = pageText(t, ctx); !strings.Contains(text, "Pokhara <b>Crafts</b>") || !strings.Contains(text, "Complete a test payment") || strings.Contains(text, sk) {
+		t.Fatalf("first overview: %q", text)
+	}
+	browsertest.Screenshot(t, ctx, "merchant-4-overview")
 
 	step(t, ctx, "log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))
 	step(t, ctx, "dashboard after logout", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#login")))

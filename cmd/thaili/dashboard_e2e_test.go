@@ -146,12 +146,12 @@ func signUpMerchant(t *testing.T, b *merchantBrowser, name, email, phone, passwo
 	if dashTestSecretRE.MatchString(p.Body) {
 		t.Fatalf("the sign-up page shows a secret key before the phone is confirmed:\n%s", p.Body)
 	}
-	wantRedirect(t, "confirm", b.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {b.s.lastAccountCode(t, phone)}}), "/dashboard/")
-	d := b.get(t, "/dashboard/")
-	wantPage(t, "first dashboard", d, 200, "shown only this once")
+	wantRedirect(t, "confirm", b.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {b.s.lastAccountCode(t, phone)}}), "/dashboard/keys/")
+	d := b.get(t, "/dashboard/keys/")
+	wantPage(t, "first keys page", d, 200, "shown only this once")
 	pk, sk = dashTestPublicRE.FindString(d.Body), dashTestSecretRE.FindString(d.Body)
 	if pk == "" || sk == "" {
-		t.Fatalf("the first dashboard shows no test keys:\n%s", d.Body)
+		t.Fatalf("the first keys page shows no test keys:\n%s", d.Body)
 	}
 	return pk, sk
 }
@@ -196,7 +196,7 @@ func TestDashboardJourney(t *testing.T) {
 	wantPage(t, "no challenge", a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {code}, "challenge": {""}}), 400,
 		"This code has expired, was used")
 	confirmed := a.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {code}, "challenge": {challenge}})
-	wantRedirect(t, "confirm", confirmed, "/dashboard/")
+	wantRedirect(t, "confirm", confirmed, "/dashboard/keys/")
 	cookie := ""
 	for _, c := range confirmed.Header.Values("Set-Cookie") {
 		if strings.HasPrefix(c, "thaili_session=") {
@@ -212,13 +212,16 @@ func TestDashboardJourney(t *testing.T) {
 		t.Errorf("session cookie %q is Secure on http", cookie)
 	}
 
-	// The first dashboard shows the test keys, the secret this once.
-	d := a.get(t, "/dashboard/")
-	wantPage(t, "first dashboard", d, 200, "shown only this once")
+	// The overview says a secret waits; Keys shows the test keys, the
+	// secret this once.
+	wantPage(t, "first overview", a.get(t, "/dashboard/"), 200, `id="secret-waiting"`, `href="/dashboard/keys/?book=test"`)
+	d := a.get(t, "/dashboard/keys/")
+	wantPage(t, "first keys page", d, 200, "shown only this once", `action="/dashboard/saved"`)
 	pk, sk := dashTestPublicRE.FindString(d.Body), dashTestSecretRE.FindString(d.Body)
 	if pk == "" || sk == "" {
-		t.Fatalf("no test keys on the first dashboard:\n%s", d.Body)
+		t.Fatalf("no test keys on the first keys page:\n%s", d.Body)
 	}
+	wantRedirect(t, "I have saved it", a.post(t, "/dashboard/saved", url.Values{"book": {"test"}, "back": {"keys"}}), "/dashboard/keys/?book=test")
 
 	// Signing up again with the email answers alike and changes nothing.
 	again := newMerchantBrowser(t, s)
@@ -226,30 +229,35 @@ func TestDashboardJourney(t *testing.T) {
 	wantPage(t, "same email again", again.post(t, "/join/merchant/", url.Values{"name": {"x"}, "email": {email}, "phone": {"9812345679"}, "password": {password}}),
 		200, "Confirm your phone", "98XXXXX679")
 
-	// The dashboard: name escaped, test public key in full, secret as prefix only.
+	// The overview: name escaped, KYC and checklist, the balance; Keys:
+	// test public key in full, secret as prefix only.
 	d = a.get(t, "/dashboard/")
-	wantPage(t, "dashboard", d, 200, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Himal &amp; Co", pk, sk[:20], "KYC", "none",
+	wantPage(t, "overview", d, 200, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Himal &amp; Co", "KYC", "none",
 		"Complete a test payment", "Rs 0.00")
-	if strings.Contains(d.Body, sk) || strings.Contains(d.Body, "<script>") {
-		t.Fatal("dashboard shows the test secret again or raw script")
+	if strings.Contains(d.Body, "<script>") || strings.Contains(d.Body, `id="secret-waiting"`) {
+		t.Fatal("overview shows raw script, or a secret still waiting")
 	}
 	if csp := d.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'") {
 		t.Errorf("CSP %q", csp)
 	}
-	if dashLivePublicRE.MatchString(d.Body) {
-		t.Fatal("live keys before go-live")
+	d = a.get(t, "/dashboard/keys/")
+	wantPage(t, "keys", d, 200, pk, sk[:20])
+	if strings.Contains(d.Body, sk) || dashLivePublicRE.MatchString(d.Body) {
+		t.Fatal("keys page shows the test secret again, or live keys before go-live")
 	}
 
 	// A completed test payment with these keys: the checklist ticks and
 	// the live keys appear, the secret once.
 	s.pay(t, pk, sk, "9800000001", 1000)
 	d = a.get(t, "/dashboard/")
-	wantPage(t, "dashboard after test payment", d, 200, "✓ Completed a test payment", "○ KYC approved", "Rs 9.70", "Rotate live keys")
+	wantPage(t, "overview after test payment", d, 200, "✓ Completed a test payment", "○ KYC approved", "Rs 9.70", `id="secret-waiting"`)
+	d = a.get(t, "/dashboard/keys/?book=live")
+	wantPage(t, "live keys", d, 200, "Rotate live keys", "shown only this once")
 	livePK, liveSK := dashLivePublicRE.FindString(d.Body), dashLiveSecretRE.FindString(d.Body)
 	if livePK == "" || liveSK == "" {
 		t.Fatalf("live keys not shown after go-live:\n%s", d.Body)
 	}
-	d = a.get(t, "/dashboard/")
+	d = a.get(t, "/dashboard/keys/?book=live")
 	if !strings.Contains(d.Body, livePK) || strings.Contains(d.Body, liveSK) {
 		t.Fatal("live secret shown twice, or live public key gone")
 	}
@@ -259,13 +267,14 @@ func TestDashboardJourney(t *testing.T) {
 	if out, err := s.cli(t, "kyc", "approve", "--merchant", email); err != nil {
 		t.Fatalf("kyc approve: %v\n%s", err, out)
 	}
-	wantPage(t, "dashboard after KYC", a.get(t, "/dashboard/"), 200, "✓ KYC approved", "approved")
+	wantPage(t, "overview after KYC", a.get(t, "/dashboard/"), 200, "✓ KYC approved", "approved")
 
 	// Rotation: the new test secret is shown once; the old one is revoked.
 	wantPage(t, "rotate without CSRF", a.post(t, "/dashboard/rotate", url.Values{"book": {"test"}, "csrf": {""}}), 403)
 	wantPage(t, "rotate with a forged token", a.post(t, "/dashboard/rotate", url.Values{"book": {"test"}, "csrf": {forgeToken(a.csrf)}}), 403)
+	a.get(t, "/dashboard/keys/")
 	r := a.post(t, "/dashboard/rotate", url.Values{"book": {"test"}})
-	wantPage(t, "rotate", r, 200, "New test keys", "rotated")
+	wantPage(t, "rotate", r, 200, "New test keys", "rotated", "shown only this once")
 	newSK := dashTestSecretRE.FindString(r.Body)
 	if newSK == "" || newSK == sk || dashTestPublicRE.FindString(r.Body) == pk {
 		t.Fatalf("rotation shows no new keys:\n%s", r.Body)
@@ -276,18 +285,23 @@ func TestDashboardJourney(t *testing.T) {
 	if r := s.do(t, "GET", "/api/v2/merchant-transaction/", newSK, ""); r.Status != 200 {
 		t.Fatalf("new test secret: %d %s", r.Status, r.Raw)
 	}
-	if strings.Contains(a.get(t, "/dashboard/").Body, newSK) {
+	if strings.Contains(a.get(t, "/dashboard/keys/").Body, newSK) {
 		t.Fatal("rotated secret shown twice")
 	}
 
 	// Another merchant sees only its own dashboard.
 	other := newMerchantBrowser(t, s)
 	otherPK, _ := signUpMerchant(t, other, "Other Shop", "other@shop.example", "9812345671", "another password!")
-	od := other.get(t, "/dashboard/")
-	wantPage(t, "other dashboard", od, 200, "Other Shop", otherPK)
-	for _, leak := range []string{email, "Himal", livePK, pk} {
-		if strings.Contains(od.Body, leak) {
-			t.Fatalf("other merchant's dashboard shows %q", leak)
+	wantPage(t, "other overview", other.get(t, "/dashboard/"), 200, "Other Shop")
+	for _, path := range []string{"/dashboard/", "/dashboard/keys/", "/dashboard/settings/", "/dashboard/go-live/"} {
+		od := other.get(t, path)
+		if path == "/dashboard/keys/" {
+			wantPage(t, "other keys", od, 200, otherPK)
+		}
+		for _, leak := range []string{email, "Himal", livePK, pk} {
+			if strings.Contains(od.Body, leak) {
+				t.Fatalf("other merchant's %s shows %q", path, leak)
+			}
 		}
 	}
 
@@ -295,14 +309,14 @@ func TestDashboardJourney(t *testing.T) {
 	second := newMerchantBrowser(t, s)
 	wantPage(t, "login form", second.get(t, "/login/"), 200)
 	wantRedirect(t, "second login", second.post(t, "/login/", url.Values{"email": {email}, "password": {password}}), "/dashboard/")
-	wantPage(t, "second dashboard", second.get(t, "/dashboard/"), 200, livePK)
+	wantPage(t, "second keys page", second.get(t, "/dashboard/keys/?book=live"), 200, livePK)
 	wantPage(t, "wrong current password", a.post(t, "/dashboard/password", url.Values{"current_password": {"nope nope nope"}, "new_password": {"a new password"}}),
 		400, "The current password is wrong.")
 	const newPassword = "a brand new password"
 	wantPage(t, "change password", a.post(t, "/dashboard/password", url.Values{"current_password": {password}, "new_password": {newPassword}}),
 		200, "password was changed")
 	wantRedirect(t, "other session after password change", second.get(t, "/dashboard/"), "/login/")
-	wantPage(t, "this session kept", a.get(t, "/dashboard/"), 200, livePK)
+	wantPage(t, "this session kept", a.get(t, "/dashboard/keys/?book=live"), 200, livePK)
 	second.get(t, "/login/")
 	wantPage(t, "old password", second.post(t, "/login/", url.Values{"email": {email}, "password": {password}}), 400, "email or password is wrong")
 	wantRedirect(t, "new password", second.post(t, "/login/", url.Values{"email": {email}, "password": {newPassword}}), "/dashboard/")

@@ -12,7 +12,7 @@ import (
 
 var (
 	dashTxRowRE   = regexp.MustCompile(`<tr id="tx-([0-9A-Za-z]+)">`)
-	dashBalanceRE = regexp.MustCompile(`<td class="balance-test">Rs ([0-9,]+)\.([0-9]{2})</td>`)
+	dashBalanceRE = regexp.MustCompile(`class="stat balance-test">Rs ([0-9,]+)\.([0-9]{2})<`)
 )
 
 // payOrder runs a legacy payment with the given product identity and
@@ -182,7 +182,7 @@ func TestDashboardTransactions(t *testing.T) {
 	wantPage(t, "zero", a.post(t, "/dashboard/transactions/"+formula+"/refund", url.Values{"book": {"test"}, "amount": {"0"}}),
 		400, "greater than or equal to 1")
 	wantPage(t, "partial refund", a.post(t, "/dashboard/transactions/"+formula+"/refund", url.Values{"book": {"test"}, "amount": {"10.50"}}),
-		200, "Rs 10.50 was refunded to the payer.", `<td id="state">Partially refunded</td>`, `<td id="refunded">Rs 10.50</td>`, `<td id="remaining">Rs 39.50</td>`)
+		200, "Rs 10.50 was refunded to the payer.", `<td id="state"><span class="badge ">Partially refunded</span></td>`, `<td id="refunded">Rs 10.50</td>`, `<td id="remaining">Rs 39.50</td>`)
 	api = s.do(t, "GET", "/api/v2/merchant-transaction/"+formula+"/", sk, "")
 	if st := api.Body["state"].(map[string]any)["name"]; st != "Partially refunded" || api.Body["refunded"] != true {
 		t.Fatalf("API after partial refund: %s", api.Raw)
@@ -194,7 +194,7 @@ func TestDashboardTransactions(t *testing.T) {
 	wantPage(t, "over-refund", a.post(t, "/dashboard/transactions/"+formula+"/refund", url.Values{"book": {"test"}, "amount": {"40"}}),
 		400, "Refund amount is more than the refundable amount of Rs 39.50.", `value="40"`)
 	wantPage(t, "full refund", a.post(t, "/dashboard/transactions/"+formula+"/refund", url.Values{"book": {"test"}, "full": {"yes"}}),
-		200, "The remaining amount was refunded", `<td id="state">Refunded</td>`, `<td id="refunded">Rs 50.00</td>`, "This transaction is fully refunded.")
+		200, "The remaining amount was refunded", `<td id="state"><span class="badge ">Refunded</span></td>`, `<td id="refunded">Rs 50.00</td>`, "This transaction is fully refunded.")
 	api = s.do(t, "GET", "/api/v2/merchant-transaction/"+formula+"/", sk, "")
 	if st := api.Body["state"].(map[string]any)["name"]; st != "Refunded" {
 		t.Fatalf("API after full refund: %s", api.Raw)

@@ -234,10 +234,12 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 		badField("code script", "code", xssScript, 400, "The code is wrong."),
 		badField("code 10 000", "code", digits, 400, "The code is wrong."),
 	})
-	wantRedirect(t, "confirm after refusals", hb.post(t, "/join/merchant/confirm", url.Values{"email": {hostileEmail}, "code": {code}}), "/dashboard/")
+	wantRedirect(t, "confirm after refusals", hb.post(t, "/join/merchant/confirm", url.Values{"email": {hostileEmail}, "code": {code}}), "/dashboard/keys/")
 	d := hb.get(t, "/dashboard/")
 	wantPage(t, "hostile dashboard", d, 200, template.HTMLEscapeString(hostileName))
 	noRaw(t, "hostile dashboard", d)
+	d = hb.get(t, "/dashboard/keys/")
+	noRaw(t, "hostile keys", d)
 	pk, sk := dashTestPublicRE.FindString(d.Body), dashTestSecretRE.FindString(d.Body)
 
 	// --- log-in ---
@@ -256,7 +258,7 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	})
 
 	// --- password change ---
-	runForm(t, hb, "/dashboard/", "/dashboard/password", url.Values{"current_password": {"long enough password"}, "new_password": {"a new password!"}}, []formCase{
+	runForm(t, hb, "/dashboard/settings/", "/dashboard/password", url.Values{"current_password": {"long enough password"}, "new_password": {"a new password!"}}, []formCase{
 		badField("current empty", "current_password", "", 400, "The current password is wrong."),
 		badField("current script", "current_password", xssScript, 400, "The current password is wrong."),
 		badField("current 10 000", "current_password", long10k, 400, "The current password is wrong."),
@@ -317,8 +319,8 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 		{"min huge", "min=" + digits, 400, []string{msgMin}},
 		{"max three decimals", "max=10.555", 400, []string{msgMax}},
 		{"max script", "max=" + url.QueryEscape(xssScript), 400, []string{msgMax}},
-		{"order just over", "order=" + strings.Repeat("o", 101), 400, []string{"Order id or product must be at most 100 characters."}},
-		{"order 10 000", "order=" + long10k, 400, []string{"Order id or product must be at most 100 characters."}},
+		{"order just over", "order=" + strings.Repeat("o", 101), 400, []string{"Search must be at most 100 characters."}},
+		{"order 10 000", "order=" + long10k, 400, []string{"Search must be at most 100 characters."}},
 		{"page zero", "page=0", 400, []string{"Page must be a whole number from 1."}},
 		{"page negative", "page=-1", 400, []string{"Page must be a whole number from 1."}},
 		{"page letters", "page=abc", 400, []string{"Page must be a whole number from 1."}},
@@ -326,8 +328,8 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 		{"page max int", "page=9223372036854775807", 200, []string{`id="no-transactions"`}},
 		{"book script", "book=" + url.QueryEscape(xssScript), 400, []string{"Book must be test or live."}},
 		{"order script", "order=" + url.QueryEscape(xssScript), 200, []string{`id="no-transactions"`}},
-		{"order NUL", "order=a%00b", 400, []string{"Order id or product must be plain text, without control characters."}},
-		{"order invalid UTF-8", "order=%FF%FE", 400, []string{"Order id or product must be plain text, without control characters."}},
+		{"order NUL", "order=a%00b", 400, []string{"Search must be plain text, without control characters."}},
+		{"order invalid UTF-8", "order=%FF%FE", 400, []string{"Search must be plain text, without control characters."}},
 		{"all bad", "state=x&from=x&to=x&min=x&max=x&page=x", 400, []string{"Choose a state from the list.", "From date must be YYYY-MM-DD.",
 			"To date must be YYYY-MM-DD.", msgMin, msgMax, "Page must be a whole number from 1."}},
 	} {
@@ -380,11 +382,11 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 
 	// --- KYC ---
 	kb := hb
-	kb.get(t, "/dashboard/kyc/")
+	kb.get(t, "/dashboard/go-live/")
 	png := testPNG(t)
 	kycCase := func(name string, set []string, files []kycFile, status int, msgs ...string) {
 		t.Helper()
-		kb.get(t, "/dashboard/kyc/")
+		kb.get(t, "/dashboard/go-live/")
 		wantRefused(t, "KYC "+name, postKYC(t, kb, withFields(kycFields(), set), files...), status, msgs...)
 	}
 	for _, f := range []struct{ field, label string }{{"business_name", "Registered business name"}, {"registration_number", "Registration number"},
@@ -423,9 +425,9 @@ func formsBadInputMerchant(t *testing.T, s *testServer) {
 	kycCase("over the body limit", nil, []kycFile{{"1.png", two}, {"2.png", two}, {"3.png", two}, {"4.png", two[:1<<20]}}, 413,
 		"The upload is too large: the documents may be at most 6 MiB together, 2 MiB each. Nothing was stored.")
 	// Not multipart at all: the form's own messages, not a crash.
-	kb.get(t, "/dashboard/kyc/")
+	kb.get(t, "/dashboard/go-live/")
 	wantRefused(t, "KYC not multipart", kb.post(t, "/dashboard/kyc/", kycFields()), 400, "Upload at least one document (PDF, PNG or JPEG).")
-	kp := kb.get(t, "/dashboard/kyc/")
+	kp := kb.get(t, "/dashboard/go-live/")
 	wantPage(t, "no KYC stored", kp, 200, `<strong id="kyc-state">none</strong>`)
 	if strings.Contains(kp.Body, `id="kyc-details"`) {
 		t.Fatal("a refused KYC submission was stored")

@@ -113,7 +113,7 @@ func identityAttacks(t *testing.T, s *testServer) {
 	}
 	confirmMerchant := func(b *merchantBrowser, email, phone, challenge string) {
 		p := b.post(t, "/join/merchant/confirm", url.Values{"email": {email}, "code": {s.lastAccountCode(t, phone)}, "challenge": {challenge}})
-		wantRedirect(t, "confirm "+email, p, "/dashboard/")
+		wantRedirect(t, "confirm "+email, p, "/dashboard/keys/")
 	}
 	mConf, ch := signUp("confirmed@attack.example", "9812350001")
 	confirmMerchant(mConf, "confirmed@attack.example", "9812350001", ch)

@@ -42,8 +42,9 @@ func TestBrowserIdentityPages(t *testing.T) {
 	wantText(t, ctx, "main", "We sent a 6-digit code to 98XXXXX001. Once it is confirmed, your dashboard shows your test keys.")
 	shotBoth(t, ctx, "identity-1-merchant-code")
 	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS("#code"), s.lastAccountCode(t, phone)), chromedp.Click(chromedp.CSS("#confirm")),
-		chromedp.WaitVisible(chromedp.CSS("#checklist")))
-	wantText(t, ctx, ".key-test-secret", "test_secret_key_", "shown only this once")
+		chromedp.WaitVisible(chromedp.CSS("#new-secret-test")), chromedp.Click(chromedp.CSS("#reveal-test summary")),
+		chromedp.WaitVisible(chromedp.CSS("#new-secret-key-test")))
+	wantText(t, ctx, "#new-secret-test", "test_secret_key_", "shown only this once")
 	shotBoth(t, ctx, "identity-2-first-dashboard")
 
 	// A wallet, locked by three wrong MPINs on its log-in page.

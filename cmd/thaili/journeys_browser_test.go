@@ -68,8 +68,9 @@ var journeyIdxRE = regexp.MustCompile(`merchant (\S+)$`)
 
 // browserMerchant signs a merchant up at /join/merchant/ in the browser
 // and confirms the phone with the logged code. It returns the test keys
-// the first dashboard shows (the secret once) and the merchant's idx;
-// the browser ends on the dashboard, signed in.
+// the first Keys page shows (the secret once, behind its reveal; then "I
+// have saved it") and the merchant's idx; the browser ends on the
+// overview, signed in.
 func browserMerchant(t *testing.T, ctx context.Context, s *testServer, shot, name, email, phone string) (pk, sk, idx string) {
 	t.Helper()
 	step(t, ctx, "open sign-up", chromedp.Navigate(s.URL+"/join/merchant/"), chromedp.WaitVisible(chromedp.CSS("#name")))
@@ -78,16 +79,19 @@ func browserMerchant(t *testing.T, ctx context.Context, s *testServer, shot, nam
 		chromedp.Click(chromedp.CSS("#signup")), chromedp.WaitVisible(chromedp.CSS("#code")))
 	browsertest.Screenshot(t, ctx, shot+"-confirm")
 	step(t, ctx, "confirm the phone", chromedp.SendKeys(chromedp.CSS("#code"), s.lastAccountCode(t, phone)), chromedp.Click(chromedp.CSS("#confirm")),
-		chromedp.WaitVisible(chromedp.CSS("#checklist")))
-	pk, sk = journeyText(t, ctx, ".key-test-public code"), journeyText(t, ctx, ".key-test-secret code")
+		chromedp.WaitVisible(chromedp.CSS("#new-secret-test")))
+	wantText(t, ctx, "#new-secret-test", "shown only this once")
+	step(t, ctx, "reveal the secret", chromedp.Click(chromedp.CSS("#reveal-test summary")), chromedp.WaitVisible(chromedp.CSS("#new-secret-key-test")))
+	pk, sk = journeyText(t, ctx, ".key-test-public code"), journeyText(t, ctx, "#new-secret-key-test")
 	if !dashTestPublicRE.MatchString(pk) || !dashTestSecretRE.MatchString(sk) {
-		t.Fatalf("test keys on the first dashboard: %q %q", pk, sk)
+		t.Fatalf("test keys on the first keys page: %q %q", pk, sk)
 	}
-	wantText(t, ctx, ".key-test-secret", "shown only this once")
+	step(t, ctx, "I have saved it", forget("#keys"), chromedp.Click(chromedp.CSS("#saved-test")), chromedp.WaitVisible(chromedp.CSS("#keys")),
+		chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#checklist")))
 	if got := journeyText(t, ctx, "#merchant-name"); got != name {
 		t.Fatalf("dashboard name %q, want %q", got, name)
 	}
-	m := journeyIdxRE.FindStringSubmatch(journeyText(t, ctx, "main section.card p.hint"))
+	m := journeyIdxRE.FindStringSubmatch(journeyText(t, ctx, "#merchant-id"))
 	if m == nil {
 		t.Fatalf("no merchant idx on the dashboard: %q", pageText(t, ctx))
 	}
@@ -129,35 +133,39 @@ func TestBrowserJourneyMerchantGoLive(t *testing.T) {
 	ctx := browsertest.New(t, 60*time.Second)
 	pk, sk, _ := browserMerchant(t, ctx, s, "journey-golive-1", "Bhaktapur Pottery", "pots@bhaktapur.example", "9812340011")
 
-	// The dashboard, once reloaded: the test public key in full, the
-	// secret as a prefix only, nothing live yet.
+	// The overview and Keys, once reloaded: the test public key in full,
+	// the secret as a prefix only, nothing live yet.
 	step(t, ctx, "reload the dashboard", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#checklist")))
-	wantText(t, ctx, ".key-test-public code", pk)
-	if shown := journeyText(t, ctx, ".key-test-secret code"); !strings.HasPrefix(sk, strings.TrimSuffix(shown, "…")) || len(shown) >= len(sk) {
-		t.Fatalf("test secret on the dashboard: %q (secret %q)", shown, sk)
-	}
 	wantText(t, ctx, "#check-test-payment", "○ Complete a test payment")
 	wantText(t, ctx, "#check-kyc", "○ KYC approved")
 	wantText(t, ctx, ".balance-test", "Rs 0.00")
+	browsertest.Screenshot(t, ctx, "journey-golive-2-dashboard")
+	step(t, ctx, "keys", chromedp.Navigate(s.URL+"/dashboard/keys/"), chromedp.WaitVisible(chromedp.CSS("#keys")))
+	wantText(t, ctx, ".key-test-public code", pk)
+	if shown := journeyText(t, ctx, ".key-test-secret code"); !strings.HasPrefix(sk, strings.TrimSuffix(shown, "…")) || len(shown) >= len(sk) {
+		t.Fatalf("test secret on the keys page: %q (secret %q)", shown, sk)
+	}
 	text := pageText(t, ctx)
 	if strings.Contains(text, sk) || dashLivePublicRE.MatchString(text) || journeyCount(t, ctx, "[class^=key-live]") != 0 || journeyCount(t, ctx, "#rotate-live") != 0 {
-		t.Fatalf("dashboard before the first payment: %q", text)
+		t.Fatalf("keys before the first payment: %q", text)
 	}
-	browsertest.Screenshot(t, ctx, "journey-golive-2-dashboard")
 
 	// The first test payment, with the keys read from the pages.
 	_, idx := s.pay(t, pk, sk, "9800000001", 1000)
 
-	step(t, ctx, "reload the dashboard", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#checklist")))
+	step(t, ctx, "the overview", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#checklist")))
 	wantText(t, ctx, "#check-test-payment", "✓ Completed a test payment")
 	wantText(t, ctx, "#check-kyc", "○ KYC approved")
 	wantText(t, ctx, ".balance-test", "Rs 9.70")
+	wantText(t, ctx, "#secret-waiting", "live")
+	step(t, ctx, "the live keys", chromedp.Click(chromedp.CSS("#reveal-link")), chromedp.WaitVisible(chromedp.CSS("#new-secret-live")),
+		chromedp.Click(chromedp.CSS("#reveal-live summary")), chromedp.WaitVisible(chromedp.CSS("#new-secret-key-live")))
 	livePK := journeyText(t, ctx, ".key-live-public code")
-	liveSK := journeyText(t, ctx, ".key-live-secret code")
+	liveSK := journeyText(t, ctx, "#new-secret-key-live")
 	if !dashLivePublicRE.MatchString(livePK) || !dashLiveSecretRE.MatchString(liveSK) {
 		t.Fatalf("live keys after the test payment: %q %q", livePK, liveSK)
 	}
-	wantText(t, ctx, ".key-live-secret", "shown only this once")
+	wantText(t, ctx, "#new-secret-live", "shown only this once")
 	wantText(t, ctx, "#rotate-live", "Rotate live keys")
 	browsertest.Screenshot(t, ctx, "journey-golive-3-live-keys")
 
@@ -168,15 +176,19 @@ func TestBrowserJourneyMerchantGoLive(t *testing.T) {
 	if r := s.do(t, "GET", "/api/v2/merchant-transaction/"+idx+"/", sk, ""); r.Status != 200 || r.Body["state"].(map[string]any)["name"] != "Completed" {
 		t.Fatalf("the test payment: %d %s", r.Status, r.Raw)
 	}
-	step(t, ctx, "reload again", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#checklist")))
+	step(t, ctx, "reload again", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#keys")))
 	text = pageText(t, ctx)
-	if strings.Contains(text, liveSK) || !strings.Contains(text, livePK) || strings.Contains(journeyText(t, ctx, ".key-live-secret"), "shown only this once") {
+	if strings.Contains(text, liveSK) || !strings.Contains(text, livePK) || journeyCount(t, ctx, "#new-secret-live") != 0 {
 		t.Fatalf("after another reload the live secret is shown again or the public key is gone: %q", text)
 	}
 	if shown := journeyText(t, ctx, ".key-live-secret code"); !strings.HasPrefix(liveSK, strings.TrimSuffix(shown, "…")) {
 		t.Fatalf("live secret prefix %q does not match %q", shown, liveSK)
 	}
+	step(t, ctx, "the overview again", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#checklist")))
 	wantText(t, ctx, "#check-test-payment", "✓ Completed a test payment")
+	if journeyCount(t, ctx, "#secret-waiting") != 0 {
+		t.Fatal("the overview still says a secret is waiting")
+	}
 	browsertest.Screenshot(t, ctx, "journey-golive-4-reloaded")
 	s.ledgerOK(t)
 }
@@ -204,7 +216,7 @@ func TestBrowserJourneyKYCApproval(t *testing.T) {
 	if err := os.WriteFile(pngPath, pngData, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	step(t, ctx, "open the KYC form", chromedp.Click(chromedp.CSS("#kyc-link")), chromedp.WaitVisible(chromedp.CSS("#business_name")))
+	step(t, ctx, "open the KYC form", chromedp.Click(chromedp.CSS("#check-kyc-link")), chromedp.WaitVisible(chromedp.CSS("#business_name")))
 	wantText(t, ctx, "#kyc-state", "none")
 	step(t, ctx, "fill the KYC form", chromedp.SendKeys(chromedp.CSS("#business_name"), "Himal Traders Pvt. Ltd."),
 		chromedp.SendKeys(chromedp.CSS("#registration_number"), "123456/078/079"), chromedp.SendKeys(chromedp.CSS("#tax_number"), "601234567"),
@@ -342,7 +354,7 @@ func TestBrowserJourneyDashboardRefund(t *testing.T) {
 	step(t, ctx, "back to the table", chromedp.Click(chromedp.CSS("#back")), chromedp.WaitVisible(chromedp.CSS("#transactions")))
 	wantText(t, ctx, row+" td.state", "Refunded")
 	wantText(t, ctx, row+" td.refunded", "Rs 50.00")
-	step(t, ctx, "dashboard", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS("#balances")))
+	step(t, ctx, "dashboard", chromedp.Navigate(s.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.CSS(".balance-test")))
 	wantText(t, ctx, ".balance-test", "Rs 95.50")
 	s.ledgerOK(t)
 }
@@ -561,8 +573,10 @@ func TestBrowserJourneyCSVExport(t *testing.T) {
 		t.Fatalf("neutralised cells: %q", records[2])
 	}
 
-	// A filtered export from the page's form carries the filter.
-	step(t, ctx, "filter", chromedp.SetValue(chromedp.CSS("#state"), "Completed"), forget("#transactions"), chromedp.Click(chromedp.CSS("#filter")),
+	// A filtered export from the page's form carries the filter; on a
+	// phone the filters are folded away first.
+	step(t, ctx, "filter", chromedp.Click(chromedp.CSS("details.filter-box summary")), chromedp.WaitVisible(chromedp.CSS("#filter")),
+		chromedp.SetValue(chromedp.CSS("#state"), "Completed"), forget("#transactions"), chromedp.Click(chromedp.CSS("#filter")),
 		chromedp.WaitVisible(chromedp.CSS("#csv")))
 	wantText(t, ctx, "#count", "1 transactions")
 	href, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#csv").href`))

@@ -67,7 +67,7 @@ func testPNG(t *testing.T) []byte {
 }
 
 var (
-	dashMerchantIdxRE = regexp.MustCompile(`· merchant (\S+)</p>`)
+	dashMerchantIdxRE = regexp.MustCompile(`· merchant <code>(\S+)</code></p>`)
 	kycDocLinkRE      = regexp.MustCompile(`href="(/admin/kyc/[^/"]+/documents/(\d+))"`)
 )
 
@@ -80,7 +80,7 @@ func submitKYC(t *testing.T, b *merchantBrowser) string {
 	if m == nil {
 		t.Fatalf("dashboard shows no merchant idx:\n%s", d.Body)
 	}
-	wantPage(t, "KYC form", b.get(t, "/dashboard/kyc/"), 200, `enctype="multipart/form-data"`)
+	wantPage(t, "KYC form", b.get(t, "/dashboard/go-live/"), 200, `enctype="multipart/form-data"`)
 	wantPage(t, "KYC submit", postKYC(t, b, kycFields(), kycFile{"certificate.png", testPNG(t)}), 200, "were submitted")
 	return m[1]
 }
@@ -94,7 +94,7 @@ func TestKYCJourney(t *testing.T) {
 	mb := newMerchantBrowser(t, s)
 	pk, sk := signUpMerchant(t, mb, "Himal Traders", "himal@kyc.example", "9812300001", "merchant password")
 	d := mb.get(t, "/dashboard/")
-	wantPage(t, "dashboard", d, 200, `<strong id="kyc">none</strong>`, `href="/dashboard/kyc/"`)
+	wantPage(t, "dashboard", d, 200, `id="kyc">none<`, `href="/dashboard/go-live/#kyc"`)
 	idx := dashMerchantIdxRE.FindStringSubmatch(d.Body)[1]
 	bigPayment := func() response {
 		return s.do(t, "POST", "/api/v2/payment/initiate/", "", jsonBody(t, map[string]any{"public_key": pk, "mobile": "9800000001",
@@ -106,9 +106,11 @@ func TestKYCJourney(t *testing.T) {
 
 	// The form; anonymous visitors are sent to log in.
 	anon := newMerchantBrowser(t, s)
-	wantRedirect(t, "anonymous KYC page", anon.get(t, "/dashboard/kyc/"), "/login/")
+	wantRedirect(t, "anonymous KYC page", anon.get(t, "/dashboard/go-live/"), "/login/")
+	wantRedirect(t, "anonymous old KYC page", anon.get(t, "/dashboard/kyc/"), "/login/")
+	wantRedirect(t, "old KYC page", mb.get(t, "/dashboard/kyc/"), "/dashboard/go-live/#kyc")
 	wantRedirect(t, "anonymous KYC post", postKYC(t, anon, kycFields(), kycFile{"a.png", testPNG(t)}), "/login/")
-	wantPage(t, "KYC form", mb.get(t, "/dashboard/kyc/"), 200, `<strong id="kyc-state">none</strong>`, `enctype="multipart/form-data"`, `name="documents"`)
+	wantPage(t, "KYC form", mb.get(t, "/dashboard/go-live/"), 200, `<strong id="kyc-state">none</strong>`, `enctype="multipart/form-data"`, `name="documents"`)
 	token := mb.csrf
 
 	// Refusals store nothing and leave the state at none.
@@ -130,8 +132,8 @@ func TestKYCJourney(t *testing.T) {
 	bad.Set("tax_number", "601\x07234")
 	p = postKYC(t, mb, bad, kycFile{"a.png", testPNG(t)})
 	wantPage(t, "bad fields", p, 400, "Registered business name is required.", "Address must be at most 200 characters.", "PAN/VAT number must not contain control characters.")
-	wantPage(t, "still none", mb.get(t, "/dashboard/kyc/"), 200, `<strong id="kyc-state">none</strong>`)
-	if strings.Contains(mb.get(t, "/dashboard/kyc/").Body, `id="kyc-details"`) {
+	wantPage(t, "still none", mb.get(t, "/dashboard/go-live/"), 200, `<strong id="kyc-state">none</strong>`)
+	if strings.Contains(mb.get(t, "/dashboard/go-live/").Body, `id="kyc-details"`) {
 		t.Fatal("a refused submission was stored")
 	}
 
@@ -147,7 +149,7 @@ func TestKYCJourney(t *testing.T) {
 		t.Fatalf("submitted page: raw HTML, a form or a file name:\n%s", p.Body)
 	}
 	wantPage(t, "submit twice", postKYC(t, mb, kycFields(), kycFile{"a.png", pngData}), 400, "cannot be submitted again")
-	wantPage(t, "dashboard after submit", mb.get(t, "/dashboard/"), 200, `<strong id="kyc">submitted</strong>`)
+	wantPage(t, "dashboard after submit", mb.get(t, "/dashboard/"), 200, `id="kyc">submitted<`)
 
 	// The console lists it; the operator downloads the documents.
 	op := newMerchantBrowser(t, s)
@@ -188,7 +190,7 @@ func TestKYCJourney(t *testing.T) {
 	// Reject with a reason: shown (escaped) on the dashboard; resubmission is allowed.
 	wantPage(t, "reject", op.post(t, "/admin/merchants/kyc", url.Values{"merchant": {idx}, "decision": {"reject"}, "reason": {"PAN <i>certificate</i> is blurry"}, "q": {"himal"}}),
 		200, "is now rejected")
-	p = mb.get(t, "/dashboard/kyc/")
+	p = mb.get(t, "/dashboard/go-live/")
 	wantPage(t, "rejected KYC page", p, 200, `<strong id="kyc-state">rejected</strong>`, "PAN &lt;i&gt;certificate&lt;/i&gt; is blurry", `id="kyc-form"`)
 	if r := bigPayment(); r.Status != 400 {
 		t.Fatalf("big payment after rejection: %d %s", r.Status, r.Raw)
@@ -208,8 +210,8 @@ func TestKYCJourney(t *testing.T) {
 
 	// Approve: the big payment now goes through.
 	wantPage(t, "approve", op.post(t, "/admin/merchants/kyc", url.Values{"merchant": {idx}, "decision": {"approve"}, "q": {"himal"}}), 200, "is now approved")
-	wantPage(t, "approved KYC page", mb.get(t, "/dashboard/kyc/"), 200, `<strong id="kyc-state">approved</strong>`)
-	if strings.Contains(mb.get(t, "/dashboard/kyc/").Body, `id="kyc-form"`) {
+	wantPage(t, "approved KYC page", mb.get(t, "/dashboard/go-live/"), 200, `<strong id="kyc-state">approved</strong>`)
+	if strings.Contains(mb.get(t, "/dashboard/go-live/").Body, `id="kyc-form"`) {
 		t.Fatal("the form is offered after approval")
 	}
 	s.pay(t, pk, sk, "9800000001", 30000)

@@ -27,7 +27,7 @@ func TestBrowserWebhookLog(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#phone"), phone), chromedp.SendKeys(chromedp.CSS("#password"), "a long enough password"),
 		chromedp.Click(chromedp.CSS("#signup")), chromedp.WaitVisible(chromedp.CSS("#code")))
 	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS("#code"), s.lastAccountCode(t, phone)), chromedp.Click(chromedp.CSS("#confirm")),
-		chromedp.WaitVisible(chromedp.CSS("#checklist")))
+		chromedp.WaitVisible(chromedp.CSS("#keys")))
 
 	register := func(url, event string) {
 		t.Helper()

@@ -1,12 +1,10 @@
 package dashboard
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
-	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/store"
 )
@@ -105,19 +103,6 @@ func plural(n int64) string {
 		return ""
 	}
 	return "s"
-}
-
-// charts builds the dashboard's chart for each book shown.
-func (p *Pages) charts(ctx context.Context, m store.Merchant, books []ledger.Book) ([]chart, error) {
-	var out []chart
-	for _, b := range books {
-		days, err := p.svc.DailyVolume(ctx, m.ID, b, chartDays, nepal.Zone)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, newChart(b, days))
-	}
-	return out, nil
 }
 
 // feeRow is one tier of a fee schedule as shown.

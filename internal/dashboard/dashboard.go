@@ -1,11 +1,13 @@
-// Package dashboard serves the merchant pages (issue 6): sign-up at
-// /join/merchant/ with a phone confirmation code, log in and out, and the
-// dashboard with the merchant's keys, go-live checklist, balances,
-// transactions, refunds, webhooks and KYC. Pages are drawn by the shared
-// page layer (internal/site) from one template per page and need no
-// JavaScript. Sessions live in the database (identity/merchants.go); every
-// form carries a CSRF token, an HMAC under the server secret of the
-// session id, or before sign-in of a random pre-session cookie.
+// Package dashboard serves the merchant pages (issue 6, laid out anew in
+// issue 13): sign-up at /join/merchant/ with a phone confirmation code,
+// log in and out, and the dashboard: Overview, Payments, Refunds,
+// Webhooks, Keys, Settings and Go live, each in the Test or the Live book
+// (?book=live, the header's switch). Pages are drawn by the shared page
+// layer (internal/site, docs/pages.md) from one template per page and
+// work without JavaScript. Sessions live in the database
+// (identity/merchants.go); every form carries a CSRF token, an HMAC under
+// the server secret of the session id, or before sign-in of a random
+// pre-session cookie.
 package dashboard
 
 import (
@@ -14,7 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/thaili/thaili/internal/fault"
@@ -50,11 +52,16 @@ type Options struct {
 	// Identity resolves keys, sessions and sign-ins.
 	Identity Accounts
 	Log      *slog.Logger
-	// PublicURL decides whether cookies are Secure (an https URL).
+	// PublicURL decides whether cookies are Secure (an https URL), and is
+	// where the dashboard's test payment returns to.
 	PublicURL string
 	// Webhooks manages the merchant's webhook endpoints and their
 	// delivery logs (the webhook pages).
 	Webhooks Hooks
+	// Sandbox is set when the server runs as a sandbox: the phone code
+	// page points to the sandbox inbox, and the test payment page names
+	// the sandbox's test payers.
+	Sandbox bool
 }
 
 // session is a signed-in merchant's request.
@@ -62,19 +69,22 @@ type session = site.Session[store.Merchant]
 
 // Pages serves the merchant pages.
 type Pages struct {
-	svc    Payments
-	id     Accounts
-	hooks  Hooks
-	log    *slog.Logger
-	site   *site.Site[store.Merchant]
-	pages  *site.Renderer
-	css    []byte
-	secure bool
+	svc       Payments
+	id        Accounts
+	hooks     Hooks
+	log       *slog.Logger
+	site      *site.Site[store.Merchant]
+	pages     *site.Renderer
+	css       []byte
+	secure    bool
+	publicURL string
+	sandbox   bool
 }
 
 // New builds the pages from their embedded templates.
 func New(o Options) (*Pages, error) {
-	p := &Pages{svc: o.Service, id: o.Identity, hooks: o.Webhooks, log: o.Log, secure: site.SecureURL(o.PublicURL)}
+	p := &Pages{svc: o.Service, id: o.Identity, hooks: o.Webhooks, log: o.Log, secure: site.SecureURL(o.PublicURL),
+		publicURL: strings.TrimRight(o.PublicURL, "/"), sandbox: o.Sandbox}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -121,39 +131,119 @@ func (p *Pages) Login() http.Handler { return p.site.AnonPost(p.login) }
 // Logout serves POST /logout/{$}.
 func (p *Pages) Logout() http.Handler { return p.site.Post(p.logout) }
 
-// Dashboard serves GET /dashboard/{$}.
-func (p *Pages) Dashboard() http.Handler { return p.site.Get(p.dashboard) }
-
-// Rotate serves POST /dashboard/rotate.
-func (p *Pages) Rotate() http.Handler { return p.site.Post(p.rotate) }
-
-// Password serves POST /dashboard/password.
-func (p *Pages) Password() http.Handler { return p.site.Post(p.password) }
-
-// LogoutEverywhere serves POST /dashboard/logout-everywhere.
-func (p *Pages) LogoutEverywhere() http.Handler { return p.site.Post(p.logoutEverywhere) }
-
 // ServeCSS serves GET /static/dashboard.css, the stylesheet the wallet
 // and console pages still link; the merchant pages use site.css.
 func (p *Pages) ServeCSS() http.Handler { return http.HandlerFunc(p.serveCSS) }
 
-// nav is the signed-in navigation.
-var nav = []site.Link{
-	{Label: "Dashboard", URL: "/dashboard/"},
-	{Label: "Transactions", URL: "/dashboard/transactions/"},
-	{Label: "Webhooks", URL: "/dashboard/webhooks/"},
-	{Label: "KYC", URL: "/dashboard/kyc/"},
+// --- the signed-in pages' frame ---
+
+// section is an entry of the dashboard's navigation.
+type section struct{ Label, Path string }
+
+// sections are the navigation, in order: what merchants know from
+// Stripe's dashboard.
+var sections = []section{
+	{"Overview", "/dashboard/"},
+	{"Payments", "/dashboard/transactions/"},
+	{"Refunds", "/dashboard/refunds/"},
+	{"Webhooks", "/dashboard/webhooks/"},
+	{"Keys", "/dashboard/keys/"},
+	{"Settings", "/dashboard/settings/"},
+	{"Go live", "/dashboard/go-live/"},
 }
 
-// frame is the layout of a page of session s in the section current
-// (a label of nav).
-func (p *Pages) frame(s session, title, current string) site.Frame {
-	f := site.Frame{Title: title, CSRF: s.CSRF, User: s.User.Email}
-	for _, l := range nav {
-		l.Current = l.Label == current
-		f.Nav = append(f.Nav, l)
+// req is a signed-in request and the book its page works in.
+type req struct {
+	session
+	// Caller is the merchant in the page's book, with the secret key's
+	// rights, as the API's calls with the secret key are.
+	Caller identity.Caller
+	// Books are the merchant's books: test, and live once live keys were
+	// issued.
+	Books []ledger.Book
+}
+
+// live reports whether the merchant has live keys (went live).
+func (q req) live() bool { return slices.Contains(q.Books, ledger.Live) }
+
+// errNotLive is what the Live switch shows before there are live keys.
+var errNotLive = fault.DetailError("You have no live keys yet: they are issued after your first completed test payment. Go live shows what is left.")
+
+// resolve finds the book a page of s works in: book ("" is test) must be
+// one of the merchant's. On an error q is still the page's, in the book
+// asked for when that is a book at all, so the refusal is drawn in it.
+func (p *Pages) resolve(r *http.Request, s session, book string) (q req, err error) {
+	q = req{session: s, Caller: identity.Caller{Merchant: s.User, Book: ledger.Test, Kind: store.SecretKey}}
+	b := ledger.Book(book)
+	if book == "" {
+		b = ledger.Test
 	}
-	return f
+	if !b.Valid() {
+		return q, fault.DetailError("Book must be test or live.")
+	}
+	q.Caller.Book = b
+	if q.Books, err = p.id.MerchantBooks(r.Context(), s.User.ID); err != nil {
+		return q, err
+	}
+	if !slices.Contains(q.Books, b) {
+		return q, errNotLive
+	}
+	return q, nil
+}
+
+// handler serves a signed-in request of section in its book.
+type handler func(w http.ResponseWriter, r *http.Request, q req)
+
+// get serves a signed-in page of section, in the book ?book= names.
+func (p *Pages) get(section string, h handler) http.Handler {
+	return p.site.Get(func(w http.ResponseWriter, r *http.Request, s session) {
+		p.in(w, r, s, section, r.URL.Query().Get("book"), h)
+	})
+}
+
+// post serves a signed-in form of section, in the book its book field
+// names.
+func (p *Pages) post(section string, h handler) http.Handler {
+	return p.site.Post(func(w http.ResponseWriter, r *http.Request, s session) {
+		p.in(w, r, s, section, r.PostFormValue("book"), h)
+	})
+}
+
+func (p *Pages) in(w http.ResponseWriter, r *http.Request, s session, section, book string, h handler) {
+	q, err := p.resolve(r, s, book)
+	if err != nil {
+		p.fail(w, r, q, section, err)
+		return
+	}
+	h(w, r, q)
+}
+
+// dash is what every signed-in page's view has: the layout, and the
+// book the page shows.
+type dash struct {
+	site.Frame
+	Book ledger.Book
+}
+
+// view is the dash of a page of q titled title in section: the
+// navigation with section marked, and the Test/Live switch leading to the
+// same section in the other book. Navigation links keep the book, so a
+// URL shows what it showed when it was shared.
+func (p *Pages) view(q req, title, section string) dash {
+	book := q.Caller.Book
+	f := site.Frame{Title: title, CSRF: q.CSRF, User: q.User.Email, TestMode: book == ledger.Test}
+	keep, here := "", sections[0].Path
+	if book == ledger.Live {
+		keep = "?book=live"
+	}
+	for _, s := range sections {
+		f.Nav = append(f.Nav, site.Link{Label: s.Label, URL: s.Path + keep, Current: s.Label == section})
+		if s.Label == section {
+			here = s.Path
+		}
+	}
+	f.Books = []site.Link{{Label: "Test", URL: here, Current: book == ledger.Test}, {Label: "Live", URL: here + "?book=live", Current: book == ledger.Live}}
+	return dash{Frame: f, Book: book}
 }
 
 // render draws page name with v.
@@ -174,16 +264,19 @@ func (p *Pages) explain(w http.ResponseWriter, r *http.Request, err error, v sit
 // fail shows err on a page of its own inside the signed-in layout: the
 // service's message with its status (fault.Kind.Status), or the generic
 // error page.
-func (p *Pages) fail(w http.ResponseWriter, r *http.Request, s session, current string, err error) {
-	f := p.frame(s, "Not possible", current)
-	if !p.explain(w, r, err, &f) {
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, q req, section string, err error) {
+	v := p.view(q, "Not possible", section)
+	if !p.explain(w, r, err, &v) {
 		return
 	}
-	f.Message, f.Error = f.Error, ""
-	if f.Status == http.StatusNotFound {
-		f.Title = "Not found"
+	v.Message, v.Error = v.Error, ""
+	switch {
+	case v.Status == http.StatusNotFound:
+		v.Title = "Not found"
+	case err == errNotLive:
+		v.Title = "Live mode is not available yet"
 	}
-	p.pages.Message(w, r, f)
+	p.pages.Message(w, r, v.Frame)
 }
 
 // notFound words a not-found err for the page (what there is no such
@@ -203,6 +296,8 @@ type authView struct {
 	// Form values echoed back, and the code form's challenge.
 	Name, Email, Phone string
 	Challenge          string
+	// Sandbox points the code form to the sandbox inbox.
+	Sandbox bool
 }
 
 func (p *Pages) signUpForm(w http.ResponseWriter, r *http.Request) {
@@ -231,10 +326,12 @@ func (p *Pages) signUp(w http.ResponseWriter, r *http.Request, csrf string) {
 	p.render(w, r, "confirm", p.codeForm(csrf, strings.TrimSpace(in.Email), sent, ""))
 }
 
-// codeForm is the page asking for the code just sent.
+// codeForm is the page asking for the code just sent. No key is shown
+// before the code is confirmed: the keys wait, sealed, for the first
+// signed-in visit to Keys.
 func (p *Pages) codeForm(csrf, email string, sent identity.CodeSent, notice string) *authView {
 	return &authView{Frame: site.Frame{Title: "Confirm your phone", CSRF: csrf, Notice: notice, Narrow: true}, Email: email,
-		Phone: sent.To, Challenge: sent.Challenge}
+		Phone: sent.To, Challenge: sent.Challenge, Sandbox: p.sandbox}
 }
 
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf string) {
@@ -242,13 +339,15 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request, csrf string) {
 	session, err := p.id.ConfirmMerchantPhone(r.Context(), challenge, r.PostFormValue("code"))
 	if err != nil {
 		v := &authView{Frame: site.Frame{Title: "Confirm your phone", CSRF: csrf, Narrow: true}, Email: email, Phone: "your phone",
-			Challenge: challenge}
+			Challenge: challenge, Sandbox: p.sandbox}
 		if p.explain(w, r, err, v) {
 			p.render(w, r, "confirm", v)
 		}
 		return
 	}
-	p.signIn(w, r, session)
+	// A confirmed phone is a new account's first sign-in: its test keys
+	// are what it needs first.
+	p.signIn(w, r, session, "/dashboard/keys/")
 }
 
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
@@ -265,14 +364,14 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request, csrf string) {
 		p.render(w, r, "confirm", p.codeForm(csrf, strings.TrimSpace(email), *in.Code, identity.MsgConfirmFirst))
 		return
 	}
-	p.signIn(w, r, in.Session)
+	p.signIn(w, r, in.Session, "/dashboard/")
 }
 
 // signIn sets the cookie of a session the service started, drops the
-// pre-session cookie (its token has served) and goes to the dashboard.
-func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, session string) {
+// pre-session cookie (its token has served) and goes to next.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, session, next string) {
 	http.SetCookie(w, formpage.Cookies{Path: "/", SameSite: http.SameSiteLaxMode, Secure: p.secure}.Cookie(preCookie, "", -1))
-	p.site.SignIn(w, r, session, "/dashboard/")
+	p.site.SignIn(w, r, session, next)
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request, s session) {
@@ -281,130 +380,6 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	p.site.SignOut(w, r, "/login/")
-}
-
-func (p *Pages) logoutEverywhere(w http.ResponseWriter, r *http.Request, s session) {
-	if err := p.id.LogoutEverywhere(r.Context(), s.User.ID); err != nil {
-		p.site.Fail(w, r, err)
-		return
-	}
-	p.site.SignOut(w, r, "/login/")
-}
-
-// --- the dashboard ---
-
-// dashView is the dashboard's view.
-type dashView struct {
-	site.Frame
-	// Keys shown only this once (rotation).
-	NewKeys     *identity.KeyPair
-	Merchant    store.Merchant
-	KYC         string
-	TestPaid    bool
-	KYCApproved bool
-	Keys        []keyRow
-	OwnBooks    []ledger.Book
-	Balances    []balanceRow
-	Fees        []feeSchedule
-	Charts      []chart
-}
-
-type keyRow struct {
-	Book  ledger.Book
-	Kind  store.KeyKind
-	Shown string
-	Once  bool
-}
-
-type balanceRow struct {
-	Book   ledger.Book
-	Amount string
-}
-
-func (p *Pages) dashboard(w http.ResponseWriter, r *http.Request, s session) {
-	p.renderDashboard(w, r, s, p.dashView(s))
-}
-
-func (p *Pages) dashView(s session) *dashView {
-	return &dashView{Frame: p.frame(s, "Dashboard", "Dashboard")}
-}
-
-func (p *Pages) rotate(w http.ResponseWriter, r *http.Request, s session) {
-	book := ledger.Book(r.PostFormValue("book"))
-	kp, err := p.id.RotateOwnKeys(r.Context(), s.User.Idx, book)
-	v := p.dashView(s)
-	if err != nil {
-		if p.explain(w, r, err, v) {
-			p.renderDashboard(w, r, s, v)
-		}
-		return
-	}
-	v.NewKeys, v.Notice = &kp, "The "+string(book)+" keys were rotated; the old ones no longer work."
-	p.renderDashboard(w, r, s, v)
-}
-
-func (p *Pages) password(w http.ResponseWriter, r *http.Request, s session) {
-	err := p.id.ChangePassword(r.Context(), s.User.ID, r.PostFormValue("current_password"), r.PostFormValue("new_password"), s.ID)
-	v := p.dashView(s)
-	if err != nil {
-		if p.explain(w, r, err, v) {
-			p.renderDashboard(w, r, s, v)
-		}
-		return
-	}
-	v.Notice = "Your password was changed; your other sessions were logged out."
-	p.renderDashboard(w, r, s, v)
-}
-
-// renderDashboard fills v with the merchant's keys, checklist and
-// balances. A sealed secret (live keys issued on go-live) is revealed
-// here once.
-func (p *Pages) renderDashboard(w http.ResponseWriter, r *http.Request, s session, v *dashView) {
-	info, err := p.svc.ShowOwnMerchant(r.Context(), s.User.Idx)
-	if err != nil {
-		p.fail(w, r, s, "Dashboard", err)
-		return
-	}
-	v.Merchant, v.KYC = info.Merchant, string(info.Merchant.KYC)
-	v.KYCApproved = info.Merchant.KYC == store.KYCApproved
-	v.OwnBooks = []ledger.Book{ledger.Test}
-	for _, k := range info.Keys {
-		if k.Key.Book == ledger.Live {
-			v.TestPaid = true // live keys are issued on the first completed test payment
-		}
-		if !k.Key.RevokedAt.IsZero() {
-			continue
-		}
-		row := keyRow{Book: k.Key.Book, Kind: k.Key.Kind, Shown: k.Key.Lookup}
-		if k.Key.Kind == store.SecretKey {
-			row.Shown = k.Key.Prefix
-			if !strings.HasSuffix(row.Shown, "…") {
-				row.Shown += "…"
-			}
-			if k.Secret != "" {
-				row.Shown, row.Once = k.Secret, true
-			}
-		}
-		v.Keys = append(v.Keys, row)
-	}
-	if v.TestPaid {
-		v.OwnBooks = append(v.OwnBooks, ledger.Live)
-	}
-	sort.SliceStable(v.Keys, func(i, j int) bool {
-		if v.Keys[i].Book != v.Keys[j].Book {
-			return v.Keys[i].Book == ledger.Test
-		}
-		return v.Keys[i].Kind == store.PublicKey && v.Keys[j].Kind != store.PublicKey
-	})
-	for _, b := range []ledger.Book{ledger.Test, ledger.Live} {
-		v.Balances = append(v.Balances, balanceRow{Book: b, Amount: info.Balances[b].String()})
-	}
-	v.Fees = feeSchedules(info.Fees, v.OwnBooks)
-	if v.Charts, err = p.charts(r.Context(), s.User, v.OwnBooks); err != nil {
-		p.fail(w, r, s, "Dashboard", err)
-		return
-	}
-	p.render(w, r, "dashboard", v)
 }
 
 // serveCSS is GET /static/dashboard.css.

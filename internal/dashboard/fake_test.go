@@ -46,12 +46,13 @@ type fake struct {
 	testErr    error
 
 	// What the pages asked for.
-	queries  []payment.ListQuery
-	refunds  []string
-	rotated  []ledger.Book
-	replayed []string
-	tested   []string
-	codeSent bool
+	queries   []payment.ListQuery
+	refunds   []string
+	rotated   []ledger.Book
+	replayed  []string
+	tested    []string
+	initiated []payment.EPaymentInput
+	codeSent  bool
 }
 
 const goodSession = "good"
@@ -114,6 +115,25 @@ func (f *fake) ShowOwnMerchant(_ context.Context, idx string) (payment.MerchantI
 		info.Keys = append(info.Keys, k)
 	}
 	return info, nil
+}
+
+func (f *fake) MerchantDetails(_ context.Context, idx string) (payment.MerchantInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.broken != nil {
+		return payment.MerchantInfo{}, f.broken
+	}
+	return payment.MerchantInfo{Merchant: f.merchant, Balances: f.balances, Fees: f.fees, Keys: slices.Clone(f.keys)}, nil
+}
+
+func (f *fake) Config() payment.Config { return payment.DefaultConfig() }
+
+func (f *fake) InitiateEPayment(_ context.Context, c identity.Caller, in payment.EPaymentInput) (store.Payment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.initiated = append(f.initiated, in)
+	return store.Payment{Idx: "TestPayIdxaaaaaaaaaaaa", Token: "TestPidxaaaaaaaaaaaaaa", Book: c.Book, Kind: store.EPayment,
+		Amount: in.Amount, ReturnURL: in.ReturnURL}, nil
 }
 
 func (f *fake) DailyVolume(_ context.Context, _ int64, book ledger.Book, days int, loc *time.Location) ([]store.DayTotal, error) {
@@ -400,6 +420,18 @@ func (h *harness) do(method, target string, form url.Values, signedIn bool) page
 	if signedIn {
 		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: goodSession})
 	}
+	return h.serve(r)
+}
+
+// newRequest is a form post of v to path.
+func newRequest(method, path string, v url.Values) *http.Request {
+	r := httptest.NewRequest(method, path, strings.NewReader(v.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+// serve answers r.
+func (h *harness) serve(r *http.Request) page {
 	w := httptest.NewRecorder()
 	h.mux.ServeHTTP(w, r)
 	return page{Status: w.Code, Location: w.Header().Get("Location"), Header: w.Header(), Body: w.Body.String()}

@@ -9,60 +9,75 @@ import (
 
 	"github.com/thaili/thaili/internal/formpage"
 	"github.com/thaili/thaili/internal/identity"
-	"github.com/thaili/thaili/internal/site"
+	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
 )
 
-// KYC serves GET /dashboard/kyc/{$}: the merchant's KYC state, the
-// operator's reason of a rejection, what was submitted, and the form
-// while the state is none or rejected.
-func (p *Pages) KYC() http.Handler { return p.site.Get(p.kycPage) }
+// KYC serves GET /dashboard/kyc/{$}, where the KYC page was before it
+// joined Go live: it sends old links there.
+func (p *Pages) KYC() http.Handler {
+	return p.get("Go live", func(w http.ResponseWriter, r *http.Request, q req) {
+		to := "/dashboard/go-live/"
+		if q.Caller.Book == ledger.Live {
+			to += "?book=live"
+		}
+		http.Redirect(w, r, to+"#kyc", http.StatusSeeOther)
+	})
+}
 
 // SubmitKYC serves POST /dashboard/kyc/{$}, a multipart form, which
-// site.Post (urlencoded forms of formpage.MaxForm) does not read.
-func (p *Pages) SubmitKYC() http.Handler { return p.site.Get(p.submitKYC) }
+// site.Post (urlencoded forms of formpage.MaxForm) does not read; the
+// book is the action's ?book=, so that nothing reads the body before its
+// limit is set.
+func (p *Pages) SubmitKYC() http.Handler {
+	return p.site.Get(func(w http.ResponseWriter, r *http.Request, s session) {
+		p.in(w, r, s, "Go live", r.URL.Query().Get("book"), p.submitKYC)
+	})
+}
 
 // kycForm is the KYC form's echoed values.
 type kycForm struct {
 	BusinessName, RegistrationNumber, TaxNumber, Address string
 }
 
-// kycView is the KYC page's view: the submission, whether the form is
-// open (state none or rejected), and the form's values.
+// kycView is the KYC part of Go live: the state, the submission, whether
+// the form is open (state none or rejected), and the form's values.
 type kycView struct {
-	site.Frame
+	dash
 	KYC     string
 	KYCSub  identity.KYCSubmission
 	KYCOpen bool
 	KYCForm kycForm
 }
 
+// fill puts sub on v; the form starts from what was submitted.
+func (v *kycView) fill(sub identity.KYCSubmission) {
+	v.KYC, v.KYCSub = string(sub.Merchant.KYC), sub
+	v.KYCOpen = sub.Merchant.KYC == store.KYCNone || sub.Merchant.KYC == store.KYCRejected
+	if v.KYCForm == (kycForm{}) && sub.Details != nil && v.KYCOpen {
+		d := sub.Details
+		v.KYCForm = kycForm{d.BusinessName, d.RegistrationNumber, d.TaxNumber, d.Address}
+	}
+}
+
 // kycBodyLimit bounds the whole multipart body: the documents' 6 MiB and
 // room for the text fields and the multipart framing.
 const kycBodyLimit = identity.MaxKYCUploadTotal + 64<<10
 
-func (p *Pages) kycPage(w http.ResponseWriter, r *http.Request, s session) {
-	p.renderKYC(w, r, s, p.kycView(s))
-}
-
-func (p *Pages) kycView(s session) *kycView {
-	return &kycView{Frame: p.frame(s, "KYC", "KYC")}
-}
-
-func (p *Pages) submitKYC(w http.ResponseWriter, r *http.Request, s session) {
+func (p *Pages) submitKYC(w http.ResponseWriter, r *http.Request, q req) {
 	r.Body = http.MaxBytesReader(w, r.Body, kycBodyLimit)
 	err := r.ParseMultipartForm(kycBodyLimit)
 	if r.MultipartForm != nil {
 		defer r.MultipartForm.RemoveAll()
 	}
-	v := p.kycView(s)
+	v := &goLiveView{kycView: kycView{dash: p.view(q, "Go live", "Go live")}}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		v.Status, v.Error = http.StatusRequestEntityTooLarge,
 			"The upload is too large: the documents may be at most 6 MiB together, 2 MiB each. Nothing was stored."
-		p.renderKYC(w, r, s, v)
+		p.renderGoLive(w, r, q, v)
 		return
 	}
-	if (err != nil && !errors.Is(err, http.ErrNotMultipart)) || !hmac.Equal([]byte(s.CSRF), []byte(r.PostFormValue("csrf"))) {
+	if (err != nil && !errors.Is(err, http.ErrNotMultipart)) || !hmac.Equal([]byte(q.CSRF), []byte(r.PostFormValue("csrf"))) {
 		p.site.Refuse(w, r, formpage.ErrForged)
 		return
 	}
@@ -76,21 +91,21 @@ func (p *Pages) submitKYC(w http.ResponseWriter, r *http.Request, s session) {
 			}
 			data, err := readUpload(fh)
 			if err != nil {
-				p.fail(w, r, s, "KYC", err)
+				p.fail(w, r, q, "Go live", err)
 				return
 			}
 			in.Documents = append(in.Documents, data)
 		}
 	}
-	if _, err := p.id.SubmitKYC(r.Context(), s.User.ID, in); err != nil {
+	if _, err := p.id.SubmitKYC(r.Context(), q.User.ID, in); err != nil {
 		if p.explain(w, r, err, v) {
-			p.renderKYC(w, r, s, v)
+			p.renderGoLive(w, r, q, v)
 		}
 		return
 	}
-	v = p.kycView(s)
+	v = &goLiveView{kycView: kycView{dash: p.view(q, "Go live", "Go live")}}
 	v.Notice = "Your KYC details were submitted. An operator will review them."
-	p.renderKYC(w, r, s, v)
+	p.renderGoLive(w, r, q, v)
 }
 
 // readUpload reads an uploaded file, at most one byte past the document
@@ -102,20 +117,4 @@ func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, identity.MaxKYCDocumentSize+1))
-}
-
-// renderKYC fills v with the merchant's KYC state and submission.
-func (p *Pages) renderKYC(w http.ResponseWriter, r *http.Request, s session, v *kycView) {
-	sub, err := p.id.MerchantKYC(r.Context(), s.User.ID)
-	if err != nil {
-		p.fail(w, r, s, "KYC", err)
-		return
-	}
-	v.KYC, v.KYCSub = string(sub.Merchant.KYC), sub
-	v.KYCOpen = sub.Merchant.KYC == store.KYCNone || sub.Merchant.KYC == store.KYCRejected
-	if v.KYCForm == (kycForm{}) && sub.Details != nil && v.KYCOpen {
-		d := sub.Details
-		v.KYCForm = kycForm{d.BusinessName, d.RegistrationNumber, d.TaxNumber, d.Address}
-	}
-	p.render(w, r, "kyc", v)
 }

@@ -22,11 +22,17 @@ type Payments interface {
 	// ShowOwnMerchant reveals a sealed secret (live keys issued on
 	// go-live) to its owner, once.
 	ShowOwnMerchant(ctx context.Context, merchantIdx string) (payment.MerchantInfo, error)
+	// MerchantDetails reads the same without revealing anything.
+	MerchantDetails(ctx context.Context, ref string) (payment.MerchantInfo, error)
+	// Config has the test book's code and the refund window.
+	Config() payment.Config
 	DailyVolume(ctx context.Context, merchantID int64, book ledger.Book, days int, loc *time.Location) ([]store.DayTotal, error)
 	List(ctx context.Context, caller identity.Caller, q payment.ListQuery) (payment.Page, error)
 	Detail(ctx context.Context, caller identity.Caller, idx string) (payment.Transaction, error)
 	CanRefund(p store.Payment) bool
 	Refund(ctx context.Context, caller identity.Caller, idx string, amount *money.Paisa) error
+	// InitiateEPayment starts the dashboard's test payment.
+	InitiateEPayment(ctx context.Context, caller identity.Caller, in payment.EPaymentInput) (store.Payment, error)
 }
 
 // Accounts is what the pages need of identity.Service: sign-up, sign-in

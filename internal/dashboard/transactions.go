@@ -13,33 +13,39 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/nepal"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/phone"
-	"github.com/thaili/thaili/internal/site"
 	"github.com/thaili/thaili/internal/store"
 )
 
-// Transactions serves GET /dashboard/transactions/{$}: a page of the
-// book's transactions, filtered by ?book, state, from, to (YYYY-MM-DD,
-// Nepal time, both inclusive), min, max (rupees, inclusive), order (order
-// id, product identity or name, or an idx) and page.
-func (p *Pages) Transactions() http.Handler { return p.site.Get(p.transactions) }
+// Transactions serves GET /dashboard/transactions/{$}, Payments: a page
+// of the book's transactions, filtered by ?book, state, from, to
+// (YYYY-MM-DD, Nepal time, both inclusive), min, max (rupees, inclusive),
+// q (an idx, a pidx, the payer's mobile, or part of an order id or
+// product; order is its old name) and page.
+func (p *Pages) Transactions() http.Handler { return p.get("Payments", p.list(payments)) }
+
+// Refunds serves GET /dashboard/refunds/{$}: the same list of the
+// refunded payments only, and how refunds work.
+func (p *Pages) Refunds() http.Handler { return p.get("Refunds", p.list(refunds)) }
 
 // TransactionsCSV serves GET /dashboard/transactions.csv: every row the
 // same filters select (no paging), amounts in paisa.
-func (p *Pages) TransactionsCSV() http.Handler { return p.site.Get(p.transactionsCSV) }
+func (p *Pages) TransactionsCSV() http.Handler { return p.get("Payments", p.csv(payments)) }
+
+// RefundsCSV serves GET /dashboard/refunds.csv: the Refunds page's rows.
+func (p *Pages) RefundsCSV() http.Handler { return p.get("Refunds", p.csv(refunds)) }
 
 // Transaction serves GET /dashboard/transactions/{idx}/{$}: one
 // transaction, its fee, its refunds so far and the refund form.
-func (p *Pages) Transaction() http.Handler { return p.site.Get(p.transaction) }
+func (p *Pages) Transaction() http.Handler { return p.get("Payments", p.transaction) }
 
 // Refund serves POST /dashboard/transactions/{idx}/refund: full=yes
 // refunds what remains, else amount (rupees, up to 2 decimals) is refunded.
-func (p *Pages) Refund() http.Handler { return p.site.Post(p.refund) }
+func (p *Pages) Refund() http.Handler { return p.post("Payments", p.refund) }
 
 const (
 	txPageSize = 25
@@ -51,20 +57,42 @@ const (
 var txStates = []store.State{store.Initiated, store.Confirmed, store.Pending, store.Completed, store.PartiallyRefunded,
 	store.Refunded, store.Failed, store.Expired, store.UserCanceled, store.Disabled}
 
+// listing is a list page of transactions: Payments, or Refunds.
+type listing struct {
+	Section, Title, Path, CSV string
+	// States are the states its filter offers; with Only, no state
+	// chosen means these, not all.
+	States []store.State
+	Only   bool
+}
+
+var (
+	payments = listing{Section: "Payments", Title: "Payments", Path: "/dashboard/transactions/", CSV: "/dashboard/transactions.csv",
+		States: txStates}
+	refunds = listing{Section: "Refunds", Title: "Refunds", Path: "/dashboard/refunds/", CSV: "/dashboard/refunds.csv",
+		States: []store.State{store.PartiallyRefunded, store.Refunded}, Only: true}
+)
+
 // txFilter is the table's filters as typed; Page is 1-based.
 type txFilter struct {
 	Book                      ledger.Book
 	State, From, To, Min, Max string
-	Order                     string
+	Query                     string
 	Page                      int
 	query                     payment.ListQuery
+}
+
+// Set reports whether any filter but the book is set, which opens the
+// filters on a phone.
+func (f txFilter) Set() bool {
+	return f.State != "" || f.From != "" || f.To != "" || f.Min != "" || f.Max != "" || f.Query != ""
 }
 
 // values are the non-empty filters as a query string (page only past 1).
 func (f txFilter) values(page int) string {
 	v := url.Values{}
 	v.Set("book", string(f.Book))
-	for k, s := range map[string]string{"state": f.State, "from": f.From, "to": f.To, "min": f.Min, "max": f.Max, "order": f.Order} {
+	for k, s := range map[string]string{"state": f.State, "from": f.From, "to": f.To, "min": f.Min, "max": f.Max, "q": f.Query} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -84,6 +112,7 @@ type txRow struct {
 type txDetail struct {
 	txRow
 	Kind, ProductURL   string
+	Pidx               string // an ePayment's
 	FeeIdx             string
 	Remaining          money.Paisa
 	CanRefund          bool
@@ -110,11 +139,19 @@ func parseRupees(s string) (money.Paisa, bool) {
 	return money.Paisa(n), true
 }
 
-// parseFilter reads the filters of q; problems are returned as messages.
-func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
+// parseFilter reads the filters of q for l; problems are returned as
+// messages.
+func parseFilter(q url.Values, book ledger.Book, l listing) (txFilter, []string) {
+	search := q.Get("q")
+	if search == "" {
+		search = q.Get("order") // the search's name before issue 13, in shared links
+	}
 	f := txFilter{Book: book, State: q.Get("state"), From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")),
-		Min: strings.TrimSpace(q.Get("min")), Max: strings.TrimSpace(q.Get("max")), Order: strings.TrimSpace(q.Get("order")), Page: 1}
-	f.query = payment.ListQuery{Page: 1, PageSize: txPageSize, Query: f.Order}
+		Min: strings.TrimSpace(q.Get("min")), Max: strings.TrimSpace(q.Get("max")), Query: strings.TrimSpace(search), Page: 1}
+	f.query = payment.ListQuery{Page: 1, PageSize: txPageSize, Query: searchTerm(f.Query)}
+	if l.Only {
+		f.query.States = l.States
+	}
 	var errs []string
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -125,7 +162,7 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 		}
 	}
 	if f.State != "" {
-		if !slices.Contains(txStates, store.State(f.State)) {
+		if !slices.Contains(l.States, store.State(f.State)) {
 			errs = append(errs, "Choose a state from the list.")
 		} else {
 			f.query.States = []store.State{store.State(f.State)}
@@ -160,12 +197,24 @@ func parseFilter(q url.Values, book ledger.Book) (txFilter, []string) {
 		}
 		*a.dst = n
 	}
-	if len(f.Order) > 100 {
-		errs = append(errs, "Order id or product must be at most 100 characters.")
-	} else if !utf8.ValidString(f.Order) || strings.ContainsFunc(f.Order, unicode.IsControl) {
-		errs = append(errs, "Order id or product must be plain text, without control characters.")
+	if len(f.Query) > 100 {
+		errs = append(errs, "Search must be at most 100 characters.")
+	} else if !utf8.ValidString(f.Query) || strings.ContainsFunc(f.Query, unicode.IsControl) {
+		errs = append(errs, "Search must be plain text, without control characters.")
 	}
 	return f, errs
+}
+
+// searchTerm is what the store searches for s: a mobile as merchants
+// write it (+977 98-0000-0001) as the ten digits the store keeps, and
+// anything else as typed.
+func searchTerm(s string) string {
+	m := strings.NewReplacer(" ", "", "-", "").Replace(s)
+	m = strings.TrimPrefix(strings.TrimPrefix(m, "+"), "977")
+	if m != s && phone.Valid(m) {
+		return m
+	}
+	return s
 }
 
 func row(t payment.Transaction) txRow {
@@ -181,6 +230,20 @@ func row(t payment.Transaction) txRow {
 	return r
 }
 
+// Badge is the class of the state's badge: good, bad, or wait for a
+// payment still on its way; refunds are plain.
+func (r txRow) Badge() string {
+	switch store.State(r.State) {
+	case store.Completed:
+		return "good"
+	case store.Failed, store.Expired, store.UserCanceled, store.Disabled:
+		return "bad"
+	case store.Initiated, store.Confirmed, store.Pending:
+		return "wait"
+	}
+	return ""
+}
+
 // captured reports whether a payment in s was captured (its fee charged).
 func captured(s store.State) bool {
 	return s == store.Completed || s == store.PartiallyRefunded || s == store.Refunded
@@ -194,68 +257,77 @@ func inNepal(t time.Time) string {
 	return t.In(nepal.Zone).Format("2006-01-02 15:04:05 -07:00")
 }
 
-// txView is the transactions table's view.
+// txView is a list page's view.
 type txView struct {
-	site.Frame
-	// The chosen book and the books there are, the filters, a page of
-	// rows with paging and export links, and the state choices.
-	Book                     ledger.Book
-	OwnBooks                 []ledger.Book
+	dash
+	List listing
+	// The filters, the state choices, a page of rows with paging and
+	// export links.
 	Filter                   txFilter
+	States                   []store.State
 	Txns                     []txRow
 	Total, PageNo, Pages     int
 	PrevURL, NextURL, CSVURL string
-	States                   []store.State
+	// The Refunds page's explanation: the book's balance refunds come
+	// from, and how long after completion a payment can be refunded.
+	Balance    money.Paisa
+	RefundDays int
 }
 
-func (p *Pages) transactions(w http.ResponseWriter, r *http.Request, s session) {
-	q := r.URL.Query()
-	caller, books, err := p.hookCaller(r, s.User, q.Get("book"))
-	if err != nil {
-		p.fail(w, r, s, "Transactions", err)
-		return
-	}
-	f, errs := parseFilter(q, caller.Book)
-	v := &txView{Frame: p.frame(s, "Transactions", "Transactions"), Book: caller.Book, OwnBooks: books, Filter: f, States: txStates}
-	if len(errs) > 0 {
-		v.Status, v.Errors = http.StatusBadRequest, errs
+// list serves l's page.
+func (p *Pages) list(l listing) handler {
+	return func(w http.ResponseWriter, r *http.Request, q req) {
+		f, errs := parseFilter(r.URL.Query(), q.Caller.Book, l)
+		v := &txView{dash: p.view(q, l.Title, l.Section), List: l, Filter: f, States: l.States,
+			RefundDays: int(p.svc.Config().RefundWindow.Hours() / 24)}
+		if l.Only {
+			info, err := p.svc.MerchantDetails(r.Context(), q.User.Idx)
+			if err != nil {
+				p.fail(w, r, q, l.Section, err)
+				return
+			}
+			v.Balance = info.Balances[q.Caller.Book]
+		}
+		if len(errs) > 0 {
+			v.Status, v.Errors = http.StatusBadRequest, errs
+			p.render(w, r, "transactions", v)
+			return
+		}
+		page, err := p.svc.List(r.Context(), q.Caller, f.query)
+		if err != nil {
+			p.fail(w, r, q, l.Section, err)
+			return
+		}
+		for _, t := range page.Transactions {
+			v.Txns = append(v.Txns, row(t))
+		}
+		v.Total, v.PageNo, v.Pages = page.Total, f.Page, max(1, (page.Total+txPageSize-1)/txPageSize)
+		if f.Page > 1 {
+			v.PrevURL = l.Path + "?" + f.values(min(f.Page-1, v.Pages))
+		}
+		if f.Page < v.Pages {
+			v.NextURL = l.Path + "?" + f.values(f.Page+1)
+		}
+		v.CSVURL = l.CSV + "?" + f.values(1)
 		p.render(w, r, "transactions", v)
-		return
 	}
-	page, err := p.svc.List(r.Context(), caller, f.query)
-	if err != nil {
-		p.fail(w, r, s, "Transactions", err)
-		return
-	}
-	for _, t := range page.Transactions {
-		v.Txns = append(v.Txns, row(t))
-	}
-	v.Total, v.PageNo, v.Pages = page.Total, f.Page, max(1, (page.Total+txPageSize-1)/txPageSize)
-	if f.Page > 1 {
-		v.PrevURL = "/dashboard/transactions/?" + f.values(min(f.Page-1, v.Pages))
-	}
-	if f.Page < v.Pages {
-		v.NextURL = "/dashboard/transactions/?" + f.values(f.Page+1)
-	}
-	v.CSVURL = "/dashboard/transactions.csv?" + f.values(1)
-	p.render(w, r, "transactions", v)
 }
 
 // csvHeader is the export's first row.
 var csvHeader = []string{"created_on", "idx", "order_id", "product", "payer", "amount_paisa", "fee_paisa", "refunded_paisa", "state"}
 
-func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request, s session) {
-	q := r.URL.Query()
-	caller, _, err := p.hookCaller(r, s.User, q.Get("book"))
-	if err != nil {
-		p.fail(w, r, s, "Transactions", err)
-		return
-	}
-	f, errs := parseFilter(q, caller.Book)
+// csv serves the export of l's rows.
+func (p *Pages) csv(l listing) handler {
+	return func(w http.ResponseWriter, r *http.Request, q req) { p.export(w, r, q, l) }
+}
+
+func (p *Pages) export(w http.ResponseWriter, r *http.Request, q req, l listing) {
+	caller := q.Caller
+	f, errs := parseFilter(r.URL.Query(), caller.Book, l)
 	if len(errs) > 0 {
-		v := p.frame(s, "Transactions", "Transactions")
+		v := p.view(q, l.Title, l.Section)
 		v.Status, v.Errors, v.Message = http.StatusBadRequest, errs, "The export's filters are not valid."
-		p.pages.Message(w, r, v)
+		p.pages.Message(w, r, v.Frame)
 		return
 	}
 	// Every page of the filtered rows, read before anything is written so
@@ -266,7 +338,7 @@ func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request, s sessio
 	for lq.Page = 1; ; lq.Page++ {
 		page, err := p.svc.List(r.Context(), caller, lq)
 		if err != nil {
-			p.fail(w, r, s, "Transactions", err)
+			p.fail(w, r, q, l.Section, err)
 			return
 		}
 		rows = append(rows, page.Transactions...)
@@ -285,12 +357,16 @@ func (p *Pages) transactionsCSV(w http.ResponseWriter, r *http.Request, s sessio
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		p.fail(w, r, s, "Transactions", err)
+		p.fail(w, r, q, l.Section, err)
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="thaili-%s-transactions.csv"`, caller.Book))
+	name := "transactions"
+	if l.Only {
+		name = "refunds"
+	}
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="thaili-%s-%s.csv"`, caller.Book, name))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
@@ -311,34 +387,23 @@ func csvSafe(cells []string) []string {
 
 // txDetailView is one transaction's page.
 type txDetailView struct {
-	site.Frame
-	Book     ledger.Book
-	OwnBooks []ledger.Book
-	Txn      txDetail
+	dash
+	Txn txDetail
 	// Amount is the refund amount echoed back.
-	Amount string
+	Amount     string
+	RefundDays int
 }
 
-func (p *Pages) transaction(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.URL.Query().Get("book"))
-	if err != nil {
-		p.fail(w, r, s, "Transactions", err)
-		return
-	}
-	p.renderTransaction(w, r, s, caller, books, r.PathValue("idx"), p.txDetailView(s))
+func (p *Pages) txDetailView(q req) *txDetailView {
+	return &txDetailView{dash: p.view(q, "Payment", "Payments"), RefundDays: int(p.svc.Config().RefundWindow.Hours() / 24)}
 }
 
-func (p *Pages) txDetailView(s session) *txDetailView {
-	return &txDetailView{Frame: p.frame(s, "Transaction", "Transactions")}
+func (p *Pages) transaction(w http.ResponseWriter, r *http.Request, q req) {
+	p.renderTransaction(w, r, q, r.PathValue("idx"), p.txDetailView(q))
 }
 
-func (p *Pages) refund(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
-	if err != nil {
-		p.fail(w, r, s, "Transactions", err)
-		return
-	}
-	idx, v := r.PathValue("idx"), p.txDetailView(s)
+func (p *Pages) refund(w http.ResponseWriter, r *http.Request, q req) {
+	idx, v := r.PathValue("idx"), p.txDetailView(q)
 	var amount *money.Paisa
 	if r.PostFormValue("full") != "yes" {
 		n, ok := parseRupees(r.PostFormValue("amount"))
@@ -346,17 +411,17 @@ func (p *Pages) refund(w http.ResponseWriter, r *http.Request, s session) {
 			// Drawn for the caller's transaction only: another merchant's
 			// is not found, whatever the form says.
 			v.Status, v.Error, v.Amount = http.StatusBadRequest, "Enter the amount to refund in rupees, like 250 or 250.50.", r.PostFormValue("amount")
-			p.renderTransaction(w, r, s, caller, books, idx, v)
+			p.renderTransaction(w, r, q, idx, v)
 			return
 		}
 		amount = &n
 	}
-	if err := p.svc.Refund(r.Context(), caller, idx, amount); err != nil {
+	if err := p.svc.Refund(r.Context(), q.Caller, idx, amount); err != nil {
 		// Another merchant's transaction is not found when the page is
 		// drawn again, as a missing one is.
 		v.Amount = r.PostFormValue("amount")
 		if p.explain(w, r, err, v) {
-			p.renderTransaction(w, r, s, caller, books, idx, v)
+			p.renderTransaction(w, r, q, idx, v)
 		}
 		return
 	}
@@ -364,7 +429,7 @@ func (p *Pages) refund(w http.ResponseWriter, r *http.Request, s session) {
 	if amount != nil {
 		v.Notice = amount.String() + " was refunded to the payer."
 	}
-	p.renderTransaction(w, r, s, caller, books, idx, v)
+	p.renderTransaction(w, r, q, idx, v)
 }
 
 // msgNoTransaction is the not-found page of a transaction: the same for
@@ -372,16 +437,19 @@ func (p *Pages) refund(w http.ResponseWriter, r *http.Request, s session) {
 const msgNoTransaction = "There is no such transaction."
 
 // renderTransaction fills v with transaction idx of the caller's.
-func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, s session, caller identity.Caller, books []ledger.Book, idx string, v *txDetailView) {
-	t, err := p.svc.Detail(r.Context(), caller, idx)
+func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, q req, idx string, v *txDetailView) {
+	t, err := p.svc.Detail(r.Context(), q.Caller, idx)
 	if err != nil {
-		p.fail(w, r, s, "Transactions", notFound(err, msgNoTransaction))
+		p.fail(w, r, q, "Payments", notFound(err, msgNoTransaction))
 		return
 	}
 	pm := t.Payment
 	d := txDetail{txRow: row(t), Kind: string(pm.Kind), ProductURL: pm.ProductURL, Remaining: pm.Amount - pm.Refunded,
 		CanRefund: p.svc.CanRefund(pm), Completed: inNepal(pm.CompletedAt), Updated: inNepal(pm.UpdatedAt)}
 	d.Date = inNepal(pm.CreatedAt)
+	if pm.Kind == store.EPayment {
+		d.Pidx = pm.Token
+	}
 	if captured(pm.State) && pm.FeeAmount > 0 {
 		d.FeeIdx = pm.FeeIdx
 	}
@@ -397,6 +465,6 @@ func (p *Pages) renderTransaction(w http.ResponseWriter, r *http.Request, s sess
 	default:
 		d.WhyNot = "The refund window for this transaction has closed."
 	}
-	v.Book, v.OwnBooks, v.Txn = caller.Book, books, d
+	v.Txn = d
 	p.render(w, r, "transaction", v)
 }

@@ -8,8 +8,6 @@ import (
 	"slices"
 
 	"github.com/thaili/thaili/internal/fault"
-	"github.com/thaili/thaili/internal/identity"
-	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/site"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/webhook"
@@ -17,26 +15,26 @@ import (
 
 // Webhooks serves GET /dashboard/webhooks/{$}: the endpoints of a book
 // (?book=test or live) and the form to register one.
-func (p *Pages) Webhooks() http.Handler { return p.site.Get(p.webhooks) }
+func (p *Pages) Webhooks() http.Handler { return p.get("Webhooks", p.webhooks) }
 
 // CreateWebhook serves POST /dashboard/webhooks/{$}.
-func (p *Pages) CreateWebhook() http.Handler { return p.site.Post(p.createWebhook) }
+func (p *Pages) CreateWebhook() http.Handler { return p.post("Webhooks", p.createWebhook) }
 
 // DeleteWebhook serves POST /dashboard/webhooks/{idx}/delete.
-func (p *Pages) DeleteWebhook() http.Handler { return p.site.Post(p.deleteWebhook) }
+func (p *Pages) DeleteWebhook() http.Handler { return p.post("Webhooks", p.deleteWebhook) }
 
 // WebhookLog serves GET /dashboard/webhooks/{idx}/{$}: an endpoint's
 // delivery log.
-func (p *Pages) WebhookLog() http.Handler { return p.site.Get(p.webhookLog) }
+func (p *Pages) WebhookLog() http.Handler { return p.get("Webhooks", p.webhookLog) }
 
 // ReplayWebhook serves POST /dashboard/webhooks/{idx}/replay (form field
 // delivery).
-func (p *Pages) ReplayWebhook() http.Handler { return p.site.Post(p.replayWebhook) }
+func (p *Pages) ReplayWebhook() http.Handler { return p.post("Webhooks", p.replayWebhook) }
 
 // TestWebhook serves POST /dashboard/webhooks/{idx}/test: a test event
 // sent to the endpoint now, answered with its delivery log, which shows
 // how it went.
-func (p *Pages) TestWebhook() http.Handler { return p.site.Post(p.testWebhook) }
+func (p *Pages) TestWebhook() http.Handler { return p.post("Webhooks", p.testWebhook) }
 
 type eventBox struct {
 	Name    string
@@ -67,35 +65,11 @@ func indented(payload []byte) string {
 	return b.String()
 }
 
-// hookCaller resolves the book a webhook page works on: book ("" is
-// test) must be one of m's books. The caller is m in that book, with the
-// secret key's rights, as the API's webhook calls are.
-func (p *Pages) hookCaller(r *http.Request, m store.Merchant, book string) (identity.Caller, []ledger.Book, error) {
-	books, err := p.id.MerchantBooks(r.Context(), m.ID)
-	if err != nil {
-		return identity.Caller{}, nil, err
-	}
-	b := ledger.Book(book)
-	if book == "" {
-		b = ledger.Test
-	}
-	if !slices.Contains(books, b) {
-		msg := "Book must be test or live."
-		if b == ledger.Live {
-			msg = "You have no live keys yet: they are issued after your first completed test payment."
-		}
-		return identity.Caller{}, nil, fault.DetailError(msg)
-	}
-	return identity.Caller{Merchant: m, Book: b, Kind: store.SecretKey}, books, nil
-}
-
-// hooksView is the webhooks page's view: the chosen book, its
-// endpoints, the form's event boxes and echoed values, and a new
-// endpoint's secret (shown once).
+// hooksView is the webhooks page's view: the book's endpoints, the
+// form's event boxes and echoed values, and a new endpoint's secret
+// (shown once).
 type hooksView struct {
-	site.Frame
-	Book      ledger.Book
-	OwnBooks  []ledger.Book
+	dash
 	Endpoints []webhook.Endpoint
 	Events    []eventBox
 	URL       string
@@ -105,110 +79,81 @@ type hooksView struct {
 
 // hookLogView is one endpoint's delivery log.
 type hookLogView struct {
-	site.Frame
-	Book       ledger.Book
-	OwnBooks   []ledger.Book
+	dash
 	Endpoint   webhook.Endpoint
 	Deliveries []deliveryRow
 }
 
-func (p *Pages) webhooks(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.URL.Query().Get("book"))
-	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
-		return
-	}
-	p.renderWebhooks(w, r, s, caller, books, p.hooksView(s))
+// The webhook pages' caller is the merchant in the page's book, with the
+// secret key's rights, as the API's webhook calls are (req.Caller).
+
+func (p *Pages) webhooks(w http.ResponseWriter, r *http.Request, q req) {
+	p.renderWebhooks(w, r, q, p.hooksView(q))
 }
 
-func (p *Pages) hooksView(s session) *hooksView {
-	return &hooksView{Frame: p.frame(s, "Webhooks", "Webhooks")}
+func (p *Pages) hooksView(q req) *hooksView {
+	return &hooksView{dash: p.view(q, "Webhooks", "Webhooks")}
 }
 
-func (p *Pages) createWebhook(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
-	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
-		return
-	}
+func (p *Pages) createWebhook(w http.ResponseWriter, r *http.Request, q req) {
 	u, events := r.PostFormValue("url"), r.PostForm["events"]
-	v := p.hooksView(s)
-	e, secret, err := p.hooks.CreateEndpoint(r.Context(), caller.Scope(), u, events)
+	v := p.hooksView(q)
+	e, secret, err := p.hooks.CreateEndpoint(r.Context(), q.Caller.Scope(), u, events)
 	if err != nil {
 		v.URL, v.Checked = u, events
 		if p.explain(w, r, err, v) {
-			p.renderWebhooks(w, r, s, caller, books, v)
+			p.renderWebhooks(w, r, q, v)
 		}
 		return
 	}
 	v.NewHook, v.Notice = &newHook{Idx: e.Idx, URL: e.URL, Secret: secret}, "The webhook endpoint was registered."
-	p.renderWebhooks(w, r, s, caller, books, v)
+	p.renderWebhooks(w, r, q, v)
 }
 
-func (p *Pages) deleteWebhook(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
-	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
+func (p *Pages) deleteWebhook(w http.ResponseWriter, r *http.Request, q req) {
+	if err := p.hooks.DeleteEndpoint(r.Context(), q.Caller.Scope(), r.PathValue("idx")); err != nil {
+		p.fail(w, r, q, "Webhooks", notFound(err, msgNoHook))
 		return
 	}
-	if err := p.hooks.DeleteEndpoint(r.Context(), caller.Scope(), r.PathValue("idx")); err != nil {
-		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
-		return
-	}
-	v := p.hooksView(s)
+	v := p.hooksView(q)
 	v.Notice = "The webhook endpoint was deleted; nothing more is sent to it."
-	p.renderWebhooks(w, r, s, caller, books, v)
+	p.renderWebhooks(w, r, q, v)
 }
 
-func (p *Pages) webhookLog(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.URL.Query().Get("book"))
-	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
-		return
-	}
-	p.renderLog(w, r, s, caller, books, r.PathValue("idx"), p.hookLogView(s))
+func (p *Pages) webhookLog(w http.ResponseWriter, r *http.Request, q req) {
+	p.renderLog(w, r, q, r.PathValue("idx"), p.hookLogView(q))
 }
 
-func (p *Pages) hookLogView(s session) *hookLogView {
-	return &hookLogView{Frame: p.frame(s, "Webhook deliveries", "Webhooks")}
+func (p *Pages) hookLogView(q req) *hookLogView {
+	return &hookLogView{dash: p.view(q, "Webhook deliveries", "Webhooks")}
 }
 
-func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
-	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
-		return
-	}
+func (p *Pages) replayWebhook(w http.ResponseWriter, r *http.Request, q req) {
 	// The delivery must be in this endpoint's log (which also checks the
 	// endpoint is the caller's); the service checks ownership again.
 	idx, delivery := r.PathValue("idx"), r.PostFormValue("delivery")
-	log, err := p.hooks.DeliveryLog(r.Context(), caller.Scope(), idx)
+	log, err := p.hooks.DeliveryLog(r.Context(), q.Caller.Scope(), idx)
 	if err == nil && !slices.ContainsFunc(log, func(d webhook.Delivery) bool { return d.Idx == delivery }) {
 		err = fault.NotFound()
 	}
 	if err == nil {
-		_, err = p.hooks.Replay(r.Context(), caller.Scope(), delivery)
+		_, err = p.hooks.Replay(r.Context(), q.Caller.Scope(), delivery)
 	}
 	if err != nil {
-		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
+		p.fail(w, r, q, "Webhooks", notFound(err, msgNoHook))
 		return
 	}
-	v := p.hookLogView(s)
+	v := p.hookLogView(q)
 	v.Notice = "The delivery will be sent again in a moment."
-	p.renderLog(w, r, s, caller, books, idx, v)
+	p.renderLog(w, r, q, idx, v)
 }
 
-func (p *Pages) testWebhook(w http.ResponseWriter, r *http.Request, s session) {
-	caller, books, err := p.hookCaller(r, s.User, r.PostFormValue("book"))
-	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
-		return
-	}
-	idx, v := r.PathValue("idx"), p.hookLogView(s)
-	d, err := p.hooks.SendTestEvent(r.Context(), caller.Scope(), idx)
+func (p *Pages) testWebhook(w http.ResponseWriter, r *http.Request, q req) {
+	idx, v := r.PathValue("idx"), p.hookLogView(q)
+	d, err := p.hooks.SendTestEvent(r.Context(), q.Caller.Scope(), idx)
 	switch {
 	case fault.AsError(err).Kind == fault.KindNotFound:
-		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
+		p.fail(w, r, q, "Webhooks", notFound(err, msgNoHook))
 		return
 	case err != nil: // too many test events: the log, with the wait
 		if !p.explain(w, r, err, v) {
@@ -219,17 +164,17 @@ func (p *Pages) testWebhook(w http.ResponseWriter, r *http.Request, s session) {
 	default:
 		v.Error = "The test event was not delivered (" + d.LastError + "). It is not retried: fix the endpoint and send another."
 	}
-	p.renderLog(w, r, s, caller, books, idx, v)
+	p.renderLog(w, r, q, idx, v)
 }
 
 // renderWebhooks fills v with the caller's endpoints and the form.
-func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, s session, caller identity.Caller, books []ledger.Book, v *hooksView) {
-	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
+func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, q req, v *hooksView) {
+	list, err := p.hooks.Endpoints(r.Context(), q.Caller.Scope())
 	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
+		p.fail(w, r, q, "Webhooks", err)
 		return
 	}
-	v.Book, v.OwnBooks, v.Endpoints = caller.Book, books, list
+	v.Endpoints = list
 	for _, e := range webhook.Events {
 		v.Events = append(v.Events, eventBox{Name: e, Checked: slices.Contains(v.Checked, e)})
 	}
@@ -239,23 +184,23 @@ func (p *Pages) renderWebhooks(w http.ResponseWriter, r *http.Request, s session
 // renderLog fills v with endpoint idx's delivery log; an endpoint the
 // caller does not have (missing, deleted, another merchant's or book's)
 // is the not-found page.
-func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, s session, caller identity.Caller, books []ledger.Book, idx string, v *hookLogView) {
-	list, err := p.hooks.Endpoints(r.Context(), caller.Scope())
+func (p *Pages) renderLog(w http.ResponseWriter, r *http.Request, q req, idx string, v *hookLogView) {
+	list, err := p.hooks.Endpoints(r.Context(), q.Caller.Scope())
 	if err != nil {
-		p.fail(w, r, s, "Webhooks", err)
+		p.fail(w, r, q, "Webhooks", err)
 		return
 	}
 	i := slices.IndexFunc(list, func(e webhook.Endpoint) bool { return e.Idx == idx })
 	if i < 0 {
-		p.fail(w, r, s, "Webhooks", notFound(fault.NotFound(), msgNoHook))
+		p.fail(w, r, q, "Webhooks", notFound(fault.NotFound(), msgNoHook))
 		return
 	}
-	log, err := p.hooks.DeliveryLog(r.Context(), caller.Scope(), idx)
+	log, err := p.hooks.DeliveryLog(r.Context(), q.Caller.Scope(), idx)
 	if err != nil {
-		p.fail(w, r, s, "Webhooks", notFound(err, msgNoHook))
+		p.fail(w, r, q, "Webhooks", notFound(err, msgNoHook))
 		return
 	}
-	v.Book, v.OwnBooks, v.Endpoint = caller.Book, books, list[i]
+	v.Endpoint = list[i]
 	for _, d := range log {
 		row := deliveryRow{Idx: d.Idx, EventIdx: d.EventIdx, EventType: d.EventType, Status: string(d.Status),
 			Attempts: d.Attempt, Code: d.LastStatusCode, Error: d.LastError, Created: site.NepalTime(d.CreatedAt), Updated: site.NepalTime(d.UpdatedAt),
