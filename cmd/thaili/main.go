@@ -519,7 +519,8 @@ func buildHandler(a *app, hooks *webhook.Service, box *inbox.Inbox, cfg config.S
 			return nil, err
 		}
 	}
-	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL, Webhooks: hooks})
+	merchants, err := dashboard.New(dashboard.Options{Service: a.svc, Identity: a.id, Log: log, PublicURL: cfg.PublicURL, Webhooks: hooks,
+		Sandbox: cfg.Sandbox})
 	if err != nil {
 		return nil, err
 	}
