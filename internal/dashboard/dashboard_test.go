@@ -16,7 +16,8 @@ import (
 func TestSignInRedirect(t *testing.T) {
 	h := newHarness(t, Options{})
 	for _, path := range []string{"/dashboard/", "/dashboard/transactions/", "/dashboard/transactions.csv", "/dashboard/transactions/TxIdx1aaaaaaaaaaaaaaaa/",
-		"/dashboard/webhooks/", "/dashboard/webhooks/HookIdx1aaaaaaaaaaaaaa/", "/dashboard/kyc/"} {
+		"/dashboard/refunds/", "/dashboard/refunds.csv", "/dashboard/webhooks/", "/dashboard/webhooks/HookIdx1aaaaaaaaaaaaaa/", "/dashboard/keys/",
+		"/dashboard/settings/", "/dashboard/go-live/", "/dashboard/test-payment/", "/dashboard/kyc/", "/dashboard/?book=live"} {
 		if pg := h.do("GET", path, nil, false); pg.Status != http.StatusSeeOther || pg.Location != "/login/" {
 			t.Errorf("GET %s signed out: %d to %q, want 303 to /login/", path, pg.Status, pg.Location)
 		}
@@ -44,6 +45,8 @@ func TestCSRFRefusal(t *testing.T) {
 		form url.Values
 	}{
 		{"/dashboard/rotate", url.Values{"book": {"test"}}},
+		{"/dashboard/test-payment", url.Values{"book": {"test"}}},
+		{"/dashboard/password", url.Values{"current_password": {"right password"}, "new_password": {"a new password"}}},
 		{"/dashboard/transactions/TxIdx1aaaaaaaaaaaaaaaa/refund", url.Values{"book": {"test"}, "full": {"yes"}}},
 		{"/dashboard/webhooks/", url.Values{"book": {"test"}, "url": {"https://shop.example/hook"}, "events": {"payment.completed"}}},
 		{"/logout/", url.Values{}},
@@ -53,8 +56,8 @@ func TestCSRFRefusal(t *testing.T) {
 			h.want(c.path+" with token "+token, h.post(c.path, c.form), http.StatusForbidden, "This form has expired or did not come from this site.")
 		}
 	}
-	if len(h.f.rotated) != 0 || len(h.f.refunds) != 0 || len(h.f.hooks) != 0 {
-		t.Fatalf("a refused form acted: rotated %v, refunds %v, hooks %v", h.f.rotated, h.f.refunds, h.f.hooks)
+	if len(h.f.rotated) != 0 || len(h.f.refunds) != 0 || len(h.f.hooks) != 0 || len(h.f.initiated) != 0 {
+		t.Fatalf("a refused form acted: rotated %v, refunds %v, hooks %v, payments %v", h.f.rotated, h.f.refunds, h.f.hooks, h.f.initiated)
 	}
 	// The same forms with the token act.
 	h.want("rotate", h.post("/dashboard/rotate", url.Values{"book": {"test"}}), http.StatusOK, "test_secret_key_rotated")
