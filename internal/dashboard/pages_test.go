@@ -218,3 +218,13 @@ func TestTestPayment(t *testing.T) {
 		t.Error("a pidx that is not the merchant's shows a result")
 	}
 }
+
+// A refund's amount may be typed as the pages show amounts.
+func TestRefundAmountAsShown(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.f.pay("TxIdx1aaaaaaaaaaaaaaaa", ledger.Test, store.Completed, 200000, "ORD-1", "9800000001", time.Now())
+	h.want("refund", h.post("/dashboard/transactions/TxIdx1aaaaaaaaaaaaaaaa/refund", url.Values{"book": {"test"}, "amount": {"Rs 1,250.50"}}),
+		http.StatusOK, "Rs 1,250.50 was refunded to the payer.", "Partially refunded")
+	h.want("three decimals", h.post("/dashboard/transactions/TxIdx1aaaaaaaaaaaaaaaa/refund", url.Values{"book": {"test"}, "amount": {"1.005"}}),
+		http.StatusBadRequest, "Enter the amount to refund in rupees, like 250 or 250.50.")
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,23 +119,12 @@ type txDetail struct {
 	WhyNot             string
 }
 
-var rupeesRE = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,2})?$`)
-
-// parseRupees reads an amount in rupees with at most 2 decimals.
+// parseRupees reads an amount in rupees as the pages show it or as
+// people type it ("Rs 1,234.50", "250.5"); the dashboard words its own
+// message for any problem.
 func parseRupees(s string) (money.Paisa, bool) {
-	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "Rs"))
-	if !rupeesRE.MatchString(s) {
-		return 0, false
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	n, err := strconv.ParseInt(whole+frac, 10, 64)
-	if err != nil || n > int64(money.Max) {
-		return 0, false
-	}
-	return money.Paisa(n), true
+	n, err := money.ParseRupees(s)
+	return n, err == nil
 }
 
 // parseFilter reads the filters of q for l; problems are returned as
