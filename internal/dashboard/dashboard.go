@@ -27,11 +27,9 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// pageFiles are the page templates, one per page (site.NewRenderer);
-// dashboard.css is the old stylesheet, served only for the wallet and
-// console pages that still link it.
+// pageFiles are the page templates, one per page (site.NewRenderer).
 //
-//go:embed assets/*.html assets/dashboard.css
+//go:embed assets/*.html
 var pageFiles embed.FS
 
 // Cookie names.
@@ -75,7 +73,6 @@ type Pages struct {
 	log       *slog.Logger
 	site      *site.Site[store.Merchant]
 	pages     *site.Renderer
-	css       []byte
 	secure    bool
 	publicURL string
 	sandbox   bool
@@ -95,9 +92,6 @@ func New(o Options) (*Pages, error) {
 	chrome := site.Chrome{Brand: "Thaili for merchants", Home: "/dashboard/", LogoutPath: "/logout/",
 		SignedOut: []site.Link{{Label: "Log in", URL: "/login/"}, {Label: "Sign up", URL: "/join/merchant/"}}}
 	if p.pages, err = site.NewRenderer(chrome, p.log, files, nil); err != nil {
-		return nil, err
-	}
-	if p.css, err = pageFiles.ReadFile("assets/dashboard.css"); err != nil {
 		return nil, err
 	}
 	// The cookies, their path and SameSite, and the CSRF purposes are what
@@ -130,10 +124,6 @@ func (p *Pages) Login() http.Handler { return p.site.AnonPost(p.login) }
 
 // Logout serves POST /logout/{$}.
 func (p *Pages) Logout() http.Handler { return p.site.Post(p.logout) }
-
-// ServeCSS serves GET /static/dashboard.css, the stylesheet the wallet
-// and console pages still link; the merchant pages use site.css.
-func (p *Pages) ServeCSS() http.Handler { return http.HandlerFunc(p.serveCSS) }
 
 // --- the signed-in pages' frame ---
 
@@ -380,12 +370,4 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	p.site.SignOut(w, r, "/login/")
-}
-
-// serveCSS is GET /static/dashboard.css.
-func (p *Pages) serveCSS(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Write(p.css)
 }

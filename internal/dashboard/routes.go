@@ -49,7 +49,4 @@ func (p *Pages) Routes(mux Registrar, limited func(http.Handler) http.Handler) {
 	mux.Handle("POST /dashboard/test-payment", p.StartTestPayment())
 	mux.Handle("GET /dashboard/kyc/{$}", p.KYC())
 	mux.Handle("POST /dashboard/kyc/{$}", p.SubmitKYC())
-
-	// The wallet and console pages still link the old stylesheet.
-	mux.Handle("GET /static/dashboard.css", p.ServeCSS())
 }

@@ -46,7 +46,7 @@ func (s *Server) routes(mux *routeMux) {
 		s.pages.Routes(mux, limited)
 	}
 	// The merchant pages (internal/dashboard/routes.go): /join/merchant/,
-	// /login/, /logout/, /dashboard/..., /static/dashboard.css.
+	// /login/, /logout/, /dashboard/...
 	if s.dashboard != nil {
 		s.dashboard.Routes(mux, limited)
 	}
