@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/site/sitetest"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -177,57 +177,19 @@ var (
 	opsToken  = "mac(operator:sess-ops)"
 )
 
-func do(h http.Handler, method, target string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	r := httptest.NewRequest(method, target, body)
-	if form != nil {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, c := range cookies {
-		r.AddCookie(c)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-func wantBody(t *testing.T, what string, w *httptest.ResponseRecorder, status int, contains ...string) {
-	t.Helper()
-	if w.Code != status {
-		t.Fatalf("%s: status %d, want %d\n%s", what, w.Code, status, w.Body)
-	}
-	for _, c := range contains {
-		if !strings.Contains(w.Body.String(), c) {
-			t.Errorf("%s: page lacks %q\n%s", what, c, w.Body)
-		}
-	}
-}
-
-func cookieNamed(w *httptest.ResponseRecorder, name string) *http.Cookie {
-	for _, c := range w.Result().Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 func TestSignedOutGoesToLogIn(t *testing.T) {
 	f := &fake{}
 	h, _ := server(t, f)
 	for _, path := range []string{"/admin/", "/admin/merchants/", "/admin/merchants/m1/fees/", "/admin/consumers/", "/admin/audit/", "/admin/kyc/m1/documents/5"} {
-		if w := do(h, "GET", path, nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/login/" {
+		if w := sitetest.Do(h, "GET", path, nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/login/" {
 			t.Errorf("GET %s signed out: %d to %q", path, w.Code, w.Header().Get("Location"))
 		}
 	}
-	w := do(h, "POST", "/admin/consumers/topup", url.Values{"mobile": {sita.Mobile}, "amount": {"100"}, "book": {"test"}, "csrf": {opsToken}})
+	w := sitetest.Do(h, "POST", "/admin/consumers/topup", url.Values{"mobile": {sita.Mobile}, "amount": {"100"}, "book": {"test"}, "csrf": {opsToken}})
 	if w.Code != http.StatusSeeOther || len(f.topups) != 0 {
 		t.Errorf("top-up signed out: %d, topups %q", w.Code, f.topups)
 	}
-	if w := do(h, "GET", "/admin/login/", nil, opsCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/" {
+	if w := sitetest.Do(h, "GET", "/admin/login/", nil, opsCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/" {
 		t.Errorf("log-in form signed in: %d to %q", w.Code, w.Header().Get("Location"))
 	}
 }
@@ -235,27 +197,27 @@ func TestSignedOutGoesToLogIn(t *testing.T) {
 func TestLogIn(t *testing.T) {
 	f := &fake{}
 	h, _ := server(t, f)
-	w := do(h, "GET", "/admin/login/", nil)
-	pre := cookieNamed(w, preCookie)
+	w := sitetest.Do(h, "GET", "/admin/login/", nil)
+	pre := sitetest.Cookie(w, preCookie)
 	if pre == nil || pre.Path != "/admin/" || pre.SameSite != http.SameSiteStrictMode || !pre.HttpOnly || pre.Secure {
 		t.Fatalf("pre-session cookie %+v, want Path=/admin/ SameSite=Strict HttpOnly, not Secure over http", pre)
 	}
 	token := "mac(operator-pre:" + pre.Value + ")"
-	wantBody(t, "log-in form", w, 200, `value="`+token+`"`, `<label for="email">Email</label>`, `<main id="main" class="narrow">`)
+	sitetest.WantPage(t, "log-in form", w, 200, `value="`+token+`"`, `<label for="email">Email</label>`, `<main id="main" class="narrow">`)
 	form := url.Values{"email": {ops.Email}, "password": {"operator password 1"}}
-	wantBody(t, "log-in without token", do(h, "POST", "/admin/login/", form, pre), 403)
+	sitetest.WantPage(t, "log-in without token", sitetest.Do(h, "POST", "/admin/login/", form, pre), 403)
 	form.Set("csrf", "mac(wallet-pre:"+pre.Value+")") // another site's purpose
-	wantBody(t, "log-in with the wallet's token", do(h, "POST", "/admin/login/", form, pre), 403)
+	sitetest.WantPage(t, "log-in with the wallet's token", sitetest.Do(h, "POST", "/admin/login/", form, pre), 403)
 
 	form.Set("csrf", token)
 	form.Set("password", "wrong")
-	wantBody(t, "wrong password", do(h, "POST", "/admin/login/", form, pre), 400, "The email or password is wrong.", `value="ops@thaili.example"`)
+	sitetest.WantPage(t, "wrong password", sitetest.Do(h, "POST", "/admin/login/", form, pre), 400, "The email or password is wrong.", `value="ops@thaili.example"`)
 	f.loginErr = &fault.Error{Kind: fault.KindLocked, Detail: "Too many failed sign-ins for this email."}
-	wantBody(t, "locked", do(h, "POST", "/admin/login/", form, pre), 400, "Too many failed sign-ins for this email.")
+	sitetest.WantPage(t, "locked", sitetest.Do(h, "POST", "/admin/login/", form, pre), 400, "Too many failed sign-ins for this email.")
 	f.loginErr = nil
 	form.Set("password", "operator password 1")
-	w = do(h, "POST", "/admin/login/", form, pre)
-	s := cookieNamed(w, SessionCookie)
+	w = sitetest.Do(h, "POST", "/admin/login/", form, pre)
+	s := sitetest.Cookie(w, SessionCookie)
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/" || s == nil || s.Value != "sess-ops" ||
 		s.Path != "/admin/" || s.SameSite != http.SameSiteStrictMode || !s.HttpOnly {
 		t.Fatalf("log-in: %d to %q, cookie %+v", w.Code, w.Header().Get("Location"), s)
@@ -265,25 +227,25 @@ func TestLogIn(t *testing.T) {
 func TestPagesRender(t *testing.T) {
 	h, _ := server(t, &fake{})
 	nav := func(url string) string { return `href="` + url + `" aria-current="page"` }
-	wantBody(t, "overview", do(h, "GET", "/admin/", nil, opsCookie), 200, nav("/admin/"), `id="ledger-ok"`, "&lt;i&gt;Himal&lt;/i&gt; Traders",
+	sitetest.WantPage(t, "overview", sitetest.Do(h, "GET", "/admin/", nil, opsCookie), 200, nav("/admin/"), `id="ledger-ok"`, "&lt;i&gt;Himal&lt;/i&gt; Traders",
 		`href="/admin/merchants/?q=himal%40example.com"`, `<span class="user">ops@thaili.example</span>`, `value="`+opsToken+`"`, `href="/static/site.css"`)
-	wantBody(t, "merchants", do(h, "GET", "/admin/merchants/?q=HIMAL", nil, opsCookie), 200, nav("/admin/merchants/"), `id="merchant-m1"`,
+	sitetest.WantPage(t, "merchants", sitetest.Do(h, "GET", "/admin/merchants/?q=HIMAL", nil, opsCookie), 200, nav("/admin/merchants/"), `id="merchant-m1"`,
 		"Himal Traders Pvt. Ltd.", "2026-03-01 11:45", `href="/admin/kyc/m1/documents/5"`, `href="/admin/merchants/m1/fees/"`, `value="HIMAL"`)
-	wantBody(t, "no merchant", do(h, "GET", "/admin/merchants/?q="+url.QueryEscape("<script>"), nil, opsCookie), 200, "No merchant matches.", "&lt;script&gt;")
-	wantBody(t, "fees", do(h, "GET", "/admin/merchants/m1/fees/", nil, opsCookie), 200, nav("/admin/merchants/"),
+	sitetest.WantPage(t, "no merchant", sitetest.Do(h, "GET", "/admin/merchants/?q="+url.QueryEscape("<script>"), nil, opsCookie), 200, "No merchant matches.", "&lt;script&gt;")
+	sitetest.WantPage(t, "fees", sitetest.Do(h, "GET", "/admin/merchants/m1/fees/", nil, opsCookie), 200, nav("/admin/merchants/"),
 		"Fee schedules of &lt;i&gt;Himal&lt;/i&gt; Traders", "<li>Rs 10.00 to Rs 1,500.50: 2.50% &#43; Rs 0.00</li>",
 		`id="test-from0" inputmode="decimal" maxlength="20" value="10.00"`, `id="test-to0" inputmode="decimal" maxlength="20" value="1,500.50"`,
 		`id="test-from1" inputmode="decimal" maxlength="20" value="1,500.51"`, `id="test-flat1" inputmode="decimal" maxlength="12" value="25.00"`,
 		`id="test-percent1" inputmode="decimal" maxlength="6" value="1.5"`, `<label class="visually-hidden" for="live-from0">Tier 1 from (Rs)</label>`)
-	w := do(h, "GET", "/admin/consumers/?q=98123", nil, opsCookie)
-	wantBody(t, "wallets", w, 200, nav("/admin/consumers/"), `id="wallet-9812345670"`, `<span class="balance-test">Rs 12,34,567.89</span>`,
+	w := sitetest.Do(h, "GET", "/admin/consumers/?q=98123", nil, opsCookie)
+	sitetest.WantPage(t, "wallets", w, 200, nav("/admin/consumers/"), `id="wallet-9812345670"`, `<span class="balance-test">Rs 12,34,567.89</span>`,
 		`<label for="amount-9812345670">Amount (Rs)</label>`, `<label for="book-9812345670">Book</label>`, "2 wrong MPIN(s)", `action="/admin/consumers/unlock"`)
 	if strings.Contains(w.Body.String(), "paisa") {
 		t.Error("the wallets page speaks of paisa")
 	}
-	wantBody(t, "audit", do(h, "GET", "/admin/audit/", nil, opsCookie), 200, nav("/admin/audit/"),
+	sitetest.WantPage(t, "audit", sitetest.Do(h, "GET", "/admin/audit/", nil, opsCookie), 200, nav("/admin/audit/"),
 		`<td data-label="At" class="when">2026-03-01 11:45:30</td><td data-label="Operator">ops@thaili.example</td><td data-label="Action">wallet.topup</td>`)
-	w = do(h, "GET", "/admin/kyc/m1/documents/5", nil, opsCookie)
+	w = sitetest.Do(h, "GET", "/admin/kyc/m1/documents/5", nil, opsCookie)
 	if w.Code != 200 || w.Body.String() != "\x89PNG" || w.Header().Get("Content-Disposition") != `attachment; filename="kyc-m1-5.png"` {
 		t.Errorf("document: %d %q %q", w.Code, w.Body, w.Header().Get("Content-Disposition"))
 	}
@@ -291,7 +253,7 @@ func TestPagesRender(t *testing.T) {
 
 func TestLedgerViolationsShow(t *testing.T) {
 	h, _ := server(t, &fake{violations: make([]ledger.Violation, 2)})
-	wantBody(t, "overview", do(h, "GET", "/admin/", nil, opsCookie), 200, `id="ledger-failed">ledger check failed: 2 violation(s)`)
+	sitetest.WantPage(t, "overview", sitetest.Do(h, "GET", "/admin/", nil, opsCookie), 200, `id="ledger-failed">ledger check failed: 2 violation(s)`)
 }
 
 // TestErrorStatuses: the console answers a service error with the
@@ -299,22 +261,22 @@ func TestLedgerViolationsShow(t *testing.T) {
 func TestErrorStatuses(t *testing.T) {
 	f := &fake{}
 	h, logs := server(t, f)
-	wantBody(t, "unknown merchant's fees", do(h, "GET", "/admin/merchants/nope/fees/", nil, opsCookie), 404, "No merchant &#34;nope&#34;.")
-	wantBody(t, "document of another merchant", do(h, "GET", "/admin/kyc/m2/documents/5", nil, opsCookie), 404, "Not found.")
-	wantBody(t, "document that is not a number", do(h, "GET", "/admin/kyc/m1/documents/x", nil, opsCookie), 404, "Not found.")
-	wantBody(t, "KYC of an unknown merchant", do(h, "POST", "/admin/merchants/kyc", url.Values{"csrf": {opsToken}, "merchant": {"nope"}, "decision": {"approve"}}, opsCookie),
+	sitetest.WantPage(t, "unknown merchant's fees", sitetest.Do(h, "GET", "/admin/merchants/nope/fees/", nil, opsCookie), 404, "No merchant &#34;nope&#34;.")
+	sitetest.WantPage(t, "document of another merchant", sitetest.Do(h, "GET", "/admin/kyc/m2/documents/5", nil, opsCookie), 404, "Not found.")
+	sitetest.WantPage(t, "document that is not a number", sitetest.Do(h, "GET", "/admin/kyc/m1/documents/x", nil, opsCookie), 404, "Not found.")
+	sitetest.WantPage(t, "KYC of an unknown merchant", sitetest.Do(h, "POST", "/admin/merchants/kyc", url.Values{"csrf": {opsToken}, "merchant": {"nope"}, "decision": {"approve"}}, opsCookie),
 		404, "No such merchant.", `href="/admin/merchants/" aria-current="page"`)
-	wantBody(t, "KYC without a decision", do(h, "POST", "/admin/merchants/kyc", url.Values{"csrf": {opsToken}, "merchant": {"m1"}, "decision": {"<b>"}}, opsCookie),
+	sitetest.WantPage(t, "KYC without a decision", sitetest.Do(h, "POST", "/admin/merchants/kyc", url.Values{"csrf": {opsToken}, "merchant": {"m1"}, "decision": {"<b>"}}, opsCookie),
 		400, "Choose approve or reject.")
-	wantBody(t, "unlock an unknown wallet", do(h, "POST", "/admin/consumers/unlock", url.Values{"csrf": {opsToken}, "mobile": {"9899999999"}}, opsCookie),
+	sitetest.WantPage(t, "unlock an unknown wallet", sitetest.Do(h, "POST", "/admin/consumers/unlock", url.Values{"csrf": {opsToken}, "mobile": {"9899999999"}}, opsCookie),
 		404, "No wallet for 9899999999.")
 	if len(f.unlocked) != 0 {
 		t.Fatalf("unlocked %q", f.unlocked)
 	}
 	f.err = errors.New("pq: connection to 10.0.0.9 refused")
 	for _, path := range []string{"/admin/", "/admin/merchants/", "/admin/consumers/", "/admin/audit/", "/admin/merchants/m1/fees/"} {
-		w := do(h, "GET", path, nil, opsCookie)
-		wantBody(t, "outage "+path, w, 500, "Something went wrong")
+		w := sitetest.Do(h, "GET", path, nil, opsCookie)
+		sitetest.WantPage(t, "outage "+path, w, 500, "Something went wrong")
 		if strings.Contains(w.Body.String(), "10.0.0.9") {
 			t.Errorf("%s shows the cause", path)
 		}
@@ -329,17 +291,17 @@ func TestCSRF(t *testing.T) {
 	h, _ := server(t, f)
 	for _, tok := range []string{"", "mac(operator:other)", "mac(wallet-session:sess-ops)", "mac(operator-pre:sess-ops)"} {
 		form := url.Values{"mobile": {sita.Mobile}, "amount": {"100"}, "book": {"test"}, "csrf": {tok}}
-		wantBody(t, "top-up with token "+tok, do(h, "POST", "/admin/consumers/topup", form, opsCookie), 403, "Request refused")
-		wantBody(t, "unlock with token "+tok, do(h, "POST", "/admin/consumers/unlock", form, opsCookie), 403)
-		wantBody(t, "fees with token "+tok, do(h, "POST", "/admin/merchants/m1/fees/", form, opsCookie), 403)
-		wantBody(t, "KYC with token "+tok, do(h, "POST", "/admin/merchants/kyc", form, opsCookie), 403)
-		wantBody(t, "log-out with token "+tok, do(h, "POST", "/admin/logout/", form, opsCookie), 403)
+		sitetest.WantPage(t, "top-up with token "+tok, sitetest.Do(h, "POST", "/admin/consumers/topup", form, opsCookie), 403, "Request refused")
+		sitetest.WantPage(t, "unlock with token "+tok, sitetest.Do(h, "POST", "/admin/consumers/unlock", form, opsCookie), 403)
+		sitetest.WantPage(t, "fees with token "+tok, sitetest.Do(h, "POST", "/admin/merchants/m1/fees/", form, opsCookie), 403)
+		sitetest.WantPage(t, "KYC with token "+tok, sitetest.Do(h, "POST", "/admin/merchants/kyc", form, opsCookie), 403)
+		sitetest.WantPage(t, "log-out with token "+tok, sitetest.Do(h, "POST", "/admin/logout/", form, opsCookie), 403)
 	}
 	if len(f.topups)+len(f.unlocked)+len(f.fees)+len(f.kyc) != 0 {
 		t.Fatalf("a refused form reached the service: %q %q %v %q", f.topups, f.unlocked, f.fees, f.kyc)
 	}
-	w := do(h, "POST", "/admin/logout/", url.Values{"csrf": {opsToken}}, opsCookie)
-	if c := cookieNamed(w, SessionCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/login/" || c == nil || c.MaxAge >= 0 || c.Path != "/admin/" {
+	w := sitetest.Do(h, "POST", "/admin/logout/", url.Values{"csrf": {opsToken}}, opsCookie)
+	if c := sitetest.Cookie(w, SessionCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/login/" || c == nil || c.MaxAge >= 0 || c.Path != "/admin/" {
 		t.Fatalf("log-out: %d to %q, cookie %+v", w.Code, w.Header().Get("Location"), c)
 	}
 }
@@ -350,11 +312,11 @@ func TestTopupInRupees(t *testing.T) {
 	f := &fake{}
 	h, _ := server(t, f)
 	topup := func(amount, book string) *httptest.ResponseRecorder {
-		return do(h, "POST", "/admin/consumers/topup", url.Values{"csrf": {opsToken}, "mobile": {sita.Mobile}, "amount": {amount}, "book": {book}, "q": {"9812"}}, opsCookie)
+		return sitetest.Do(h, "POST", "/admin/consumers/topup", url.Values{"csrf": {opsToken}, "mobile": {sita.Mobile}, "amount": {amount}, "book": {book}, "q": {"9812"}}, opsCookie)
 	}
-	wantBody(t, "top-up", topup("1,500.50", "live"), 200, "Credited Rs 1,500.50 to 9812345670 (live book); balance Rs 12,36,068.39.",
+	sitetest.WantPage(t, "top-up", topup("1,500.50", "live"), 200, "Credited Rs 1,500.50 to 9812345670 (live book); balance Rs 12,36,068.39.",
 		`value="9812"`, `id="wallet-9812345670"`)
-	wantBody(t, "top-up without commas", topup(" 1500.5 ", "test"), 200, "Credited Rs 1,500.50 to 9812345670 (test book)")
+	sitetest.WantPage(t, "top-up without commas", topup(" 1500.5 ", "test"), 200, "Credited Rs 1,500.50 to 9812345670 (test book)")
 	if want := []string{"9812345670 live 150050", "9812345670 test 150050"}; fmt.Sprint(f.topups) != fmt.Sprint(want) {
 		t.Fatalf("topups %q, want %q", f.topups, want)
 	}
@@ -369,13 +331,13 @@ func TestTopupInRupees(t *testing.T) {
 		{"1000000000000", "The amount can be at most Rs 1,00,00,00,00,000.00."},
 	} {
 		w := topup(c.amount, "live")
-		wantBody(t, "top-up of "+c.amount, w, 400, c.msg, `value="`+escaped(c.amount)+`"`, `<option value="live" selected>`)
+		sitetest.WantPage(t, "top-up of "+c.amount, w, 400, c.msg, `value="`+escaped(c.amount)+`"`, `<option value="live" selected>`)
 	}
 	if len(f.topups) != 2 {
 		t.Fatalf("refused amounts reached the service: %q", f.topups)
 	}
-	w := do(h, "POST", "/admin/consumers/topup", url.Values{"csrf": {opsToken}, "mobile": {"9899999999"}, "amount": {"10"}, "book": {"test"}}, opsCookie)
-	wantBody(t, "top-up of an unknown wallet", w, 404, "No wallet for 9899999999.")
+	w := sitetest.Do(h, "POST", "/admin/consumers/topup", url.Values{"csrf": {opsToken}, "mobile": {"9899999999"}, "amount": {"10"}, "book": {"test"}}, opsCookie)
+	sitetest.WantPage(t, "top-up of an unknown wallet", w, 404, "No wallet for 9899999999.")
 }
 
 // escaped is s as html/template writes an attribute value.
@@ -397,8 +359,8 @@ func TestFeesInRupees(t *testing.T) {
 		}
 		return v
 	}
-	w := do(h, "POST", "/admin/merchants/m1/fees/", form([4]string{"0", "50", "", "1"}, [4]string{" 50.01 ", "", "1.5", "0.25"}, [4]string{}), opsCookie)
-	wantBody(t, "good schedule", w, 200, "The test fee schedule of &lt;i&gt;Himal&lt;/i&gt; Traders is now: Rs 0.00 to Rs 50.00: 0.00% &#43; Rs 1.00; Rs 50.01 and up: 1.50% &#43; Rs 0.25.")
+	w := sitetest.Do(h, "POST", "/admin/merchants/m1/fees/", form([4]string{"0", "50", "", "1"}, [4]string{" 50.01 ", "", "1.5", "0.25"}, [4]string{}), opsCookie)
+	sitetest.WantPage(t, "good schedule", w, 200, "The test fee schedule of &lt;i&gt;Himal&lt;/i&gt; Traders is now: Rs 0.00 to Rs 50.00: 0.00% &#43; Rs 1.00; Rs 50.01 and up: 1.50% &#43; Rs 0.25.")
 	want := []store.FeeTier{{MinAmount: 0, MaxAmount: 5000, Flat: 100}, {MinAmount: 5001, PercentBps: 150, Flat: 25}}
 	if len(f.fees) != 1 || fmt.Sprint(f.fees[0]) != fmt.Sprint(want) {
 		t.Fatalf("schedule set %v, want %v", f.fees, want)
@@ -414,7 +376,7 @@ func TestFeesInRupees(t *testing.T) {
 		{[4]string{"0", "", "1", "-5"}, "Tier 1, flat fee: The amount cannot be negative.", `value="-5"`},
 		{[4]string{"0", "", "<script>", "0"}, "Tier 1: enter the percentage as a number with at most two decimals, such as 2.5.", `value="&lt;script&gt;"`},
 	} {
-		wantBody(t, "refused "+c.msg, do(h, "POST", "/admin/merchants/m1/fees/", form(c.row), opsCookie), 400, c.msg, c.echo)
+		sitetest.WantPage(t, "refused "+c.msg, sitetest.Do(h, "POST", "/admin/merchants/m1/fees/", form(c.row), opsCookie), 400, c.msg, c.echo)
 	}
 	if len(f.fees) != 1 {
 		t.Fatalf("refused schedules reached the service: %v", f.fees)

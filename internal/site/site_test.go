@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/site/sitetest"
 )
 
 type user struct{ Name string }
@@ -48,23 +48,6 @@ func newSite(t *testing.T) (*Site[user], *bytes.Buffer) {
 	}, &logs
 }
 
-func do(h http.Handler, method, target string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	r := httptest.NewRequest(method, target, body)
-	if form != nil {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, c := range cookies {
-		r.AddCookie(c)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
 func TestSessionsAndCSRF(t *testing.T) {
 	s, logs := newSite(t)
 	ran := 0
@@ -79,18 +62,18 @@ func TestSessionsAndCSRF(t *testing.T) {
 	})
 	good := &http.Cookie{Name: "s", Value: "good"}
 
-	if w := do(page, "GET", "/t/", nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/t/login/" {
+	if w := sitetest.Do(page, "GET", "/t/", nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/t/login/" {
 		t.Errorf("no session: %d to %q, want 303 to /t/login/", w.Code, w.Header().Get("Location"))
 	}
-	w := do(page, "GET", "/t/", nil, &http.Cookie{Name: "s", Value: "stale"})
+	w := sitetest.Do(page, "GET", "/t/", nil, &http.Cookie{Name: "s", Value: "stale"})
 	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Set-Cookie"), "s=;") {
 		t.Errorf("stale session: %d, Set-Cookie %q; want 303 dropping the cookie", w.Code, w.Header().Get("Set-Cookie"))
 	}
-	w = do(page, "GET", "/t/", nil, &http.Cookie{Name: "s", Value: "broken"})
+	w = sitetest.Do(page, "GET", "/t/", nil, &http.Cookie{Name: "s", Value: "broken"})
 	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "10.0.0.9") || !strings.Contains(logs.String(), "10.0.0.9") {
 		t.Errorf("lookup failure: %d %q; want a 500 that hides the cause and logs it", w.Code, w.Body.String())
 	}
-	w = do(page, "GET", "/t/", nil, good)
+	w = sitetest.Do(page, "GET", "/t/", nil, good)
 	body := w.Body.String()
 	for _, want := range []string{"Hello Asha", `value="mac(sess:good)"`, `aria-current="page">Home`, "Test site", `action="/t/logout"`} {
 		if !strings.Contains(body, want) {
@@ -102,16 +85,16 @@ func TestSessionsAndCSRF(t *testing.T) {
 	}
 
 	ran = 0
-	if w := do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:other)"}}, good); w.Code != http.StatusForbidden || ran != 0 {
+	if w := sitetest.Do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:other)"}}, good); w.Code != http.StatusForbidden || ran != 0 {
 		t.Errorf("wrong CSRF: %d, ran %d; want 403 without running", w.Code, ran)
 	}
-	if w := do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:good)"}, "x": {strings.Repeat("a", 20<<10)}}, good); w.Code != http.StatusRequestEntityTooLarge || ran != 0 {
+	if w := sitetest.Do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:good)"}, "x": {strings.Repeat("a", 20<<10)}}, good); w.Code != http.StatusRequestEntityTooLarge || ran != 0 {
 		t.Errorf("oversized form: %d, ran %d; want 413", w.Code, ran)
 	}
-	if w := do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:good)"}}); w.Code != http.StatusSeeOther || ran != 0 {
+	if w := sitetest.Do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:good)"}}); w.Code != http.StatusSeeOther || ran != 0 {
 		t.Errorf("post without session: %d; want 303 to log in", w.Code)
 	}
-	if w := do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:good)"}}, good); w.Code != http.StatusNoContent || ran != 1 {
+	if w := sitetest.Do(post, "POST", "/t/x", url.Values{"csrf": {"mac(sess:good)"}}, good); w.Code != http.StatusNoContent || ran != 1 {
 		t.Errorf("good post: %d, ran %d", w.Code, ran)
 	}
 }
@@ -126,26 +109,26 @@ func TestAnonAndEitherPost(t *testing.T) {
 	})
 	pre := &http.Cookie{Name: "pre", Value: strings.Repeat("p", 43)}
 	want := "mac(pre:" + pre.Value + ")"
-	if w := do(anon, "POST", "/t/login/", url.Values{"csrf": {want}}); w.Code != http.StatusForbidden {
+	if w := sitetest.Do(anon, "POST", "/t/login/", url.Values{"csrf": {want}}); w.Code != http.StatusForbidden {
 		t.Errorf("anon post without its cookie: %d, want 403", w.Code)
 	}
-	if w := do(anon, "POST", "/t/login/", url.Values{"csrf": {"mac(pre:other)"}}, pre); w.Code != http.StatusForbidden {
+	if w := sitetest.Do(anon, "POST", "/t/login/", url.Values{"csrf": {"mac(pre:other)"}}, pre); w.Code != http.StatusForbidden {
 		t.Errorf("anon post with another token: %d, want 403", w.Code)
 	}
-	do(anon, "POST", "/t/login/", url.Values{"csrf": {want}}, pre)
+	sitetest.Do(anon, "POST", "/t/login/", url.Values{"csrf": {want}}, pre)
 	if got != want {
 		t.Errorf("anon post passed %q, want %q", got, want)
 	}
 	got = ""
-	do(either, "POST", "/t/reset", url.Values{"csrf": {"mac(sess:good)"}}, &http.Cookie{Name: "s", Value: "good"}, pre)
+	sitetest.Do(either, "POST", "/t/reset", url.Values{"csrf": {"mac(sess:good)"}}, &http.Cookie{Name: "s", Value: "good"}, pre)
 	if got != "mac(sess:good)" || !signedIn {
 		t.Errorf("either post signed in: %q %v", got, signedIn)
 	}
-	if w := do(either, "POST", "/t/reset", url.Values{"csrf": {want}}, &http.Cookie{Name: "s", Value: "good"}, pre); w.Code != http.StatusForbidden {
+	if w := sitetest.Do(either, "POST", "/t/reset", url.Values{"csrf": {want}}, &http.Cookie{Name: "s", Value: "good"}, pre); w.Code != http.StatusForbidden {
 		t.Errorf("either post signed in with the pre-session token: %d, want 403", w.Code)
 	}
 	got = ""
-	do(either, "POST", "/t/reset", url.Values{"csrf": {want}}, pre)
+	sitetest.Do(either, "POST", "/t/reset", url.Values{"csrf": {want}}, pre)
 	if got != want || signedIn {
 		t.Errorf("either post signed out: %q %v", got, signedIn)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/site/sitetest"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -128,57 +128,19 @@ var (
 	preToken    = "mac(wallet-pre:" + strings.Repeat("p", 43) + ")"
 )
 
-func do(h http.Handler, method, target string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	r := httptest.NewRequest(method, target, body)
-	if form != nil {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, c := range cookies {
-		r.AddCookie(c)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-func wantBody(t *testing.T, what string, w *httptest.ResponseRecorder, status int, contains ...string) {
-	t.Helper()
-	if w.Code != status {
-		t.Fatalf("%s: status %d, want %d\n%s", what, w.Code, status, w.Body)
-	}
-	for _, c := range contains {
-		if !strings.Contains(w.Body.String(), c) {
-			t.Errorf("%s: page lacks %q\n%s", what, c, w.Body)
-		}
-	}
-}
-
-func cookieNamed(w *httptest.ResponseRecorder, name string) *http.Cookie {
-	for _, c := range w.Result().Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 func TestSignedOutGoesToLogIn(t *testing.T) {
 	h, _ := server(t, newFake())
 	for _, path := range []string{"/me/", "/me/payments/", "/me/notices/"} {
-		w := do(h, "GET", path, nil)
+		w := sitetest.Do(h, "GET", path, nil)
 		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/login/" {
 			t.Errorf("GET %s signed out: %d to %q, want 303 to /me/login/", path, w.Code, w.Header().Get("Location"))
 		}
-		w = do(h, "GET", path, nil, &http.Cookie{Name: SessionCookie, Value: "ended"})
-		if c := cookieNamed(w, SessionCookie); w.Code != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
+		w = sitetest.Do(h, "GET", path, nil, &http.Cookie{Name: SessionCookie, Value: "ended"})
+		if c := sitetest.Cookie(w, SessionCookie); w.Code != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
 			t.Errorf("GET %s with an ended session: %d, cookie %v; want 303 dropping the cookie", path, w.Code, c)
 		}
 	}
-	if w := do(h, "GET", "/me/login/", nil, sitaCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/" {
+	if w := sitetest.Do(h, "GET", "/me/login/", nil, sitaCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/" {
 		t.Errorf("log-in form signed in: %d to %q, want 303 to /me/", w.Code, w.Header().Get("Location"))
 	}
 }
@@ -186,29 +148,29 @@ func TestSignedOutGoesToLogIn(t *testing.T) {
 func TestLogIn(t *testing.T) {
 	f := newFake()
 	h, _ := server(t, f)
-	w := do(h, "GET", "/me/login/", nil)
-	pre := cookieNamed(w, preCookie)
+	w := sitetest.Do(h, "GET", "/me/login/", nil)
+	pre := sitetest.Cookie(w, preCookie)
 	if pre == nil || pre.Path != "/" || pre.SameSite != http.SameSiteLaxMode || !pre.HttpOnly || !pre.Secure {
 		t.Fatalf("pre-session cookie %+v, want Path=/ SameSite=Lax HttpOnly Secure", pre)
 	}
-	wantBody(t, "log-in form", w, 200, `action="/me/login/"`, `value="mac(wallet-pre:`+pre.Value+`)"`, `<label for="mpin">MPIN</label>`, `href="/static/site.css"`)
+	sitetest.WantPage(t, "log-in form", w, 200, `action="/me/login/"`, `value="mac(wallet-pre:`+pre.Value+`)"`, `<label for="mpin">MPIN</label>`, `href="/static/site.css"`)
 	form := url.Values{"mobile": {"9812345670"}, "mpin": {"2580"}}
 
 	// Without the pre-session token: refused before the service is asked.
 	f.loginErr = errors.New("must not be asked")
-	wantBody(t, "log-in without token", do(h, "POST", "/me/login/", form, pre), 403, "Request refused")
+	sitetest.WantPage(t, "log-in without token", sitetest.Do(h, "POST", "/me/login/", form, pre), 403, "Request refused")
 	form.Set("csrf", "mac(wallet-session:x)")
-	wantBody(t, "log-in with a signed-in token", do(h, "POST", "/me/login/", form, pre), 403)
+	sitetest.WantPage(t, "log-in with a signed-in token", sitetest.Do(h, "POST", "/me/login/", form, pre), 403)
 	f.loginErr = nil
 
 	form.Set("csrf", "mac(wallet-pre:"+pre.Value+")")
-	w = do(h, "POST", "/me/login/", form, pre)
-	s := cookieNamed(w, SessionCookie)
+	w = sitetest.Do(h, "POST", "/me/login/", form, pre)
+	s := sitetest.Cookie(w, SessionCookie)
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/" || s == nil || s.Value != "sess-sita" ||
 		s.Path != "/" || s.SameSite != http.SameSiteLaxMode || !s.HttpOnly || !s.Secure {
 		t.Fatalf("log-in: %d to %q, session cookie %+v", w.Code, w.Header().Get("Location"), s)
 	}
-	if c := cookieNamed(w, preCookie); c == nil || c.MaxAge >= 0 {
+	if c := sitetest.Cookie(w, preCookie); c == nil || c.MaxAge >= 0 {
 		t.Errorf("log-in kept the pre-session cookie: %+v", c)
 	}
 }
@@ -219,38 +181,38 @@ func TestErrorStatuses(t *testing.T) {
 	f := newFake()
 	h, logs := server(t, f)
 	login := func(mpin string) *httptest.ResponseRecorder {
-		return do(h, "POST", "/me/login/", url.Values{"mobile": {"9812345670"}, "mpin": {mpin}, "csrf": {preToken}}, preCookieOf)
+		return sitetest.Do(h, "POST", "/me/login/", url.Values{"mobile": {"9812345670"}, "mpin": {mpin}, "csrf": {preToken}}, preCookieOf)
 	}
-	wantBody(t, "wrong MPIN", login("0000"), 400, fault.MsgMobileOrPin, "Tries remaining: 2", `value="9812345670"`)
+	sitetest.WantPage(t, "wrong MPIN", login("0000"), 400, fault.MsgMobileOrPin, "Tries remaining: 2", `value="9812345670"`)
 	f.loginErr = &fault.Error{Kind: fault.KindLocked, Detail: "Your wallet is locked. Try again in 30 minutes."}
-	wantBody(t, "locked wallet", login("2580"), 400, "Your wallet is locked. Try again in 30 minutes.")
+	sitetest.WantPage(t, "locked wallet", login("2580"), 400, "Your wallet is locked. Try again in 30 minutes.")
 	f.loginErr = &fault.Error{Kind: fault.KindThrottled, Detail: "Too many tries.", RetryAfter: 90 * time.Second}
 	w := login("2580")
-	wantBody(t, "throttled", w, 429, "Too many tries.")
+	sitetest.WantPage(t, "throttled", w, 429, "Too many tries.")
 	if w.Header().Get("Retry-After") != "90" {
 		t.Errorf("throttled: Retry-After %q, want 90", w.Header().Get("Retry-After"))
 	}
 	f.loginErr = errors.New("dial tcp 10.0.0.9:5432: connection refused")
 	w = login("2580")
-	wantBody(t, "outage", w, 500, "Something went wrong")
+	sitetest.WantPage(t, "outage", w, 500, "Something went wrong")
 	if strings.Contains(w.Body.String(), "10.0.0.9") || !strings.Contains(logs.String(), "10.0.0.9") {
 		t.Errorf("an outage shows its cause or is not logged:\n%s", w.Body)
 	}
 	f.walletErr = errors.New("disk full")
-	wantBody(t, "wallet outage", do(h, "GET", "/me/", nil, sitaCookie), 500, "Something went wrong")
-	wantBody(t, "sign-up mismatch", do(h, "POST", "/join/", url.Values{"mobile": {"9812345670"}, "name": {"Sita"}, "mpin": {"1234"}, "mpin2": {"4321"}, "csrf": {preToken}}, preCookieOf),
+	sitetest.WantPage(t, "wallet outage", sitetest.Do(h, "GET", "/me/", nil, sitaCookie), 500, "Something went wrong")
+	sitetest.WantPage(t, "sign-up mismatch", sitetest.Do(h, "POST", "/join/", url.Values{"mobile": {"9812345670"}, "name": {"Sita"}, "mpin": {"1234"}, "mpin2": {"4321"}, "csrf": {preToken}}, preCookieOf),
 		400, "The two MPINs do not match.", `value="Sita"`)
-	wantBody(t, "wrong code", do(h, "POST", "/join/confirm", url.Values{"mobile": {"9812345670"}, "challenge": {"challenge-1"}, "code": {"000000"}, "csrf": {preToken}}, preCookieOf),
+	sitetest.WantPage(t, "wrong code", sitetest.Do(h, "POST", "/join/confirm", url.Values{"mobile": {"9812345670"}, "challenge": {"challenge-1"}, "code": {"000000"}, "csrf": {preToken}}, preCookieOf),
 		400, "The code is wrong.", "98XXXXX670", `value="challenge-1"`)
 }
 
 func TestSignUp(t *testing.T) {
 	h, _ := server(t, newFake())
-	wantBody(t, "sign-up form", do(h, "GET", "/join/", nil), 200, `action="/join/"`, `<label for="mpin2">`, `<main id="main" class="narrow">`)
-	w := do(h, "POST", "/join/", url.Values{"mobile": {"9812345670"}, "name": {"Sita"}, "mpin": {"1234"}, "mpin2": {"1234"}, "csrf": {preToken}}, preCookieOf)
-	wantBody(t, "code form", w, 200, `action="/join/confirm"`, "We sent a 6-digit code to 98XXXXX670.", `name="challenge" value="challenge-1"`)
-	w = do(h, "POST", "/join/confirm", url.Values{"mobile": {"9812345670"}, "challenge": {"challenge-1"}, "code": {"123456"}, "csrf": {preToken}}, preCookieOf)
-	if c := cookieNamed(w, SessionCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/" || c == nil || c.Value != "sess-sita" {
+	sitetest.WantPage(t, "sign-up form", sitetest.Do(h, "GET", "/join/", nil), 200, `action="/join/"`, `<label for="mpin2">`, `<main id="main" class="narrow">`)
+	w := sitetest.Do(h, "POST", "/join/", url.Values{"mobile": {"9812345670"}, "name": {"Sita"}, "mpin": {"1234"}, "mpin2": {"1234"}, "csrf": {preToken}}, preCookieOf)
+	sitetest.WantPage(t, "code form", w, 200, `action="/join/confirm"`, "We sent a 6-digit code to 98XXXXX670.", `name="challenge" value="challenge-1"`)
+	w = sitetest.Do(h, "POST", "/join/confirm", url.Values{"mobile": {"9812345670"}, "challenge": {"challenge-1"}, "code": {"123456"}, "csrf": {preToken}}, preCookieOf)
+	if c := sitetest.Cookie(w, SessionCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/" || c == nil || c.Value != "sess-sita" {
 		t.Fatalf("confirm: %d to %q, cookie %v", w.Code, w.Header().Get("Location"), c)
 	}
 }
@@ -259,8 +221,8 @@ func TestWalletPages(t *testing.T) {
 	h, _ := server(t, newFake())
 	nav := func(current string) string { return `href="` + current + `" aria-current="page"` }
 
-	w := do(h, "GET", "/me/", nil, sitaCookie)
-	wantBody(t, "overview", w, 200, nav("/me/"), "&lt;b&gt;Sita&lt;/b&gt;", `<p class="stat balance-test">Rs 12,34,567.89</p>`,
+	w := sitetest.Do(h, "GET", "/me/", nil, sitaCookie)
+	sitetest.WantPage(t, "overview", w, 200, nav("/me/"), "&lt;b&gt;Sita&lt;/b&gt;", `<p class="stat balance-test">Rs 12,34,567.89</p>`,
 		`<p class="stat balance-live">Rs 0.50</p>`, "2026-03-01 11:45", "notice 2", `id="all-payments">All payments<`, `id="all-notices"`,
 		`action="/me/logout/"`, `value="`+sitaToken+`"`, `id="reset-mpin"`)
 	body := w.Body.String()
@@ -279,17 +241,17 @@ func TestWalletPages(t *testing.T) {
 		}
 	}
 
-	w = do(h, "GET", "/me/payments/", nil, sitaCookie)
-	wantBody(t, "payments", w, 200, nav("/me/payments/"), "Shop 6", "<code class=\"idx\">idx00</code>", "Rs 1,000.00", "Rs 3.00", "Partially refunded")
+	w = sitetest.Do(h, "GET", "/me/payments/", nil, sitaCookie)
+	sitetest.WantPage(t, "payments", w, 200, nav("/me/payments/"), "Shop 6", "<code class=\"idx\">idx00</code>", "Rs 1,000.00", "Rs 3.00", "Partially refunded")
 	if n := strings.Count(w.Body.String(), `<tr class="payment">`); n != 7 {
 		t.Errorf("payments page shows %d payments, want 7", n)
 	}
-	wantBody(t, "notices", do(h, "GET", "/me/notices/", nil, sitaCookie), 200, nav("/me/notices/"), "notice 3", "2026-03-01 11:45")
+	sitetest.WantPage(t, "notices", sitetest.Do(h, "GET", "/me/notices/", nil, sitaCookie), 200, nav("/me/notices/"), "notice 3", "2026-03-01 11:45")
 
 	f := newFake()
 	f.info.Payments, f.info.Notices, f.info.Lock = nil, nil, "locked for payments until the MPIN is reset"
 	h2, _ := server(t, f)
-	wantBody(t, "empty, locked wallet", do(h2, "GET", "/me/", nil, sitaCookie), 200, `id="locked">locked for payments until the MPIN is reset<`,
+	sitetest.WantPage(t, "empty, locked wallet", sitetest.Do(h2, "GET", "/me/", nil, sitaCookie), 200, `id="locked">locked for payments until the MPIN is reset<`,
 		"No payments yet.", "Nothing to report.")
 }
 
@@ -310,43 +272,43 @@ func regexpTD(body string) []string {
 func TestSignedInForms(t *testing.T) {
 	f := newFake()
 	h, _ := server(t, f)
-	wantBody(t, "logout with a wrong token", do(h, "POST", "/me/logout/", url.Values{"csrf": {"mac(wallet-session:other)"}}, sitaCookie), 403)
-	wantBody(t, "logout with the pre-session token", do(h, "POST", "/me/logout/", url.Values{"csrf": {preToken}}, sitaCookie, preCookieOf), 403)
+	sitetest.WantPage(t, "logout with a wrong token", sitetest.Do(h, "POST", "/me/logout/", url.Values{"csrf": {"mac(wallet-session:other)"}}, sitaCookie), 403)
+	sitetest.WantPage(t, "logout with the pre-session token", sitetest.Do(h, "POST", "/me/logout/", url.Values{"csrf": {preToken}}, sitaCookie, preCookieOf), 403)
 	if len(f.loggedOut) != 0 {
 		t.Fatal("a refused logout ended the session")
 	}
 
 	// The reset, signed in: the code goes to the wallet's own phone,
 	// whatever the form says, and the session is kept.
-	wantBody(t, "reset form", do(h, "GET", "/me/reset/", nil, sitaCookie), 200, `href="/me/reset/" aria-current="page"`, "98XXXXX670")
-	w := do(h, "POST", "/me/reset/", url.Values{"csrf": {sitaToken}, "mobile": {"9800000001"}}, sitaCookie)
-	wantBody(t, "reset code", w, 200, `action="/me/reset/confirm"`, "We sent a 6-digit code to your phone, 98XXXXX670.")
+	sitetest.WantPage(t, "reset form", sitetest.Do(h, "GET", "/me/reset/", nil, sitaCookie), 200, `href="/me/reset/" aria-current="page"`, "98XXXXX670")
+	w := sitetest.Do(h, "POST", "/me/reset/", url.Values{"csrf": {sitaToken}, "mobile": {"9800000001"}}, sitaCookie)
+	sitetest.WantPage(t, "reset code", w, 200, `action="/me/reset/confirm"`, "We sent a 6-digit code to your phone, 98XXXXX670.")
 	if len(f.codesTo) != 1 || f.codesTo[0] != "9812345670" {
 		t.Fatalf("codes sent to %q, want the signed-in wallet's phone", f.codesTo)
 	}
-	w = do(h, "POST", "/me/reset/confirm", url.Values{"csrf": {sitaToken}, "challenge": {"challenge-2"}, "code": {"111111"}, "mpin": {"1357"}, "mpin2": {"1357"}}, sitaCookie)
-	wantBody(t, "reset done", w, 200, "Your new MPIN is set and the wallet is unlocked.", `id="balances"`)
+	w = sitetest.Do(h, "POST", "/me/reset/confirm", url.Values{"csrf": {sitaToken}, "challenge": {"challenge-2"}, "code": {"111111"}, "mpin": {"1357"}, "mpin2": {"1357"}}, sitaCookie)
+	sitetest.WantPage(t, "reset done", w, 200, "Your new MPIN is set and the wallet is unlocked.", `id="balances"`)
 	if len(f.resets) != 1 || f.resets[0] != "challenge-2 111111 1357 1357 sess-sita" {
 		t.Fatalf("resets %q", f.resets)
 	}
 
 	// Signed out, with the pre-session token.
-	wantBody(t, "reset form signed out", do(h, "GET", "/me/reset/", nil), 200, `<label for="mobile">Mobile number</label>`)
-	w = do(h, "POST", "/me/reset/", url.Values{"csrf": {preToken}, "mobile": {"9800000001"}}, preCookieOf)
-	wantBody(t, "reset code signed out", w, 200, "If 98XXXXX001 has a wallet, we sent a 6-digit code to it.", `name="mobile" value="9800000001"`)
+	sitetest.WantPage(t, "reset form signed out", sitetest.Do(h, "GET", "/me/reset/", nil), 200, `<label for="mobile">Mobile number</label>`)
+	w = sitetest.Do(h, "POST", "/me/reset/", url.Values{"csrf": {preToken}, "mobile": {"9800000001"}}, preCookieOf)
+	sitetest.WantPage(t, "reset code signed out", w, 200, "If 98XXXXX001 has a wallet, we sent a 6-digit code to it.", `name="mobile" value="9800000001"`)
 	f.resetErr = &fault.Error{Kind: fault.KindValidation, Detail: "The code is wrong."}
-	wantBody(t, "reset with a wrong code", do(h, "POST", "/me/reset/confirm", url.Values{"csrf": {preToken}, "mobile": {"9800000001"}, "challenge": {"challenge-2"}, "code": {"0"}}, preCookieOf),
+	sitetest.WantPage(t, "reset with a wrong code", sitetest.Do(h, "POST", "/me/reset/confirm", url.Values{"csrf": {preToken}, "mobile": {"9800000001"}, "challenge": {"challenge-2"}, "code": {"0"}}, preCookieOf),
 		400, "The code is wrong.", `value="challenge-2"`)
 	f.resetErr = nil
-	wantBody(t, "reset signed out", do(h, "POST", "/me/reset/confirm", url.Values{"csrf": {preToken}, "mobile": {"9800000001"}, "challenge": {"challenge-2"}}, preCookieOf),
+	sitetest.WantPage(t, "reset signed out", sitetest.Do(h, "POST", "/me/reset/confirm", url.Values{"csrf": {preToken}, "mobile": {"9800000001"}, "challenge": {"challenge-2"}}, preCookieOf),
 		200, "Log in with it.", `action="/me/login/"`)
 	if f.resets[len(f.resets)-1] != "challenge-2    " {
 		t.Errorf("a signed-out reset keeps a session: %q", f.resets[len(f.resets)-1])
 	}
-	wantBody(t, "reset without a token", do(h, "POST", "/me/reset/", url.Values{"mobile": {"9800000001"}}, preCookieOf), 403)
+	sitetest.WantPage(t, "reset without a token", sitetest.Do(h, "POST", "/me/reset/", url.Values{"mobile": {"9800000001"}}, preCookieOf), 403)
 
-	w = do(h, "POST", "/me/logout/", url.Values{"csrf": {sitaToken}}, sitaCookie)
-	if c := cookieNamed(w, SessionCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/login/" || c == nil || c.MaxAge >= 0 {
+	w = sitetest.Do(h, "POST", "/me/logout/", url.Values{"csrf": {sitaToken}}, sitaCookie)
+	if c := sitetest.Cookie(w, SessionCookie); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me/login/" || c == nil || c.MaxAge >= 0 {
 		t.Fatalf("logout: %d to %q, cookie %+v", w.Code, w.Header().Get("Location"), c)
 	}
 	if len(f.loggedOut) != 1 || f.loggedOut[0] != "sess-sita" {
