@@ -576,8 +576,8 @@ func TestBrowserJourneyCSVExport(t *testing.T) {
 	// A filtered export from the page's form carries the filter; on a
 	// phone the filters are folded away first.
 	step(t, ctx, "filter", chromedp.Click(chromedp.CSS("details.filter-box summary")), chromedp.WaitVisible(chromedp.CSS("#filter")),
-		chromedp.SetValue(chromedp.CSS("#state"), "Completed"), forget("#transactions"), chromedp.Click(chromedp.CSS("#filter")),
-		chromedp.WaitVisible(chromedp.CSS("#csv")))
+		chromedp.SetValue(chromedp.CSS("#state"), "Completed"), forget("#transactions, #count"), chromedp.Click(chromedp.CSS("#filter")),
+		chromedp.WaitVisible(chromedp.CSS("#transactions")), chromedp.WaitVisible(chromedp.CSS("#csv")))
 	wantText(t, ctx, "#count", "1 transactions")
 	href, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#csv").href`))
 	if err != nil || !strings.Contains(href, "state=Completed") {
