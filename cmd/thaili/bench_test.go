@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,15 +11,9 @@ import (
 // BenchmarkLegacyPayment measures whole legacy payments (initiate,
 // confirm, verify) over real HTTP against `thaili serve` on SQLite, with
 // 8 x GOMAXPROCS client goroutines spread over the six sandbox payers
-// (Rs 10 lakh each: 100000 payments of Rs 10). The MPIN cost is the
-// harness's (1000 PBKDF2 rounds) unless THAILI_MPIN_ITERATIONS is set,
-// e.g. to 10000, the production default.
+// (Rs 10 lakh each: 100000 payments of Rs 10).
 func BenchmarkLegacyPayment(b *testing.B) {
-	env := map[string]string{}
-	if v := os.Getenv("THAILI_MPIN_ITERATIONS"); v != "" {
-		env["THAILI_MPIN_ITERATIONS"] = v
-	}
-	s := startServerDB(b, b.TempDir()+"/thaili.db", env)
+	s := startServerDB(b, b.TempDir()+"/thaili.db", nil)
 	payers := []string{"9800000000", "9800000001", "9800000002", "9800000003", "9800000004", "9800000005"}
 	const amount = 1000
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}

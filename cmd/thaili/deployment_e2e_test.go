@@ -41,15 +41,15 @@ func TestLiveDeploymentRefusesTestCosts(t *testing.T) {
 		{"serve on postgres with --sandbox=false", env("THAILI_PASSWORD_COST", "4"),
 			[]string{"serve", "--addr", "127.0.0.1:0", "--database-url", nowhere, "--sandbox=false"},
 			"THAILI_PASSWORD_COST 4: a live deployment needs at least 12 (the default); lower values are for tests and are refused unless the sandbox is on"},
-		{"serve on postgres without the sandbox flag", env("THAILI_MPIN_ITERATIONS", "1000"),
+		{"serve on postgres without the sandbox flag", env("THAILI_PASSWORD_COST", "11"),
 			[]string{"serve", "--addr", "127.0.0.1:0", "--database-url", nowhere},
-			"THAILI_MPIN_ITERATIONS 1000: a live deployment needs at least 10000"},
+			"THAILI_PASSWORD_COST 11: a live deployment needs at least 12"},
 		{"serve on sqlite with --sandbox=false", env("THAILI_PASSWORD_COST", "4", "THAILI_SANDBOX", "true"),
 			[]string{"serve", "--addr", "127.0.0.1:0", "--database-url", lite, "--sandbox=false"},
 			"THAILI_PASSWORD_COST 4: a live deployment needs at least 12"},
-		{"a command on postgres", env("THAILI_MPIN_ITERATIONS", "1000"),
+		{"a command on postgres", env("THAILI_PASSWORD_COST", "4"),
 			[]string{"consumer", "create", "--mobile", "9811111111", "--name", "N", "--mpin", "1234", "--database-url", nowhere},
-			"THAILI_MPIN_ITERATIONS 1000: a live deployment needs at least 10000"},
+			"THAILI_PASSWORD_COST 4: a live deployment needs at least 12"},
 		{"a command on sqlite with THAILI_SANDBOX=false", env("THAILI_PASSWORD_COST", "4", "THAILI_SANDBOX", "false"),
 			[]string{"admin", "create", "--email", "op@example.com", "--password", "a long password", "--database-url", lite},
 			"THAILI_PASSWORD_COST 4: a live deployment needs at least 12"},
@@ -65,14 +65,35 @@ func TestLiveDeploymentRefusesTestCosts(t *testing.T) {
 	}
 	// With the sandbox on, the same costs pass the check and the command
 	// goes on to the database, which is not there.
-	err := runIt(env("THAILI_MPIN_ITERATIONS", "1000", "THAILI_PASSWORD_COST", "4", "THAILI_SANDBOX", "true"),
+	err := runIt(env("THAILI_PASSWORD_COST", "4", "THAILI_SANDBOX", "true"),
 		"consumer", "create", "--mobile", "9811111111", "--name", "N", "--mpin", "1234", "--database-url", nowhere)
 	if err == nil || strings.Contains(err.Error(), "THAILI_") {
 		t.Errorf("a sandbox on PostgreSQL with cheap costs: %v, want a connection error", err)
 	}
-	err = runIt(env("THAILI_MPIN_ITERATIONS", "1000", "THAILI_PASSWORD_COST", "4"),
+	err = runIt(env("THAILI_PASSWORD_COST", "4"),
 		"serve", "--addr", "127.0.0.1:0", "--database-url", nowhere, "--sandbox")
 	if err == nil || strings.Contains(err.Error(), "THAILI_") {
 		t.Errorf("serve --sandbox on PostgreSQL with cheap costs: %v, want a connection error", err)
+	}
+}
+
+// TestMPINIterationsIgnored: THAILI_MPIN_ITERATIONS, which set PBKDF2
+// rounds before MPINs became keyed hashes, no longer stops a command,
+// whatever its value; the command says it is ignored.
+func TestMPINIterationsIgnored(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "thaili.db")
+	getenv := testEnv(map[string]string{"THAILI_MPIN_ITERATIONS": "1"})
+	var out, errOut strings.Builder
+	if err := run(t.Context(), []string{"thaili", "migrate", "--database-url", db}, getenv, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, errOut.String())
+	}
+	err := run(t.Context(), []string{"thaili", "consumer", "create", "--mobile", "9811111111", "--name", "N", "--mpin", "1234",
+		"--database-url", db}, getenv, strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		t.Fatalf("consumer create with THAILI_MPIN_ITERATIONS=1: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "THAILI_MPIN_ITERATIONS is ignored") {
+		t.Fatalf("stderr does not say THAILI_MPIN_ITERATIONS is ignored:\n%s", errOut.String())
 	}
 }

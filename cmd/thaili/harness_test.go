@@ -49,11 +49,11 @@ type testServer struct {
 	client *http.Client
 }
 
-// testEnv is the environment tests run thaili with: cheap MPIN and
-// password hashes keep the suite fast without changing any behaviour
-// under test. Only a sandbox accepts them, so the sandbox is on for
+// testEnv is the environment tests run thaili with: a cheap password
+// hash keeps the suite fast without changing any behaviour
+// under test. Only a sandbox accepts it, so the sandbox is on for
 // PostgreSQL too (it is by default on SQLite; on PostgreSQL it only lifts
-// the cost floors and prints codes in the log, since serve seeds nothing
+// the cost floor and prints codes in the log, since serve seeds nothing
 // there); a test that runs without the sandbox passes liveCosts. The
 // sign-in rate limit is raised far out of reach because the suite posts
 // hundreds of log-in and sign-up forms from 127.0.0.1 (the bad-input and
@@ -61,7 +61,7 @@ type testServer struct {
 // The guess limits are raised likewise: tests of wrong MPINs and codes
 // would otherwise run into them; guess_limit_e2e_test.go tests them.
 func testEnv(extra map[string]string) func(string) string {
-	env := map[string]string{"THAILI_MPIN_ITERATIONS": "1000", "THAILI_PASSWORD_COST": "4", "THAILI_SANDBOX": "true",
+	env := map[string]string{"THAILI_PASSWORD_COST": "4", "THAILI_SANDBOX": "true",
 		"THAILI_SIGNIN_LIMIT": "100000/1m", "THAILI_GUESS_LIMIT": "100000/1m", "THAILI_KEY_GUESS_LIMIT": "100000/1m"}
 	for k, v := range extra {
 		env[k] = v
@@ -70,8 +70,8 @@ func testEnv(extra map[string]string) func(string) string {
 }
 
 // liveCosts are extra environment variables for a server without the
-// sandbox: the hash costs at a live deployment's floors.
-var liveCosts = map[string]string{"THAILI_MPIN_ITERATIONS": "10000", "THAILI_PASSWORD_COST": "12"}
+// sandbox: the password hash cost at a live deployment's floor.
+var liveCosts = map[string]string{"THAILI_PASSWORD_COST": "12"}
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 

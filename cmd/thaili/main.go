@@ -270,7 +270,10 @@ func (e env) openDeployment(db config.Database, d config.Deployment, rules payme
 		return nil, err
 	}
 	who := identity.Deps{Store: st, Config: identity.DefaultConfig(), Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log}
-	who.Config.PasswordCost, who.Config.MPINIterations = d.PasswordCost, d.MPINIterations
+	who.Config.PasswordCost = d.PasswordCost
+	if e.getenv("THAILI_MPIN_ITERATIONS") != "" {
+		fmt.Fprintln(e.stderr, "thaili: THAILI_MPIN_ITERATIONS is ignored: MPINs are keyed hashes under the server secret, which need no rounds (docs/mpin.md)")
+	}
 	for _, f := range extra {
 		f(&who)
 	}

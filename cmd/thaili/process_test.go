@@ -78,7 +78,7 @@ func procEnviron(extra map[string]string) []string {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "THAILI_MPIN_ITERATIONS=1000", "THAILI_SANDBOX=true")
+	env = append(env, "THAILI_SANDBOX=true")
 	for k, v := range extra {
 		env = append(env, k+"="+v)
 	}

@@ -141,7 +141,7 @@ func AddServe(fs *flag.FlagSet, getenv Getenv, s *Serve) {
 	fs.StringVar(&s.PublicURL, "public-url", getenv("THAILI_PUBLIC_URL"), "base URL for links; default http://<addr> (env THAILI_PUBLIC_URL)")
 	s.getenv = getenv
 	fs.Var(&s.sandboxFlag, "sandbox", "run as a sandbox: seed the demo merchant and test payers into a SQLite database and allow "+
-		"the test-only low THAILI_PASSWORD_COST and THAILI_MPIN_ITERATIONS; default true on SQLite, false on PostgreSQL (env THAILI_SANDBOX)")
+		"the test-only low THAILI_PASSWORD_COST; default true on SQLite, false on PostgreSQL (env THAILI_SANDBOX)")
 	capDefault, _ := strconv.ParseInt(envOr(getenv, "THAILI_NON_KYC_CAP", "20000"), 10, 64)
 	fs.Int64Var(&s.NonKYCCap, "non-kyc-cap", capDefault, "largest payment in paisa to a merchant without approved KYC (env THAILI_NON_KYC_CAP)")
 	fs.DurationVar(&s.SweepInterval, "sweep-interval", 30*time.Second, "how often overdue payments are expired or released")
@@ -342,7 +342,7 @@ func ServerSecret(getenv Getenv, sqlitePath string) ([]byte, error) {
 }
 
 // Deployment is what every command resolves before it opens the
-// database: whether this is a sandbox, and the work of the slow hashes.
+// database: whether this is a sandbox, and the work of the password hash.
 type Deployment struct {
 	// Sandbox is on when --sandbox (serve only) or THAILI_SANDBOX says
 	// so; when neither is given it is on for SQLite, the embedded
@@ -352,17 +352,11 @@ type Deployment struct {
 	// PasswordCost is the bcrypt cost of merchant and operator
 	// passwords (THAILI_PASSWORD_COST).
 	PasswordCost int
-	// MPINIterations is the PBKDF2 rounds of a wallet MPIN's hash
-	// (THAILI_MPIN_ITERATIONS).
-	MPINIterations int
 }
 
-// The hash costs of a live deployment: the defaults, and the least it
+// The password hash cost of a live deployment: the default, and the least it
 // accepts. Tests lower them to run fast, which only a sandbox allows.
-const (
-	DefaultPasswordCost   = 12
-	DefaultMPINIterations = 10000
-)
+const DefaultPasswordCost = 12
 
 // ReadDeployment resolves the deployment of a command that has no
 // --sandbox flag: the sandbox from THAILI_SANDBOX or else the kind of
@@ -389,9 +383,6 @@ func resolveDeployment(getenv Getenv, db Database, flagSandbox *bool) (Deploymen
 	if d.PasswordCost, err = passwordCost.read(getenv, d.Sandbox); err != nil {
 		return Deployment{}, err
 	}
-	if d.MPINIterations, err = mpinIterations.read(getenv, d.Sandbox); err != nil {
-		return Deployment{}, err
-	}
 	return d, nil
 }
 
@@ -404,10 +395,7 @@ type workFactor struct {
 	limits        string // why min and max, for the message
 }
 
-var (
-	passwordCost   = workFactor{"THAILI_PASSWORD_COST", DefaultPasswordCost, 4, 31, "bcrypt's range"}
-	mpinIterations = workFactor{"THAILI_MPIN_ITERATIONS", DefaultMPINIterations, 1, 10_000_000, "PBKDF2 rounds"}
-)
+var passwordCost = workFactor{"THAILI_PASSWORD_COST", DefaultPasswordCost, 4, 31, "bcrypt's range"}
 
 func (w workFactor) read(getenv Getenv, sandbox bool) (int, error) {
 	v := getenv(w.name)

@@ -151,10 +151,10 @@ func TestSigninLimitFlags(t *testing.T) {
 func TestDeployment(t *testing.T) {
 	const pg, lite = "postgres://db.example/thaili", "./thaili.db"
 	live := func(sandbox bool) Deployment {
-		return Deployment{Sandbox: sandbox, PasswordCost: DefaultPasswordCost, MPINIterations: DefaultMPINIterations}
+		return Deployment{Sandbox: sandbox, PasswordCost: DefaultPasswordCost}
 	}
-	cheap := Deployment{Sandbox: true, PasswordCost: 4, MPINIterations: 1000}
-	cheapEnv := map[string]string{"THAILI_PASSWORD_COST": "4", "THAILI_MPIN_ITERATIONS": "1000"}
+	cheap := Deployment{Sandbox: true, PasswordCost: 4}
+	cheapEnv := map[string]string{"THAILI_PASSWORD_COST": "4"}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -187,19 +187,16 @@ func TestDeployment(t *testing.T) {
 		{name: "cost not a number", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "twelve"), err: `THAILI_PASSWORD_COST "twelve": must be a whole number`},
 		{name: "cost with a fraction", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "12.5"), err: `THAILI_PASSWORD_COST "12.5": must be a whole number`},
 		{name: "cost with a space", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "12 "), err: `THAILI_PASSWORD_COST "12 ": must be a whole number`},
-		{name: "rounds in exponent form", url: lite, env: with(nil, "THAILI_MPIN_ITERATIONS", "1e4"), err: `THAILI_MPIN_ITERATIONS "1e4": must be a whole number`},
-		{name: "rounds with a suffix", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "10000x"), err: `THAILI_MPIN_ITERATIONS "10000x": must be a whole number`},
 
 		// Bounds, whatever the sandbox.
 		{name: "cost below bcrypt's range", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "3"), err: "THAILI_PASSWORD_COST 3: must be from 4 to 31"},
 		{name: "cost above bcrypt's range", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "32"), err: "THAILI_PASSWORD_COST 32: must be from 4 to 31"},
 		{name: "negative cost", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "-12"), err: "THAILI_PASSWORD_COST -12: must be from 4 to 31"},
-		{name: "zero rounds", url: lite, env: with(nil, "THAILI_MPIN_ITERATIONS", "0"), err: "THAILI_MPIN_ITERATIONS 0: must be from 1 to 10000000"},
-		{name: "too many rounds", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "10000001"), err: "THAILI_MPIN_ITERATIONS 10000001: must be from 1 to 10000000"},
-		{name: "highest bounds", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "31", "THAILI_MPIN_ITERATIONS", "10000000"),
-			want: Deployment{PasswordCost: 31, MPINIterations: 10_000_000}},
-		{name: "lowest bounds in a sandbox", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "4", "THAILI_MPIN_ITERATIONS", "1"),
-			want: Deployment{Sandbox: true, PasswordCost: 4, MPINIterations: 1}},
+		{name: "highest bound", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "31"), want: Deployment{PasswordCost: 31}},
+		{name: "lowest bound in a sandbox", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "4"), want: Deployment{Sandbox: true, PasswordCost: 4}},
+		// MPIN hashes have no cost any more (docs/mpin.md): the old
+		// variable changes nothing, whatever its value.
+		{name: "THAILI_MPIN_ITERATIONS is ignored", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "1"), want: live(false)},
 
 		// The floors of a live deployment.
 		{name: "cheap costs in the sqlite sandbox", url: lite, env: cheapEnv, want: cheap},
@@ -209,15 +206,10 @@ func TestDeployment(t *testing.T) {
 			err: "THAILI_PASSWORD_COST 4: a live deployment needs at least 12 (the default); lower values are for tests and are refused unless the sandbox is on"},
 		{name: "cost one below the floor", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "11", "THAILI_SANDBOX", "false"),
 			err: "THAILI_PASSWORD_COST 11: a live deployment needs at least 12"},
-		{name: "cheap rounds on live postgres", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "1000"),
-			err: "THAILI_MPIN_ITERATIONS 1000: a live deployment needs at least 10000 (the default); lower values are for tests and are refused unless the sandbox is on"},
-		{name: "rounds one below the floor", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "9999", "THAILI_SANDBOX", "false"),
-			err: "THAILI_MPIN_ITERATIONS 9999: a live deployment needs at least 10000"},
 		{name: "cheap costs with --sandbox=false", url: lite, env: with(cheapEnv, "THAILI_SANDBOX", "true"), flags: []string{"--sandbox=false"},
 			err: "THAILI_PASSWORD_COST 4: a live deployment needs at least 12"},
-		{name: "the floors themselves on live postgres", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "12", "THAILI_MPIN_ITERATIONS", "10000"), want: live(false)},
-		{name: "above the floors on live postgres", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "13", "THAILI_MPIN_ITERATIONS", "600000"),
-			want: Deployment{PasswordCost: 13, MPINIterations: 600_000}},
+		{name: "the floor itself on live postgres", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "12"), want: live(false)},
+		{name: "above the floor on live postgres", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "13"), want: Deployment{PasswordCost: 13}},
 	}
 	check := func(t *testing.T, how string, got Deployment, err error, want Deployment, wantErr string) {
 		t.Helper()

@@ -7,12 +7,11 @@ import (
 	"github.com/thaili/thaili/internal/identity"
 )
 
-// TestDefaultsMatchIdentity: the floors of a live deployment are the
-// service's own defaults, so neither can drift from the other.
+// TestDefaultsMatchIdentity: the floor of a live deployment's password
+// cost is the service's own default, so neither can drift from the other.
 func TestDefaultsMatchIdentity(t *testing.T) {
 	d := identity.DefaultConfig()
-	if d.PasswordCost != config.DefaultPasswordCost || d.MPINIterations != config.DefaultMPINIterations {
-		t.Fatalf("identity.DefaultConfig has password cost %d and %d MPIN rounds; config's defaults are %d and %d",
-			d.PasswordCost, d.MPINIterations, config.DefaultPasswordCost, config.DefaultMPINIterations)
+	if d.PasswordCost != config.DefaultPasswordCost {
+		t.Fatalf("identity.DefaultConfig has password cost %d; config's default is %d", d.PasswordCost, config.DefaultPasswordCost)
 	}
 }

@@ -174,15 +174,17 @@ func (s *Service) refuseLocked(p preMPIN, now time.Time) *fault.Error {
 	return nil
 }
 
-// checkPayerMPIN hashes mpin against the payer's MPIN hash, or against a
-// dummy hash of the same cost for a number without a wallet, so both
-// take as long.
-func (s *Service) checkPayerMPIN(p preMPIN, mpin string) bool {
+// checkPayerMPIN checks mpin against the payer's MPIN hash, or against a
+// dummy hash of the same scheme for a number without a wallet, so both
+// take as long. legacy reports a right MPIN whose hash is of the legacy
+// scheme (mpin.go), to be replaced.
+func (s *Service) checkPayerMPIN(p preMPIN, mpin string) (ok, legacy bool) {
 	if p.consumer.ID == 0 {
 		s.checkMPIN(s.dummyMPIN(), mpin)
-		return false
+		return false, false
 	}
-	return s.checkMPIN(p.consumer.MPINHash, mpin)
+	ok, legacy = s.checkMPIN(p.consumer.MPINHash, mpin)
+	return ok, ok && legacy
 }
 
 // decideMPIN records an MPIN attempt for mobile in tx, on c, the payer

@@ -26,10 +26,9 @@ import (
 // Config holds the rules of accounts and credentials. DefaultConfig
 // gives Thaili's.
 type Config struct {
-	MaxMPINTries   int           // wrong MPINs in a row before the wallet locks
-	MPINIterations int           // PBKDF2 rounds for MPIN hashes
-	PasswordCost   int           // bcrypt cost of merchant and operator passwords
-	KeyCacheTTL    time.Duration // how long a resolved API key is remembered; 0 disables
+	MaxMPINTries int           // wrong MPINs in a row before the wallet locks
+	PasswordCost int           // bcrypt cost of merchant and operator passwords
+	KeyCacheTTL  time.Duration // how long a resolved API key is remembered; 0 disables
 	// DefaultFeeTiers is the fee schedule a new merchant starts with, in
 	// both books (operators change it per merchant).
 	DefaultFeeTiers []store.FeeTier
@@ -39,7 +38,6 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxMPINTries:    3,
-		MPINIterations:  10000,
 		PasswordCost:    12,
 		KeyCacheTTL:     5 * time.Second,
 		DefaultFeeTiers: []store.FeeTier{{MinAmount: 1000, MaxAmount: 0, PercentBps: 300}},

@@ -24,7 +24,7 @@ func newAccountService(t *testing.T) accountFixture {
 	db := servicetest.SQLite(t)
 	clock := servicetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	ph := servicetest.NewPhone()
-	_, svc := servicetest.New(t, db, clock.Now, ph, func(d *servicetest.Deps) { d.Identity.Config.MPINIterations = 1000 })
+	_, svc := servicetest.New(t, db, clock.Now, ph)
 	return accountFixture{svc: svc, db: db, clock: clock, phone: ph}
 }
 

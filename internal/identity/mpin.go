@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -20,38 +19,65 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// hashMPIN stores a 4-digit MPIN as PBKDF2-SHA256 over an HMAC with the
-// server secret. Ten thousand PINs are cheap to brute-force whatever the
-// cost factor, so the pepper (absent from the database) and the lock after
-// three wrong tries are the real protection; the rounds add a little.
+// MPIN hashes. docs/mpin.md has the threat model behind them: an MPIN
+// is four digits, so any stolen hash together with the server secret
+// gives the MPIN after at most ten thousand guesses, whatever the hash
+// costs; what protects it is the secret, which is not in the database,
+// and the limits on online guesses. A new hash is therefore one
+// HMAC-SHA256 under the server secret over a per-wallet salt and the
+// MPIN: "hmac-sha256$<salt>$<mac>". Hashes made before that,
+// "pbkdf2-sha256$<rounds>$<salt>$<key>", still verify and are replaced
+// by the keyed hash the first time the right MPIN is given.
+const (
+	mpinScheme       = "hmac-sha256"
+	legacyMPINScheme = "pbkdf2-sha256"
+)
+
+// hashMPIN returns a new keyed hash of mpin with a fresh salt.
 func (s *Service) hashMPIN(mpin string) (string, error) {
 	s.mpinHashes.Add(1)
 	salt := make([]byte, 16)
 	if _, err := io.ReadFull(s.ids.Rand, salt); err != nil {
 		return "", err
 	}
-	iter := s.cfg.MPINIterations
-	dk, err := pbkdf2.Key(sha256.New, s.ring.MAC("mpin", mpin), salt, iter, 32)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", iter, enc.EncodeToString(salt), enc.EncodeToString(dk)), nil
+	encSalt := base64.RawStdEncoding.EncodeToString(salt)
+	return mpinScheme + "$" + encSalt + "$" + s.ring.MAC("mpin-hash", encSalt, mpin), nil
 }
 
-func (s *Service) checkMPIN(hash, mpin string) bool {
+// checkMPIN reports whether mpin matches hash, and whether hash is of
+// the legacy scheme (to be replaced once the MPIN is known right).
+func (s *Service) checkMPIN(hash, mpin string) (ok, legacy bool) {
 	s.mpinHashes.Add(1)
-	parts := strings.Split(hash, "$")
-	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+	scheme, rest, _ := strings.Cut(hash, "$")
+	switch scheme {
+	case mpinScheme:
+		encSalt, mac, found := strings.Cut(rest, "$")
+		if !found {
+			return false, false
+		}
+		got := s.ring.MAC("mpin-hash", encSalt, mpin)
+		return subtle.ConstantTimeCompare([]byte(got), []byte(mac)) == 1, false
+	case legacyMPINScheme:
+		return s.checkLegacyMPIN(rest, mpin), true
+	}
+	return false, false
+}
+
+// checkLegacyMPIN checks mpin against the rest of a PBKDF2 hash,
+// "<rounds>$<salt>$<key>": PBKDF2-SHA256 over the MPIN's HMAC under the
+// server secret.
+func (s *Service) checkLegacyMPIN(rest, mpin string) bool {
+	parts := strings.Split(rest, "$")
+	if len(parts) != 3 {
 		return false
 	}
-	iter, err := strconv.Atoi(parts[1])
+	iter, err := strconv.Atoi(parts[0])
 	if err != nil || iter < 1 {
 		return false
 	}
 	enc := base64.RawStdEncoding
-	salt, err1 := enc.DecodeString(parts[2])
-	want, err2 := enc.DecodeString(parts[3])
+	salt, err1 := enc.DecodeString(parts[1])
+	want, err2 := enc.DecodeString(parts[2])
 	if err1 != nil || err2 != nil {
 		return false
 	}
@@ -59,9 +85,9 @@ func (s *Service) checkMPIN(hash, mpin string) bool {
 	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// dummyMPIN is an MPIN hash of the configured cost that no MPIN given is
-// checked against for real: a number without a wallet is hashed against
-// it, so it takes as long as a wallet's wrong MPIN.
+// dummyMPIN is an MPIN hash that no MPIN given is checked against for
+// real: a number without a wallet is checked against it, so it takes as
+// long as a wallet's wrong MPIN.
 func (s *Service) dummyMPIN() string {
 	s.dummyMPINOnce.Do(func() { s.dummyMPINHash, _ = s.hashMPIN("0000") })
 	return s.dummyMPINHash
@@ -129,7 +155,13 @@ func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx st
 	if err := s.allowGuess(keys); err != nil {
 		return store.Consumer{}, err
 	}
-	pinOK := s.checkPayerMPIN(pre, in.MPIN) // slow: outside the write transaction
+	pinOK, legacy := s.checkPayerMPIN(pre, in.MPIN)
+	var rehash string
+	if legacy {
+		if rehash, err = s.hashMPIN(in.MPIN); err != nil {
+			return store.Consumer{}, fault.Wrap(err)
+		}
+	}
 	var c store.Consumer
 	var refusal *fault.Error
 	var lockedBy string
@@ -151,6 +183,14 @@ func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx st
 			}
 			if refusal, lockedBy, err = s.decideMPIN(ctx, tx, in.Mobile, &c, pinOK && c.ID == pre.consumer.ID, in.Via); err != nil || refusal != nil {
 				return err
+			}
+			if rehash != "" && c.MPINHash == pre.consumer.MPINHash {
+				// The MPIN is right and its hash unchanged since it was
+				// checked: replace the legacy hash by the keyed one.
+				if err := tx.ReplaceMPINHash(ctx, c.ID, c.MPINHash, rehash); err != nil {
+					return err
+				}
+				c.MPINHash = rehash
 			}
 			return then(tx, c, bal)
 		})

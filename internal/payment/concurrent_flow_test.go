@@ -135,7 +135,7 @@ func TestConcurrentWrongMPINs(t *testing.T) { servicetest.OnBothStores(t, testCo
 func testConcurrentWrongMPINs(t *testing.T, db store.Store) {
 	ctx := context.Background()
 	// Cheap hashes, so the guesses reach the database together.
-	svc, id := servicetest.New(t, db, time.Now, servicetest.NewPhone(), func(d *servicetest.Deps) { d.Identity.Config.MPINIterations = 1 })
+	svc, id := servicetest.New(t, db, time.Now, servicetest.NewPhone())
 	if _, err := svc.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -155,7 +155,7 @@ func runLedgerSequence(t *testing.T, data []byte) map[store.State]int {
 		t.Fatal(err)
 	}
 	clock := servicetest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	s, id := servicetest.New(t, db, clock.Now, nil, func(d *servicetest.Deps) { d.Identity.Config.MPINIterations = 1 })
+	s, id := servicetest.New(t, db, clock.Now, nil)
 	cfg := s.Config()
 	sb, err := s.Seed(ctx)
 	if err != nil {

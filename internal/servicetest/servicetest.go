@@ -48,7 +48,7 @@ func New(t testing.TB, st store.Store, now func() time.Time, phone *Phone, opts 
 		Payment:  payment.Deps{Store: st, Config: payment.DefaultConfig(), Now: now, Rand: rand.Reader, Secret: Secret, Log: log},
 		Identity: identity.Deps{Store: st, Config: identity.DefaultConfig(), Now: now, Rand: rand.Reader, Secret: Secret, Log: log},
 	}
-	d.Identity.Config.MPINIterations, d.Identity.Config.PasswordCost = 100, 4
+	d.Identity.Config.PasswordCost = 4
 	if phone != nil {
 		d.Payment.Notifier, d.Identity.Notifier = phone, phone
 	}

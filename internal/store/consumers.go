@@ -57,6 +57,10 @@ type ConsumerAccountTx interface {
 	// ResetConsumerSecurity sets the MPIN hash and the lock until reset
 	// (Consumer.Locked), and clears the wrong-MPIN count and timed lock.
 	ResetConsumerSecurity(ctx context.Context, consumerID int64, mpinHash string, locked bool) error
+	// ReplaceMPINHash sets the consumer's MPIN hash to newHash if it is
+	// still oldHash (a hash of the same MPIN in an older scheme), and
+	// returns ErrNotFound otherwise: a concurrent MPIN change wins.
+	ReplaceMPINHash(ctx context.Context, consumerID int64, oldHash, newHash string) error
 	// MPINGuard returns the guard of a mobile without a wallet; a mobile
 	// never guessed at has the zero guard (with Mobile set).
 	MPINGuard(ctx context.Context, mobile string) (MPINGuard, error)

@@ -183,6 +183,10 @@ func (t *txn) SetConsumerGuard(ctx context.Context, c store.Consumer) error {
 		c.FailedMPIN, micros(c.MPINLockedUntil), c.MPINLockLevel, c.ID)
 }
 
+func (t *txn) ReplaceMPINHash(ctx context.Context, id int64, oldHash, newHash string) error {
+	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ? WHERE id = ? AND mpin_hash = ?`, newHash, id, oldHash)
+}
+
 func (t *txn) ResetConsumerSecurity(ctx context.Context, id int64, mpinHash string, locked bool) error {
 	return t.execOne(ctx, `UPDATE consumers SET mpin_hash = ?, locked = ?, failed_mpin = 0, mpin_locked_until = 0, mpin_lock_level = 0
 		WHERE id = ?`, mpinHash, locked, id)

@@ -261,7 +261,24 @@ func testConsumers(t *testing.T, s store.Store) {
 		same(t, "Consumer after ResetConsumerSecurity clears the guard", got, want)
 		return nil
 	})
-	err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetConsumerGuard(ctx, store.Consumer{ID: c1.ID + c2.ID + 100}) })
+	// ReplaceMPINHash is a compare-and-set on the hash: it replaces only
+	// the hash it was given, and changes nothing else.
+	inTx(t, s, func(tx store.Tx) error { return tx.ReplaceMPINHash(ctx, c1.ID, "newer-mpin", "keyed-mpin") })
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.ReplaceMPINHash(ctx, c1.ID, "newer-mpin", "stale") })
+	wantErr(t, "ReplaceMPINHash(a hash no longer there)", err, store.ErrNotFound)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.ReplaceMPINHash(ctx, c1.ID+c2.ID+100, "keyed-mpin", "x") })
+	wantErr(t, "ReplaceMPINHash(missing)", err, store.ErrNotFound)
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.Consumer(ctx, c1.ID)
+		if err != nil {
+			return err
+		}
+		want := c1
+		want.MPINHash = "keyed-mpin"
+		same(t, "Consumer after ReplaceMPINHash", got, want)
+		return nil
+	})
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.SetConsumerGuard(ctx, store.Consumer{ID: c1.ID + c2.ID + 100}) })
 	wantErr(t, "SetConsumerGuard(missing)", err, store.ErrNotFound)
 	err = s.InTx(ctx, func(tx store.Tx) error { return tx.ResetConsumerSecurity(ctx, c1.ID+c2.ID+100, "x", false) })
 	wantErr(t, "ResetConsumerSecurity(missing)", err, store.ErrNotFound)

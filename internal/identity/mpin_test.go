@@ -1,0 +1,94 @@
+package identity_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// TestMPINHashIsKeyed: a new MPIN hash is one HMAC under the server
+// secret with a salt of its own (docs/mpin.md): it does not contain the
+// MPIN, two hashes of one MPIN differ, and a service with another secret
+// (a database copied without it) cannot check it.
+func TestMPINHashIsKeyed(t *testing.T) {
+	_, svc := servicetest.New(t, servicetest.SQLite(t), time.Now, nil)
+	_, other := servicetest.New(t, servicetest.SQLite(t), time.Now, nil, func(d *servicetest.Deps) {
+		d.Identity.Secret = []byte("another server secret, 32 bytes!")
+	})
+	h1, err := svc.NewMPINHash("1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := svc.NewMPINHash("1234")
+	if !strings.HasPrefix(h1, "hmac-sha256$") || strings.Contains(h1, "1234") || h1 == h2 {
+		t.Fatalf("hashes of 1234: %q and %q, want two different hmac-sha256 hashes without the MPIN", h1, h2)
+	}
+	for _, tc := range []struct {
+		hash, mpin string
+		want       bool
+	}{
+		{h1, "1234", true}, {h2, "1234", true}, {h1, "1235", false}, {h1, "", false},
+		{flipLast(h1), "1234", false},
+		{"hmac-sha256$" + strings.Split(h2, "$")[1] + "$" + strings.Split(h1, "$")[2], "1234", false}, // another wallet's salt
+		{"hmac-sha256$nosalt", "1234", false}, {"", "1234", false}, {"md5$x$y", "1234", false},
+	} {
+		if got := svc.MPINMatches(tc.hash, tc.mpin); got != tc.want {
+			t.Errorf("MPINMatches(%q, %q) = %v, want %v", tc.hash, tc.mpin, got, tc.want)
+		}
+	}
+	if other.MPINMatches(h1, "1234") || other.MPINMatches(svc.LegacyMPINHash("1234"), "1234") {
+		t.Fatal("a service with another secret accepted the MPIN")
+	}
+}
+
+// TestLegacyMPINHashReplaced: a wallet whose MPIN hash predates keyed
+// hashes (PBKDF2) still pays with its MPIN; the first right MPIN
+// replaces the hash by a keyed one, and a wrong one changes nothing.
+func TestLegacyMPINHashReplaced(t *testing.T) {
+	servicetest.OnBothStores(t, testLegacyMPINHashReplaced)
+}
+
+func testLegacyMPINHashReplaced(t *testing.T, db store.Store) {
+	f := newIdentity(t, db, nil)
+	const mobile = "9800000001"
+	c := f.consumer(t, mobile)
+	legacy := f.svc.LegacyMPINHash(payment.SandboxMPIN)
+	if err := f.store.InTx(f.ctx, func(tx store.Tx) error { return tx.ResetConsumerSecurity(f.ctx, c.ID, legacy, false) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.initiate(mobile, "0000"); err == nil {
+		t.Fatal("a wrong MPIN was accepted against a legacy hash")
+	}
+	if got := f.consumer(t, mobile).MPINHash; got != legacy {
+		t.Fatalf("a wrong MPIN changed the legacy hash to %q", got)
+	}
+	if err := f.initiate(mobile, payment.SandboxMPIN); err != nil {
+		t.Fatalf("the right MPIN against a legacy hash: %v", err)
+	}
+	after := f.consumer(t, mobile)
+	if !strings.HasPrefix(after.MPINHash, "hmac-sha256$") || !f.svc.MPINMatches(after.MPINHash, payment.SandboxMPIN) {
+		t.Fatalf("after the right MPIN the hash is %q, want a keyed hash of the same MPIN", after.MPINHash)
+	}
+	if after.FailedMPIN != 0 {
+		t.Fatalf("wrong-MPIN count after the right MPIN: %d", after.FailedMPIN)
+	}
+	if err := f.initiate(mobile, payment.SandboxMPIN); err != nil {
+		t.Fatalf("the right MPIN against the new hash: %v", err)
+	}
+	if err := f.initiate(mobile, "0000"); err == nil {
+		t.Fatal("a wrong MPIN was accepted against the new hash")
+	}
+}
+
+// flipLast changes the last character of a hex MAC.
+func flipLast(h string) string {
+	last := "0"
+	if strings.HasSuffix(h, "0") {
+		last = "1"
+	}
+	return h[:len(h)-1] + last
+}
