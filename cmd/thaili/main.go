@@ -272,7 +272,7 @@ func (e env) openDeployment(db config.Database, d config.Deployment, rules payme
 	who := identity.Deps{Store: st, Config: identity.DefaultConfig(), Now: time.Now, Rand: rand.Reader, Secret: secret, Log: log}
 	who.Config.PasswordCost = d.PasswordCost
 	if e.getenv("THAILI_MPIN_ITERATIONS") != "" {
-		fmt.Fprintln(e.stderr, "thaili: THAILI_MPIN_ITERATIONS is ignored: MPINs are keyed hashes under the server secret, which need no rounds (docs/mpin.md)")
+		fmt.Fprintln(e.stderr, "thaili: THAILI_MPIN_ITERATIONS is ignored: MPINs are keyed hashes under the server secret, which need no rounds (docs/identity.md, The MPIN hash)")
 	}
 	for _, f := range extra {
 		f(&who)

@@ -194,8 +194,8 @@ func TestDeployment(t *testing.T) {
 		{name: "negative cost", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "-12"), err: "THAILI_PASSWORD_COST -12: must be from 4 to 31"},
 		{name: "highest bound", url: pg, env: with(nil, "THAILI_PASSWORD_COST", "31"), want: Deployment{PasswordCost: 31}},
 		{name: "lowest bound in a sandbox", url: lite, env: with(nil, "THAILI_PASSWORD_COST", "4"), want: Deployment{Sandbox: true, PasswordCost: 4}},
-		// MPIN hashes have no cost any more (docs/mpin.md): the old
-		// variable changes nothing, whatever its value.
+		// MPIN hashes have no cost any more (docs/identity.md, "The MPIN
+		// hash"): the old variable changes nothing, whatever its value.
 		{name: "THAILI_MPIN_ITERATIONS is ignored", url: pg, env: with(nil, "THAILI_MPIN_ITERATIONS", "1"), want: live(false)},
 
 		// The floors of a live deployment.

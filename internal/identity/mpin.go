@@ -19,8 +19,9 @@ import (
 	"github.com/thaili/thaili/internal/store"
 )
 
-// MPIN hashes. docs/mpin.md has the threat model behind them: an MPIN
-// is four digits, so any stolen hash together with the server secret
+// MPIN hashes. docs/identity.md ("The MPIN hash") has the threat model
+// behind them: an MPIN is four digits, so a stolen hash together with
+// the server secret
 // gives the MPIN after at most ten thousand guesses, whatever the hash
 // costs; what protects it is the secret, which is not in the database,
 // and the limits on online guesses. A new hash is therefore one

@@ -11,9 +11,9 @@ import (
 )
 
 // TestMPINHashIsKeyed: a new MPIN hash is one HMAC under the server
-// secret with a salt of its own (docs/mpin.md): it does not contain the
-// MPIN, two hashes of one MPIN differ, and a service with another secret
-// (a database copied without it) cannot check it.
+// secret with a salt of its own (docs/identity.md, "The MPIN hash"): it
+// does not contain the MPIN, two hashes of one MPIN differ, and a service
+// with another secret (a database copied without it) cannot check it.
 func TestMPINHashIsKeyed(t *testing.T) {
 	_, svc := servicetest.New(t, servicetest.SQLite(t), time.Now, nil)
 	_, other := servicetest.New(t, servicetest.SQLite(t), time.Now, nil, func(d *servicetest.Deps) {
