@@ -21,9 +21,8 @@ import (
 
 // MPIN hashes. docs/identity.md ("The MPIN hash") has the threat model
 // behind them: an MPIN is four digits, so a stolen hash together with
-// the server secret
-// gives the MPIN after at most ten thousand guesses, whatever the hash
-// costs; what protects it is the secret, which is not in the database,
+// the server secret gives the MPIN after at most ten thousand guesses,
+// whatever the hash costs; what protects it is the secret, which is not in the database,
 // and the limits on online guesses. A new hash is therefore one
 // HMAC-SHA256 under the server secret over a per-wallet salt and the
 // MPIN: "hmac-sha256$<salt>$<mac>". Hashes made before that,
