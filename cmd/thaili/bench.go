@@ -3,8 +3,9 @@ package main
 // `thaili bench`: a load generator for the legacy wallet flow. It sets up
 // merchants and payers through the service (directly in the database the
 // server uses), drives initiate, confirm and verify over HTTP from many
-// concurrent payers for a bounded time, reports throughput and latency
-// percentiles, and ends with the ledger check.
+// concurrent payers for a bounded time, reports throughput, latency
+// percentiles and, on Linux, the CPU time per payment of bench and of the
+// processes named by --cpu (bench_cpu.go), and ends with the ledger check.
 
 import (
 	"bytes"
@@ -18,6 +19,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -43,6 +45,8 @@ type benchConfig struct {
 	merchants int
 	amount    int64
 	progress  time.Duration // how often a progress line goes to stderr; 0: never
+	cpu       benchCPUFlag  // --cpu LABEL=PID: processes whose CPU time is measured
+	procRoot  string        // where /proc is; a parameter for tests
 }
 
 // benchTopup is what every simulated payer is given in the test book:
@@ -93,7 +97,7 @@ type benchRun struct {
 // bench runs `thaili bench`.
 func (e env) bench(args []string) error {
 	fs := e.flags("bench")
-	var cfg benchConfig
+	cfg := benchConfig{procRoot: "/proc"}
 	config.AddDatabase(fs, config.Getenv(e.getenv), &cfg.db)
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8000", "base URL of the running thaili server")
 	fs.IntVar(&cfg.payers, "payers", 16, "concurrent simulated payers")
@@ -102,6 +106,9 @@ func (e env) bench(args []string) error {
 	fs.IntVar(&cfg.merchants, "merchants", 1, "merchants paid, payers spread round-robin over them")
 	fs.Int64Var(&cfg.amount, "amount", 1000, "amount of each payment in paisa")
 	fs.DurationVar(&cfg.progress, "progress", time.Second, "how often to print progress (elapsed, payments, rate) on stderr; 0: never")
+	fs.Var(&cfg.cpu, "cpu", "`LABEL=PID`: report as LABEL the CPU time that process PID and all its descendants use while the payers run "+
+		"(not setup, not the ledger check), per payment, on the report's cpu: line beside bench's own; repeatable, "+
+		"e.g. --cpu server=<thaili serve's pid> --cpu db=<the postmaster's pid>; Linux only (reads /proc)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -151,6 +158,13 @@ func (e env) bench(args []string) error {
 
 	r := &benchRun{cfg: cfg, client: client, base: base, ctx: e.ctx}
 	workers := make([]benchWorker, cfg.payers)
+	// The CPU window is the payers' run alone: setup before it and the
+	// ledger check after it are no part of what a payment costs.
+	cpu := newBenchCPU(cfg.procRoot, cfg.cpu)
+	var cpuBefore benchCPUReading
+	if cpu != nil {
+		cpuBefore = cpu.read()
+	}
 	start := time.Now()
 	r.stopAt = start.Add(cfg.duration)
 	until := fmt.Sprintf("for %s", cfg.duration)
@@ -169,9 +183,14 @@ func (e env) bench(args []string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	var cpuAfter benchCPUReading
+	if cpu != nil {
+		cpuAfter = cpu.read()
+	}
 	stopProgress()
 
 	failed := r.report(e.stdout, workers, elapsed)
+	cpu.write(e.stdout, cpuBefore, cpuAfter, r.completed.Load())
 	if e.ctx.Err() != nil {
 		return e.ctx.Err()
 	}
@@ -247,6 +266,9 @@ func (c benchConfig) validate() (string, error) {
 		return "", errors.New("--progress must not be negative (0 turns it off)")
 	case c.amount < 1 || money.Paisa(c.amount) > money.Max:
 		return "", fmt.Errorf("--amount must be between 1 and %d paisa", int64(money.Max))
+	}
+	if err := benchCheckCPU(runtime.GOOS, c.procRoot, c.cpu); err != nil {
+		return "", err
 	}
 	if err := c.db.Validate(); err != nil {
 		return "", err

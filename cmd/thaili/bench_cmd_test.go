@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,11 +26,18 @@ func runBench(t *testing.T, args ...string) (string, error) {
 
 var benchThroughputRE = regexp.MustCompile(`throughput: ([0-9.]+) payments/s`)
 
+var benchCPURE = regexp.MustCompile(`(?m)^cpu: server [0-9]+\.[0-9]{3} ms/payment \([0-9]+\.[0-9]{2} s\), bench [0-9]+\.[0-9]{3} ms/payment \([0-9]+\.[0-9]{2} s\)\n`)
+
 // TestBenchCommand runs a small bench against a real server over two
 // merchants and checks the report and the ledger.
 func TestBenchCommand(t *testing.T) {
 	s := startServer(t)
-	out, err := runBench(t, "--url", s.URL, "--database-url", s.DB, "--payers", "4", "--count", "40", "--merchants", "2")
+	args := []string{"--url", s.URL, "--database-url", s.DB, "--payers", "4", "--count", "40", "--merchants", "2"}
+	if runtime.GOOS == "linux" {
+		// The server runs in this process, so --cpu names it.
+		args = append(args, "--cpu", "server="+strconv.Itoa(os.Getpid()))
+	}
+	out, err := runBench(t, args...)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
@@ -44,6 +52,9 @@ func TestBenchCommand(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if runtime.GOOS == "linux" && !benchCPURE.MatchString(out) {
+		t.Errorf("no cpu: line for server and bench:\n%s", out)
 	}
 	for _, ep := range []string{"initiate", "confirm", "verify"} {
 		if !regexp.MustCompile(`(?m)^` + ep + `\s+40\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+0$`).MatchString(out) {
