@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
 # compare.sh: completed Thaili payments per second against pgbench TPC-B
-# transactions per second, on this machine, in one bounded run.
+# transactions per second on this machine, with what each payment costs
+# in latency, memory and CPU, in one bounded run (about 4 to 5 minutes
+# with the defaults).
 #
 # It builds thaili, then for PostgreSQL: creates a fresh database, migrates
 # it, starts `thaili serve` on 127.0.0.1, runs pgbench TPC-B (scale 10) on a
-# separate scratch database with CLIENTS clients, then `thaili bench` with
-# CLIENTS payers for one hot merchant and for 16 merchants. Then the same
-# two bench runs against a server on a temporary SQLite file. It prints
-# payments/s, the ratio payments/s ÷ pgbench tps, and each server's peak
-# RSS (VmHWM). Everything listens on loopback; everything it starts is
-# killed and every database it creates is dropped on exit.
+# separate scratch database with CLIENTS clients for SECONDS, then
+# `thaili bench` with CLIENTS payers for SECONDS in two setups, one hot
+# merchant and 16 merchants, then RUNS more one-merchant runs back to back
+# on the same database (the sustained line: does the rate hold while the
+# tables grow?). Then the same two setups and sustained runs against a
+# server on a temporary SQLite file.
+#
+# For each setup it prints payments/s, the pgbench tps of this run and the
+# ratio payments/s ÷ tps, p50 and p99 of each step (initiate, confirm,
+# verify), the server's peak RSS (VmHWM, since it started), and CPU time
+# per payment of the server, the database and bench itself, which
+# `thaili bench --cpu` reads from /proc just before the payers start and
+# just after they stop (not setup, not the ledger check). The database's
+# figure is the whole PostgreSQL server's, its postmaster and every
+# process under it, so other clients of that server during a run count
+# too: the script marks the figure with * when it saw any. On SQLite the
+# database runs inside the server. For the sustained runs it prints each
+# run's payments/s and the last's ratio to the first's.
+#
+# Every bench run ends with the ledger check. The script goes on after a
+# failed run, so the summary shows all of them, then exits 1 naming every
+# run that failed, found a ledger violation or had request errors.
+# Everything listens on loopback; everything it starts is killed and every
+# database it creates is dropped on exit.
 #
 # Parameters (environment):
-#   CLIENTS=16          pgbench clients and bench payers
+#   CLIENTS=8           pgbench clients and bench payers
 #   SECONDS=10          length of the pgbench run and of each bench run
 #                       (BENCH_SECONDS also works; bash's own SECONDS counter
 #                       is read once, at start)
+#   RUNS=5              sustained bench runs per store (0: none)
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres   the PostgreSQL server
 #   THAILI_MPIN_ITERATIONS  MPIN hash rounds (default: thaili's); the
 #                       rounds are stored in each hash, so this applies to
@@ -29,15 +50,16 @@ set -euo pipefail
 # Bash counts SECONDS up from its initial (environment) value; read it first.
 DURATION=${BENCH_SECONDS:-$SECONDS}
 if [[ -z "$DURATION" || "$DURATION" -lt 1 ]]; then DURATION=10; fi
-CLIENTS=${CLIENTS:-16}
+CLIENTS=${CLIENTS:-8}
+RUNS=${RUNS:-5}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 
 if [[ "$PGHOST" != 127.* && "$PGHOST" != localhost && "$PGHOST" != ::1 ]]; then
 	echo "compare.sh: PGHOST must be a loopback address, not $PGHOST" >&2
 	exit 2
 fi
-case "$CLIENTS$DURATION" in *[!0-9]*)
-	echo "compare.sh: CLIENTS and SECONDS must be whole numbers" >&2
+case "$CLIENTS$DURATION$RUNS" in *[!0-9]*)
+	echo "compare.sh: CLIENTS, SECONDS and RUNS must be whole numbers" >&2
 	exit 2
 	;;
 esac
@@ -71,9 +93,9 @@ SANDBOX=false
 if [[ -n "${THAILI_MPIN_ITERATIONS:-}" && "$THAILI_MPIN_ITERATIONS" -lt 10000 ]]; then SANDBOX=true; fi
 export THAILI_SANDBOX=$SANDBOX
 
-echo "== machine: $(nproc) CPU(s), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "== machine: $(nproc) CPU(s), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== $(go version | cut -d' ' -f3-), $(psql -Atc 'show server_version' postgres | sed 's/^/PostgreSQL /')"
-echo "== CLIENTS=$CLIENTS SECONDS=$DURATION THAILI_MPIN_ITERATIONS=$MPIN_ITERATIONS"
+echo "== CLIENTS=$CLIENTS SECONDS=$DURATION RUNS=$RUNS THAILI_MPIN_ITERATIONS=$MPIN_ITERATIONS"
 
 echo "== building thaili"
 (cd "$ROOT" && go build -o "$TMP/thaili" ./cmd/thaili)
@@ -111,18 +133,100 @@ peak_rss() {
 	awk '/^VmHWM:/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"
 }
 
-# run_bench DATABASE_URL MERCHANTS: runs thaili bench and sets PPS.
+# postmaster_pid: the PostgreSQL postmaster's pid, whose descendants are
+# every backend and background process of the server, or nothing. The
+# first line of postmaster.pid in the data directory names it where this
+# user may read both (a superuser, or the postgres user); else it is the
+# parent of the checkpointer, which any user sees in pg_stat_activity and
+# ps. Either way it must be a postgres process on this machine.
+postmaster_pid() {
+	local dir pid='' child
+	dir=$(psql -Atqc 'show data_directory' postgres 2>/dev/null || true)
+	if [[ -n "$dir" && -r "$dir/postmaster.pid" ]]; then
+		pid=$(head -1 "$dir/postmaster.pid")
+	fi
+	if [[ ! "$pid" =~ ^[0-9]+$ ]]; then
+		child=$(psql -Atqc "select pid from pg_stat_activity where backend_type = 'checkpointer'" postgres 2>/dev/null || true)
+		if [[ "$child" =~ ^[0-9]+$ ]]; then pid=$(ps -o ppid= -p "$child" 2>/dev/null | tr -d ' ' || true); fi
+	fi
+	if [[ "$pid" =~ ^[0-9]+$ ]] && grep -qxE 'postgres|postmaster' "/proc/$pid/comm" 2>/dev/null; then
+		echo "$pid"
+	fi
+}
+
+# other_clients: how many connections other than this script's server's
+# (and this query's) the PostgreSQL server has; their work counts in the
+# database's CPU.
+other_clients() {
+	psql -Atqc "select count(*) from pg_stat_activity where backend_type = 'client backend'
+		and pid <> pg_backend_pid() and datname is distinct from '$PGDB'" postgres 2>/dev/null || echo 0
+}
+
+# cpu_of LABEL FILE: LABEL's CPU ms per payment on bench's cpu: line, or n/a.
+cpu_of() {
+	awk -v l="$1" '/^cpu:/ && match($0, "[ ,]" l " [0-9.]+ ms/payment") {
+		split(substr($0, RSTART + 1, RLENGTH - 1), f, " "); v = f[2] }
+		END { print (v == "" ? "n/a" : v) }' "$2"
+}
+
+# run_bench NAME DATABASE_URL MERCHANTS [BENCH FLAGS...]: runs thaili bench
+# with its report in $TMP/NAME.out, and sets PPS, LAT (p50/p99 ms of each
+# step) and CPU_SERVER, CPU_DB, CPU_BENCH (ms/payment, or n/a). A run
+# that fails, finds a ledger violation or counts errors joins FAILURES.
 run_bench() {
-	local db=$1 merchants=$2 out=$TMP/bench.out
-	echo "-- thaili bench --payers $CLIENTS --duration ${DURATION}s --merchants $merchants"
+	local name=$1 db=$2 merchants=$3 out=$TMP/$1.out rc=0 errs ledger
+	shift 3
+	echo "-- $name: thaili bench --payers $CLIENTS --duration ${DURATION}s --merchants $merchants $*"
 	timeout $((DURATION + 300)) "$BIN" bench --url "$SERVER_URL" --database-url "$db" \
-		--payers "$CLIENTS" --duration "${DURATION}s" --merchants "$merchants" | tee "$out"
+		--payers "$CLIENTS" --duration "${DURATION}s" --merchants "$merchants" "$@" | tee "$out" || rc=$?
 	PPS=$(awk '/^throughput:/ {print $2}' "$out")
+	PPS=${PPS:-0}
+	LAT=()
+	for step in initiate confirm verify; do
+		LAT+=("$(awk -v s="$step" '$1 == s && NF == 6 {v = sprintf("%.1f/%.1f", $3, $5)} END {print (v == "" ? "n/a" : v)}' "$out")")
+	done
+	CPU_SERVER=$(cpu_of server "$out")
+	CPU_DB=$(cpu_of db "$out")
+	CPU_BENCH=$(cpu_of bench "$out")
+	errs=$(awk '/^errors:/ {print $2}' "$out")
+	ledger=$(grep -m1 '^ledger check:' "$out" || true)
+	if ((rc != 0)); then
+		FAILURES+=("$name: thaili bench exited with status $rc${ledger:+ ($ledger)}")
+	elif [[ "$ledger" != "ledger check: ok" ]]; then
+		FAILURES+=("$name: its report has no 'ledger check: ok'")
+	elif [[ "$errs" != 0 ]]; then
+		FAILURES+=("$name: ${errs:-an unknown number of} request error(s)")
+	fi
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
+ROWFMT='%-9s %9s %10s %11s %6s %12s %12s %12s %10s %8s %9s %7s\n'
 ROWS=()
+SUSTAINED=()
+FAILURES=()
+NOTES=()
+
+# row STORE MERCHANTS DB_CPU: a summary row from the last run_bench.
+row() {
+	ROWS+=("$(printf "$ROWFMT" "$1" "$2" "$PPS" "$TPS" "$(ratio "$PPS" "$TPS")" "${LAT[@]}" \
+		"$(peak_rss "$SERVER_PID")" "$CPU_SERVER" "$3" "$CPU_BENCH")")
+}
+
+# sustain STORE DATABASE_URL [BENCH FLAGS...]: RUNS one-merchant runs in a
+# row on the same database, and the line that sums them up.
+sustain() {
+	local store=$1 db=$2 i first='' rates=''
+	shift 2
+	((RUNS > 0)) || return 0
+	for ((i = 1; i <= RUNS; i++)); do
+		run_bench "$store-sustained-$i" "$db" 1 "$@"
+		rates+=" $PPS"
+		first=${first:-$PPS}
+	done
+	SUSTAINED+=("$(printf '%-9s %d x %ss, 1 merchant:%s payments/s; run %d ÷ run 1: %s' \
+		"$store" "$RUNS" "$DURATION" "$rates" "$RUNS" "$(ratio "$PPS" "$first")")")
+}
 
 echo
 echo "== PostgreSQL"
@@ -131,6 +235,14 @@ DATABASES+=("$PGDB")
 PGURL="postgres://$PGUSER@$PGHOST:$PGPORT/$PGDB"
 "$BIN" migrate --database-url "$PGURL"
 start_server "$TMP/serve-pg.log" "$PGURL"
+PM_PID=$(postmaster_pid)
+PG_CPU=(--cpu "server=$SERVER_PID")
+if [[ -n "$PM_PID" ]]; then
+	echo "   postmaster pid $PM_PID: the database's CPU is its and its descendants'"
+	PG_CPU+=(--cpu "db=$PM_PID")
+else
+	echo "   the postmaster's pid is not to be found from here: the database's CPU is n/a"
+fi
 
 echo "-- pgbench TPC-B: -i -s 10 on $SCRATCH, then -c $CLIENTS -j 2 -T $DURATION"
 createdb "$SCRATCH"
@@ -141,14 +253,27 @@ timeout 600 pgbench -i -q -s 10 "$SCRATCH" >"$TMP/pgbench-init.log" 2>&1 || {
 }
 timeout $((DURATION + 300)) pgbench -c "$CLIENTS" -j 2 -T "$DURATION" "$SCRATCH" 2>&1 | tee "$TMP/pgbench.log" |
 	grep -E '^(tps|latency average|number of transactions actually processed)'
-TPS=$(awk '/^tps = / {print $3; exit}' "$TMP/pgbench.log")
+TPS=$(awk '/^tps = / {printf "%.1f", $3; exit}' "$TMP/pgbench.log")
+TPS=${TPS:-0}
 dropdb "$SCRATCH" # free its memory and disk before thaili runs
 DATABASES=("$PGDB")
+# Write pgbench's dirty pages out now, not in the checkpointer during the
+# first bench run, where its CPU would count as thaili's (needs superuser
+# or pg_checkpoint; without either the checkpoint comes when it comes).
+psql -Atqc checkpoint postgres >/dev/null 2>&1 || true
 
 for m in 1 16; do
-	run_bench "$PGURL" "$m"
-	ROWS+=("$(printf '%-10s %9s %12s %10s %14s' postgres "$m" "$PPS" "$(ratio "$PPS" "$TPS")" "$(peak_rss "$SERVER_PID")")")
+	others=$(other_clients)
+	run_bench "postgres-$m" "$PGURL" "$m" "${PG_CPU[@]}"
+	others=$((others + $(other_clients)))
+	db=$CPU_DB
+	if ((others > 0)) && [[ "$db" != n/a ]]; then
+		db="$db*"
+		NOTES+=("* postgres, $m merchant(s): $others connection(s) of other clients seen before and after the run; their work may count in db")
+	fi
+	row postgres "$m" "$db"
 done
+sustain postgres "$PGURL" "${PG_CPU[@]}"
 PG_PID=$SERVER_PID
 
 echo
@@ -156,13 +281,26 @@ echo "== SQLite"
 SQLITE="$TMP/thaili.db"
 start_server "$TMP/serve-sqlite.log" "$SQLITE"
 for m in 1 16; do
-	run_bench "$SQLITE" "$m"
-	ROWS+=("$(printf '%-10s %9s %12s %10s %14s' sqlite "$m" "$PPS" "$(ratio "$PPS" "$TPS")" "$(peak_rss "$SERVER_PID")")")
+	run_bench "sqlite-$m" "$SQLITE" "$m" --cpu "server=$SERVER_PID"
+	row sqlite "$m" "in server"
 done
+sustain sqlite "$SQLITE" --cpu "server=$SERVER_PID"
 kill "$PG_PID" "$SERVER_PID" 2>/dev/null || true
 
 echo
-echo "== summary: $CLIENTS clients/payers, ${DURATION}s per run, MPIN iterations $MPIN_ITERATIONS"
-echo "pgbench TPC-B scale 10, $CLIENTS clients, -j 2: $TPS tps"
-printf '%-10s %9s %12s %10s %14s\n' database merchants payments/s '÷ tps' 'server VmHWM'
+echo "== summary: $CLIENTS clients/payers, ${DURATION}s per run, MPIN iterations $MPIN_ITERATIONS, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pgbench TPC-B scale 10, $CLIENTS clients, -j 2: $TPS tps; ratio = payments/s ÷ pgbench tps"
+printf '%49s %-38s %10s %s\n' '' '   p50/p99 ms of each step' 'server' '  cpu ms per payment'
+printf "$ROWFMT" store merchants payments/s 'pgbench tps' ratio initiate confirm verify VmHWM server db bench
 printf '%s\n' "${ROWS[@]}"
+for n in "${NOTES[@]}"; do echo "$n"; done
+if ((RUNS > 0)); then
+	echo "sustained:"
+	printf '%s\n' "${SUSTAINED[@]}"
+fi
+if ((${#FAILURES[@]} > 0)); then
+	echo
+	echo "compare.sh: FAILED: ${#FAILURES[@]} bench run(s) failed, found a ledger violation or had errors:" >&2
+	printf '  %s\n' "${FAILURES[@]}" >&2
+	exit 1
+fi
