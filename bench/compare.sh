@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh: completed Thaili payments per second against pgbench TPC-B
 # transactions per second on this machine, with what each payment costs
-# in latency, memory and CPU, in one bounded run (about 4 to 5 minutes
-# with the defaults).
+# in latency, memory and CPU, in one bounded run (about 3 to 5 minutes
+# with the defaults, depending on the machine and its load).
 #
 # It builds thaili, then for PostgreSQL: creates a fresh database, migrates
 # it, starts `thaili serve` on 127.0.0.1, runs pgbench TPC-B (scale 10) on a
@@ -23,7 +23,9 @@
 # process under it, so other clients of that server during a run count
 # too: the script marks the figure with * when it saw any. On SQLite the
 # database runs inside the server. For the sustained runs it prints each
-# run's payments/s and the last's ratio to the first's.
+# run's payments/s, the last's ratio to the first's, and each run's CPU per
+# payment (on a shared machine a run can be slower only because others
+# took the cores; then its CPU per payment stays the same).
 #
 # Every bench run ends with the ledger check. The script goes on after a
 # failed run, so the summary shows all of them, then exits 1 naming every
@@ -214,18 +216,28 @@ row() {
 }
 
 # sustain STORE DATABASE_URL [BENCH FLAGS...]: RUNS one-merchant runs in a
-# row on the same database, and the line that sums them up.
+# row on the same database, and the lines that sum them up: each run's
+# payments/s and the last's ratio to the first's, then each run's CPU ms
+# per payment, which tells a slower run on a busier machine (same CPU per
+# payment) from one where each payment costs more (more CPU per payment).
 sustain() {
-	local store=$1 db=$2 i first='' rates=''
+	local store=$1 db=$2 i first='' rates='' server='' dbcpu=''
 	shift 2
 	((RUNS > 0)) || return 0
 	for ((i = 1; i <= RUNS; i++)); do
 		run_bench "$store-sustained-$i" "$db" 1 "$@"
 		rates+=" $PPS"
+		server+=" $CPU_SERVER"
+		dbcpu+=" $CPU_DB"
 		first=${first:-$PPS}
 	done
 	SUSTAINED+=("$(printf '%-9s %d x %ss, 1 merchant:%s payments/s; run %d ÷ run 1: %s' \
 		"$store" "$RUNS" "$DURATION" "$rates" "$RUNS" "$(ratio "$PPS" "$first")")")
+	if [[ "$store" == postgres ]]; then
+		SUSTAINED+=("$(printf '%-9s cpu ms/payment, server:%s; db:%s' '' "$server" "$dbcpu")")
+	else
+		SUSTAINED+=("$(printf '%-9s cpu ms/payment, server (with the database):%s' '' "$server")")
+	fi
 }
 
 echo
