@@ -40,13 +40,9 @@
 #                       is read once, at start)
 #   RUNS=5              sustained bench runs per store (0: none)
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres   the PostgreSQL server
-#   THAILI_MPIN_ITERATIONS  MPIN hash rounds (default: thaili's); the
-#                       rounds are stored in each hash, so this applies to
-#                       the payers bench creates and to the servers alike.
-#                       A live deployment refuses fewer than 10000, so with
-#                       fewer the servers and bench run as a sandbox
-#                       (THAILI_SANDBOX=true; on SQLite the demo merchant
-#                       is then seeded too, and not used)
+#
+# The servers and bench run as live deployments (THAILI_SANDBOX=false), at
+# a live deployment's hash costs.
 set -euo pipefail
 
 # Bash counts SECONDS up from its initial (environment) value; read it first.
@@ -90,14 +86,13 @@ trap 'exit 130' INT TERM
 
 THAILI_SECRET=${THAILI_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 export THAILI_SECRET
-MPIN_ITERATIONS=${THAILI_MPIN_ITERATIONS:-default (10000)}
 SANDBOX=false
-if [[ -n "${THAILI_MPIN_ITERATIONS:-}" && "$THAILI_MPIN_ITERATIONS" -lt 10000 ]]; then SANDBOX=true; fi
 export THAILI_SANDBOX=$SANDBOX
+unset THAILI_MPIN_ITERATIONS # no longer used (docs/identity.md, "The MPIN hash")
 
 echo "== machine: $(nproc) CPU(s), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== $(go version | cut -d' ' -f3-), $(psql -Atc 'show server_version' postgres | sed 's/^/PostgreSQL /')"
-echo "== CLIENTS=$CLIENTS SECONDS=$DURATION RUNS=$RUNS THAILI_MPIN_ITERATIONS=$MPIN_ITERATIONS"
+echo "== CLIENTS=$CLIENTS SECONDS=$DURATION RUNS=$RUNS"
 
 echo "== building thaili"
 (cd "$ROOT" && go build -o "$TMP/thaili" ./cmd/thaili)
@@ -300,7 +295,7 @@ sustain sqlite "$SQLITE" --cpu "server=$SERVER_PID"
 kill "$PG_PID" "$SERVER_PID" 2>/dev/null || true
 
 echo
-echo "== summary: $CLIENTS clients/payers, ${DURATION}s per run, MPIN iterations $MPIN_ITERATIONS, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== summary: $CLIENTS clients/payers, ${DURATION}s per run, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "pgbench TPC-B scale 10, $CLIENTS clients, -j 2: $TPS tps; ratio = payments/s ÷ pgbench tps"
 printf '%49s %-38s %10s %s\n' '' '   p50/p99 ms of each step' 'server' '  cpu ms per payment'
 printf "$ROWFMT" store merchants payments/s 'pgbench tps' ratio initiate confirm verify VmHWM server db bench
