@@ -28,7 +28,8 @@ var migrationFiles embed.FS
 // DB is a PostgreSQL-backed store.Store.
 type DB struct {
 	db    *sql.DB
-	reads *sql.DB // read-only sessions for View: statements run without BEGIN/COMMIT
+	reads *sql.DB    // read-only sessions for View: statements run without BEGIN/COMMIT
+	group *committer // InTx's group commit; nil runs each InTx in its own transaction
 }
 
 var _ store.Store = (*DB)(nil)
@@ -53,7 +54,8 @@ const (
 type Option func(*options)
 
 type options struct {
-	maxConns int
+	maxConns   int
+	noGrouping bool
 }
 
 // MaxConns sets the most connections the DB opens to PostgreSQL, both
@@ -61,6 +63,10 @@ type options struct {
 // needed and closed after 5 idle minutes; n is a ceiling, not a
 // reservation.
 func MaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// WithoutGroupCommit runs each InTx in a transaction of its own, as
+// before group commit (groupcommit.go): for comparisons and tests.
+func WithoutGroupCommit() Option { return func(o *options) { o.noGrouping = true } }
 
 // PoolSizes splits a limit of n connections between the pool of
 // write transactions (InTx, Snapshot, migrations) and the read-only pool
@@ -109,7 +115,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	limitPool(reads, readers)
-	return &DB{db: db, reads: reads}, nil
+	d := &DB{db: db, reads: reads}
+	if !o.noGrouping {
+		d.group = newCommitter(d)
+	}
+	return d, nil
 }
 
 // limitPool caps pool at n connections and keeps as many idle between
@@ -121,8 +131,14 @@ func limitPool(pool *sql.DB, n int) {
 	pool.SetConnMaxIdleTime(5 * time.Minute)
 }
 
-// Close closes the connection pools.
-func (d *DB) Close() error { return errors.Join(d.reads.Close(), d.db.Close()) }
+// Close answers the writes already queued, then closes the connection
+// pools.
+func (d *DB) Close() error {
+	if d.group != nil {
+		d.group.close()
+	}
+	return errors.Join(d.reads.Close(), d.db.Close())
+}
 
 // readOnlyURL adds the session setting that makes every statement of a
 // connection read-only, so a write through View fails instead of
@@ -175,9 +191,15 @@ func (d *DB) CheckSchema(ctx context.Context) error {
 	return sqlstore.CheckSchema(ctx, d.db, dialect, ms)
 }
 
-// InTx runs fn in a READ COMMITTED transaction, retrying it when
-// PostgreSQL reports a serialization failure or a deadlock.
+// InTx runs fn with the semantics of a READ COMMITTED transaction of its
+// own: through group commit, in a savepoint of a transaction it shares
+// with the writes queued at the same time (groupcommit.go), and answered
+// once that transaction has committed; serialization failures and
+// deadlocks are retried.
 func (d *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	if d.group != nil {
+		return d.group.do(ctx, fn)
+	}
 	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect, nil)) })
 }
 

@@ -57,7 +57,7 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 	// Balances are updated in one fixed order of accounts, so concurrent
 	// entries always lock rows in the same order and cannot deadlock.
 	slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
-	if t.d.WritableCTEs && t.tx != nil && distinctAccounts(postings) {
+	if t.d.WritableCTEs && t.write && distinctAccounts(postings) {
 		return t.postOne(ctx, e, postings, at, nil)
 	}
 	ltx, err := t.insert(ctx, `INSERT INTO ledger_txns (book, reason, payment_id, created_at) VALUES (?, ?, ?, ?)`, e.Book, e.Reason, e.PaymentID, micros(at))
@@ -79,7 +79,7 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 }
 
 func (t *txn) PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p *store.Payment) error {
-	if t.d.WritableCTEs && t.tx != nil && e.Validate() == nil {
+	if t.d.WritableCTEs && t.write && e.Validate() == nil {
 		postings := slices.Clone(e.Postings)
 		slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
 		if distinctAccounts(postings) {

@@ -11,12 +11,16 @@ import (
 // read-only pool (NewReader).
 type txn struct {
 	q     querier
-	tx    *sql.Tx // nil for a reader outside any transaction
+	tx    *sql.Tx // the transaction, for its statement cache; nil for a reader or a connection
+	write bool    // a write transaction, not a reader: Post may take one-statement paths
+	// ctx, if set, is the context every statement runs under instead of
+	// its caller's (NewConnTx).
+	ctx   context.Context
 	d     *Dialect
 	cache *StmtCache
 }
 
-// querier is what both *sql.Tx and *sql.DB offer.
+// querier is what *sql.Tx, *sql.Conn and *sql.DB offer.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -26,7 +30,23 @@ type querier interface {
 // NewTx returns the store.Tx for a transaction opened by a store; cache
 // may be nil.
 func NewTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
-	return &txn{q: tx, tx: tx, d: d, cache: cache}
+	return &txn{q: tx, tx: tx, write: true, d: d, cache: cache}
+}
+
+// NewConnTx returns the store.Tx for a write transaction its caller
+// opened on conn with BEGIN (group commit). Every statement runs under
+// ctx rather than its caller's context: a caller whose request ends must
+// not break a connection whose transaction others' writes share.
+func NewConnTx(conn *sql.Conn, d *Dialect, ctx context.Context) store.Tx {
+	return &txn{q: conn, write: true, ctx: ctx, d: d}
+}
+
+// stmtCtx is the context a statement runs under.
+func (t *txn) stmtCtx(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
 }
 
 // NewReader returns a store.Tx whose statements each run on their own,
@@ -49,7 +69,7 @@ func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (t *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	query = t.d.rebind(query)
+	ctx, query = t.stmtCtx(ctx), t.d.rebind(query)
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
@@ -57,7 +77,7 @@ func (t *txn) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 }
 
 func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	query = t.d.rebind(query)
+	ctx, query = t.stmtCtx(ctx), t.d.rebind(query)
 	if s := t.stmt(ctx, query); s != nil {
 		rows, err := s.QueryContext(ctx, args...)
 		return rows, t.d.MapErr(err)
@@ -74,7 +94,7 @@ func (t *txn) insert(ctx context.Context, query string, args ...any) (int64, err
 }
 
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	query = t.d.rebind(query)
+	ctx, query = t.stmtCtx(ctx), t.d.rebind(query)
 	if s := t.stmt(ctx, query); s != nil {
 		res, err := s.ExecContext(ctx, args...)
 		return res, t.d.MapErr(err)

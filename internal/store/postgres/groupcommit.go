@@ -1,0 +1,229 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/sqlstore"
+)
+
+// Group commit (docs/storage.md, "Group commit"). A commit on PostgreSQL
+// waits for its WAL to reach the disk, and that flush, not the
+// statements, was the largest share of the database's CPU per payment.
+// So write transactions queue here, and one committer runs each batch of
+// queued requests in a single database transaction on one connection:
+// every request's function runs inside its own SAVEPOINT (its failure
+// rolls back only its own writes), and no request is answered before the
+// batch's COMMIT has returned. A request sees exactly the semantics of
+// its own transaction, others see its writes only once they are durable,
+// and concurrent requests share one flush.
+//
+// The savepoint statements ride with others in one simple-protocol round
+// trip ("BEGIN; SAVEPOINT", "RELEASE; SAVEPOINT"), so a batch of one
+// costs the round trips of a plain transaction and each further request
+// one more.
+//
+// One committer runs batches one at a time, so the requests of one node
+// never wait for each other's locks: within the batch they run one after
+// the other on one session, whose row and advisory locks are its own.
+// Against other nodes the batch is an ordinary transaction. When one of
+// its requests meets a serialization failure or a deadlock, the batch is
+// rolled back and each of its requests runs again on its own, in a plain
+// transaction with the usual retries (InTx before group commit).
+
+// maxBatch bounds how many requests share one commit.
+const maxBatch = 64
+
+// writeRequest is one InTx call waiting for its batch.
+type writeRequest struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+// committer is the group-commit queue and its goroutine.
+type committer struct {
+	db    *DB
+	queue chan writeRequest
+
+	mu       sync.RWMutex // held (read) while queueing, (write) by close
+	isClosed bool
+	closed   chan struct{} // closed by close: the loop stops
+	stopped  chan struct{} // closed when the loop has stopped
+
+	// beforeCommit, if set (tests), runs after a batch's requests and
+	// before its COMMIT, with the connection's backend pid.
+	beforeCommit func(pid int)
+}
+
+func newCommitter(db *DB) *committer {
+	c := &committer{db: db, queue: make(chan writeRequest, maxBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+// do queues fn and returns its result once its batch is decided.
+func (c *committer) do(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	// The read lock keeps close from finishing while a request is being
+	// queued, so no request is left in the queue unanswered.
+	c.mu.RLock()
+	if c.isClosed {
+		c.mu.RUnlock()
+		return errors.New("postgres: database is closed")
+	}
+	select {
+	case c.queue <- req:
+		c.mu.RUnlock()
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, the request is answered only after its batch is
+	// decided, even if ctx ends: the caller must learn whether its
+	// writes were committed.
+	return <-req.done
+}
+
+// close stops the loop after the queued requests are answered.
+func (c *committer) close() {
+	c.mu.Lock()
+	if c.isClosed {
+		c.mu.Unlock()
+		<-c.stopped
+		return
+	}
+	c.isClosed = true
+	c.mu.Unlock()
+	close(c.closed)
+	<-c.stopped
+}
+
+func (c *committer) loop() {
+	defer close(c.stopped)
+	for {
+		var first writeRequest
+		select {
+		case first = <-c.queue:
+		case <-c.closed:
+			// Nothing can be queued any more: answer what is left.
+			for {
+				select {
+				case r := <-c.queue:
+					c.run([]writeRequest{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []writeRequest{first}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-c.queue:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		c.run(batch)
+	}
+}
+
+// errRetryBatch aborts a batch whose request met a serialization failure
+// or a deadlock: its requests then run again one by one.
+var errRetryBatch = errors.New("postgres: batch to run again request by request")
+
+// run runs a batch and answers every request.
+func (c *committer) run(batch []writeRequest) {
+	results, err := c.runBatch(batch)
+	for i, r := range batch {
+		switch {
+		case errors.Is(err, errRetryBatch):
+			if r.ctx.Err() != nil {
+				r.done <- r.ctx.Err()
+				continue
+			}
+			r.done <- c.db.inTx(r.ctx, func(tx *sql.Tx) error { return r.fn(sqlstore.NewTx(tx, dialect, nil)) })
+		case err != nil && results[i] == nil:
+			r.done <- fmt.Errorf("postgres: group commit: %w", err)
+		default:
+			r.done <- results[i]
+		}
+	}
+}
+
+// runBatch runs the batch in one transaction: each request in its own
+// savepoint. It returns each request's own result and the batch's error;
+// a request's nil result counts only if the batch's error is nil.
+func (c *committer) runBatch(batch []writeRequest) ([]error, error) {
+	results := make([]error, len(batch))
+	// The batch's statements do not run under any request's context: one
+	// request ending must not break the others' transaction.
+	ctx := context.Background()
+	conn, err := c.db.db.Conn(ctx)
+	if err != nil {
+		return results, err
+	}
+	defer conn.Close()
+	var pid int
+	if c.beforeCommit != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			return results, err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT request"); err != nil {
+		return results, mapErr(err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// Best effort: a broken connection is discarded by the pool.
+			conn.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
+	tx := sqlstore.NewConnTx(conn, dialect, ctx)
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue // the savepoint is still open and unused
+		}
+		results[i] = runRequest(tx, r.fn)
+		next := "RELEASE SAVEPOINT request; SAVEPOINT request"
+		if results[i] != nil {
+			if retryable(results[i]) {
+				return results, errRetryBatch
+			}
+			next = "ROLLBACK TO SAVEPOINT request"
+		}
+		if _, err := conn.ExecContext(ctx, next); err != nil {
+			return results, mapErr(err)
+		}
+	}
+	if c.beforeCommit != nil {
+		c.beforeCommit(pid)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return results, mapErr(fmt.Errorf("commit: %w", err))
+	}
+	committed = true
+	return results, nil
+}
+
+// runRequest runs one request's function, turning a panic into an error
+// so one bad request cannot take down the committer.
+func runRequest(tx store.Tx, fn func(store.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("postgres: panic in transaction: %v", p)
+		}
+	}()
+	return fn(tx)
+}

@@ -1,0 +1,255 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/postgres/pgtest"
+)
+
+// Group commit's own tests (groupcommit.go): the conformance suite runs
+// every store operation through it, mostly in batches of one; these put
+// several requests in one batch on purpose.
+
+func openGrouped(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func consumerNamed(name string) store.Consumer {
+	var mobile int
+	for _, r := range name {
+		mobile = mobile*31 + int(r)
+	}
+	return store.Consumer{Idx: "c-" + name, Mobile: fmt.Sprintf("98%08d", mobile%100_000_000), Name: name, MPINHash: "h",
+		Confirmed: true, CreatedAt: time.Unix(1_800_000_000, 0)}
+}
+
+func createConsumer(name string) func(store.Tx) error {
+	return func(tx store.Tx) error {
+		c := consumerNamed(name)
+		return tx.CreateConsumer(context.Background(), &c)
+	}
+}
+
+// exists reports whether the consumer named name was committed.
+func exists(t *testing.T, db *DB, name string) bool {
+	t.Helper()
+	var n int
+	if err := db.db.QueryRow(`SELECT count(*) FROM consumers WHERE idx = $1`, "c-"+name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// inOneBatch runs fns as concurrent InTx calls that the committer takes
+// as one batch: it holds the committer in a request of its own until
+// all of them are queued. It returns each call's result, in order.
+func inOneBatch(t *testing.T, db *DB, fns ...func(store.Tx) error) []error {
+	t.Helper()
+	ctx := context.Background()
+	hold, held := make(chan struct{}), make(chan struct{})
+	holder := make(chan error, 1)
+	go func() {
+		holder <- db.InTx(ctx, func(store.Tx) error {
+			close(held)
+			<-hold
+			return nil
+		})
+	}()
+	<-held
+	results := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = db.InTx(ctx, fn)
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(db.group.queue) < len(fns); {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d requests queued", len(db.group.queue), len(fns))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-holder; err != nil {
+		t.Fatalf("the holding request: %v", err)
+	}
+	wg.Wait()
+	return results
+}
+
+// TestGroupCommitFailureRollsBackOnlyItself: in one batch, a request
+// that fails (its own error, a statement PostgreSQL refuses, a panic)
+// leaves nothing behind, and the others commit.
+func TestGroupCommitFailureRollsBackOnlyItself(t *testing.T) {
+	db := openGrouped(t)
+	ctx := context.Background()
+	if err := db.InTx(ctx, createConsumer("taken")); err != nil {
+		t.Fatal(err)
+	}
+	refused := errors.New("refused")
+	var batches atomic.Int32
+	db.group.beforeCommit = func(int) { batches.Add(1) }
+	results := inOneBatch(t, db,
+		createConsumer("first"),
+		func(tx store.Tx) error { // writes, then refuses
+			if err := createConsumer("refused")(tx); err != nil {
+				return err
+			}
+			return refused
+		},
+		func(tx store.Tx) error { // writes, then runs into a unique index
+			if err := createConsumer("before-duplicate")(tx); err != nil {
+				return err
+			}
+			return createConsumer("taken")(tx)
+		},
+		func(tx store.Tx) error { // writes, then panics
+			if err := createConsumer("panicked")(tx); err != nil {
+				return err
+			}
+			panic("boom")
+		},
+		createConsumer("last"),
+	)
+	if got := batches.Load(); got != 2 {
+		t.Fatalf("%d batches committed, want 2 (the holder's and the five requests')", got)
+	}
+	if results[0] != nil || results[4] != nil {
+		t.Fatalf("the requests that succeeded: %v, %v", results[0], results[4])
+	}
+	if !errors.Is(results[1], refused) {
+		t.Errorf("the refused request: %v", results[1])
+	}
+	if !errors.Is(results[2], store.ErrDuplicate) {
+		t.Errorf("the duplicate: %v, want store.ErrDuplicate", results[2])
+	}
+	if results[3] == nil || !strings.Contains(results[3].Error(), "panic") {
+		t.Errorf("the panicking request: %v", results[3])
+	}
+	for name, want := range map[string]bool{"first": true, "last": true, "taken": true, "refused": false, "before-duplicate": false, "panicked": false} {
+		if got := exists(t, db, name); got != want {
+			t.Errorf("consumer %q committed: %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestGroupCommitLostBatchIsUnanswered: when the database goes away
+// between a batch's requests and its COMMIT (here its backend is
+// terminated), no request of the batch is told it succeeded and none of
+// their writes is there; the next write works on a new connection.
+func TestGroupCommitLostBatchIsUnanswered(t *testing.T) {
+	db := openGrouped(t)
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", pgtest.DefaultURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// The first batch is the holder's own; the second, the two requests',
+	// loses its backend.
+	var batches atomic.Int32
+	db.group.beforeCommit = func(pid int) {
+		if batches.Add(1) == 2 {
+			if _, err := admin.Exec(`SELECT pg_terminate_backend($1)`, pid); err != nil {
+				t.Errorf("terminating the batch's backend: %v", err)
+			}
+		}
+	}
+	results := inOneBatch(t, db, createConsumer("lost-1"), createConsumer("lost-2"))
+	if batches.Load() != 2 {
+		t.Fatalf("%d batches reached COMMIT, want 2", batches.Load())
+	}
+	for i, err := range results {
+		if err == nil {
+			t.Errorf("request %d was answered as committed, though its batch's backend was terminated before COMMIT", i)
+		}
+	}
+	if exists(t, db, "lost-1") || exists(t, db, "lost-2") {
+		t.Error("a write of the lost batch is in the database")
+	}
+	if err := db.InTx(ctx, createConsumer("after")); err != nil || !exists(t, db, "after") {
+		t.Fatalf("a write after the lost batch: %v", err)
+	}
+}
+
+// TestGroupCommitRetriesAlone: a request that meets a serialization
+// failure or deadlock aborts its batch, and every request of the batch
+// then runs on its own and commits exactly once.
+func TestGroupCommitRetriesAlone(t *testing.T) {
+	db := openGrouped(t)
+	var attempts atomic.Int32
+	results := inOneBatch(t, db,
+		createConsumer("before"),
+		func(tx store.Tx) error {
+			if err := createConsumer("retried")(tx); err != nil {
+				return err
+			}
+			if attempts.Add(1) == 1 {
+				return &pgconn.PgError{Code: deadlockDetected, Message: "deadlock detected (simulated)"}
+			}
+			return nil
+		},
+		createConsumer("after"),
+	)
+	for i, err := range results {
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+		}
+	}
+	if attempts.Load() != 2 {
+		t.Errorf("the retried request ran %d times, want 2", attempts.Load())
+	}
+	for _, name := range []string{"before", "retried", "after"} {
+		if !exists(t, db, name) {
+			t.Errorf("consumer %q is missing", name)
+		}
+	}
+}
+
+// TestGroupCommitCloseAnswersQueued: Close answers every request already
+// queued, then refuses new ones.
+func TestGroupCommitCloseAnswersQueued(t *testing.T) {
+	db := openGrouped(t)
+	ctx := context.Background()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go db.InTx(ctx, func(store.Tx) error { close(held); <-hold; return nil })
+	<-held
+	queued := make(chan error, 1)
+	go func() { queued <- db.InTx(ctx, createConsumer("queued")) }()
+	for len(db.group.queue) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() { db.group.close(); close(closed) }()
+	close(hold)
+	<-closed
+	if err := <-queued; err != nil || !exists(t, db, "queued") {
+		t.Fatalf("the request queued before Close: %v", err)
+	}
+	if err := db.InTx(ctx, createConsumer("late")); err == nil {
+		t.Fatal("a request after Close was accepted")
+	}
+}
