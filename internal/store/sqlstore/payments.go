@@ -257,24 +257,38 @@ func (t *txn) ListPayments(ctx context.Context, f store.PaymentFilter) ([]store.
 	return out, total, err
 }
 
+// The sweeper's queries. Each names, word for word, the predicate of the
+// partial index it reads (payments_wallet_open, payments_epayment_open;
+// migration 0019): PostgreSQL would prove it from the narrower state
+// condition, but SQLite uses a partial index only when the query's WHERE
+// has the index's own terms.
+const (
+	duePayments = `SELECT ` + paymentColumns + ` FROM payments
+		WHERE kind = 'wallet' AND state IN ('Initiated', 'Confirmed')
+		AND ((state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?))
+		ORDER BY created_at LIMIT ?`
+	dueLinks = `SELECT ` + paymentColumns + ` FROM payments
+		WHERE kind = 'epayment' AND state IN ('Initiated', 'Pending')
+		AND state = 'Initiated' AND expires_at <= ?
+		ORDER BY expires_at LIMIT ?`
+	dueHeld = `SELECT ` + paymentColumns + ` FROM payments
+		WHERE kind = 'epayment' AND state IN ('Initiated', 'Pending')
+		AND state = 'Pending' AND confirmed_at <= ?
+		ORDER BY confirmed_at LIMIT ?`
+)
+
 func (t *txn) DuePayments(ctx context.Context, initiatedBefore, confirmedBefore time.Time, limit int) ([]store.Payment, error) {
-	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
-		WHERE kind = 'wallet' AND ((state = 'Initiated' AND created_at < ?) OR (state = 'Confirmed' AND confirmed_at < ?))
-		ORDER BY created_at LIMIT ?`, micros(initiatedBefore), micros(confirmedBefore), limit)
+	rows, err := t.query(ctx, duePayments, micros(initiatedBefore), micros(confirmedBefore), limit)
 	return collect(rows, err, scanPayment)
 }
 
 func (t *txn) DueEPayments(ctx context.Context, now, heldBefore time.Time, limit int) ([]store.Payment, error) {
-	rows, err := t.query(ctx, `SELECT `+paymentColumns+` FROM payments
-		WHERE state = 'Initiated' AND expires_at <= ? AND kind = 'epayment'
-		ORDER BY expires_at LIMIT ?`, micros(now), limit)
+	rows, err := t.query(ctx, dueLinks, micros(now), limit)
 	links, err := collect(rows, err, scanPayment)
 	if err != nil {
 		return nil, err
 	}
-	rows, err = t.query(ctx, `SELECT `+paymentColumns+` FROM payments
-		WHERE state = 'Pending' AND confirmed_at <= ? AND kind = 'epayment'
-		ORDER BY confirmed_at LIMIT ?`, micros(heldBefore), limit)
+	rows, err = t.query(ctx, dueHeld, micros(heldBefore), limit)
 	held, err := collect(rows, err, scanPayment)
 	return append(links, held...), err
 }
