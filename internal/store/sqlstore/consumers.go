@@ -159,19 +159,27 @@ func (t *txn) Consumer(ctx context.Context, id int64) (store.Consumer, error) {
 	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE id = ?`, id))
 }
 
+// consumerByMobile finds a payer by the unique mobile; the wallet's
+// balance is summed over its shards through the unique account key
+// (book, kind, owner, shard).
+const (
+	consumerByMobile    = `SELECT ` + consumerColumns + ` FROM consumers WHERE mobile = ?`
+	consumerWithBalance = `SELECT ` + consumerColumns + `,
+		(SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.book = ? AND a.kind = ? AND a.owner = consumers.id)
+		FROM consumers WHERE mobile = ?`
+)
+
 func (t *txn) ConsumerByMobile(ctx context.Context, mobile string) (store.Consumer, error) {
-	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`, mobile))
+	return scanConsumer(t.queryRow(ctx, consumerByMobile, mobile))
 }
 
 func (t *txn) ConsumerForUpdate(ctx context.Context, mobile string) (store.Consumer, error) {
-	return scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE mobile = ?`+t.d.forUpdate(), mobile))
+	return scanConsumer(t.queryRow(ctx, consumerByMobile+t.d.forUpdate(), mobile))
 }
 
 func (t *txn) ConsumerWithBalance(ctx context.Context, mobile string, book ledger.Book) (store.Consumer, money.Paisa, error) {
 	var bal money.Paisa
-	c, err := scanConsumer(t.queryRow(ctx, `SELECT `+consumerColumns+`,
-		(SELECT COALESCE(SUM(a.balance), 0) FROM accounts a WHERE a.book = ? AND a.kind = ? AND a.owner = consumers.id)
-		FROM consumers WHERE mobile = ?`+t.d.forUpdate(), book, ledger.Wallet, mobile), &bal)
+	c, err := scanConsumer(t.queryRow(ctx, consumerWithBalance+t.d.forUpdate(), book, ledger.Wallet, mobile), &bal)
 	if err != nil {
 		return store.Consumer{}, 0, err
 	}

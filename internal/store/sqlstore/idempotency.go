@@ -34,12 +34,15 @@ func (t *txn) BeginIdempotency(ctx context.Context, r *store.IdempotencyRecord, 
 	return store.ErrDuplicate
 }
 
+// idempotencyByKey reads a key by its primary key (scope, key).
+const idempotencyByKey = `SELECT request_hash, status, effects, response_status, response_headers, response_body, created_at, completed_at, lease_until
+	FROM idempotency_keys WHERE scope = ? AND key = ?`
+
 func (t *txn) Idempotency(ctx context.Context, scope, key string) (store.IdempotencyRecord, error) {
 	r := store.IdempotencyRecord{Scope: scope, Key: key}
 	var status, effects int
 	var created, completed, lease int64
-	err := t.queryRow(ctx, `SELECT request_hash, status, effects, response_status, response_headers, response_body, created_at, completed_at, lease_until
-		FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key).
+	err := t.queryRow(ctx, idempotencyByKey, scope, key).
 		Scan(&r.RequestHash, &status, &effects, &r.ResponseStatus, &r.ResponseHeaders, &r.ResponseBody, &created, &completed, &lease)
 	if err != nil {
 		return store.IdempotencyRecord{}, noRows(t.d.MapErr(err))

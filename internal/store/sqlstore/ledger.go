@@ -151,10 +151,8 @@ func postQuery(n int, payment *store.Payment) string {
 	return b.String()
 }
 
-// postOne is Post (with pay, PostAndUpdate) in one statement, plus, on
-// an account's first use, one more to create the missing accounts and the
-// statement again.
-func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment) error {
+// postArgs are postQuery's arguments.
+func postArgs(e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment) []any {
 	args := make([]any, 0, 6*len(postings)+16)
 	for i, p := range postings {
 		args = append(args, i, p.Account.Book, p.Account.Kind, p.Account.Owner, p.Account.Shard, p.Amount)
@@ -162,7 +160,14 @@ func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Pos
 	if pay != nil {
 		args = append(args, updatePaymentArgs(pay)...)
 	}
-	args = append(args, e.Book, e.Reason, e.PaymentID, micros(at))
+	return append(args, e.Book, e.Reason, e.PaymentID, micros(at))
+}
+
+// postOne is Post (with pay, PostAndUpdate) in one statement, plus, on
+// an account's first use, one more to create the missing accounts and the
+// statement again.
+func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment) error {
+	args := postArgs(e, postings, at, pay)
 	query := postQuery(len(postings), pay)
 	for attempt := 0; attempt < 3; attempt++ {
 		found := make([]bool, len(postings))

@@ -61,8 +61,11 @@ func (t *txn) CreateKey(ctx context.Context, k *store.Key) error {
 	return err
 }
 
+// keyByLookup resolves every API request's key, by its unique lookup.
+const keyByLookup = `SELECT ` + keyColumns + ` FROM api_keys WHERE lookup = ?`
+
 func (t *txn) KeyByLookup(ctx context.Context, lookup string) (store.Key, error) {
-	return scanKey(t.queryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE lookup = ?`, lookup))
+	return scanKey(t.queryRow(ctx, keyByLookup, lookup))
 }
 
 func (t *txn) Keys(ctx context.Context, merchantID int64) ([]store.Key, error) {

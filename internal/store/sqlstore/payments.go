@@ -78,16 +78,47 @@ func (t *txn) CreatePayment(ctx context.Context, p *store.Payment) error {
 	return err
 }
 
+// Lookups by a unique key name that key alone in their WHERE clause, and
+// the payment's merchant and book are checked in Go (inScope). With
+// "AND merchant_id = ? AND book = ?" in the SQL, PostgreSQL could also
+// use payments_list or payments_completed, which lead with those columns;
+// on a table whose statistics are missing or stale, and in the generic
+// plan of a cached prepared statement, it multiplies two default
+// selectivities, finds that index more selective than the unique key,
+// and walks the merchant's whole history filtering on the key
+// (docs/storage.md, "Indexes and plans").
+const (
+	paymentByID    = `SELECT ` + paymentColumns + ` FROM payments WHERE id = ?`
+	paymentByIdx   = `SELECT ` + paymentColumns + ` FROM payments WHERE idx = ?`
+	paymentByToken = `SELECT ` + paymentColumns + ` FROM payments WHERE token = ?`
+	paymentByPidx  = `SELECT ` + paymentColumns + ` FROM payments WHERE token = ? AND kind = 'epayment'`
+)
+
+// inScope is the scope check of a lookup by a unique key: a payment of
+// another merchant or book is not found, exactly as if the key did not
+// exist.
+func inScope(p store.Payment, err error, s store.Scope) (store.Payment, error) {
+	if err != nil {
+		return store.Payment{}, err
+	}
+	if p.MerchantID != s.MerchantID || p.Book != s.Book {
+		return store.Payment{}, store.ErrNotFound
+	}
+	return p, nil
+}
+
 func (t *txn) PaymentByID(ctx context.Context, id int64) (store.Payment, error) {
-	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = ?`, id))
+	return scanPayment(t.queryRow(ctx, paymentByID, id))
 }
 
 func (t *txn) PaymentByIdx(ctx context.Context, s store.Scope, idx string) (store.Payment, error) {
-	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE idx = ? AND merchant_id = ? AND book = ?`, idx, s.MerchantID, s.Book))
+	p, err := scanPayment(t.queryRow(ctx, paymentByIdx, idx))
+	return inScope(p, err, s)
 }
 
 func (t *txn) PaymentByToken(ctx context.Context, s store.Scope, token string) (store.Payment, error) {
-	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND merchant_id = ? AND book = ?`, token, s.MerchantID, s.Book))
+	p, err := scanPayment(t.queryRow(ctx, paymentByToken, token))
+	return inScope(p, err, s)
 }
 
 // qualify prefixes each column of a column list with alias; a column
@@ -122,8 +153,10 @@ var (
 	partiesQuery = `SELECT ` + qualify("py", paymentColumns) + `, ` + qualify("c", consumerColumns) + `, ` + qualify("m", merchantColumns) + `
 		FROM payments py JOIN merchants m ON m.id = py.merchant_id LEFT JOIN consumers c ON c.id = py.consumer_id
 		WHERE py.`
-	partiesByToken = partiesQuery + `token = ? AND py.merchant_id = ? AND py.book = ?`
-	partiesByIdx   = partiesQuery + `idx = ? AND py.merchant_id = ? AND py.book = ?`
+	// By the unique key alone, like paymentByToken; PaymentWithParties
+	// checks the scope.
+	partiesByToken = partiesQuery + `token = ?`
+	partiesByIdx   = partiesQuery + `idx = ?`
 )
 
 func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx string, byIdx bool) (store.Payment, store.Consumer, store.Merchant, error) {
@@ -139,7 +172,7 @@ func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx 
 		c                           nullConsumer
 		mCreated                    int64
 	)
-	err := t.queryRow(ctx, query, tokenOrIdx, s.MerchantID, s.Book).Scan(
+	err := t.queryRow(ctx, query, tokenOrIdx).Scan(
 		&p.ID, &p.Idx, &p.Token, &p.FeeIdx, &p.Book, &p.MerchantID, &p.ConsumerID, &p.Kind, &p.State, &p.Amount, &p.FeeAmount, &p.Refunded,
 		&p.ProductIdentity, &p.ProductName, &p.ProductURL, &p.Extra, &p.OTPHash, &otpExp, &p.OTPTries,
 		&created, &confirmed, &completed, &updated, &p.Version,
@@ -153,6 +186,9 @@ func (t *txn) PaymentWithParties(ctx context.Context, s store.Scope, tokenOrIdx 
 	p.OTPExpiresAt, p.CreatedAt, p.ConfirmedAt = fromMicros(otpExp), fromMicros(created), fromMicros(confirmed)
 	p.CompletedAt, p.UpdatedAt = fromMicros(completed), fromMicros(updated)
 	m.CreatedAt = fromMicros(mCreated)
+	if p.MerchantID != s.MerchantID || p.Book != s.Book {
+		return store.Payment{}, store.Consumer{}, store.Merchant{}, store.ErrNotFound
+	}
 	if p.ConsumerID == 0 {
 		return p, store.Consumer{}, m, nil
 	}
@@ -177,7 +213,7 @@ func (c nullConsumer) consumer() store.Consumer {
 }
 
 func (t *txn) PaymentByPidx(ctx context.Context, pidx string) (store.Payment, error) {
-	return scanPayment(t.queryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE token = ? AND kind = 'epayment'`, pidx))
+	return scanPayment(t.queryRow(ctx, paymentByPidx, pidx))
 }
 
 func (t *txn) UpdatePayment(ctx context.Context, p *store.Payment) error {

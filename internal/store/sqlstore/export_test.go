@@ -1,0 +1,46 @@
+package sqlstore
+
+import (
+	"time"
+
+	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/store"
+)
+
+// The statements whose plans plans_test.go checks, in the text the
+// store runs.
+const (
+	PaymentByID         = paymentByID
+	PaymentByIdx        = paymentByIdx
+	PaymentByToken      = paymentByToken
+	PaymentByPidx       = paymentByPidx
+	KeyByLookup         = keyByLookup
+	ConsumerByMobile    = consumerByMobile
+	ConsumerWithBalance = consumerWithBalance
+	IdempotencyByKey    = idempotencyByKey
+	DuePayments         = duePayments
+	DueLinks            = dueLinks
+	DueHeld             = dueHeld
+	DailyTotals         = dailyTotalsSQL
+	SnapshotAccounts    = snapshotAccounts
+	SnapshotPayments    = snapshotPayments
+)
+
+var (
+	PartiesByToken = partiesByToken
+	PartiesByIdx   = partiesByIdx
+)
+
+// UpdatePayment is UpdatePayment's statement and arguments for p.
+func UpdatePayment(p *store.Payment) (string, []any) {
+	return updatePayment(p.State), updatePaymentArgs(p)
+}
+
+// PostAndUpdate is PostAndUpdate's one statement (PostgreSQL) and its
+// arguments, for postings to distinct accounts given in lock order.
+func PostAndUpdate(e ledger.Entry, at time.Time, p *store.Payment) (string, []any) {
+	return postQuery(len(e.Postings), p), postArgs(e, e.Postings, at, p)
+}
+
+// Numbered is query with PostgreSQL's placeholders.
+func Numbered(query string) string { return (&Dialect{Numbered: true}).rebind(query) }
