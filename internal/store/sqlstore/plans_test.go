@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -89,12 +90,14 @@ type planCheck struct {
 }
 
 // TestPlansPostgres checks the plans of the payment hot path's lookups
-// and of the queries of the indexes that migration 0019 changed, on a
-// fresh PostgreSQL database holding a busy merchant's history: first
-// without statistics (autovacuum is off for the test, and nothing runs
-// ANALYZE), then after ANALYZE; each both as the store runs it once
-// (a custom plan for its parameters) and as a prepared statement forced
-// to a generic plan, as a statement cached by pgx gets after five runs.
+// and updates and of the queries of the indexes that migration 0019
+// changed, on a fresh PostgreSQL database: empty, as when a new
+// database's first payments arrive; then holding a busy merchant's
+// history without statistics (autovacuum is off for the test, and
+// nothing runs ANALYZE); then after ANALYZE. Each statement is checked
+// both as the store runs it once (a custom plan for its parameters) and
+// as a prepared statement forced to a generic plan, as a statement
+// cached by pgx gets after five runs and keeps for the connection's life.
 func TestPlansPostgres(t *testing.T) {
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, pgtest.NewDatabase(t))
@@ -111,12 +114,14 @@ func TestPlansPostgres(t *testing.T) {
 	for _, table := range []string{"payments", "merchants", "consumers", "accounts", "api_keys", "idempotency_keys", "ledger_txns", "postings"} {
 		mustExec(t, db, `ALTER TABLE `+table+` SET (autovacuum_enabled = false)`)
 	}
-	checks := planChecks(t, db)
-	for _, stats := range []string{"without statistics", "analyzed"} {
-		if stats == "analyzed" {
+	for _, stats := range []string{"empty", "without statistics", "analyzed"} {
+		switch stats {
+		case "without statistics":
+			seedPlans(t, db)
+		case "analyzed":
 			mustExec(t, db, `ANALYZE`)
 		}
-		for _, c := range checks {
+		for _, c := range planChecks(t, db) {
 			for _, generic := range []bool{false, true} {
 				name := c.name + ", " + stats
 				if generic {
@@ -131,15 +136,23 @@ func TestPlansPostgres(t *testing.T) {
 	}
 }
 
-// planChecks seeds db (planSeed) and returns the statements to check.
-func planChecks(t *testing.T, db *sql.DB) []planCheck {
+// seedPlans writes planSeed to db.
+func seedPlans(t *testing.T, db *sql.DB) {
 	t.Helper()
-	ctx := context.Background()
 	for _, q := range planSeed {
 		mustExec(t, db, q)
 	}
-	var id, merchantID, consumerID int64
-	if err := db.QueryRowContext(ctx, `SELECT id, merchant_id, consumer_id FROM payments WHERE idx = 'idx-2003'`).Scan(&id, &merchantID, &consumerID); err != nil {
+}
+
+// planChecks returns the statements to check, for the seeded payment
+// idx-2003, or for ids 1 if db has not been seeded (as a new database is
+// when the first payments arrive, and pgx prepares their statements).
+func planChecks(t *testing.T, db *sql.DB) []planCheck {
+	t.Helper()
+	ctx := context.Background()
+	id, merchantID, consumerID := int64(1), int64(1), int64(1)
+	err := db.QueryRowContext(ctx, `SELECT id, merchant_id, consumer_id FROM payments WHERE idx = 'idx-2003'`).Scan(&id, &merchantID, &consumerID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		t.Fatal(err)
 	}
 	p := store.Payment{ID: id, Idx: "idx-2003", Book: ledger.Test, MerchantID: merchantID, ConsumerID: consumerID,
@@ -152,7 +165,13 @@ func planChecks(t *testing.T, db *sql.DB) []planCheck {
 		{Account: ledger.AccountRef{Book: ledger.Test, Kind: ledger.Merchant, Owner: merchantID}, Amount: 970},
 	}}
 	update, updateArgs := sqlstore.UpdatePayment(&completed)
+	authorise, authoriseArgs := sqlstore.UpdatePayment(&p)
 	post, postArgs := sqlstore.PostAndUpdate(capture, time.UnixMicro(planBase), &completed)
+	hold := ledger.Entry{Book: ledger.Test, Reason: "authorise", PaymentID: id, Postings: []ledger.Posting{ // in lock order
+		{Account: ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}, Amount: 1000},
+		{Account: ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: consumerID}, Amount: -1000},
+	}}
+	postHold, postHoldArgs := sqlstore.PostAndUpdate(hold, time.UnixMicro(planBase), &p)
 	future := planBase + 1000*planDay
 
 	payments := func(index ...string) map[string][]string { return map[string][]string{"payments": index} }
@@ -171,8 +190,11 @@ func planChecks(t *testing.T, db *sql.DB) []planCheck {
 			want: map[string][]string{"consumers": {"consumers_mobile_key"}, "accounts": {"accounts_book_kind_owner_shard_key"}}, unique: true, sqlite: "(book=? AND kind=? AND owner=?)"},
 		{name: "Idempotency", query: sqlstore.IdempotencyByKey, args: []any{"scope-busy", "key-1"},
 			want: map[string][]string{"idempotency_keys": {"idempotency_keys_pkey"}}, unique: true, sqlite: "(scope=? AND key=?)"},
-		{name: "UpdatePayment", query: update, args: updateArgs, want: payments("payments_pkey"), write: true, sqlite: "(rowid=?)"},
-		{name: "PostAndUpdate", query: post, args: postArgs,
+		{name: "UpdatePayment(Confirmed)", query: authorise, args: authoriseArgs, want: payments("payments_pkey"), write: true, sqlite: "(rowid=?)"},
+		{name: "UpdatePayment(Completed)", query: update, args: updateArgs, want: payments("payments_pkey"), write: true, sqlite: "(rowid=?)"},
+		{name: "PostAndUpdate(authorise)", query: postHold, args: postHoldArgs,
+			want: map[string][]string{"payments": {"payments_pkey"}, "accounts": {"accounts_book_kind_owner_shard_key", "accounts_pkey"}}, write: true},
+		{name: "PostAndUpdate(capture)", query: post, args: postArgs,
 			want: map[string][]string{"payments": {"payments_pkey"}, "accounts": {"accounts_book_kind_owner_shard_key", "accounts_pkey"}}, write: true},
 		// The queries of the indexes migration 0019 made partial.
 		{name: "DuePayments", query: sqlstore.DuePayments, args: []any{future, future, 100}, want: payments("payments_wallet_open"), sqlite: "USING INDEX payments_wallet_open"},
@@ -347,6 +369,7 @@ func TestPlansSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := s.SQL()
+	seedPlans(t, db)
 	checks := planChecks(t, db)
 	for _, stats := range []string{"without statistics", "analyzed"} {
 		if stats == "analyzed" {
