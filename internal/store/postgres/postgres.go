@@ -29,7 +29,7 @@ var migrationFiles embed.FS
 type DB struct {
 	db    *sql.DB
 	reads *sql.DB    // read-only sessions for View: statements run without BEGIN/COMMIT
-	group *committer // InTx's group commit; nil runs each InTx in its own transaction
+	group *committer // InTx's group commit
 }
 
 var _ store.Store = (*DB)(nil)
@@ -54,8 +54,7 @@ const (
 type Option func(*options)
 
 type options struct {
-	maxConns   int
-	noGrouping bool
+	maxConns int
 }
 
 // MaxConns sets the most connections the DB opens to PostgreSQL, both
@@ -63,10 +62,6 @@ type options struct {
 // needed and closed after 5 idle minutes; n is a ceiling, not a
 // reservation.
 func MaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
-
-// WithoutGroupCommit runs each InTx in a transaction of its own, as
-// before group commit (groupcommit.go): for comparisons and tests.
-func WithoutGroupCommit() Option { return func(o *options) { o.noGrouping = true } }
 
 // PoolSizes splits a limit of n connections between the pool of
 // write transactions (InTx, Snapshot, migrations) and the read-only pool
@@ -116,9 +111,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	}
 	limitPool(reads, readers)
 	d := &DB{db: db, reads: reads}
-	if !o.noGrouping {
-		d.group = newCommitter(d)
-	}
+	d.group = newCommitter(d)
 	return d, nil
 }
 
@@ -134,9 +127,7 @@ func limitPool(pool *sql.DB, n int) {
 // Close answers the writes already queued, then closes the connection
 // pools.
 func (d *DB) Close() error {
-	if d.group != nil {
-		d.group.close()
-	}
+	d.group.close()
 	return errors.Join(d.reads.Close(), d.db.Close())
 }
 
@@ -197,10 +188,7 @@ func (d *DB) CheckSchema(ctx context.Context) error {
 // once that transaction has committed; serialization failures and
 // deadlocks are retried.
 func (d *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	if d.group != nil {
-		return d.group.do(ctx, fn)
-	}
-	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.NewTx(tx, dialect, nil)) })
+	return d.group.do(ctx, fn)
 }
 
 // View runs fn's statements each on its own on a read-only session: the
