@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlstore"
@@ -15,17 +16,18 @@ import (
 // waits for its WAL to reach the disk, and that flush, not the
 // statements, was the largest share of the database's CPU per payment.
 // So write transactions queue here, and one committer runs each batch of
-// queued requests in a single database transaction on one connection:
-// every request's function runs inside its own SAVEPOINT (its failure
-// rolls back only its own writes), and no request is answered before the
+// queued requests in a single database transaction on one connection: a
+// request that fails rolls back only its own writes (below: savepoints),
+// and no request is answered before the
 // batch's COMMIT has returned. A request sees exactly the semantics of
 // its own transaction, others see its writes only once they are durable,
 // and concurrent requests share one flush.
 //
-// The savepoint statements ride with others in one simple-protocol round
-// trip ("BEGIN; SAVEPOINT", "RELEASE; SAVEPOINT"), so a batch of one
-// costs the round trips of a plain transaction and each further request
-// one more.
+// Savepoints cost a round trip per request ("RELEASE; SAVEPOINT", in one
+// simple-protocol message) and are needed only when a request fails after
+// others have written, which is rare: so a batch runs first without them,
+// and again with them only if that happened. A batch of one costs the
+// round trips of a plain transaction either way.
 //
 // One committer runs batches one at a time, so the requests of one node
 // never wait for each other's locks: within the batch they run one after
@@ -58,6 +60,8 @@ type committer struct {
 	// beforeCommit, if set (tests), runs after a batch's requests and
 	// before its COMMIT, with the connection's backend pid.
 	beforeCommit func(pid int)
+	// safeRuns counts the batches run again with savepoints (tests).
+	safeRuns atomic.Int64
 }
 
 func newCommitter(db *DB) *committer {
@@ -141,9 +145,43 @@ func (c *committer) loop() {
 // or a deadlock: its requests then run again one by one.
 var errRetryBatch = errors.New("postgres: batch to run again request by request")
 
-// run runs a batch and answers every request.
+// errRunSafely aborts a batch run without savepoints in which a request
+// failed after others had written: the batch then runs again with a
+// savepoint per request.
+var errRunSafely = errors.New("postgres: batch to run again with savepoints")
+
+// firstFailed aborts a batch run without savepoints whose first request
+// to run failed: nothing but its own writes is rolled back, so the first
+// n requests are decided (it, and those before it whose context had
+// ended) and the rest run as a batch of their own.
+type firstFailed struct{ n int }
+
+func (f firstFailed) Error() string { return "postgres: the first request of a batch failed" }
+
+// run runs a batch and answers every request. A batch runs first without
+// savepoints, which cost a round trip per request and are needed only
+// when a request fails after others have written; then, only if one did,
+// again with them.
 func (c *committer) run(batch []writeRequest) {
-	results, err := c.runBatch(batch)
+	for len(batch) > 0 {
+		results, err := c.runBatch(batch, false)
+		var first firstFailed
+		switch {
+		case errors.As(err, &first):
+			c.answer(batch[:first.n], results[:first.n], nil)
+			batch = batch[first.n:]
+			continue
+		case errors.Is(err, errRunSafely):
+			c.safeRuns.Add(1)
+			results, err = c.runBatch(batch, true)
+		}
+		c.answer(batch, results, err)
+		return
+	}
+}
+
+// answer tells each request of a decided batch its result.
+func (c *committer) answer(batch []writeRequest, results []error, err error) {
 	for i, r := range batch {
 		switch {
 		case errors.Is(err, errRetryBatch):
@@ -160,10 +198,11 @@ func (c *committer) run(batch []writeRequest) {
 	}
 }
 
-// runBatch runs the batch in one transaction: each request in its own
-// savepoint. It returns each request's own result and the batch's error;
-// a request's nil result counts only if the batch's error is nil.
-func (c *committer) runBatch(batch []writeRequest) ([]error, error) {
+// runBatch runs the batch in one transaction, with a savepoint for each
+// request if savepoints is set. It returns each request's own result and
+// the batch's error; a request's nil result counts only if the batch's
+// error is nil.
+func (c *committer) runBatch(batch []writeRequest, savepoints bool) ([]error, error) {
 	results := make([]error, len(batch))
 	// The batch's statements do not run under any request's context: one
 	// request ending must not break the others' transaction.
@@ -179,7 +218,11 @@ func (c *committer) runBatch(batch []writeRequest) ([]error, error) {
 			return results, err
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT request"); err != nil {
+	begin := "BEGIN ISOLATION LEVEL READ COMMITTED"
+	if savepoints {
+		begin += "; SAVEPOINT request"
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return results, mapErr(err)
 	}
 	committed := false
@@ -190,17 +233,29 @@ func (c *committer) runBatch(batch []writeRequest) ([]error, error) {
 		}
 	}()
 	tx := sqlstore.NewConnTx(conn, dialect, ctx)
+	wrote := false // a request before this one ran without error
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
-			continue // the savepoint is still open and unused
+			continue // the savepoint, if any, is still open and unused
 		}
 		results[i] = runRequest(tx, r.fn)
+		if results[i] != nil && retryable(results[i]) {
+			return results, errRetryBatch
+		}
+		if !savepoints {
+			switch {
+			case results[i] == nil:
+				wrote = true
+			case !wrote:
+				return results, firstFailed{n: i + 1}
+			default:
+				return results, errRunSafely
+			}
+			continue
+		}
 		next := "RELEASE SAVEPOINT request; SAVEPOINT request"
 		if results[i] != nil {
-			if retryable(results[i]) {
-				return results, errRetryBatch
-			}
 			next = "ROLLBACK TO SAVEPOINT request"
 		}
 		if _, err := conn.ExecContext(ctx, next); err != nil {

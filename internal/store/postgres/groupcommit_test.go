@@ -62,8 +62,9 @@ func exists(t *testing.T, db *DB, name string) bool {
 }
 
 // inOneBatch runs fns as concurrent InTx calls that the committer takes
-// as one batch: it holds the committer in a request of its own until
-// all of them are queued. It returns each call's result, in order.
+// as one batch, in the order given: it holds the committer in a request
+// of its own until all of them are queued. It returns each call's result,
+// in order.
 func inOneBatch(t *testing.T, db *DB, fns ...func(store.Tx) error) []error {
 	t.Helper()
 	ctx := context.Background()
@@ -85,12 +86,13 @@ func inOneBatch(t *testing.T, db *DB, fns ...func(store.Tx) error) []error {
 			defer wg.Done()
 			results[i] = db.InTx(ctx, fn)
 		}()
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(db.group.queue) < len(fns); {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests queued", len(db.group.queue), len(fns))
+		// One at a time, so the batch runs them in the order given.
+		for deadline := time.Now().Add(10 * time.Second); len(db.group.queue) < i+1; {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d requests queued", len(db.group.queue), len(fns))
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
 	}
 	close(hold)
 	if err := <-holder; err != nil {
@@ -136,6 +138,9 @@ func TestGroupCommitFailureRollsBackOnlyItself(t *testing.T) {
 	)
 	if got := batches.Load(); got != 2 {
 		t.Fatalf("%d batches committed, want 2 (the holder's and the five requests')", got)
+	}
+	if got := db.group.safeRuns.Load(); got != 1 {
+		t.Fatalf("%d batches ran again with savepoints, want 1", got)
 	}
 	if results[0] != nil || results[4] != nil {
 		t.Fatalf("the requests that succeeded: %v, %v", results[0], results[4])
@@ -251,5 +256,56 @@ func TestGroupCommitCloseAnswersQueued(t *testing.T) {
 	}
 	if err := db.InTx(ctx, createConsumer("late")); err == nil {
 		t.Fatal("a request after Close was accepted")
+	}
+}
+
+// TestGroupCommitSavepointsOnlyWhenNeeded: a batch whose requests all
+// succeed runs once, without savepoints; one whose first request fails
+// rolls back only that request and runs the rest as a batch, still
+// without savepoints; each function runs once.
+func TestGroupCommitSavepointsOnlyWhenNeeded(t *testing.T) {
+	db := openGrouped(t)
+	var calls [3]atomic.Int32
+	counted := func(i int, fn func(store.Tx) error) func(store.Tx) error {
+		return func(tx store.Tx) error { calls[i].Add(1); return fn(tx) }
+	}
+	results := inOneBatch(t, db,
+		counted(0, createConsumer("ok-1")), counted(1, createConsumer("ok-2")), counted(2, createConsumer("ok-3")))
+	for i, err := range results {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if got := db.group.safeRuns.Load(); got != 0 {
+		t.Fatalf("a batch without failures ran again with savepoints (%d)", got)
+	}
+	for i := range 3 {
+		if n := calls[i].Swap(0); n != 1 {
+			t.Errorf("request %d ran %d times, want once", i, n)
+		}
+	}
+	refused := errors.New("refused")
+	failFirst := counted(0, func(tx store.Tx) error {
+		if err := createConsumer("a")(tx); err != nil {
+			return err
+		}
+		return refused
+	})
+	results = inOneBatch(t, db, failFirst, counted(1, createConsumer("b")), counted(2, createConsumer("c")))
+	if !errors.Is(results[0], refused) || results[1] != nil || results[2] != nil {
+		t.Fatalf("results %v, want the first refused and the others committed", results)
+	}
+	for name, want := range map[string]bool{"a": false, "b": true, "c": true} {
+		if got := exists(t, db, name); got != want {
+			t.Errorf("consumer %q committed: %v, want %v", name, got, want)
+		}
+	}
+	for i := range 3 {
+		if n := calls[i].Load(); n != 1 {
+			t.Errorf("request %d ran %d times, want once", i, n)
+		}
+	}
+	if got := db.group.safeRuns.Load(); got != 0 {
+		t.Fatalf("%d batches ran again with savepoints, want 0", got)
 	}
 }
