@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/groupcommit"
 	"github.com/thaili/thaili/internal/store/sqlstore"
 )
 
@@ -40,22 +40,10 @@ import (
 // maxBatch bounds how many requests share one commit.
 const maxBatch = 64
 
-// writeRequest is one InTx call waiting for its batch.
-type writeRequest struct {
-	ctx  context.Context
-	fn   func(store.Tx) error
-	done chan error
-}
-
-// committer is the group-commit queue and its goroutine.
+// committer runs the batches of the node's group-commit queue.
 type committer struct {
 	db    *DB
-	queue chan writeRequest
-
-	mu       sync.RWMutex // held (read) while queueing, (write) by close
-	isClosed bool
-	closed   chan struct{} // closed by close: the loop stops
-	stopped  chan struct{} // closed when the loop has stopped
+	queue *groupcommit.Queue
 
 	// beforeCommit, if set (tests), runs after a batch's requests and
 	// before its COMMIT, with the connection's backend pid.
@@ -65,81 +53,22 @@ type committer struct {
 }
 
 func newCommitter(db *DB) *committer {
-	c := &committer{db: db, queue: make(chan writeRequest, maxBatch), closed: make(chan struct{}), stopped: make(chan struct{})}
-	go c.loop()
+	c := &committer{db: db}
+	c.queue = groupcommit.New(maxBatch, c.run)
 	return c
 }
 
 // do queues fn and returns its result once its batch is decided.
 func (c *committer) do(ctx context.Context, fn func(store.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	err := c.queue.Do(ctx, fn)
+	if errors.Is(err, groupcommit.ErrClosed) {
+		return fmt.Errorf("postgres: %w", err)
 	}
-	req := writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	// The read lock keeps close from finishing while a request is being
-	// queued, so no request is left in the queue unanswered.
-	c.mu.RLock()
-	if c.isClosed {
-		c.mu.RUnlock()
-		return errors.New("postgres: database is closed")
-	}
-	select {
-	case c.queue <- req:
-		c.mu.RUnlock()
-	case <-ctx.Done():
-		c.mu.RUnlock()
-		return ctx.Err()
-	}
-	// Once queued, the request is answered only after its batch is
-	// decided, even if ctx ends: the caller must learn whether its
-	// writes were committed.
-	return <-req.done
+	return err
 }
 
-// close stops the loop after the queued requests are answered.
-func (c *committer) close() {
-	c.mu.Lock()
-	if c.isClosed {
-		c.mu.Unlock()
-		<-c.stopped
-		return
-	}
-	c.isClosed = true
-	c.mu.Unlock()
-	close(c.closed)
-	<-c.stopped
-}
-
-func (c *committer) loop() {
-	defer close(c.stopped)
-	for {
-		var first writeRequest
-		select {
-		case first = <-c.queue:
-		case <-c.closed:
-			// Nothing can be queued any more: answer what is left.
-			for {
-				select {
-				case r := <-c.queue:
-					c.run([]writeRequest{r})
-				default:
-					return
-				}
-			}
-		}
-		batch := []writeRequest{first}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-c.queue:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		c.run(batch)
-	}
-}
+// close runs the requests already queued and stops the committer.
+func (c *committer) close() { c.queue.Close() }
 
 // errRetryBatch aborts a batch whose request met a serialization failure
 // or a deadlock: its requests then run again one by one.
@@ -162,7 +91,7 @@ func (f firstFailed) Error() string { return "postgres: the first request of a b
 // savepoints, which cost a round trip per request and are needed only
 // when a request fails after others have written; then, only if one did,
 // again with them.
-func (c *committer) run(batch []writeRequest) {
+func (c *committer) run(batch []groupcommit.Request) {
 	for len(batch) > 0 {
 		results, err := c.runBatch(batch, false)
 		var first firstFailed
@@ -181,19 +110,19 @@ func (c *committer) run(batch []writeRequest) {
 }
 
 // answer tells each request of a decided batch its result.
-func (c *committer) answer(batch []writeRequest, results []error, err error) {
+func (c *committer) answer(batch []groupcommit.Request, results []error, err error) {
 	for i, r := range batch {
 		switch {
 		case errors.Is(err, errRetryBatch):
-			if r.ctx.Err() != nil {
-				r.done <- r.ctx.Err()
+			if r.Ctx.Err() != nil {
+				r.Answer(r.Ctx.Err())
 				continue
 			}
-			r.done <- c.db.inTx(r.ctx, func(tx *sql.Tx) error { return r.fn(sqlstore.NewTx(tx, dialect, nil)) })
+			r.Answer(c.db.inTx(r.Ctx, func(tx *sql.Tx) error { return r.Fn(sqlstore.NewTx(tx, dialect, nil)) }))
 		case err != nil && results[i] == nil:
-			r.done <- fmt.Errorf("postgres: group commit: %w", err)
+			r.Answer(fmt.Errorf("postgres: group commit: %w", err))
 		default:
-			r.done <- results[i]
+			r.Answer(results[i])
 		}
 	}
 }
@@ -202,7 +131,7 @@ func (c *committer) answer(batch []writeRequest, results []error, err error) {
 // request if savepoints is set. It returns each request's own result and
 // the batch's error; a request's nil result counts only if the batch's
 // error is nil.
-func (c *committer) runBatch(batch []writeRequest, savepoints bool) ([]error, error) {
+func (c *committer) runBatch(batch []groupcommit.Request, savepoints bool) ([]error, error) {
 	results := make([]error, len(batch))
 	// The batch's statements do not run under any request's context: one
 	// request ending must not break the others' transaction.
@@ -235,11 +164,11 @@ func (c *committer) runBatch(batch []writeRequest, savepoints bool) ([]error, er
 	tx := sqlstore.NewConnTx(conn, dialect, ctx)
 	wrote := false // a request before this one ran without error
 	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
+		if err := r.Ctx.Err(); err != nil {
 			results[i] = err
 			continue // the savepoint, if any, is still open and unused
 		}
-		results[i] = runRequest(tx, r.fn)
+		results[i] = runRequest(tx, r.Fn)
 		if results[i] != nil && retryable(results[i]) {
 			return results, errRetryBatch
 		}

@@ -87,9 +87,9 @@ func inOneBatch(t *testing.T, db *DB, fns ...func(store.Tx) error) []error {
 			results[i] = db.InTx(ctx, fn)
 		}()
 		// One at a time, so the batch runs them in the order given.
-		for deadline := time.Now().Add(10 * time.Second); len(db.group.queue) < i+1; {
+		for deadline := time.Now().Add(10 * time.Second); db.group.queue.Queued() < i+1; {
 			if time.Now().After(deadline) {
-				t.Fatalf("only %d of %d requests queued", len(db.group.queue), len(fns))
+				t.Fatalf("only %d of %d requests queued", db.group.queue.Queued(), len(fns))
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -244,7 +244,7 @@ func TestGroupCommitCloseAnswersQueued(t *testing.T) {
 	<-held
 	queued := make(chan error, 1)
 	go func() { queued <- db.InTx(ctx, createConsumer("queued")) }()
-	for len(db.group.queue) < 1 {
+	for db.group.queue.Queued() < 1 {
 		time.Sleep(time.Millisecond)
 	}
 	closed := make(chan struct{})

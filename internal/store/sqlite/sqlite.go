@@ -20,6 +20,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/thaili/thaili/internal/store"
+	"github.com/thaili/thaili/internal/store/groupcommit"
 	"github.com/thaili/thaili/internal/store/sqlstore"
 )
 
@@ -34,10 +35,9 @@ type DB struct {
 
 	writeStmts, readStmts *sqlstore.StmtCache
 
-	queue    chan writeRequest // group commit: see groupcommit.go
-	closed   chan struct{}
-	stopped  chan struct{}
-	mu       sync.RWMutex
+	group *groupcommit.Queue // InTx's group commit: see groupcommit.go
+
+	mu       sync.Mutex
 	isClosed bool
 }
 
@@ -86,31 +86,22 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	db := &DB{path: path, write: w, read: r, writeStmts: sqlstore.NewStmtCache(w), readStmts: sqlstore.NewStmtCache(r), queue: make(chan writeRequest, 1024), closed: make(chan struct{}), stopped: make(chan struct{})}
-	go db.commitLoop()
+	db := &DB{path: path, write: w, read: r, writeStmts: sqlstore.NewStmtCache(w), readStmts: sqlstore.NewStmtCache(r)}
+	db.group = groupcommit.New(maxBatch, db.runBatch)
 	return db, nil
 }
 
-// Close stops the committer, after it has answered the batch in hand,
-// and closes both connection pools. Requests still queued are refused.
+// Close runs the write requests already queued, refuses new ones and
+// closes both connection pools.
 func (db *DB) Close() error {
 	db.mu.Lock()
+	defer db.mu.Unlock()
 	if db.isClosed {
-		db.mu.Unlock()
 		return nil
 	}
 	db.isClosed = true
-	db.mu.Unlock()
-	close(db.closed)
-	<-db.stopped
-	for {
-		select {
-		case r := <-db.queue:
-			r.done <- errors.New("sqlite: database is closed")
-		default:
-			return errors.Join(db.writeStmts.Close(), db.readStmts.Close(), db.read.Close(), db.write.Close())
-		}
-	}
+	db.group.Close()
+	return errors.Join(db.writeStmts.Close(), db.readStmts.Close(), db.read.Close(), db.write.Close())
 }
 
 // Migrate applies the embedded numbered migrations not yet applied, each

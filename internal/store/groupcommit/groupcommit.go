@@ -1,0 +1,128 @@
+// Package groupcommit is the queue both stores commit write transactions
+// through (docs/storage.md, "Group commit"): callers queue their
+// transaction's function, and one committer goroutine hands every request
+// queued at that moment, as a batch, to the store, which runs the batch
+// in one database transaction and answers each request once it has
+// committed. The store decides how a batch runs; this package only
+// queues, batches and shuts down without leaving a request unanswered.
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/thaili/thaili/internal/store"
+)
+
+// Request is one write transaction waiting for its batch.
+type Request struct {
+	// Ctx is the caller's context: a request whose context has ended
+	// before its turn is answered with its error and not run.
+	Ctx context.Context
+	// Fn is the transaction's function.
+	Fn   func(store.Tx) error
+	done chan error
+}
+
+// Answer gives the request its result; the batch's runner calls it
+// exactly once per request.
+func (r Request) Answer(err error) { r.done <- err }
+
+// ErrClosed answers a request made after Close.
+var ErrClosed = errors.New("the database is closed")
+
+// Queue batches requests for one committer.
+type Queue struct {
+	requests chan Request
+	maxBatch int
+	run      func([]Request)
+
+	mu       sync.RWMutex // held (read) while queueing, (write) by Close
+	isClosed bool
+	closing  chan struct{} // closed by Close: the loop drains and stops
+	stopped  chan struct{} // closed when the loop has stopped
+}
+
+// New starts a committer that calls run with batches of at most
+// maxBatch requests, one batch at a time; run must answer every request
+// of its batch.
+func New(maxBatch int, run func(batch []Request)) *Queue {
+	// Room for a few batches, so a caller rarely waits to queue.
+	q := &Queue{requests: make(chan Request, 4*maxBatch), maxBatch: maxBatch, run: run,
+		closing: make(chan struct{}), stopped: make(chan struct{})}
+	go q.loop()
+	return q
+}
+
+// Do queues fn and returns its result once its batch is decided.
+func (q *Queue) Do(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := Request{Ctx: ctx, Fn: fn, done: make(chan error, 1)}
+	// The read lock keeps Close from finishing while a request is being
+	// queued, so no request is left in the queue unanswered.
+	q.mu.RLock()
+	if q.isClosed {
+		q.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case q.requests <- r:
+		q.mu.RUnlock()
+	case <-ctx.Done():
+		q.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, the request is answered only after its batch is
+	// decided, even if ctx ends: the caller must learn whether its
+	// writes were committed.
+	return <-r.done
+}
+
+// Queued is how many requests wait for a batch (tests).
+func (q *Queue) Queued() int { return len(q.requests) }
+
+// Close refuses new requests, runs those already queued and returns once
+// the committer has stopped. It may be called more than once.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	if !q.isClosed {
+		q.isClosed = true
+		close(q.closing)
+	}
+	q.mu.Unlock()
+	<-q.stopped
+}
+
+func (q *Queue) loop() {
+	defer close(q.stopped)
+	for {
+		var first Request
+		select {
+		case first = <-q.requests:
+		case <-q.closing:
+			// Nothing can be queued any more: run what is left.
+			for q.Queued() > 0 {
+				q.run(q.take(<-q.requests))
+			}
+			return
+		}
+		q.run(q.take(first))
+	}
+}
+
+// take makes a batch of first and whatever else is queued.
+func (q *Queue) take(first Request) []Request {
+	batch := []Request{first}
+	for len(batch) < q.maxBatch {
+		select {
+		case r := <-q.requests:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
