@@ -15,13 +15,13 @@ import (
 // Group commit (docs/storage.md, "Group commit"). A commit on PostgreSQL
 // waits for its WAL to reach the disk, and that flush, not the
 // statements, was the largest share of the database's CPU per payment.
-// So write transactions queue here, and one committer runs each batch of
-// queued requests in a single database transaction on one connection: a
-// request that fails rolls back only its own writes (below: savepoints),
-// and no request is answered before the
-// batch's COMMIT has returned. A request sees exactly the semantics of
-// its own transaction, others see its writes only once they are durable,
-// and concurrent requests share one flush.
+// So write transactions queue (package groupcommit), and one committer
+// runs each batch of queued requests in a single database transaction on
+// one connection: a request that fails rolls back only its own writes
+// (below: savepoints), and no request is answered before the batch's
+// COMMIT has returned. A request sees exactly the semantics of its own
+// transaction, others see its writes only once they are durable, and
+// concurrent requests share one flush.
 //
 // Savepoints cost a round trip per request ("RELEASE; SAVEPOINT", in one
 // simple-protocol message) and are needed only when a request fails after

@@ -15,11 +15,12 @@ import (
 // with synchronous=FULL waits for the disk, so one transaction per
 // request caps throughput at the disk's sync rate. Instead, write
 // requests queue (package groupcommit) and one committer goroutine runs
-// each batch of queued requests in a single database transaction: every request's function runs inside its
-// own SAVEPOINT (its failure rolls back only its own writes), and no
-// request is answered before the batch's COMMIT has returned. A request
-// therefore sees exactly the semantics of its own transaction, while
-// concurrent requests share one disk sync.
+// each batch of queued requests in a single database transaction: every
+// request's function runs inside its own SAVEPOINT (its failure rolls
+// back only its own writes), and no request is answered before the
+// batch's COMMIT has returned. A request therefore sees exactly the
+// semantics of its own transaction, while concurrent requests share one
+// disk sync.
 
 // maxBatch bounds how many requests share one commit.
 const maxBatch = 64
