@@ -161,7 +161,7 @@ func (c *committer) runBatch(batch []groupcommit.Request, savepoints bool) ([]er
 			conn.ExecContext(ctx, "ROLLBACK")
 		}
 	}()
-	tx := sqlstore.NewConnTx(conn, dialect, ctx)
+	tx := sqlstore.NewConnTx(ctx, conn, dialect)
 	wrote := false // a request before this one ran without error
 	for i, r := range batch {
 		if err := r.Ctx.Err(); err != nil {

@@ -37,7 +37,7 @@ func NewTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
 // opened on conn with BEGIN (group commit). Every statement runs under
 // ctx rather than its caller's context: a caller whose request ends must
 // not break a connection whose transaction others' writes share.
-func NewConnTx(conn *sql.Conn, d *Dialect, ctx context.Context) store.Tx {
+func NewConnTx(ctx context.Context, conn *sql.Conn, d *Dialect) store.Tx {
 	return &txn{q: conn, write: true, ctx: ctx, d: d}
 }
 
