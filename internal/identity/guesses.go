@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -152,15 +151,15 @@ type preMPIN struct {
 	held     bool // locked until the MPIN is reset
 }
 
-// payerBefore reads a payer's lock state outside any transaction, to
-// refuse a locked one without hashing.
-func (s *Service) payerBefore(ctx context.Context, tx store.Tx, mobile string) (preMPIN, error) {
-	c, err := tx.ConsumerByMobile(ctx, mobile)
-	if errors.Is(err, store.ErrNotFound) {
+// payerBefore is a payer's lock state before the MPIN is checked, from
+// c, the wallet read in the transaction (ID 0: none), or else from the
+// number's guard, so a locked one is refused before any guess counts.
+func (s *Service) payerBefore(ctx context.Context, tx store.Tx, mobile string, c store.Consumer) (preMPIN, error) {
+	if c.ID == 0 {
 		g, err := tx.MPINGuard(ctx, mobile)
 		return preMPIN{guard: phantomGuard(g)}, err
 	}
-	return preMPIN{consumer: c, guard: consumerGuard(c), held: c.Locked}, err
+	return preMPIN{consumer: c, guard: consumerGuard(c), held: c.Locked}, nil
 }
 
 // refuseLocked answers a payer locked at now, if it is.

@@ -112,21 +112,27 @@ type PayerCheck struct {
 	// Book, if set, is the book whose wallet balance is read with the
 	// payer, in the statement that locks the payer's row.
 	Book ledger.Book
-	// Read, if set, runs in the read-only transaction that reads the
-	// payer's lock state before the MPIN is hashed, so a caller's own
-	// reads (initiate fixes the fee there) cost no transaction of their
-	// own; its error is returned.
+	// Read, if set, runs first in the transaction that checks the MPIN,
+	// so a caller's own reads (initiate fixes the fee there) cost no
+	// transaction of their own. Its error is returned; a *fault.Error
+	// from it must mean Read wrote nothing, as the transaction then
+	// commits without error (group commit reruns a batch for a failed
+	// request).
 	Read func(tx store.Tx) error
 }
 
-// CheckPayer checks a payer's mobile and MPIN (guesses.go): a locked
-// payer is refused before the MPIN is hashed, a number without a wallet
-// is answered like a wallet with a wrong MPIN, and each wrong MPIN is
-// counted, with the lock it may start, in a transaction that holds the
-// payer's row. When the MPIN is right, then runs in that transaction,
-// with the payer as read there (and its balance in in.Book), and its
-// error is returned: a payment starts in the transaction that accepted
-// the MPIN.
+// CheckPayer checks a payer's mobile and MPIN (guesses.go) in one write
+// transaction that holds the payer's row: a locked payer is refused
+// before the MPIN is checked, a number without a wallet is answered like
+// a wallet with a wrong MPIN, and each wrong MPIN is counted, with the
+// lock it may start. When the MPIN is right, then runs in that
+// transaction, with the payer as read there (and its balance in
+// in.Book), and its error is returned: a payment starts in the
+// transaction that accepted the MPIN.
+//
+// Refusals that write nothing (in.Read's, a lock, the guess limit) end
+// the transaction without an error, so under group commit they never
+// cost the batch they share a rerun (docs/storage.md, "Group commit").
 func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx store.Tx, c store.Consumer, balance money.Paisa) error) (store.Consumer, error) {
 	if !phone.Valid(in.Mobile) {
 		return store.Consumer{}, fault.FieldError("mobile", "Enter a valid 10 digit mobile number starting with 96, 97 or 98.")
@@ -134,40 +140,23 @@ func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx st
 	if !ValidMPIN(in.MPIN) {
 		return store.Consumer{}, fault.FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
 	}
-	var pre preMPIN
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		if in.Read != nil {
-			if err := in.Read(tx); err != nil {
-				return err
-			}
-		}
-		var err error
-		pre, err = s.payerBefore(ctx, tx, in.Mobile)
-		return err
-	})
-	if err != nil {
-		return store.Consumer{}, fault.Wrap(err)
-	}
-	if r := s.refuseLocked(pre, s.now()); r != nil {
-		return store.Consumer{}, r
-	}
 	keys := s.guessKeysOf(ctx, in.Scope)
-	if err := s.allowGuess(keys); err != nil {
-		return store.Consumer{}, err
-	}
-	pinOK, legacy := s.checkPayerMPIN(pre, in.MPIN)
-	var rehash string
-	if legacy {
-		if rehash, err = s.hashMPIN(in.MPIN); err != nil {
-			return store.Consumer{}, fault.Wrap(err)
-		}
-	}
 	var c store.Consumer
-	var refusal *fault.Error
+	var early error          // refused before the MPIN was checked: nothing written
+	var refusal *fault.Error // the MPIN's refusal, counted
 	var lockedBy string
-	err = store.Retry(ctx, func() error {
-		refusal, lockedBy = nil, ""
+	err := store.Retry(ctx, func() error {
+		early, refusal, lockedBy = nil, nil, ""
 		return s.store.InTx(ctx, func(tx store.Tx) error {
+			if in.Read != nil {
+				if err := in.Read(tx); err != nil {
+					if _, ok := errors.AsType[*fault.Error](err); ok {
+						early = err
+						return nil
+					}
+					return err
+				}
+			}
 			var bal money.Paisa
 			var err error
 			if in.Book != "" {
@@ -181,13 +170,31 @@ func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx st
 			if err != nil {
 				return err
 			}
-			if refusal, lockedBy, err = s.decideMPIN(ctx, tx, in.Mobile, &c, pinOK && c.ID == pre.consumer.ID, in.Via); err != nil || refusal != nil {
+			pre, err := s.payerBefore(ctx, tx, in.Mobile, c)
+			if err != nil {
 				return err
 			}
-			if rehash != "" && c.MPINHash == pre.consumer.MPINHash {
-				// The MPIN is right and its hash unchanged since it was
-				// checked: replace the legacy hash by the keyed one.
-				if err := tx.ReplaceMPINHash(ctx, c.ID, c.MPINHash, rehash); err != nil {
+			if r := s.refuseLocked(pre, s.now()); r != nil {
+				early = r
+				return nil
+			}
+			if err := s.allowGuess(keys); err != nil {
+				early = err
+				return nil
+			}
+			pinOK, legacy := s.checkPayerMPIN(pre, in.MPIN)
+			hash := c.MPINHash
+			if refusal, lockedBy, err = s.decideMPIN(ctx, tx, in.Mobile, &c, pinOK, in.Via); err != nil || refusal != nil {
+				return err
+			}
+			if legacy {
+				// The MPIN is right and its hash of the legacy scheme:
+				// replace it by the keyed one, on the row held.
+				rehash, err := s.hashMPIN(in.MPIN)
+				if err != nil {
+					return err
+				}
+				if err := tx.ReplaceMPINHash(ctx, c.ID, hash, rehash); err != nil {
 					return err
 				}
 				c.MPINHash = rehash
@@ -195,10 +202,12 @@ func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx st
 			return then(tx, c, bal)
 		})
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return c, fault.Wrap(err)
-	}
-	if refusal != nil {
+	case early != nil:
+		return store.Consumer{}, early
+	case refusal != nil:
 		s.afterWrongMPIN(ctx, keys, in.Mobile, refusal, lockedBy)
 		return c, refusal
 	}

@@ -1,10 +1,12 @@
 package identity_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
@@ -91,4 +93,84 @@ func flipLast(h string) string {
 		last = "1"
 	}
 	return h[:len(h)-1] + last
+}
+
+// countingStore counts the transactions run through it.
+type countingStore struct {
+	store.Store
+	views, writes int
+}
+
+func (c *countingStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	c.views++
+	return c.Store.View(ctx, fn)
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	c.writes++
+	return c.Store.InTx(ctx, fn)
+}
+
+// TestInitiateIsOneTransaction: a legacy initiate reads the fee schedule,
+// checks the MPIN and creates the payment in one write transaction, with
+// no read-only transaction before it (issue 14: each costs the database
+// round trips), whether the MPIN is right or wrong or the amount is
+// refused; and a refused amount writes nothing.
+func TestInitiateIsOneTransaction(t *testing.T) {
+	servicetest.OnBothStores(t, func(t *testing.T, db store.Store) {
+		counted := &countingStore{Store: db}
+		f := newIdentity(t, counted, nil)
+		const mobile = "9800000001"
+		f.consumer(t, mobile)
+		if err := f.initiate(mobile, payment.SandboxMPIN); err != nil { // resolves and caches the key
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, mpin string
+			amount     int64
+			ok         bool
+		}{
+			{"right MPIN", payment.SandboxMPIN, 1000, true},
+			{"wrong MPIN", "0000", 1000, false},
+			{"amount below the minimum", payment.SandboxMPIN, 1, false},
+		} {
+			before := paymentCount(t, f)
+			counted.views, counted.writes = 0, 0
+			_, err := f.pay.Initiate(f.ctx, payment.InitiateInput{PublicKey: payment.DemoPublicKey, Mobile: mobile, MPIN: tc.mpin,
+				Amount: money.Paisa(tc.amount), ProductIdentity: "p", ProductName: "P"})
+			if (err == nil) != tc.ok {
+				t.Fatalf("%s: error %v, want ok %v", tc.name, err, tc.ok)
+			}
+			if counted.views != 0 || counted.writes != 1 {
+				t.Errorf("%s: %d read-only and %d write transactions, want 0 and 1", tc.name, counted.views, counted.writes)
+			}
+			want := before
+			if tc.ok {
+				want++
+			}
+			if got := paymentCount(t, f); got != want {
+				t.Errorf("%s: %d payments after, want %d", tc.name, got, want)
+			}
+		}
+	})
+}
+
+// paymentCount is how many payments the demo merchant has in the test
+// book.
+func paymentCount(t *testing.T, f identityFixture) int {
+	t.Helper()
+	caller, err := f.svc.Resolve(f.ctx, payment.DemoPublicKey, store.PublicKey)
+	if err != nil || caller == nil {
+		t.Fatalf("resolving the demo key: %v", err)
+	}
+	var n int
+	err = f.store.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		_, n, err = tx.ListPayments(f.ctx, store.PaymentFilter{Scope: caller.Scope(), Limit: 1})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
