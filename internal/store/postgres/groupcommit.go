@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/thaili/thaili/internal/store"
@@ -50,6 +51,15 @@ type committer struct {
 	beforeCommit func(pid int)
 	// safeRuns counts the batches run again with savepoints (tests).
 	safeRuns atomic.Int64
+	// chained counts the batches that began in the message of the
+	// previous batch's COMMIT (tests).
+	chained atomic.Int64
+
+	// conn, when not nil, is the committer's session with a transaction
+	// already begun: the previous batch sent "COMMIT; BEGIN" because
+	// requests were waiting, so the next batch needs no BEGIN round trip.
+	// Only the committer goroutine uses it.
+	conn *sql.Conn
 }
 
 func newCommitter(db *DB) *committer {
@@ -68,7 +78,14 @@ func (c *committer) do(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // close runs the requests already queued and stops the committer.
-func (c *committer) close() { c.queue.Close() }
+func (c *committer) close() {
+	c.queue.Close()
+	if c.conn != nil { // cannot happen: a chained BEGIN is always followed by a batch
+		c.conn.ExecContext(context.Background(), "ROLLBACK")
+		c.conn.Close()
+		c.conn = nil
+	}
+}
 
 // errRetryBatch aborts a batch whose request met a serialization failure
 // or a deadlock: its requests then run again one by one.
@@ -131,28 +148,50 @@ func (c *committer) answer(batch []groupcommit.Request, results []error, err err
 // request if savepoints is set. It returns each request's own result and
 // the batch's error; a request's nil result counts only if the batch's
 // error is nil.
+//
+// When requests are already waiting as it commits, it sends "COMMIT;
+// BEGIN" in one message and keeps the session, so the next batch starts
+// without a BEGIN round trip of its own (the committer runs one batch
+// after another on one session, so every round trip saved is one the
+// queue does not wait for). Otherwise no transaction is left open.
 func (c *committer) runBatch(batch []groupcommit.Request, savepoints bool) ([]error, error) {
 	results := make([]error, len(batch))
 	// The batch's statements do not run under any request's context: one
 	// request ending must not break the others' transaction.
 	ctx := context.Background()
-	conn, err := c.db.db.Conn(ctx)
-	if err != nil {
-		return results, err
+	conn, begun := c.conn, c.conn != nil
+	c.conn = nil
+	if !begun {
+		var err error
+		if conn, err = c.db.db.Conn(ctx); err != nil {
+			return results, err
+		}
+	} else {
+		c.chained.Add(1)
 	}
-	defer conn.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			conn.Close() // back to the pool, which discards a broken one
+		}
+	}()
 	var pid int
 	if c.beforeCommit != nil {
 		if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 			return results, err
 		}
 	}
-	begin := "BEGIN ISOLATION LEVEL READ COMMITTED"
-	if savepoints {
-		begin += "; SAVEPOINT request"
+	var begin []string
+	if !begun {
+		begin = append(begin, "BEGIN ISOLATION LEVEL READ COMMITTED")
 	}
-	if _, err := conn.ExecContext(ctx, begin); err != nil {
-		return results, mapErr(err)
+	if savepoints {
+		begin = append(begin, "SAVEPOINT request")
+	}
+	if len(begin) > 0 {
+		if _, err := conn.ExecContext(ctx, strings.Join(begin, "; ")); err != nil {
+			return results, mapErr(err)
+		}
 	}
 	committed := false
 	defer func() {
@@ -194,10 +233,20 @@ func (c *committer) runBatch(batch []groupcommit.Request, savepoints bool) ([]er
 	if c.beforeCommit != nil {
 		c.beforeCommit(pid)
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+	commit := "COMMIT"
+	chain := c.queue.Queued() > 0
+	if chain {
+		// If the COMMIT fails, the BEGIN is not run: PostgreSQL stops a
+		// message's statements at the first error.
+		commit = "COMMIT; BEGIN ISOLATION LEVEL READ COMMITTED"
+	}
+	if _, err := conn.ExecContext(ctx, commit); err != nil {
 		return results, mapErr(fmt.Errorf("commit: %w", err))
 	}
 	committed = true
+	if chain {
+		c.conn, kept = conn, true
+	}
 	return results, nil
 }
 

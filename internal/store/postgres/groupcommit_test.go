@@ -309,3 +309,52 @@ func TestGroupCommitSavepointsOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("%d batches ran again with savepoints, want 0", got)
 	}
 }
+
+// TestGroupCommitChainsBegin: a batch that commits while requests wait
+// begins the next batch's transaction in its COMMIT's message, and the
+// next batch runs in it, each request once, with its own result; a
+// batch that commits with nothing waiting leaves no transaction open.
+func TestGroupCommitChainsBegin(t *testing.T) {
+	db := openGrouped(t)
+	ctx := context.Background()
+	var runs atomic.Int32
+	refused := errors.New("refused")
+	results := inOneBatch(t, db, createConsumer("chained-1"), func(tx store.Tx) error {
+		runs.Add(1)
+		if err := createConsumer("chained-refused")(tx); err != nil {
+			return err
+		}
+		return refused
+	}, createConsumer("chained-2"))
+	if results[0] != nil || !errors.Is(results[1], refused) || results[2] != nil {
+		t.Fatalf("results %v, want the second refused and the others committed", results)
+	}
+	// inOneBatch's holding request committed while the others waited.
+	if got := db.group.chained.Load(); got != 1 {
+		t.Fatalf("%d batches began in the previous COMMIT, want 1", got)
+	}
+	for name, want := range map[string]bool{"chained-1": true, "chained-refused": false, "chained-2": true} {
+		if got := exists(t, db, name); got != want {
+			t.Errorf("consumer %q committed: %v, want %v", name, got, want)
+		}
+	}
+	if n := runs.Load(); n != 2 { // once without savepoints, once with
+		t.Errorf("the refused request ran %d times, want 2", n)
+	}
+	// Nothing waits now: no session of this database is left in a
+	// transaction.
+	if err := db.InTx(ctx, createConsumer("alone")); err != nil {
+		t.Fatal(err)
+	}
+	var open int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 {
+		t.Fatalf("%d sessions idle in a transaction after the queue drained, want 0", open)
+	}
+	if db.group.conn != nil {
+		t.Fatal("the committer kept a session with a transaction begun while nothing waited")
+	}
+}
