@@ -29,6 +29,10 @@ type Caller struct {
 	Merchant store.Merchant
 	Book     ledger.Book
 	Kind     store.KeyKind
+	// Fees is the merchant's fee schedule in Book, read with the key
+	// and remembered with it (Resolve), so pricing a payment costs no
+	// statement of its own. Shared between callers: read only.
+	Fees []store.FeeTier
 }
 
 // Scope is the window of payments the caller may see.
@@ -57,8 +61,9 @@ type cachedCaller struct {
 // kind, or nil. Resolved keys are remembered briefly, since every API
 // request starts with this lookup; only known keys are remembered, so a
 // new key works at once, and this node forgets everything when keys are
-// rotated or KYC changes. Another node may honour a revoked key, or an
-// old KYC state, for up to KeyCacheTTL.
+// rotated or KYC or a fee schedule changes (ForgetCallers). Another node
+// may honour a revoked key, or an old KYC state or fee schedule, for up
+// to KeyCacheTTL.
 func (s *Service) Resolve(ctx context.Context, key string, kind store.KeyKind) (*Caller, error) {
 	if !keyPattern.MatchString(key) || !strings.Contains(key, "_"+string(kind)+"_key_") {
 		return nil, nil
@@ -87,7 +92,11 @@ func (s *Service) Resolve(ctx context.Context, key string, kind store.KeyKind) (
 		if err != nil || !m.Confirmed {
 			return err // an unconfirmed sign-up may not take payments
 		}
-		c = &Caller{Merchant: m, Book: k.Book, Kind: k.Kind}
+		fees, err := tx.FeeTiers(ctx, m.ID, k.Book)
+		if err != nil {
+			return err
+		}
+		c = &Caller{Merchant: m, Book: k.Book, Kind: k.Kind, Fees: fees}
 		return nil
 	})
 	if err != nil {
@@ -101,6 +110,11 @@ func (s *Service) Resolve(ctx context.Context, key string, kind store.KeyKind) (
 
 // forgetKeys empties the key cache after keys or merchants change.
 func (s *Service) forgetKeys() { s.keyCache.Clear() }
+
+// ForgetCallers empties this node's cache of resolved keys, after a
+// change to what a Caller holds that this package did not make (a fee
+// schedule).
+func (s *Service) ForgetCallers() { s.forgetKeys() }
 
 // KeyPair is a newly issued public and secret key for one book.
 type KeyPair struct {

@@ -112,13 +112,10 @@ type PayerCheck struct {
 	// Book, if set, is the book whose wallet balance is read with the
 	// payer, in the statement that locks the payer's row.
 	Book ledger.Book
-	// Read, if set, runs first in the transaction that checks the MPIN,
-	// so a caller's own reads (initiate fixes the fee there) cost no
-	// transaction of their own. Its error is returned; a *fault.Error
-	// from it must mean Read wrote nothing, as the transaction then
-	// commits without error (group commit reruns a batch for a failed
-	// request).
-	Read func(tx store.Tx) error
+	// Check, if set, runs once the mobile and MPIN are well formed and
+	// before any transaction (initiate checks and prices the amount
+	// there); its error is returned.
+	Check func() error
 }
 
 // CheckPayer checks a payer's mobile and MPIN (guesses.go) in one write
@@ -130,8 +127,8 @@ type PayerCheck struct {
 // in.Book), and its error is returned: a payment starts in the
 // transaction that accepted the MPIN.
 //
-// Refusals that write nothing (in.Read's, a lock, the guess limit) end
-// the transaction without an error, so under group commit they never
+// Refusals that write nothing (a lock, the guess limit) end the
+// transaction without an error, so under group commit they never
 // cost the batch they share a rerun (docs/storage.md, "Group commit").
 func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx store.Tx, c store.Consumer, balance money.Paisa) error) (store.Consumer, error) {
 	if !phone.Valid(in.Mobile) {
@@ -139,6 +136,11 @@ func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx st
 	}
 	if !ValidMPIN(in.MPIN) {
 		return store.Consumer{}, fault.FieldError("transaction_pin", "Khalti PIN must be 4 digits long.")
+	}
+	if in.Check != nil {
+		if err := in.Check(); err != nil {
+			return store.Consumer{}, err
+		}
 	}
 	keys := s.guessKeysOf(ctx, in.Scope)
 	var c store.Consumer
@@ -148,15 +150,6 @@ func (s *Service) CheckPayer(ctx context.Context, in PayerCheck, then func(tx st
 	err := store.Retry(ctx, func() error {
 		early, refusal, lockedBy = nil, nil, ""
 		return s.store.InTx(ctx, func(tx store.Tx) error {
-			if in.Read != nil {
-				if err := in.Read(tx); err != nil {
-					if _, ok := errors.AsType[*fault.Error](err); ok {
-						early = err
-						return nil
-					}
-					return err
-				}
-			}
 			var bal money.Paisa
 			var err error
 			if in.Book != "" {

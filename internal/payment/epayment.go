@@ -89,7 +89,7 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller identity.Caller, 
 		ReturnURL: in.ReturnURL, WebsiteURL: in.WebsiteURL, ExpiresAt: now.Add(ttl), CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		fee, err := s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount)
+		fee, err := s.checkAmount(caller, in.Amount)
 		if err != nil {
 			return err
 		}

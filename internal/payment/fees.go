@@ -86,6 +86,9 @@ func (s *Service) SetFeeSchedule(ctx context.Context, actor identity.Actor, merc
 		}
 		return identity.AuditRecord{Subject: m.Idx, Detail: fmt.Sprintf("%s book: %s (was %s)", book, DescribeFees(tiers), DescribeFees(old))}, nil
 	})
+	// Payments are priced from the schedule resolved with the key
+	// (identity.Caller.Fees): this node prices the next one anew.
+	s.id.ForgetCallers()
 	return m, err
 }
 

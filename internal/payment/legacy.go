@@ -52,20 +52,17 @@ func (s *Service) publicCaller(ctx context.Context, key string) (identity.Caller
 	return *c, nil
 }
 
-// checkAmount applies the minimum, the non-KYC cap and the fee schedule,
-// returning the fee.
-func (s *Service) checkAmount(ctx context.Context, tx store.Tx, m store.Merchant, book ledger.Book, amount money.Paisa) (money.Paisa, error) {
+// checkAmount applies the minimum, the non-KYC cap and the fee schedule
+// of the caller as resolved (identity.Caller.Fees), returning the fee.
+func (s *Service) checkAmount(caller identity.Caller, amount money.Paisa) (money.Paisa, error) {
+	m := caller.Merchant
 	if amount < s.cfg.MinAmount {
 		return 0, fault.FieldError("amount", fault.MsgMinAmount)
 	}
 	if m.KYC != store.KYCApproved && amount > s.cfg.NonKYCCap {
 		return 0, fault.FieldError("amount", fmt.Sprintf("Amount must be less than %d.", s.cfg.NonKYCCap/100))
 	}
-	tiers, err := tx.FeeTiers(ctx, m.ID, book)
-	if err != nil {
-		return 0, err
-	}
-	for _, t := range tiers {
+	for _, t := range caller.Fees {
 		if t.Covers(amount) {
 			fee := money.Fee(amount, t.PercentBps, t.Flat)
 			if fee > amount {
@@ -89,12 +86,11 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	var result InitiateResult
 	var code string
 	check := identity.PayerCheck{Mobile: in.Mobile, MPIN: in.MPIN, Via: "a payment to " + caller.Merchant.Name, Scope: in.PublicKey,
-		Book: caller.Book, Read: func(tx store.Tx) error {
-			// The fee is fixed here, from the schedule read for this
-			// request; the transaction that creates the payment does not
-			// read the schedule again.
+		Book: caller.Book, Check: func() error {
+			// The fee is fixed here, from the schedule resolved with the
+			// key (identity.Caller.Fees).
 			var err error
-			fee, err = s.checkAmount(ctx, tx, caller.Merchant, caller.Book, in.Amount)
+			fee, err = s.checkAmount(caller, in.Amount)
 			return err
 		}}
 	// The payment is created in the transaction that accepts the MPIN,
