@@ -88,14 +88,12 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller identity.Caller, 
 		Extra: extra, Details: details, PurchaseOrderID: in.PurchaseOrderID, PurchaseOrderName: in.PurchaseOrderName,
 		ReturnURL: in.ReturnURL, WebsiteURL: in.WebsiteURL, ExpiresAt: now.Add(ttl), CreatedAt: now, UpdatedAt: now,
 	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		fee, err := s.checkAmount(caller, in.Amount)
-		if err != nil {
-			return err
-		}
-		p.FeeAmount = fee
-		return tx.CreatePayment(ctx, &p)
-	})
+	// Priced from the schedule resolved with the key: a refused amount
+	// costs no transaction.
+	if p.FeeAmount, err = s.checkAmount(caller, in.Amount); err != nil {
+		return store.Payment{}, err
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error { return tx.CreatePayment(ctx, &p) })
 	if err != nil {
 		return store.Payment{}, fault.Wrap(err)
 	}
