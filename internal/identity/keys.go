@@ -30,8 +30,10 @@ type Caller struct {
 	Book     ledger.Book
 	Kind     store.KeyKind
 	// Fees is the merchant's fee schedule in Book, read with the key
-	// and remembered with it (Resolve), so pricing a payment costs no
-	// statement of its own. Shared between callers: read only.
+	// and remembered with it (Resolve, which never leaves it nil), so
+	// pricing a payment costs no statement of its own. Nil in a Caller
+	// not resolved from a key (a dashboard page's): the payment service
+	// then reads the schedule. Shared between callers: read only.
 	Fees []store.FeeTier
 }
 
@@ -95,6 +97,9 @@ func (s *Service) Resolve(ctx context.Context, key string, kind store.KeyKind) (
 		fees, err := tx.FeeTiers(ctx, m.ID, k.Book)
 		if err != nil {
 			return err
+		}
+		if fees == nil {
+			fees = []store.FeeTier{} // resolved, and empty
 		}
 		c = &Caller{Merchant: m, Book: k.Book, Kind: k.Kind, Fees: fees}
 		return nil

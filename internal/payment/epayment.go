@@ -90,7 +90,7 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller identity.Caller, 
 	}
 	// Priced from the schedule resolved with the key: a refused amount
 	// costs no transaction.
-	if p.FeeAmount, err = s.checkAmount(caller, in.Amount); err != nil {
+	if p.FeeAmount, err = s.checkAmount(ctx, caller, in.Amount); err != nil {
 		return store.Payment{}, err
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error { return tx.CreatePayment(ctx, &p) })

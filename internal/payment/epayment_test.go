@@ -265,3 +265,21 @@ func TestEPaymentResendCode(t *testing.T) {
 	}
 	f.ledgerOK(t)
 }
+
+// TestEPaymentPricedForACallerNotFromAKey: a Caller built without going
+// through a key (the dashboard's test payment builds one from the signed-in
+// merchant) has no fee schedule resolved with it; the payment is still
+// priced from the merchant's schedule, as one from a key is.
+func TestEPaymentPricedForACallerNotFromAKey(t *testing.T) {
+	f := newLC(t)
+	fromKey := f.initiateEPayment(t, 2000, 0)
+	built := identity.Caller{Merchant: f.caller.Merchant, Book: f.caller.Book, Kind: store.SecretKey}
+	p, err := f.svc.InitiateEPayment(f.ctx, built, payment.EPaymentInput{ReturnURL: "https://shop.example/r",
+		WebsiteURL: "https://shop.example", Amount: 2000, PurchaseOrderID: "order-8", PurchaseOrderName: "Book"})
+	if err != nil {
+		t.Fatalf("initiate with a caller built from a merchant: %v", err)
+	}
+	if p.FeeAmount != fromKey.FeeAmount || p.FeeAmount == 0 {
+		t.Fatalf("fee %s for a built caller, %s through the key; want the same, not zero", p.FeeAmount, fromKey.FeeAmount)
+	}
+}

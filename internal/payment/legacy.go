@@ -53,8 +53,9 @@ func (s *Service) publicCaller(ctx context.Context, key string) (identity.Caller
 }
 
 // checkAmount applies the minimum, the non-KYC cap and the fee schedule
-// of the caller as resolved (identity.Caller.Fees), returning the fee.
-func (s *Service) checkAmount(caller identity.Caller, amount money.Paisa) (money.Paisa, error) {
+// of the caller as resolved (identity.Caller.Fees; read here for a
+// caller without one), returning the fee.
+func (s *Service) checkAmount(ctx context.Context, caller identity.Caller, amount money.Paisa) (money.Paisa, error) {
 	m := caller.Merchant
 	if amount < s.cfg.MinAmount {
 		return 0, fault.FieldError("amount", fault.MsgMinAmount)
@@ -62,7 +63,18 @@ func (s *Service) checkAmount(caller identity.Caller, amount money.Paisa) (money
 	if m.KYC != store.KYCApproved && amount > s.cfg.NonKYCCap {
 		return 0, fault.FieldError("amount", fmt.Sprintf("Amount must be less than %d.", s.cfg.NonKYCCap/100))
 	}
-	for _, t := range caller.Fees {
+	tiers := caller.Fees
+	if tiers == nil {
+		err := s.store.View(ctx, func(tx store.Tx) error {
+			var err error
+			tiers, err = tx.FeeTiers(ctx, m.ID, caller.Book)
+			return err
+		})
+		if err != nil {
+			return 0, fault.Wrap(err)
+		}
+	}
+	for _, t := range tiers {
 		if t.Covers(amount) {
 			fee := money.Fee(amount, t.PercentBps, t.Flat)
 			if fee > amount {
@@ -90,7 +102,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 			// The fee is fixed here, from the schedule resolved with the
 			// key (identity.Caller.Fees).
 			var err error
-			fee, err = s.checkAmount(caller, in.Amount)
+			fee, err = s.checkAmount(ctx, caller, in.Amount)
 			return err
 		}}
 	// The payment is created in the transaction that accepts the MPIN,
