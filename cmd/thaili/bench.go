@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -76,13 +77,14 @@ type benchWorker struct {
 	latencies [len(benchEndpoints)][]time.Duration
 	errors    [len(benchEndpoints)]int
 	completed int64
+	conn      *benchConn // the payer's connection (bench_conn.go), nil until its first request
 }
 
 // benchRun is the state the payers share.
 type benchRun struct {
 	cfg     benchConfig
-	client  *http.Client
 	base    string
+	roots   *x509.CertPool  // TLS roots for an https --url; nil: the system's
 	ctx     context.Context // cancelled on interrupt: aborts requests in flight
 	stopAt  time.Time       // no payment starts after this
 	claimed atomic.Int64    // payments started or completed, for --count
@@ -156,7 +158,7 @@ func (e env) bench(args []string) error {
 	fmt.Fprintf(e.stdout, "bench %s: %d payer(s), %d merchant(s), %d paisa per payment, against %s\n",
 		runID, cfg.payers, cfg.merchants, cfg.amount, base)
 
-	r := &benchRun{cfg: cfg, client: client, base: base, ctx: e.ctx}
+	r := &benchRun{cfg: cfg, base: base, ctx: e.ctx}
 	workers := make([]benchWorker, cfg.payers)
 	// The CPU window is the payers' run alone: setup before it and the
 	// ledger check after it are no part of what a payment costs.
@@ -375,6 +377,11 @@ func benchPayers(ctx context.Context, a *app, actor identity.Actor, runID string
 // payer pays merchant m from mobile again and again until the time is up,
 // --count payments are done or the run is interrupted.
 func (r *benchRun) payer(w *benchWorker, mobile string, m benchMerchant) {
+	defer func() {
+		if w.conn != nil {
+			w.conn.close()
+		}
+	}()
 	for r.ctx.Err() == nil && time.Now().Before(r.stopAt) {
 		if r.cfg.count > 0 && r.claimed.Add(1) > r.cfg.count {
 			return
@@ -450,7 +457,7 @@ func (r *benchRun) call(w *benchWorker, ep int, path, secret string, body map[st
 		req.Header.Set("Authorization", "Key "+secret)
 	}
 	t0 := time.Now()
-	res, err := r.client.Do(req)
+	status, answer, err := r.roundTrip(w, req)
 	if err != nil {
 		if r.ctx.Err() == nil {
 			w.errors[ep]++
@@ -458,18 +465,10 @@ func (r *benchRun) call(w *benchWorker, ep int, path, secret string, body map[st
 		}
 		return false
 	}
-	answer, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	res.Body.Close()
 	took := time.Since(t0)
-	if err != nil || res.StatusCode/100 != 2 {
-		if r.ctx.Err() == nil {
-			w.errors[ep]++
-			if err != nil {
-				r.keepError(fmt.Sprintf("%s: reading the answer: %v", benchEndpoints[ep], err))
-			} else {
-				r.keepError(fmt.Sprintf("%s: HTTP %d: %s", benchEndpoints[ep], res.StatusCode, benchTruncate(string(answer), 300)))
-			}
-		}
+	if status/100 != 2 {
+		w.errors[ep]++
+		r.keepError(fmt.Sprintf("%s: HTTP %d: %s", benchEndpoints[ep], status, benchTruncate(string(answer), 300)))
 		return false
 	}
 	if err := json.Unmarshal(answer, out); err != nil || (ep == 0 && !strings.Contains(string(answer), `"token"`)) {
