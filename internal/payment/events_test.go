@@ -1,16 +1,20 @@
 package payment_test
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/thaili/thaili/internal/ids"
 	"github.com/thaili/thaili/internal/keyring"
 	"github.com/thaili/thaili/internal/money"
+	"github.com/thaili/thaili/internal/payment"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/webhook"
 )
@@ -126,5 +130,94 @@ func TestWebhookEventPayloads(t *testing.T) {
 	}
 	if events[4].PaymentID != expired.ID || events[0].PaymentID != p.ID || events[1].PaymentID != v.ID {
 		t.Errorf("events name the wrong payments: %d %d %d", events[0].PaymentID, events[1].PaymentID, events[4].PaymentID)
+	}
+}
+
+// endpointReads is a store that counts the reads of webhook endpoints in
+// its write transactions.
+type endpointReads struct {
+	store.Store
+	n *atomic.Int64
+}
+
+func (s endpointReads) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(endpointReadsTx{tx, s.n}) })
+}
+
+type endpointReadsTx struct {
+	store.Tx
+	n *atomic.Int64
+}
+
+func (t endpointReadsTx) WebhookEndpoints(ctx context.Context, scope store.Scope) ([]store.WebhookEndpoint, error) {
+	t.n.Add(1)
+	return t.Tx.WebhookEndpoints(ctx, scope)
+}
+
+// TestVerifyReadsNoEndpoints: a legacy verify for a merchant without
+// webhook endpoints does not read them (issue 14: on PostgreSQL that read
+// was a round trip in the committer), and once the merchant has one, its
+// verify writes the event as before.
+func TestVerifyReadsNoEndpoints(t *testing.T) {
+	var reads atomic.Int64
+	f := newLC(t, func(d *servicetest.Deps) { d.Payment.Store = endpointReads{d.Payment.Store, &reads} })
+	verify := func() payment.Transaction {
+		t.Helper()
+		token := f.initiate(t, 1000)
+		if _, err := f.confirm(token, "987654"); err != nil {
+			t.Fatal(err)
+		}
+		reads.Store(0)
+		tr, err := f.svc.Verify(f.ctx, f.caller, token, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Payment.State != store.Completed {
+			t.Fatalf("verified payment is %s", tr.Payment.State)
+		}
+		return tr
+	}
+	events := func() int {
+		t.Helper()
+		var times []time.Time
+		err := f.db.View(f.ctx, func(tx store.Tx) error {
+			var err error
+			times, err = tx.WebhookEventTimes(f.ctx, f.caller.Merchant.ID, webhook.EventCompleted, time.Time{}, 100)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(times)
+	}
+
+	verify()
+	if n := reads.Load(); n != 0 {
+		t.Errorf("verify without endpoints read the endpoints %d times, want 0", n)
+	}
+	if n := events(); n != 0 {
+		t.Errorf("%d completed events without endpoints, want 0", n)
+	}
+
+	ring, err := keyring.New(make([]byte, 32), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := webhook.DefaultConfig()
+	cfg.AllowPrivate = true
+	hooks, err := webhook.New(webhook.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, IDs: ids.Generator{Rand: rand.Reader},
+		Ring: ring, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := hooks.CreateEndpoint(f.ctx, f.caller.Scope(), "http://127.0.0.1:9/hook", webhook.Events); err != nil {
+		t.Fatal(err)
+	}
+	verify()
+	if n := events(); n != 1 {
+		t.Errorf("%d completed events with an endpoint, want 1", n)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("verify with an endpoint read the endpoints %d times, want 1 (to write the event)", n)
 	}
 }

@@ -23,6 +23,9 @@ var (
 	// ErrIllegalMove: an update would move a payment to a state the
 	// state machine does not allow from its stored state (Moves).
 	ErrIllegalMove = errors.New("store: payment state change not allowed")
+	// ErrHooked: PostAndUpdateUnhooked found a webhook endpoint to tell,
+	// and changed nothing.
+	ErrHooked = errors.New("store: the merchant has webhook endpoints")
 )
 
 // Store is a database. InTx runs fn in one read-write transaction and
@@ -97,6 +100,13 @@ type Tx interface {
 	// failed compare-and-set (ErrConflict) or move (ErrIllegalMove)
 	// leaves the balances untouched too. Either way the caller's transaction must roll back on error.
 	PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p *Payment) error
+	// PostAndUpdateUnhooked is PostAndUpdate done only if p's merchant has
+	// no enabled webhook endpoint in p's book, so that the change has no
+	// event to write; otherwise it changes nothing and returns ErrHooked,
+	// and the caller goes the way that writes the event. Where the
+	// database allows, the check is a condition of PostAndUpdate's one
+	// statement, which saves a capture a round trip to the database.
+	PostAndUpdateUnhooked(ctx context.Context, e ledger.Entry, at time.Time, p *Payment) error
 	// Balance is the account's total over all its shards (ref.Shard is
 	// ignored); an account never posted to has balance 0.
 	Balance(ctx context.Context, ref ledger.AccountRef) (money.Paisa, error)

@@ -29,6 +29,7 @@ const (
 var (
 	PartiesByToken = partiesByToken
 	PartiesByIdx   = partiesByIdx
+	Hooked         = hookedQuery
 )
 
 // UpdatePayment is UpdatePayment's statement and arguments for p.
@@ -37,9 +38,10 @@ func UpdatePayment(p *store.Payment) (string, []any) {
 }
 
 // PostAndUpdate is PostAndUpdate's one statement (PostgreSQL) and its
-// arguments, for postings to distinct accounts given in lock order.
-func PostAndUpdate(e ledger.Entry, at time.Time, p *store.Payment) (string, []any) {
-	return postQuery(len(e.Postings), p), postArgs(e, e.Postings, at, p)
+// arguments, for postings to distinct accounts given in lock order; with
+// unhooked, PostAndUpdateUnhooked's.
+func PostAndUpdate(e ledger.Entry, at time.Time, p *store.Payment, unhooked bool) (string, []any) {
+	return postQuery(len(e.Postings), p, unhooked), postArgs(e, e.Postings, at, p, unhooked)
 }
 
 // Numbered is query with PostgreSQL's placeholders.

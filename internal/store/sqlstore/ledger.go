@@ -58,7 +58,7 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 	// entries always lock rows in the same order and cannot deadlock.
 	slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
 	if t.d.WritableCTEs && t.write && distinctAccounts(postings) {
-		return t.postOne(ctx, e, postings, at, nil)
+		return t.postOne(ctx, e, postings, at, nil, false)
 	}
 	ltx, err := t.insert(ctx, `INSERT INTO ledger_txns (book, reason, payment_id, created_at) VALUES (?, ?, ?, ?)`, e.Book, e.Reason, e.PaymentID, micros(at))
 	if err != nil {
@@ -79,17 +79,42 @@ func (t *txn) Post(ctx context.Context, e ledger.Entry, at time.Time) error {
 }
 
 func (t *txn) PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p *store.Payment) error {
-	if t.d.WritableCTEs && t.write && e.Validate() == nil {
-		postings := slices.Clone(e.Postings)
-		slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
-		if distinctAccounts(postings) {
-			return t.postOne(ctx, e, postings, at, p)
-		}
+	if postings, ok := t.oneStatement(e); ok {
+		return t.postOne(ctx, e, postings, at, p, false)
 	}
 	if err := t.Post(ctx, e, at); err != nil {
 		return err
 	}
 	return t.UpdatePayment(ctx, p)
+}
+
+func (t *txn) PostAndUpdateUnhooked(ctx context.Context, e ledger.Entry, at time.Time, p *store.Payment) error {
+	if postings, ok := t.oneStatement(e); ok {
+		return t.postOne(ctx, e, postings, at, p, true)
+	}
+	var hooked bool
+	if err := t.queryRow(ctx, `SELECT EXISTS (`+hookedQuery+`)`, p.MerchantID, p.Book).Scan(&hooked); err != nil {
+		return t.d.MapErr(err)
+	}
+	if hooked {
+		return store.ErrHooked
+	}
+	return t.PostAndUpdate(ctx, e, at, p)
+}
+
+// hookedQuery finds an enabled webhook endpoint of a merchant (its id) in
+// a book.
+const hookedQuery = `SELECT 1 FROM webhook_endpoints WHERE merchant_id = CAST(? AS BIGINT) AND book = CAST(? AS TEXT) AND disabled_at = 0 LIMIT 1`
+
+// oneStatement reports whether e can be applied by postOne, with its
+// postings in lock order.
+func (t *txn) oneStatement(e ledger.Entry) ([]ledger.Posting, bool) {
+	if !t.d.WritableCTEs || !t.write || e.Validate() != nil {
+		return nil, false
+	}
+	postings := slices.Clone(e.Postings)
+	slices.SortStableFunc(postings, func(a, b ledger.Posting) int { return compareRefs(a.Account, b.Account) })
+	return postings, distinctAccounts(postings)
 }
 
 // compareRefs is the fixed order in which an entry's accounts are locked.
@@ -116,10 +141,13 @@ func distinctAccounts(sorted []ledger.Posting) bool {
 // changes nothing. It returns, for each existing account, the posting's
 // position, whether its balance suffices, and whether the entry was
 // applied. With payment, it is also UpdatePayment's compare-and-set and move check,
-// and the entry is applied only if that succeeds.
+// and the entry is applied only if that succeeds; with unhooked as well,
+// both happen only if the payment's merchant has no enabled webhook
+// endpoint in its book (PostAndUpdateUnhooked), and each row also says
+// whether it has one.
 // Building the text each time costs microseconds; the prepared
 // statement itself is cached by its text (StmtCache).
-func postQuery(n int, payment *store.Payment) string {
+func postQuery(n int, payment *store.Payment, unhooked bool) string {
 	var b strings.Builder
 	b.WriteString(`WITH v (i, book, kind, owner, shard, amount) AS (VALUES `)
 	for i := 0; i < n; i++ {
@@ -134,6 +162,13 @@ func postQuery(n int, payment *store.Payment) string {
 		FROM v JOIN accounts a ON a.book = v.book AND a.kind = v.kind AND a.owner = v.owner AND a.shard = v.shard
 		ORDER BY v.i FOR UPDATE OF a),`)
 	gate := `(SELECT count(*) FROM l WHERE l.ok) = ` + count
+	hooked := `0`
+	if payment != nil && unhooked {
+		b.WriteString(`
+	h AS (` + hookedQuery + `),`)
+		gate += ` AND NOT EXISTS (SELECT 1 FROM h)`
+		hooked = `(SELECT count(*) FROM h)`
+	}
 	if payment != nil {
 		b.WriteString(`
 	pu AS (` + updatePayment(payment.State) + ` AND ` + gate + ` RETURNING id),`)
@@ -147,15 +182,18 @@ func postQuery(n int, payment *store.Payment) string {
 	t AS (INSERT INTO ledger_txns (book, reason, payment_id, created_at) SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT)
 		WHERE (SELECT count(*) FROM u) = ` + count + ` RETURNING id),
 	p AS (INSERT INTO postings (ledger_txn_id, account_id, amount) SELECT t.id, l.id, l.amount FROM t CROSS JOIN l ORDER BY l.i)
-	SELECT l.i, l.ok, (SELECT count(*) FROM t) FROM l`)
+	SELECT l.i, l.ok, (SELECT count(*) FROM t), ` + hooked + ` FROM l`)
 	return b.String()
 }
 
 // postArgs are postQuery's arguments.
-func postArgs(e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment) []any {
-	args := make([]any, 0, 6*len(postings)+16)
+func postArgs(e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment, unhooked bool) []any {
+	args := make([]any, 0, 6*len(postings)+18)
 	for i, p := range postings {
 		args = append(args, i, p.Account.Book, p.Account.Kind, p.Account.Owner, p.Account.Shard, p.Amount)
+	}
+	if pay != nil && unhooked {
+		args = append(args, pay.MerchantID, pay.Book)
 	}
 	if pay != nil {
 		args = append(args, updatePaymentArgs(pay)...)
@@ -163,16 +201,16 @@ func postArgs(e ledger.Entry, postings []ledger.Posting, at time.Time, pay *stor
 	return append(args, e.Book, e.Reason, e.PaymentID, micros(at))
 }
 
-// postOne is Post (with pay, PostAndUpdate) in one statement, plus, on
-// an account's first use, one more to create the missing accounts and the
-// statement again.
-func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment) error {
-	args := postArgs(e, postings, at, pay)
-	query := postQuery(len(postings), pay)
+// postOne is Post (with pay, PostAndUpdate; with unhooked as well,
+// PostAndUpdateUnhooked) in one statement, plus, on an account's first
+// use, one more to create the missing accounts and the statement again.
+func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Posting, at time.Time, pay *store.Payment, unhooked bool) error {
+	args := postArgs(e, postings, at, pay, unhooked)
+	query := postQuery(len(postings), pay, unhooked)
 	for attempt := 0; attempt < 3; attempt++ {
 		found := make([]bool, len(postings))
 		ok := make([]bool, len(postings))
-		applied := false
+		applied, hooked := false, false
 		rows, err := t.query(ctx, query, args...)
 		if err != nil {
 			return err
@@ -180,8 +218,8 @@ func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Pos
 		for rows.Next() {
 			var i int
 			var sufficient bool
-			var n int64
-			if err := rows.Scan(&i, &sufficient, &n); err != nil {
+			var n, h int64
+			if err := rows.Scan(&i, &sufficient, &n, &h); err != nil {
 				rows.Close()
 				return t.d.MapErr(err)
 			}
@@ -189,7 +227,7 @@ func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Pos
 				rows.Close()
 				return fmt.Errorf("sqlstore: posting %d out of range", i)
 			}
-			found[i], ok[i], applied = true, sufficient, n == 1
+			found[i], ok[i], applied, hooked = true, sufficient, n == 1, h > 0
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -200,6 +238,9 @@ func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Pos
 				pay.Version++
 			}
 			return nil
+		}
+		if hooked {
+			return store.ErrHooked // and nothing changed
 		}
 		// Nothing changed. Report the first posting, in lock order, that
 		// would overdraw its account, as the posting-by-posting path does.

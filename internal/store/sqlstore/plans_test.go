@@ -31,7 +31,8 @@ const (
 // planSeed is a fresh database's rows: a busy merchant with 4,000
 // payments (nine in ten completed, the rest open wallet payments and
 // ePayment links), a second merchant with a few, and a few thousand
-// payers with wallets, keys and idempotency keys, so that a unique index
+// payers with wallets, keys and idempotency keys, and a thousand more
+// merchants with two webhook endpoints each, so that a unique index
 // beats reading a table's few pages. It runs no ANALYZE. The same text
 // serves SQLite and PostgreSQL; series holds the numbers 1 to 4,000.
 var planSeed = []string{
@@ -48,6 +49,10 @@ var planSeed = []string{
 	`INSERT INTO api_keys (merchant_id, book, kind, lookup, prefix, created_at)
 		SELECT id, 'test', 'public', 'lookup-' || g, 'p', 1 FROM merchants, series WHERE idx = 'm-other' AND g <= 2000`,
 	`INSERT INTO idempotency_keys (scope, key, request_hash, created_at) SELECT 'scope-busy', 'key-' || g, 'h', 1 FROM series WHERE g <= 2000`,
+	`INSERT INTO merchants (idx, name, email, created_at) SELECT 'm-' || g, 'Hooked', 'm' || g || '@example.com', 1 FROM series WHERE g <= 1000`,
+	`INSERT INTO webhook_endpoints (idx, merchant_id, book, url, secret, events, created_at)
+		SELECT 'we-' || g || '-' || m.id, m.id, 'test', 'https://example.com/' || g, 's', 'payment.completed', 1
+		FROM merchants m, series WHERE m.name = 'Hooked' AND g <= 2`,
 	`INSERT INTO payments (idx, token, fee_idx, book, merchant_id, consumer_id, kind, state, amount, fee_amount,
 		product_identity, product_name, product_url, otp_hash, otp_expires_at, created_at, confirmed_at, completed_at, updated_at, expires_at)
 	SELECT 'idx-' || g, 'token-' || g, 'fee-' || g, 'test', m.id, c.id,
@@ -166,12 +171,13 @@ func planChecks(t *testing.T, db *sql.DB) []planCheck {
 	}}
 	update, updateArgs := sqlstore.UpdatePayment(&completed)
 	authorise, authoriseArgs := sqlstore.UpdatePayment(&p)
-	post, postArgs := sqlstore.PostAndUpdate(capture, time.UnixMicro(planBase), &completed)
+	post, postArgs := sqlstore.PostAndUpdate(capture, time.UnixMicro(planBase), &completed, false)
+	unhooked, unhookedArgs := sqlstore.PostAndUpdate(capture, time.UnixMicro(planBase), &completed, true)
 	hold := ledger.Entry{Book: ledger.Test, Reason: "authorise", PaymentID: id, Postings: []ledger.Posting{ // in lock order
 		{Account: ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}, Amount: 1000},
 		{Account: ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: consumerID}, Amount: -1000},
 	}}
-	postHold, postHoldArgs := sqlstore.PostAndUpdate(hold, time.UnixMicro(planBase), &p)
+	postHold, postHoldArgs := sqlstore.PostAndUpdate(hold, time.UnixMicro(planBase), &p, false)
 	future := planBase + 1000*planDay
 
 	payments := func(index ...string) map[string][]string { return map[string][]string{"payments": index} }
@@ -188,6 +194,8 @@ func planChecks(t *testing.T, db *sql.DB) []planCheck {
 			want: map[string][]string{"consumers": {"consumers_mobile_key"}}, unique: true, sqlite: "(mobile=?)"},
 		{name: "ConsumerWithBalance", query: sqlstore.ConsumerWithBalance + " FOR UPDATE", args: []any{ledger.Test, ledger.Wallet, "9800000001"},
 			want: map[string][]string{"consumers": {"consumers_mobile_key"}, "accounts": {"accounts_book_kind_owner_shard_key"}}, unique: true, sqlite: "(book=? AND kind=? AND owner=?)"},
+		{name: "Hooked", query: sqlstore.Hooked, args: []any{merchantID, ledger.Test},
+			want: map[string][]string{"webhook_endpoints": {"webhook_endpoints_merchant"}}, sqlite: "USING INDEX webhook_endpoints_merchant"},
 		{name: "Idempotency", query: sqlstore.IdempotencyByKey, args: []any{"scope-busy", "key-1"},
 			want: map[string][]string{"idempotency_keys": {"idempotency_keys_pkey"}}, unique: true, sqlite: "(scope=? AND key=?)"},
 		{name: "UpdatePayment(Confirmed)", query: authorise, args: authoriseArgs, want: payments("payments_pkey"), write: true, sqlite: "(rowid=?)"},
@@ -196,6 +204,9 @@ func planChecks(t *testing.T, db *sql.DB) []planCheck {
 			want: map[string][]string{"payments": {"payments_pkey"}, "accounts": {"accounts_book_kind_owner_shard_key", "accounts_pkey"}}, write: true},
 		{name: "PostAndUpdate(capture)", query: post, args: postArgs,
 			want: map[string][]string{"payments": {"payments_pkey"}, "accounts": {"accounts_book_kind_owner_shard_key", "accounts_pkey"}}, write: true},
+		{name: "PostAndUpdateUnhooked(capture)", query: unhooked, args: unhookedArgs,
+			want: map[string][]string{"payments": {"payments_pkey"}, "accounts": {"accounts_book_kind_owner_shard_key", "accounts_pkey"},
+				"webhook_endpoints": {"webhook_endpoints_merchant"}}, write: true},
 		// The queries of the indexes migration 0019 made partial.
 		{name: "DuePayments", query: sqlstore.DuePayments, args: []any{future, future, 100}, want: payments("payments_wallet_open"), sqlite: "USING INDEX payments_wallet_open"},
 		{name: "DueEPayments(links)", query: sqlstore.DueLinks, args: []any{future, 100}, want: payments("payments_epayment_open"), sqlite: "USING INDEX payments_epayment_open"},

@@ -322,6 +322,98 @@ func testPostAndUpdate(t *testing.T, s store.Store) {
 	checkLedger(t, s)
 }
 
+// testPostAndUpdateUnhooked is PostAndUpdate's contract again, and the
+// webhook condition: an enabled endpoint of the payment's merchant in the
+// payment's book, and only that, makes it change nothing (ErrHooked).
+func testPostAndUpdateUnhooked(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m := newMerchant(t, s, 1)
+	other := newMerchant(t, s, 2)
+	c := newConsumer(t, s, 1)
+	p := newPayment(m.ID, c.ID, ledger.Test, "one", store.Initiated, base, time.Time{})
+	create(t, s, &p)
+	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c.ID, 1000), base) })
+	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.ID}
+	holds := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}.WithShard(ledger.ShardOf(p.ID))
+	hold := func(amount money.Paisa) ledger.Entry {
+		return ledger.Transfer(ledger.Test, "authorise", p.ID, wallet, holds, amount)
+	}
+	read := func() store.Payment {
+		var got store.Payment
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			got, err = tx.PaymentByID(ctx, p.ID)
+			return err
+		})
+		return got
+	}
+	endpoint := func(n int, merchantID int64, book ledger.Book, disabled bool) {
+		inTx(t, s, func(tx store.Tx) error {
+			e := store.WebhookEndpoint{Idx: fmt.Sprintf("ep-%d", n), MerchantID: merchantID, Book: book, URL: "https://shop.example/hook",
+				Secret: []byte("s"), Events: []string{"payment.completed"}, CreatedAt: base}
+			if err := tx.CreateWebhookEndpoint(ctx, &e); err != nil {
+				return err
+			}
+			if disabled {
+				return tx.DisableWebhookEndpoint(ctx, e.ID, base)
+			}
+			return nil
+		})
+	}
+	// Endpoints that are not this payment's to tell: another merchant's,
+	// the other book's, a disabled one.
+	endpoint(1, other.ID, ledger.Test, false)
+	endpoint(2, m.ID, ledger.Live, false)
+	endpoint(3, m.ID, ledger.Test, true)
+
+	stale := p
+	stale.Version = p.Version + 5
+	stale.State = store.Confirmed
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.PostAndUpdateUnhooked(ctx, hold(300), base, &stale) })
+	wantErr(t, "PostAndUpdateUnhooked(stale version)", err, store.ErrConflict)
+	confirmed := p
+	confirmed.State, confirmed.ConfirmedAt, confirmed.UpdatedAt = store.Confirmed, base.Add(time.Minute), base.Add(time.Minute)
+	over := confirmed
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.PostAndUpdateUnhooked(ctx, hold(1001), base, &over) })
+	wantErr(t, "PostAndUpdateUnhooked(overdraft)", err, store.ErrInsufficientFunds)
+	same(t, "balances after a lost compare-and-set and an overdraft", balances(t, s, wallet, holds), []money.Paisa{1000, 0})
+	samePayment(t, "payment after a lost compare-and-set and an overdraft", read(), p)
+	// Both happen; the hold account is created on first use.
+	inTx(t, s, func(tx store.Tx) error { return tx.PostAndUpdateUnhooked(ctx, hold(1000), base, &confirmed) })
+	if confirmed.Version != p.Version+1 {
+		t.Errorf("version after PostAndUpdateUnhooked %d, want %d", confirmed.Version, p.Version+1)
+	}
+	same(t, "balances after PostAndUpdateUnhooked", balances(t, s, wallet, holds), []money.Paisa{0, 1000})
+	samePayment(t, "payment after PostAndUpdateUnhooked", read(), confirmed)
+
+	// With an endpoint to tell, nothing changes: between accounts that
+	// exist, and where the entry would create its account.
+	endpoint(4, m.ID, ledger.Test, false)
+	merchant := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Merchant, Owner: m.ID}.WithShard(ledger.ShardOf(p.ID))
+	for _, to := range []ledger.AccountRef{wallet, merchant} {
+		done := confirmed
+		done.State, done.CompletedAt, done.UpdatedAt = store.Completed, base.Add(2*time.Minute), base.Add(2*time.Minute)
+		err = s.InTx(ctx, func(tx store.Tx) error {
+			return tx.PostAndUpdateUnhooked(ctx, ledger.Transfer(ledger.Test, "capture", p.ID, holds, to, 1000), base, &done)
+		})
+		wantErr(t, "PostAndUpdateUnhooked(hooked, to "+string(to.Kind)+")", err, store.ErrHooked)
+		same(t, "balances after ErrHooked", balances(t, s, wallet, holds, merchant), []money.Paisa{0, 1000, 0})
+		samePayment(t, "payment after ErrHooked", read(), confirmed)
+		if done.Version != confirmed.Version {
+			t.Errorf("version after ErrHooked %d, want %d", done.Version, confirmed.Version)
+		}
+	}
+	// PostAndUpdate itself does not look.
+	done := confirmed
+	done.State, done.CompletedAt, done.UpdatedAt = store.Completed, base.Add(2*time.Minute), base.Add(2*time.Minute)
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.PostAndUpdate(ctx, ledger.Transfer(ledger.Test, "capture", p.ID, holds, merchant, 1000), base, &done)
+	})
+	same(t, "balances after PostAndUpdate", balances(t, s, wallet, holds, merchant), []money.Paisa{0, 0, 1000})
+	samePayment(t, "payment after PostAndUpdate", read(), done)
+	checkLedger(t, s)
+}
+
 func testLedgerInvalidEntry(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	funding := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Funding}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCrossPostings", testConcurrentCrossPostings},
 		{"ConsumerWithBalance", testConsumerWithBalance},
 		{"PostAndUpdate", testPostAndUpdate},
+		{"PostAndUpdateUnhooked", testPostAndUpdateUnhooked},
 		{"ShardedAccounts", testShardedAccounts},
 		{"PaymentsCreateAndScope", testPaymentsCreateAndScope},
 		{"PaymentWithParties", testPaymentWithParties},
