@@ -36,7 +36,7 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
 	// Snapshot runs fn read-only on one consistent picture of the whole
-	// database, as the ledger check needs. View may not: on PostgreSQL
+	// database, as the ledger check needs. View may not: on both stores
 	// each of its statements sees the latest committed data.
 	Snapshot(ctx context.Context, fn func(Tx) error) error
 	Close() error

@@ -195,7 +195,7 @@ func (d *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 // hot read paths (finding a payment, listing) then cost no BEGIN and
 // COMMIT round trips.
 func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
-	return fn(sqlstore.NewReader(d.reads, dialect))
+	return fn(sqlstore.NewReader(d.reads, dialect, nil))
 }
 
 // Snapshot runs fn in a read-only REPEATABLE READ transaction, so

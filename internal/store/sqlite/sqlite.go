@@ -123,11 +123,18 @@ func (db *DB) MigrateTo(ctx context.Context, version int) (int, error) {
 	return n, nil
 }
 
-// Snapshot is View: SQLite's read transactions are already snapshots.
-func (db *DB) Snapshot(ctx context.Context, fn func(store.Tx) error) error { return db.View(ctx, fn) }
-
-// View runs fn in a read-only transaction on a reader connection.
+// View runs fn's statements each on its own on the read-only pool, as on
+// PostgreSQL: a BEGIN and a ROLLBACK around a lookup of one statement cost
+// more than the lookup's snapshot is worth, and a read transaction also
+// holds a connection and a goroutine of database/sql's for its length.
+// Reads that must be one picture use Snapshot.
 func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
+	return fn(sqlstore.NewReader(db.read, dialect, db.readStmts))
+}
+
+// Snapshot runs fn in a read-only transaction on a reader connection: in
+// WAL mode one consistent picture of the database.
+func (db *DB) Snapshot(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)

@@ -52,18 +52,21 @@ func (t *txn) stmtCtx(ctx context.Context) context.Context {
 // NewReader returns a store.Tx whose statements each run on their own,
 // outside any transaction, on db: no BEGIN and COMMIT round trips, but no
 // snapshot across statements either. db should refuse writes (a
-// read-only pool), since nothing here would roll them back.
-func NewReader(db *sql.DB, d *Dialect) store.Tx { return &txn{q: db, d: d} }
+// read-only pool), since nothing here would roll them back. cache, if not
+// nil, prepares its statements on db.
+func NewReader(db *sql.DB, d *Dialect, cache *StmtCache) store.Tx {
+	return &txn{q: db, d: d, cache: cache}
+}
 
-// stmt returns the transaction's copy of the cached statement for query,
-// or nil to run the query unprepared.
+// stmt returns the cached statement for query (a transaction's copy of
+// it, in a transaction), or nil to run the query unprepared.
 func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
-	if t.cache == nil || t.tx == nil {
+	if t.cache == nil {
 		return nil
 	}
 	s := t.cache.get(query)
-	if s == nil {
-		return nil
+	if s == nil || t.tx == nil { // a reader's statements run on the pool s is prepared on
+		return s
 	}
 	return t.tx.StmtContext(ctx, s)
 }

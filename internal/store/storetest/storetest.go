@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/store"
 )
 
@@ -296,5 +297,38 @@ func testSnapshot(t *testing.T, s store.Store) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := s.View(ctx, func(tx store.Tx) error { return tx.CreateMerchant(ctx, &other) }); err == nil {
+		t.Error("a write inside View succeeded")
+	}
+
+	// A write committed while a Snapshot runs is not in its picture;
+	// View's statements each see the latest committed data.
+	c := newConsumer(t, s, 1)
+	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.ID}
+	for _, read := range []struct {
+		name          string
+		run           func(context.Context, func(store.Tx) error) error
+		before, after money.Paisa
+	}{{"Snapshot", s.Snapshot, 0, 0}, {"View", s.View, 100, 200}} {
+		err := read.run(ctx, func(tx store.Tx) error {
+			before, err := tx.Balance(ctx, wallet)
+			if err != nil {
+				return err
+			}
+			inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c.ID, 100), base) })
+			after, err := tx.Balance(ctx, wallet)
+			if err != nil {
+				return err
+			}
+			if before != read.before || after != read.after {
+				t.Errorf("%s: balance %d, then %d after a top-up committed meanwhile; want %d, then %d",
+					read.name, before, after, read.before, read.after)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
