@@ -22,7 +22,11 @@
 # figure is the whole PostgreSQL server's, its postmaster and every
 # process under it, so other clients of that server during a run count
 # too: the script marks the figure with * when it saw any. On SQLite the
-# database runs inside the server. For the sustained runs it prints each
+# database runs inside the server. Last, the store's committer, which
+# every write of the server waits behind (docs/storage.md, "Group
+# commit"): the share of the run it was busy and how many requests shared
+# a batch, from the server's /metrics (`thaili bench` prints them as its
+# committer: line). For the sustained runs it prints each
 # run's payments/s, the last's ratio to the first's, and each run's CPU per
 # payment (on a shared machine a run can be slower only because others
 # took the cores; then its CPU per payment stays the same).
@@ -168,7 +172,8 @@ cpu_of() {
 
 # run_bench NAME DATABASE_URL MERCHANTS [BENCH FLAGS...]: runs thaili bench
 # with its report in $TMP/NAME.out, and sets PPS, LAT (p50/p99 ms of each
-# step) and CPU_SERVER, CPU_DB, CPU_BENCH (ms/payment, or n/a). A run
+# step), CPU_SERVER, CPU_DB, CPU_BENCH (ms/payment, or n/a) and
+# COMMITTER (busy %/requests per batch, or n/a). A run
 # that fails, finds a ledger violation or counts errors joins FAILURES.
 run_bench() {
 	local name=$1 db=$2 merchants=$3 out=$TMP/$1.out rc=0 errs ledger
@@ -185,6 +190,7 @@ run_bench() {
 	CPU_SERVER=$(cpu_of server "$out")
 	CPU_DB=$(cpu_of db "$out")
 	CPU_BENCH=$(cpu_of bench "$out")
+	COMMITTER=$(awk '/^committer: busy / {v = sprintf("%.0f%%/%.1f", $3, $8)} END {print (v == "" ? "n/a" : v)}' "$out")
 	errs=$(awk '/^errors:/ {print $2}' "$out")
 	ledger=$(grep -m1 '^ledger check:' "$out" || true)
 	if ((rc != 0)); then
@@ -198,7 +204,7 @@ run_bench() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-ROWFMT='%-9s %9s %10s %11s %6s %12s %12s %12s %10s %8s %9s %7s\n'
+ROWFMT='%-9s %9s %10s %11s %6s %12s %12s %12s %10s %8s %9s %7s %11s\n'
 ROWS=()
 SUSTAINED=()
 FAILURES=()
@@ -207,7 +213,7 @@ NOTES=()
 # row STORE MERCHANTS DB_CPU: a summary row from the last run_bench.
 row() {
 	ROWS+=("$(printf "$ROWFMT" "$1" "$2" "$PPS" "$TPS" "$(ratio "$PPS" "$TPS")" "${LAT[@]}" \
-		"$(peak_rss "$SERVER_PID")" "$CPU_SERVER" "$3" "$CPU_BENCH")")
+		"$(peak_rss "$SERVER_PID")" "$CPU_SERVER" "$3" "$CPU_BENCH" "$COMMITTER")")
 }
 
 # sustain STORE DATABASE_URL [BENCH FLAGS...]: RUNS one-merchant runs in a
@@ -297,8 +303,8 @@ kill "$PG_PID" "$SERVER_PID" 2>/dev/null || true
 echo
 echo "== summary: $CLIENTS clients/payers, ${DURATION}s per run, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "pgbench TPC-B scale 10, $CLIENTS clients, -j 2: $TPS tps; ratio = payments/s ÷ pgbench tps"
-printf '%49s %-38s %10s %s\n' '' '   p50/p99 ms of each step' 'server' '  cpu ms per payment'
-printf "$ROWFMT" store merchants payments/s 'pgbench tps' ratio initiate confirm verify VmHWM server db bench
+printf '%49s %-38s %10s %-27s %s\n' '' '   p50/p99 ms of each step' 'server' '  cpu ms per payment' ' committer'
+printf "$ROWFMT" store merchants payments/s 'pgbench tps' ratio initiate confirm verify VmHWM server db bench 'busy/batch'
 printf '%s\n' "${ROWS[@]}"
 for n in "${NOTES[@]}"; do echo "$n"; done
 if ((RUNS > 0)); then

@@ -163,6 +163,7 @@ func (e env) bench(args []string) error {
 	// The CPU window is the payers' run alone: setup before it and the
 	// ledger check after it are no part of what a payment costs.
 	cpu := newBenchCPU(cfg.procRoot, cfg.cpu)
+	commitBefore := readBenchCommit(e.ctx, client, base)
 	var cpuBefore benchCPUReading
 	if cpu != nil {
 		cpuBefore = cpu.read()
@@ -189,10 +190,12 @@ func (e env) bench(args []string) error {
 	if cpu != nil {
 		cpuAfter = cpu.read()
 	}
+	commitAfter := readBenchCommit(e.ctx, client, base)
 	stopProgress()
 
 	failed := r.report(e.stdout, workers, elapsed)
 	cpu.write(e.stdout, cpuBefore, cpuAfter, r.completed.Load())
+	writeBenchCommit(e.stdout, commitBefore, commitAfter, elapsed)
 	if e.ctx.Err() != nil {
 		return e.ctx.Err()
 	}

@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // benchConnServer is a test server that counts the connections it
@@ -156,5 +158,29 @@ func TestBenchConnCancel(t *testing.T) {
 	}
 	if _, _, err := r.roundTrip(&w, benchPost(t, ctx, s.URL+"/echo", "")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a request after the cancel: %v, want context.Canceled", err)
+	}
+}
+
+// TestBenchCommitLine: the committer line from two scrapes of /metrics,
+// and none when the server serves no commit counters.
+func TestBenchCommitLine(t *testing.T) {
+	scrape := func(batches, requests int, busy string) benchCommit {
+		return parseBenchCommit(strings.NewReader("# HELP thaili_store_commit_batches_total Batches.\n" +
+			"# TYPE thaili_store_commit_batches_total counter\n" +
+			"thaili_store_commit_batches_total " + strconv.Itoa(batches) + "\n" +
+			"thaili_http_requests_total{route=\"/\",code=\"200\"} 7\n" +
+			"thaili_store_commit_requests_total " + strconv.Itoa(requests) + "\n" +
+			"thaili_store_commit_busy_seconds_total " + busy + "\n"))
+	}
+	var out strings.Builder
+	writeBenchCommit(&out, scrape(10, 20, "1.5"), scrape(1010, 3020, "10.5"), 10*time.Second)
+	if want := "committer: busy 90.0 % of the run, 3.00 requests per batch, 3.000 ms per request\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	none := parseBenchCommit(strings.NewReader("thaili_http_requests_total{route=\"/\",code=\"200\"} 7\n"))
+	writeBenchCommit(&out, none, scrape(1, 1, "1"), 10*time.Second)
+	if out.String() != "" || none.ok {
+		t.Errorf("without counters: %q (ok %v), want nothing", out.String(), none.ok)
 	}
 }

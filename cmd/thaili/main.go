@@ -545,7 +545,16 @@ func buildHandler(a *app, hooks *webhook.Service, box *inbox.Inbox, cfg config.S
 		API:     api.New(api.Options{Service: a.svc, Identity: a.id, Idempotency: a.keys, Webhooks: hooks, Log: log, PublicURL: cfg.PublicURL}),
 		Service: a.svc, Log: log, PublicURL: cfg.PublicURL, IDs: ids.Generator{Rand: rand.Reader}, Pages: pages,
 		Widget: kpg, Demo: shop, Dashboard: merchants, Wallet: consumers, Console: operators, Inbox: box, Ready: readiness(a.store),
-		SigninLimit: signinLimit, ClientAddr: httpserver.ClientAddress(cfg.ClientIPHeader)}), nil
+		SigninLimit: signinLimit, ClientAddr: httpserver.ClientAddress(cfg.ClientIPHeader), CommitStats: commitStats(a.store)}), nil
+}
+
+// commitStats is the store's group-commit counters for /metrics, or nil
+// for a store without group commit.
+func commitStats(s store.Store) func() store.CommitStats {
+	if c, ok := s.(store.CommitCounter); ok {
+		return c.CommitStats
+	}
+	return nil
 }
 
 // serveUntilDone serves srv on ln, with each background job running

@@ -90,7 +90,8 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 	help, types, samples := parseExposition(t, r.Raw)
 	for name, typ := range map[string]string{"thaili_http_requests_total": "counter", "thaili_http_request_duration_seconds": "histogram",
-		"thaili_payments": "gauge", "thaili_ledger_transactions": "gauge"} {
+		"thaili_payments": "gauge", "thaili_ledger_transactions": "gauge", "thaili_store_commit_batches_total": "counter",
+		"thaili_store_commit_requests_total": "counter", "thaili_store_commit_busy_seconds_total": "counter"} {
 		if types[name] != typ || help[name] == "" {
 			t.Errorf("%s: TYPE %q HELP %q", name, types[name], help[name])
 		}
@@ -111,6 +112,14 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 	if n, _ := find(samples, "thaili_ledger_transactions", map[string]string{"book": "test"}); n < 1 {
 		t.Errorf("ledger transactions gauge %v", n)
+	}
+	// The payment's initiate, confirm and verify each went through the
+	// store's group commit.
+	batches, _ := find(samples, "thaili_store_commit_batches_total", nil)
+	requests, _ := find(samples, "thaili_store_commit_requests_total", nil)
+	busy, _ := find(samples, "thaili_store_commit_busy_seconds_total", nil)
+	if batches < 1 || requests < 3 || requests < batches || busy <= 0 {
+		t.Errorf("group commit: %v batches, %v requests, %v s busy; want at least 1, 3 (and the batches), and some", batches, requests, busy)
 	}
 
 	// Every histogram series: cumulative buckets ending in +Inf = _count.

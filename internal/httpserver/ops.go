@@ -28,6 +28,17 @@ func (s *Server) newOpsMetrics() *opsMetrics {
 		latency: reg.NewHistogramVec("thaili_http_request_duration_seconds",
 			"Time to serve HTTP requests, by route pattern and status code.", metrics.DefaultBuckets, "route", "code"),
 	}
+	if s.commits != nil {
+		reg.NewCounterFunc("thaili_store_commit_batches_total",
+			"Batches of write transactions the store's committer ran, each in one database transaction (docs/storage.md, \"Group commit\").",
+			func() float64 { return float64(s.commits().Batches) })
+		reg.NewCounterFunc("thaili_store_commit_requests_total",
+			"Write transactions the store's committer ran, in all its batches.",
+			func() float64 { return float64(s.commits().Requests) })
+		reg.NewCounterFunc("thaili_store_commit_busy_seconds_total",
+			"Time the store's committer spent running batches: every write of this node waits behind it, so its rate near 1 means the committer is the limit.",
+			func() float64 { return s.commits().Busy.Seconds() })
+	}
 	if s.svc != nil {
 		reg.NewGaugeFunc("thaili_payments", "Payments (wallet and ePayment) by book and state.", []string{"book", "state"},
 			func(ctx context.Context) ([]metrics.Sample, error) {

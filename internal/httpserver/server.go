@@ -24,6 +24,7 @@ import (
 	"github.com/thaili/thaili/internal/inbox"
 	"github.com/thaili/thaili/internal/payment"
 	"github.com/thaili/thaili/internal/ratelimit"
+	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/wallet"
 	"github.com/thaili/thaili/internal/web"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	console   *console.Pages   // the operator console; nil serves none
 	inbox     *inbox.Inbox     // the sandbox inbox; nil serves none
 	ready     func(context.Context) error
+	commits   func() store.CommitStats
 	// signinLimit and clientAddr limit the sign-in-like form posts per
 	// client address (signin_limit.go); a nil signinLimit is no limit.
 	signinLimit *ratelimit.Limiter
@@ -91,6 +93,9 @@ type Options struct {
 	// Ready reports whether the database answers with the schema this
 	// build needs, for /readyz; nil is always ready.
 	Ready func(context.Context) error
+	// CommitStats reads the store's group-commit counters for /metrics
+	// (docs/storage.md, "Group commit"); nil serves none.
+	CommitStats func() store.CommitStats
 	// SigninLimit limits the log-in, sign-up, code and MPIN reset form
 	// posts and the hosted page's MPIN sign-in, with one bucket per client
 	// address shared by all of them (signin_limit.go); nil is no limit.
@@ -104,7 +109,7 @@ type Options struct {
 // New builds the handler and its routes.
 func New(o Options) *Server {
 	s := &Server{api: o.API, svc: o.Service, log: o.Log, ids: o.IDs, pages: o.Pages,
-		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, inbox: o.Inbox, ready: o.Ready,
+		widget: o.Widget, demo: o.Demo, dashboard: o.Dashboard, wallet: o.Wallet, console: o.Console, inbox: o.Inbox, ready: o.Ready, commits: o.CommitStats,
 		signinLimit: o.SigninLimit, clientAddr: o.ClientAddr}
 	if s.clientAddr == nil {
 		s.clientAddr = ClientAddress("")

@@ -177,6 +177,27 @@ func (c *CounterVec) write(_ context.Context, w *bufio.Writer) error {
 	return nil
 }
 
+// CounterFunc is a counter without labels kept by someone else (a
+// store's group commit, say) and read at every scrape; fn must never
+// decrease.
+type CounterFunc struct {
+	name, help string
+	fn         func() float64
+}
+
+// NewCounterFunc registers a counter read from fn at scrape time.
+func (r *Registry) NewCounterFunc(name, help string, fn func() float64) *CounterFunc {
+	c := &CounterFunc{name: name, help: help, fn: fn}
+	r.add(c)
+	return c
+}
+
+func (c *CounterFunc) write(_ context.Context, w *bufio.Writer) error {
+	header(w, c.name, c.help, "counter")
+	fmt.Fprintf(w, "%s %s\n", c.name, formatFloat(c.fn()))
+	return nil
+}
+
 // DefaultBuckets are latency bucket bounds in seconds.
 var DefaultBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 

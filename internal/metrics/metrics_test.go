@@ -14,6 +14,7 @@ func TestExposition(t *testing.T) {
 	r.NewGaugeFunc("x_items", "Items.", []string{"state"}, func(context.Context) ([]Sample, error) {
 		return []Sample{{Labels: []string{`a"b`}, Value: 3}}, nil
 	})
+	r.NewCounterFunc("x_busy_seconds_total", "Busy.", func() float64 { return 1.25 })
 	var wg sync.WaitGroup
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
@@ -45,6 +46,9 @@ x_seconds_count{route="/a"} 150
 # HELP x_items Items.
 # TYPE x_items gauge
 x_items{state="a\"b"} 3
+# HELP x_busy_seconds_total Busy.
+# TYPE x_busy_seconds_total counter
+x_busy_seconds_total 1.25
 `
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)

@@ -28,6 +28,22 @@ var (
 	ErrHooked = errors.New("store: the merchant has webhook endpoints")
 )
 
+// CommitStats are a store's group-commit counters since it opened
+// (docs/storage.md, "Group commit"): how many batches its committer ran,
+// how many write requests they held, and how long it spent running them.
+// Busy over wall time is how saturated the committer, which every write
+// of a node waits behind, was.
+type CommitStats struct {
+	Batches, Requests uint64
+	Busy              time.Duration
+}
+
+// CommitCounter is a store that commits through group commit and counts
+// it (both stores do); /metrics serves the counters.
+type CommitCounter interface {
+	CommitStats() CommitStats
+}
+
 // Store is a database. InTx runs fn in one read-write transaction and
 // commits it if fn returns nil; View runs fn read-only.
 // Implementations may retry fn on serialization failures, so fn must not

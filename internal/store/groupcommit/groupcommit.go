@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/thaili/thaili/internal/store"
 )
@@ -37,6 +39,10 @@ type Queue struct {
 	requests chan Request
 	maxBatch int
 	run      func([]Request)
+
+	// batches, requested (requests in them) and busy (nanoseconds running
+	// them) are Stats.
+	batches, requested, busy atomic.Uint64
 
 	mu       sync.RWMutex // held (read) while queueing, (write) by Close
 	isClosed bool
@@ -81,6 +87,11 @@ func (q *Queue) Do(ctx context.Context, fn func(store.Tx) error) error {
 	return <-r.done
 }
 
+// Stats are the committer's counters since New.
+func (q *Queue) Stats() store.CommitStats {
+	return store.CommitStats{Batches: q.batches.Load(), Requests: q.requested.Load(), Busy: time.Duration(q.busy.Load())}
+}
+
 // Queued is how many requests wait for a batch (tests).
 func (q *Queue) Queued() int { return len(q.requests) }
 
@@ -105,12 +116,21 @@ func (q *Queue) loop() {
 		case <-q.closing:
 			// Nothing can be queued any more: run what is left.
 			for q.Queued() > 0 {
-				q.run(q.take(<-q.requests))
+				q.runCounted(q.take(<-q.requests))
 			}
 			return
 		}
-		q.run(q.take(first))
+		q.runCounted(q.take(first))
 	}
+}
+
+// runCounted runs a batch, counting it in Stats.
+func (q *Queue) runCounted(batch []Request) {
+	start := time.Now()
+	q.run(batch)
+	q.busy.Add(uint64(time.Since(start)))
+	q.batches.Add(1)
+	q.requested.Add(uint64(len(batch)))
 }
 
 // take makes a batch of first and whatever else is queued.

@@ -57,6 +57,8 @@ func TestBatches(t *testing.T) {
 		}()
 		waitQueued(t, q, i+1)
 	}
+	const holdFor = 20 * time.Millisecond
+	time.Sleep(holdFor) // the first batch runs at least this long
 	close(hold)
 	if err := <-holder; err != nil {
 		t.Fatal(err)
@@ -68,6 +70,9 @@ func TestBatches(t *testing.T) {
 	}
 	if len(sizes) != 3 || sizes[0] != 1 || sizes[1] != 2 || sizes[2] != 1 {
 		t.Fatalf("batch sizes %v, want [1 2 1]", sizes)
+	}
+	if st := q.Stats(); st.Batches != 3 || st.Requests != 4 || st.Busy < holdFor {
+		t.Errorf("Stats %+v, want 3 batches, 4 requests, busy at least %v", st, holdFor)
 	}
 }
 

@@ -191,6 +191,11 @@ func (d *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	return d.group.do(ctx, fn)
 }
 
+var _ store.CommitCounter = (*DB)(nil)
+
+// CommitStats are the group commit's counters (docs/storage.md).
+func (d *DB) CommitStats() store.CommitStats { return d.group.queue.Stats() }
+
 // View runs fn's statements each on its own on a read-only session: the
 // hot read paths (finding a payment, listing) then cost no BEGIN and
 // COMMIT round trips.

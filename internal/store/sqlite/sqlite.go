@@ -48,6 +48,11 @@ func (db *DB) Path() string { return db.path }
 // database.
 func (db *DB) SQL() *sql.DB { return db.write }
 
+var _ store.CommitCounter = (*DB)(nil)
+
+// CommitStats are the group commit's counters (docs/storage.md).
+func (db *DB) CommitStats() store.CommitStats { return db.group.Stats() }
+
 // Migrations lists this build's schema steps.
 func Migrations() ([]sqlstore.Migration, error) {
 	return sqlstore.Migrations(migrationFiles, "migrations")
