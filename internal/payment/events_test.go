@@ -19,12 +19,10 @@ import (
 	"github.com/thaili/thaili/internal/webhook"
 )
 
-// TestWebhookEventPayloads pins the exact bytes of the events a payment's
-// state changes write to the outbox (the wire merchants parse): an
-// ePayment paid, a legacy payment verified, partly and then fully
-// refunded, and a legacy payment that expired.
-func TestWebhookEventPayloads(t *testing.T) {
-	f := newLC(t)
+// newHooks is the webhook service on f's database, allowing loopback
+// endpoints.
+func newHooks(t *testing.T, f *lcFixture) *webhook.Service {
+	t.Helper()
 	ring, err := keyring.New(make([]byte, 32), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +34,16 @@ func TestWebhookEventPayloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, _, err := hooks.CreateEndpoint(f.ctx, f.caller.Scope(), "http://127.0.0.1:9/hook", webhook.Events)
+	return hooks
+}
+
+// TestWebhookEventPayloads pins the exact bytes of the events a payment's
+// state changes write to the outbox (the wire merchants parse): an
+// ePayment paid, a legacy payment verified, partly and then fully
+// refunded, and a legacy payment that expired.
+func TestWebhookEventPayloads(t *testing.T) {
+	f := newLC(t)
+	ep, _, err := newHooks(t, f).CreateEndpoint(f.ctx, f.caller.Scope(), "http://127.0.0.1:9/hook", webhook.Events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,18 +206,7 @@ func TestVerifyReadsNoEndpoints(t *testing.T) {
 		t.Errorf("%d completed events without endpoints, want 0", n)
 	}
 
-	ring, err := keyring.New(make([]byte, 32), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := webhook.DefaultConfig()
-	cfg.AllowPrivate = true
-	hooks, err := webhook.New(webhook.Deps{Store: f.db, Config: cfg, Now: f.clock.Now, IDs: ids.Generator{Rand: rand.Reader},
-		Ring: ring, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := hooks.CreateEndpoint(f.ctx, f.caller.Scope(), "http://127.0.0.1:9/hook", webhook.Events); err != nil {
+	if _, _, err := newHooks(t, f).CreateEndpoint(f.ctx, f.caller.Scope(), "http://127.0.0.1:9/hook", webhook.Events); err != nil {
 		t.Fatal(err)
 	}
 	verify()

@@ -260,29 +260,47 @@ func testConcurrentCrossPostings(t *testing.T, s store.Store) {
 	checkLedger(t, s)
 }
 
-// testPostAndUpdate posts entries together with a payment's
-// compare-and-set: both happen, or (once the caller rolls back) neither.
-func testPostAndUpdate(t *testing.T, s store.Store) {
+// holdFixture is an Initiated payment of merchant m by a payer whose
+// wallet holds 1,000 paisa, with the entry that holds an amount of it
+// and a reader of the payment as stored.
+type holdFixture struct {
+	m             store.Merchant
+	p             store.Payment
+	wallet, holds ledger.AccountRef
+	hold          func(money.Paisa) ledger.Entry
+	read          func() store.Payment
+}
+
+func newHoldFixture(t *testing.T, s store.Store) holdFixture {
 	ctx := context.Background()
-	m := newMerchant(t, s, 1)
+	f := holdFixture{m: newMerchant(t, s, 1)}
 	c := newConsumer(t, s, 1)
-	p := newPayment(m.ID, c.ID, ledger.Test, "one", store.Initiated, base, time.Time{})
-	create(t, s, &p)
+	f.p = newPayment(f.m.ID, c.ID, ledger.Test, "one", store.Initiated, base, time.Time{})
+	create(t, s, &f.p)
 	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c.ID, 1000), base) })
-	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.ID}
-	holds := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}.WithShard(ledger.ShardOf(p.ID))
-	hold := func(amount money.Paisa) ledger.Entry {
-		return ledger.Transfer(ledger.Test, "authorise", p.ID, wallet, holds, amount)
+	f.wallet = ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.ID}
+	f.holds = ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}.WithShard(ledger.ShardOf(f.p.ID))
+	f.hold = func(amount money.Paisa) ledger.Entry {
+		return ledger.Transfer(ledger.Test, "authorise", f.p.ID, f.wallet, f.holds, amount)
 	}
-	read := func() store.Payment {
+	f.read = func() store.Payment {
 		var got store.Payment
 		view(t, s, func(tx store.Tx) error {
 			var err error
-			got, err = tx.PaymentByID(ctx, p.ID)
+			got, err = tx.PaymentByID(ctx, f.p.ID)
 			return err
 		})
 		return got
 	}
+	return f
+}
+
+// testPostAndUpdate posts entries together with a payment's
+// compare-and-set: both happen, or (once the caller rolls back) neither.
+func testPostAndUpdate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := newHoldFixture(t, s)
+	p, wallet, holds, hold, read := f.p, f.wallet, f.holds, f.hold, f.read
 
 	// A stale version: ErrConflict, and nothing changes.
 	stale := p
@@ -327,26 +345,9 @@ func testPostAndUpdate(t *testing.T, s store.Store) {
 // payment's book, and only that, makes it change nothing (ErrHooked).
 func testPostAndUpdateUnhooked(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	m := newMerchant(t, s, 1)
+	f := newHoldFixture(t, s)
 	other := newMerchant(t, s, 2)
-	c := newConsumer(t, s, 1)
-	p := newPayment(m.ID, c.ID, ledger.Test, "one", store.Initiated, base, time.Time{})
-	create(t, s, &p)
-	inTx(t, s, func(tx store.Tx) error { return tx.Post(ctx, topUp(ledger.Test, c.ID, 1000), base) })
-	wallet := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Wallet, Owner: c.ID}
-	holds := ledger.AccountRef{Book: ledger.Test, Kind: ledger.Holds}.WithShard(ledger.ShardOf(p.ID))
-	hold := func(amount money.Paisa) ledger.Entry {
-		return ledger.Transfer(ledger.Test, "authorise", p.ID, wallet, holds, amount)
-	}
-	read := func() store.Payment {
-		var got store.Payment
-		view(t, s, func(tx store.Tx) error {
-			var err error
-			got, err = tx.PaymentByID(ctx, p.ID)
-			return err
-		})
-		return got
-	}
+	m, p, wallet, holds, hold, read := f.m, f.p, f.wallet, f.holds, f.hold, f.read
 	endpoint := func(n int, merchantID int64, book ledger.Book, disabled bool) {
 		inTx(t, s, func(tx store.Tx) error {
 			e := store.WebhookEndpoint{Idx: fmt.Sprintf("ep-%d", n), MerchantID: merchantID, Book: book, URL: "https://shop.example/hook",
