@@ -53,7 +53,7 @@ func TestBenchCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^committer: busy [0-9]+\.[0-9] % of the run, [0-9]+\.[0-9]{2} requests per batch, [0-9]+\.[0-9]{3} ms per request$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^committer: busy [0-9]+\.[0-9] % of the run, [0-9]+\.[0-9]{2} requests per batch, [0-9]+\.[0-9]{3} ms per request, 1 lane$`).MatchString(out) {
 		t.Errorf("no committer: line:\n%s", out)
 	}
 	if runtime.GOOS == "linux" && !benchCPURE.MatchString(out) {

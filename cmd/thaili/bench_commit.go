@@ -4,8 +4,8 @@ package main
 // commit"): bench reads the store's commit counters from the server's
 // /metrics just before the payers start and just after they stop, and
 // prints how busy the committer was and how many writes shared a commit.
-// Every write of a node waits behind its one committer, so a committer
-// busy all the run is what limits the rate.
+// Every write of a node waits behind its committer's lanes (one on
+// SQLite), so lanes busy all the run are what limits the rate.
 
 import (
 	"bufio"
@@ -18,16 +18,18 @@ import (
 	"time"
 )
 
-// benchCommitNames are the counters read, in benchCommit's order.
+// benchCommitNames are the metrics read, in benchCommit's order; the
+// last, the lanes, is optional (1 when absent: a server from before
+// lanes).
 var benchCommitNames = [...]string{"thaili_store_commit_batches_total", "thaili_store_commit_requests_total",
-	"thaili_store_commit_busy_seconds_total"}
+	"thaili_store_commit_busy_seconds_total", "thaili_store_commit_lanes"}
 
 // benchCommit is one reading of the counters; ok is false when the
 // server did not serve them (an older server, a store without group
 // commit, /metrics not reachable).
 type benchCommit struct {
-	batches, requests, busy float64
-	ok                      bool
+	batches, requests, busy, lanes float64
+	ok                             bool
 }
 
 // readBenchCommit scrapes base's /metrics for the commit counters.
@@ -74,11 +76,16 @@ func parseBenchCommit(r io.Reader) benchCommit {
 	if sc.Err() != nil || !seen[0] || !seen[1] || !seen[2] {
 		return benchCommit{}
 	}
-	return benchCommit{batches: values[0], requests: values[1], busy: values[2], ok: true}
+	lanes := 1.0
+	if seen[3] && values[3] >= 1 {
+		lanes = values[3]
+	}
+	return benchCommit{batches: values[0], requests: values[1], busy: values[2], lanes: lanes, ok: true}
 }
 
 // writeBenchCommit prints the committer's share of the run's elapsed
-// time and its requests per batch, or nothing without both readings.
+// time (on average over its lanes), its requests per batch and the lane
+// time per request, or nothing without both readings.
 func writeBenchCommit(out io.Writer, before, after benchCommit, elapsed time.Duration) {
 	if !before.ok || !after.ok || elapsed <= 0 {
 		return
@@ -88,7 +95,15 @@ func writeBenchCommit(out io.Writer, before, after benchCommit, elapsed time.Dur
 		fmt.Fprintln(out, "committer: no batches")
 		return
 	}
-	busy := after.busy - before.busy
-	fmt.Fprintf(out, "committer: busy %.1f %% of the run, %.2f requests per batch, %.3f ms per request\n",
-		100*busy/elapsed.Seconds(), requests/batches, 1000*busy/requests)
+	busy, lanes := after.busy-before.busy, after.lanes
+	fmt.Fprintf(out, "committer: busy %.1f %% of the run, %.2f requests per batch, %.3f ms per request, %s\n",
+		100*busy/lanes/elapsed.Seconds(), requests/batches, 1000*busy/requests, lanesText(lanes))
+}
+
+// lanesText is "1 lane" or "N lanes".
+func lanesText(n float64) string {
+	if n == 1 {
+		return "1 lane"
+	}
+	return fmt.Sprintf("%.0f lanes", n)
 }

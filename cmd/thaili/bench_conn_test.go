@@ -174,8 +174,19 @@ func TestBenchCommitLine(t *testing.T) {
 	}
 	var out strings.Builder
 	writeBenchCommit(&out, scrape(10, 20, "1.5"), scrape(1010, 3020, "10.5"), 10*time.Second)
-	if want := "committer: busy 90.0 % of the run, 3.00 requests per batch, 3.000 ms per request\n"; out.String() != want {
+	if want := "committer: busy 90.0 % of the run, 3.00 requests per batch, 3.000 ms per request, 1 lane\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	// Two lanes busy 18 s of a 10 s run between them: 90 % each.
+	out.Reset()
+	lanes := "# TYPE thaili_store_commit_lanes gauge\nthaili_store_commit_lanes 2\n"
+	before := parseBenchCommit(strings.NewReader(lanes + "thaili_store_commit_batches_total 0\nthaili_store_commit_requests_total 0\n" +
+		"thaili_store_commit_busy_seconds_total 0\n"))
+	after := parseBenchCommit(strings.NewReader("thaili_store_commit_batches_total 1000\nthaili_store_commit_requests_total 2000\n" +
+		"thaili_store_commit_busy_seconds_total 18\n" + lanes))
+	writeBenchCommit(&out, before, after, 10*time.Second)
+	if want := "committer: busy 90.0 % of the run, 2.00 requests per batch, 9.000 ms per request, 2 lanes\n"; out.String() != want {
+		t.Errorf("two lanes: got %q, want %q", out.String(), want)
 	}
 	out.Reset()
 	none := parseBenchCommit(strings.NewReader("thaili_http_requests_total{route=\"/\",code=\"200\"} 7\n"))

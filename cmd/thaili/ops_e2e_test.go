@@ -91,7 +91,8 @@ func TestMetricsAndReadiness(t *testing.T) {
 	help, types, samples := parseExposition(t, r.Raw)
 	for name, typ := range map[string]string{"thaili_http_requests_total": "counter", "thaili_http_request_duration_seconds": "histogram",
 		"thaili_payments": "gauge", "thaili_ledger_transactions": "gauge", "thaili_store_commit_batches_total": "counter",
-		"thaili_store_commit_requests_total": "counter", "thaili_store_commit_busy_seconds_total": "counter"} {
+		"thaili_store_commit_requests_total": "counter", "thaili_store_commit_busy_seconds_total": "counter",
+		"thaili_store_commit_lanes": "gauge"} {
 		if types[name] != typ || help[name] == "" {
 			t.Errorf("%s: TYPE %q HELP %q", name, types[name], help[name])
 		}
@@ -120,6 +121,9 @@ func TestMetricsAndReadiness(t *testing.T) {
 	busy, _ := find(samples, "thaili_store_commit_busy_seconds_total", nil)
 	if batches < 1 || requests < 3 || requests < batches || busy <= 0 {
 		t.Errorf("group commit: %v batches, %v requests, %v s busy; want at least 1, 3 (and the batches), and some", batches, requests, busy)
+	}
+	if lanes, _ := find(samples, "thaili_store_commit_lanes", nil); lanes < 1 {
+		t.Errorf("group commit lanes %v, want at least 1", lanes)
 	}
 
 	// Every histogram series: cumulative buckets ending in +Inf = _count.

@@ -36,8 +36,13 @@ func (s *Server) newOpsMetrics() *opsMetrics {
 			"Write transactions the store's committer ran, in all its batches.",
 			func() float64 { return float64(s.commits().Requests) })
 		reg.NewCounterFunc("thaili_store_commit_busy_seconds_total",
-			"Time the store's committer spent running batches: every write of this node waits behind it, so its rate near 1 means the committer is the limit.",
+			"Time the store's committer lanes spent running batches, added up: every write of this node waits behind them, so its rate near thaili_store_commit_lanes means the committer is the limit.",
 			func() float64 { return s.commits().Busy.Seconds() })
+		reg.NewGaugeFunc("thaili_store_commit_lanes",
+			"Batches the store's committer can run at once (1 on SQLite).", nil,
+			func(context.Context) ([]metrics.Sample, error) {
+				return []metrics.Sample{{Value: float64(s.commits().Lanes)}}, nil
+			})
 	}
 	if s.svc != nil {
 		reg.NewGaugeFunc("thaili_payments", "Payments (wallet and ePayment) by book and state.", []string{"book", "state"},

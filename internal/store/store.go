@@ -29,11 +29,13 @@ var (
 )
 
 // CommitStats are a store's group-commit counters since it opened
-// (docs/storage.md, "Group commit"): how many batches its committer ran,
-// how many write requests they held, and how long it spent running them.
-// Busy over wall time is how saturated the committer, which every write
-// of a node waits behind, was.
+// (docs/storage.md, "Group commit"): how many lanes its committer has
+// (batches that can run at once), how many batches they ran, how many
+// write requests those held, and how long the lanes spent running them,
+// added up. Busy over wall time and lanes is how saturated the
+// committer, which every write of a node waits behind, was.
 type CommitStats struct {
+	Lanes             int
 	Batches, Requests uint64
 	Busy              time.Duration
 }

@@ -1,10 +1,13 @@
 // Package groupcommit is the queue both stores commit write transactions
 // through (docs/storage.md, "Group commit"): callers queue their
-// transaction's function, and one committer goroutine hands every request
+// transaction's function, and a committer goroutine hands every request
 // queued at that moment, as a batch, to the store, which runs the batch
 // in one database transaction and answers each request once it has
-// committed. The store decides how a batch runs; this package only
-// queues, batches and shuts down without leaving a request unanswered.
+// committed. A queue may have several lanes, each a committer goroutine
+// that takes the next batch whenever it is free, so that several batches
+// run at once (PostgreSQL); SQLite, with one writer, has one. The store
+// decides how a batch runs; this package only queues, batches and shuts
+// down without leaving a request unanswered.
 package groupcommit
 
 import (
@@ -34,11 +37,23 @@ func (r Request) Answer(err error) { r.done <- err }
 // ErrClosed answers a request made after Close.
 var ErrClosed = errors.New("the database is closed")
 
-// Queue batches requests for one committer.
+// Lane is one committer of a queue: the store's way of running a batch
+// on a session of its own.
+type Lane struct {
+	// Run runs a batch and answers every one of its requests.
+	Run func(batch []Request)
+	// Idle, if set, is called when the lane finds nothing queued, before
+	// it waits for the next request: a lane that keeps a session open
+	// between batches lets it go here, since with several lanes the
+	// requests it kept the session for may have gone to another.
+	Idle func()
+}
+
+// Queue batches requests for its lanes.
 type Queue struct {
 	requests chan Request
 	maxBatch int
-	run      func([]Request)
+	lanes    int
 
 	// batches, requested (requests in them) and busy (nanoseconds running
 	// them) are Stats.
@@ -54,10 +69,31 @@ type Queue struct {
 // maxBatch requests, one batch at a time; run must answer every request
 // of its batch.
 func New(maxBatch int, run func(batch []Request)) *Queue {
+	return NewLanes(maxBatch, Lane{Run: run})
+}
+
+// NewLanes starts a committer goroutine for each lane: each takes the
+// requests queued when it is free, at most maxBatch of them, as its next
+// batch, so up to len(lanes) batches run at once.
+func NewLanes(maxBatch int, lanes ...Lane) *Queue {
+	if len(lanes) == 0 {
+		panic("groupcommit: a queue needs a lane")
+	}
 	// Room for a few batches, so a caller rarely waits to queue.
-	q := &Queue{requests: make(chan Request, 4*maxBatch), maxBatch: maxBatch, run: run,
+	q := &Queue{requests: make(chan Request, 4*maxBatch), maxBatch: maxBatch, lanes: len(lanes),
 		closing: make(chan struct{}), stopped: make(chan struct{})}
-	go q.loop()
+	var running sync.WaitGroup
+	for _, l := range lanes {
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			q.loop(l)
+		}()
+	}
+	go func() {
+		running.Wait()
+		close(q.stopped)
+	}()
 	return q
 }
 
@@ -87,16 +123,17 @@ func (q *Queue) Do(ctx context.Context, fn func(store.Tx) error) error {
 	return <-r.done
 }
 
-// Stats are the committer's counters since New.
+// Stats are the committer's counters since New; Busy is the sum over
+// its lanes.
 func (q *Queue) Stats() store.CommitStats {
-	return store.CommitStats{Batches: q.batches.Load(), Requests: q.requested.Load(), Busy: time.Duration(q.busy.Load())}
+	return store.CommitStats{Lanes: q.lanes, Batches: q.batches.Load(), Requests: q.requested.Load(), Busy: time.Duration(q.busy.Load())}
 }
 
 // Queued is how many requests wait for a batch (tests).
 func (q *Queue) Queued() int { return len(q.requests) }
 
 // Close refuses new requests, runs those already queued and returns once
-// the committer has stopped. It may be called more than once.
+// every lane has stopped. It may be called more than once.
 func (q *Queue) Close() {
 	q.mu.Lock()
 	if !q.isClosed {
@@ -107,27 +144,39 @@ func (q *Queue) Close() {
 	<-q.stopped
 }
 
-func (q *Queue) loop() {
-	defer close(q.stopped)
+// loop is one lane: it runs batches until the queue is closed and empty.
+func (q *Queue) loop(l Lane) {
 	for {
 		var first Request
 		select {
 		case first = <-q.requests:
-		case <-q.closing:
-			// Nothing can be queued any more: run what is left.
-			for q.Queued() > 0 {
-				q.runCounted(q.take(<-q.requests))
+		default:
+			if l.Idle != nil {
+				l.Idle()
 			}
-			return
+			select {
+			case first = <-q.requests:
+			case <-q.closing:
+				// Nothing can be queued any more: run what is left
+				// (other lanes may be taking some of it too).
+				for {
+					select {
+					case r := <-q.requests:
+						q.runCounted(l, q.take(r))
+					default:
+						return
+					}
+				}
+			}
 		}
-		q.runCounted(q.take(first))
+		q.runCounted(l, q.take(first))
 	}
 }
 
-// runCounted runs a batch, counting it in Stats.
-func (q *Queue) runCounted(batch []Request) {
+// runCounted runs a batch on l, counting it in Stats.
+func (q *Queue) runCounted(l Lane, batch []Request) {
 	start := time.Now()
-	q.run(batch)
+	l.Run(batch)
 	q.busy.Add(uint64(time.Since(start)))
 	q.batches.Add(1)
 	q.requested.Add(uint64(len(batch)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,5 +132,81 @@ func TestEndedContext(t *testing.T) {
 	ran := false
 	if err := q.Do(ctx, func(store.Tx) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("Do with an ended context: %v (ran: %v)", err, ran)
+	}
+}
+
+// TestLanes: with two lanes, two batches run at once (each request here
+// waits inside its batch until the other's has started, which one lane
+// could never let happen); a lane calls Idle when it finds nothing
+// queued; Close runs every request queued, on whichever lane is free;
+// Stats counts both lanes' batches.
+func TestLanes(t *testing.T) {
+	started := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	var idles [2]atomic.Int32
+	lane := func(i int) Lane {
+		return Lane{
+			Run: func(batch []Request) {
+				for _, r := range batch {
+					r.Answer(r.Fn(nil))
+				}
+			},
+			Idle: func() { idles[i].Add(1) },
+		}
+	}
+	q := NewLanes(64, lane(0), lane(1))
+	if got := q.Stats().Lanes; got != 2 {
+		t.Fatalf("Stats().Lanes = %d, want 2", got)
+	}
+	results := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			results <- q.Do(context.Background(), func(store.Tx) error {
+				close(started[i])
+				select {
+				case <-started[1-i]:
+					return nil
+				case <-time.After(10 * time.Second):
+					return errors.New("the other batch did not start while this one ran")
+				}
+			})
+		}()
+		<-started[i] // the second is queued while the first runs, not in its batch
+	}
+	for range 2 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both lanes found the queue empty at least once (at the start).
+	for i := range 2 {
+		for deadline := time.Now().Add(10 * time.Second); idles[i].Load() == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("lane %d never called Idle", i)
+			}
+		}
+	}
+	// Both lanes held: the requests queued behind them run at Close.
+	hold := make(chan struct{})
+	for range 2 {
+		held := make(chan struct{})
+		go q.Do(context.Background(), func(store.Tx) error { close(held); <-hold; return nil })
+		<-held // one at a time, so each lane holds one
+	}
+	queued := make(chan error, 10)
+	for i := range 10 {
+		go func() { queued <- q.Do(context.Background(), func(store.Tx) error { return nil }) }()
+		waitQueued(t, q, i+1)
+	}
+	closed := make(chan struct{})
+	go func() { q.Close(); close(closed) }()
+	close(hold)
+	<-closed
+	for range 10 {
+		if err := <-queued; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := q.Stats(); st.Requests != 14 {
+		t.Fatalf("Stats %+v, want 14 requests", st)
 	}
 }

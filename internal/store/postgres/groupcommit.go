@@ -30,21 +30,31 @@ import (
 // and again with them only if that happened. A batch of one costs the
 // round trips of a plain transaction either way.
 //
-// One committer runs batches one at a time, so the requests of one node
-// never wait for each other's locks: within the batch they run one after
-// the other on one session, whose row and advisory locks are its own.
-// Against other nodes the batch is an ordinary transaction. When one of
-// its requests meets a serialization failure or a deadlock, the batch is
-// rolled back and each of its requests runs again on its own, in a plain
-// transaction with the usual retries (InTx before group commit).
+// Within a batch the requests run one after the other on one session,
+// whose row and advisory locks are its own, so they never wait for each
+// other's locks. A node runs up to DefaultCommitLanes batches at once,
+// each on a session of its own (lanes): a batch spends much of its time
+// waiting, for PostgreSQL to answer a statement and for its WAL flush, and
+// a second lane fills those waits (docs/storage.md, "Group commit", has
+// the figures). Against other lanes, as against other nodes, a batch is an
+// ordinary transaction: when one of its requests meets a serialization
+// failure or a deadlock, the batch is rolled back and each of its
+// requests runs again on its own, in a plain transaction with the usual
+// retries (InTx before group commit).
 
 // maxBatch bounds how many requests share one commit.
 const maxBatch = 64
 
-// committer runs the batches of the node's group-commit queue.
+// DefaultCommitLanes is how many batches a node runs at once unless
+// CommitLanes says otherwise.
+const DefaultCommitLanes = 2
+
+// committer runs the batches of the node's group-commit queue, on its
+// lanes.
 type committer struct {
 	db    *DB
 	queue *groupcommit.Queue
+	lanes []*lane
 
 	// beforeCommit, if set (tests), runs after a batch's requests and
 	// before its COMMIT, with the connection's backend pid.
@@ -54,17 +64,31 @@ type committer struct {
 	// chained counts the batches that began in the message of the
 	// previous batch's COMMIT (tests).
 	chained atomic.Int64
+	// afterChain, if set (tests), runs after a COMMIT that began the
+	// next transaction, before the lane answers its batch.
+	afterChain func()
+}
 
-	// conn, when not nil, is the committer's session with a transaction
+// lane is one of the committer's lanes: a goroutine of the queue running
+// batches on sessions of its own.
+type lane struct {
+	c *committer
+	// conn, when not nil, is the lane's session with a transaction
 	// already begun: the previous batch sent "COMMIT; BEGIN" because
 	// requests were waiting, so the next batch needs no BEGIN round trip.
-	// Only the committer goroutine uses it.
+	// Only the lane's goroutine uses it.
 	conn *sql.Conn
 }
 
-func newCommitter(db *DB) *committer {
+func newCommitter(db *DB, lanes int) *committer {
 	c := &committer{db: db}
-	c.queue = groupcommit.New(maxBatch, c.run)
+	runs := make([]groupcommit.Lane, lanes)
+	for i := range runs {
+		l := &lane{c: c}
+		c.lanes = append(c.lanes, l)
+		runs[i] = groupcommit.Lane{Run: l.run, Idle: l.idle}
+	}
+	c.queue = groupcommit.NewLanes(maxBatch, runs...)
 	return c
 }
 
@@ -80,10 +104,18 @@ func (c *committer) do(ctx context.Context, fn func(store.Tx) error) error {
 // close runs the requests already queued and stops the committer.
 func (c *committer) close() {
 	c.queue.Close()
-	if c.conn != nil { // cannot happen: a chained BEGIN is always followed by a batch
-		c.conn.ExecContext(context.Background(), "ROLLBACK")
-		c.conn.Close()
-		c.conn = nil
+	for _, l := range c.lanes {
+		l.idle() // the lanes have stopped: no goroutine uses l.conn now
+	}
+}
+
+// idle lets go of the session a chained BEGIN kept, when the requests it
+// was kept for were taken by another lane.
+func (l *lane) idle() {
+	if l.conn != nil {
+		l.conn.ExecContext(context.Background(), "ROLLBACK") // best effort: Close discards a broken session
+		l.conn.Close()
+		l.conn = nil
 	}
 }
 
@@ -108,9 +140,10 @@ func (f firstFailed) Error() string { return "postgres: the first request of a b
 // savepoints, which cost a round trip per request and are needed only
 // when a request fails after others have written; then, only if one did,
 // again with them.
-func (c *committer) run(batch []groupcommit.Request) {
+func (l *lane) run(batch []groupcommit.Request) {
+	c := l.c
 	for len(batch) > 0 {
-		results, err := c.runBatch(batch, false)
+		results, err := l.runBatch(batch, false)
 		var first firstFailed
 		switch {
 		case errors.As(err, &first):
@@ -119,7 +152,7 @@ func (c *committer) run(batch []groupcommit.Request) {
 			continue
 		case errors.Is(err, errRunSafely):
 			c.safeRuns.Add(1)
-			results, err = c.runBatch(batch, true)
+			results, err = l.runBatch(batch, true)
 		}
 		c.answer(batch, results, err)
 		return
@@ -150,17 +183,20 @@ func (c *committer) answer(batch []groupcommit.Request, results []error, err err
 // error is nil.
 //
 // When requests are already waiting as it commits, it sends "COMMIT;
-// BEGIN" in one message and keeps the session, so the next batch starts
-// without a BEGIN round trip of its own (the committer runs one batch
-// after another on one session, so every round trip saved is one the
-// queue does not wait for). Otherwise no transaction is left open.
-func (c *committer) runBatch(batch []groupcommit.Request, savepoints bool) ([]error, error) {
+// BEGIN" in one message and keeps the session, so the lane's next batch
+// starts without a BEGIN round trip of its own (a lane runs one batch
+// after another, so every round trip saved is one the queue does not
+// wait for). If another lane takes those requests and nothing else
+// comes, the lane lets the session go when it finds the queue empty
+// (idle). Otherwise no transaction is left open.
+func (l *lane) runBatch(batch []groupcommit.Request, savepoints bool) ([]error, error) {
+	c := l.c
 	results := make([]error, len(batch))
 	// The batch's statements do not run under any request's context: one
 	// request ending must not break the others' transaction.
 	ctx := context.Background()
-	conn, begun := c.conn, c.conn != nil
-	c.conn = nil
+	conn, begun := l.conn, l.conn != nil
+	l.conn = nil
 	if !begun {
 		var err error
 		if conn, err = c.db.db.Conn(ctx); err != nil {
@@ -245,7 +281,10 @@ func (c *committer) runBatch(batch []groupcommit.Request, savepoints bool) ([]er
 	}
 	committed = true
 	if chain {
-		c.conn, kept = conn, true
+		l.conn, kept = conn, true
+		if c.afterChain != nil {
+			c.afterChain()
+		}
 	}
 	return results, nil
 }

@@ -13,18 +13,28 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 )
 
 // Group commit's own tests (groupcommit.go): the conformance suite runs
-// every store operation through it, mostly in batches of one; these put
-// several requests in one batch on purpose.
+// every store operation through it, mostly in batches of one, on the
+// default lanes; these put several requests in one batch on purpose, on
+// one lane so that the batches are the ones they build, and the lanes'
+// tests (at the end) run batches at once.
 
+// openGrouped opens a database whose committer has one lane.
 func openGrouped(t *testing.T) *DB {
 	t.Helper()
+	return openLanes(t, 1)
+}
+
+// openLanes opens a database whose committer has the given lanes.
+func openLanes(t *testing.T, lanes int) *DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.NewDatabase(t))
+	db, err := Open(ctx, pgtest.NewDatabase(t), CommitLanes(lanes))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +364,156 @@ func TestGroupCommitChainsBegin(t *testing.T) {
 	if open != 0 {
 		t.Fatalf("%d sessions idle in a transaction after the queue drained, want 0", open)
 	}
-	if db.group.conn != nil {
+	if db.group.lanes[0].conn != nil {
 		t.Fatal("the committer kept a session with a transaction begun while nothing waited")
+	}
+}
+
+// TestGroupCommitLanesRunAtOnce: with two lanes, a request whose batch
+// is running does not hold up the next one: each of two requests waits
+// inside its transaction until the other has started, which one lane
+// (one batch at a time) could never let happen.
+func TestGroupCommitLanesRunAtOnce(t *testing.T) {
+	db := openLanes(t, 2)
+	ctx := context.Background()
+	if got := db.CommitStats().Lanes; got != 2 {
+		t.Fatalf("CommitStats().Lanes = %d, want 2", got)
+	}
+	started := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	results := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			results <- db.InTx(ctx, func(tx store.Tx) error {
+				close(started[i])
+				select {
+				case <-started[1-i]:
+				case <-time.After(10 * time.Second):
+					return errors.New("the other request did not start while this one ran")
+				}
+				return createConsumer(fmt.Sprintf("lane-%d", i))(tx)
+			})
+		}()
+		<-started[i] // so the second is queued while the first runs, not in its batch
+	}
+	for range 2 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !exists(t, db, "lane-0") || !exists(t, db, "lane-1") {
+		t.Fatal("a committed request's write is missing")
+	}
+}
+
+// TestGroupCommitLanesDeadlock: two lanes' batches that lock the same
+// two rows in opposite orders deadlock; PostgreSQL aborts one of them,
+// whose request then runs again on its own, and both requests commit
+// exactly once.
+func TestGroupCommitLanesDeadlock(t *testing.T) {
+	db := openLanes(t, 2)
+	ctx := context.Background()
+	for _, name := range []string{"x", "y"} {
+		if err := db.InTx(ctx, createConsumer(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	locked := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	var once [2]sync.Once
+	var attempts atomic.Int32
+	lockBoth := func(i int, first, second string) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			attempts.Add(1)
+			if _, _, err := tx.ConsumerWithBalance(ctx, consumerNamed(first).Mobile, ledger.Test); err != nil {
+				return err
+			}
+			once[i].Do(func() { close(locked[i]) })
+			select {
+			case <-locked[1-i]:
+			case <-time.After(10 * time.Second):
+				return errors.New("the other lane did not take its lock")
+			}
+			if _, _, err := tx.ConsumerWithBalance(ctx, consumerNamed(second).Mobile, ledger.Test); err != nil {
+				return err
+			}
+			return createConsumer(fmt.Sprintf("deadlocked-%d", i))(tx)
+		}
+	}
+	results := make(chan error, 2)
+	go func() { results <- db.InTx(ctx, lockBoth(0, "x", "y")) }()
+	<-locked[0] // the first batch runs: the second request goes to the other lane
+	go func() { results <- db.InTx(ctx, lockBoth(1, "y", "x")) }()
+	for range 2 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !exists(t, db, "deadlocked-0") || !exists(t, db, "deadlocked-1") {
+		t.Fatal("a committed request's write is missing")
+	}
+	if n := attempts.Load(); n != 3 {
+		t.Fatalf("the two requests ran %d times, want 3 (the deadlock's victim twice)", n)
+	}
+}
+
+// TestGroupCommitLaneLetsGoOfItsSession: a lane that began the next
+// transaction in its COMMIT because a request was waiting, which another
+// lane then took, finds the queue empty and ends that transaction: no
+// session is left in one.
+func TestGroupCommitLaneLetsGoOfItsSession(t *testing.T) {
+	db := openLanes(t, 2)
+	ctx := context.Background()
+	// One lane is held in a request of its own ...
+	holdOther, otherHeld := make(chan struct{}), make(chan struct{})
+	other := make(chan error, 1)
+	go func() {
+		other <- db.InTx(ctx, func(store.Tx) error { close(otherHeld); <-holdOther; return nil })
+	}()
+	<-otherHeld
+	// ... while the other's batch commits with a request waiting, so it
+	// chains; then the held lane is let go and takes that request.
+	waiting := make(chan error, 1)
+	db.group.beforeCommit = func(int) {
+		db.group.beforeCommit = nil // only this lane's batch: the hook runs on its goroutine
+		go func() { waiting <- db.InTx(ctx, createConsumer("taken-by-the-other-lane")) }()
+		for db.group.queue.Queued() < 1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	db.group.afterChain = func() {
+		db.group.afterChain = nil
+		close(holdOther)
+		for db.group.queue.Queued() > 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := db.InTx(ctx, createConsumer("chaining")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waiting; err != nil {
+		t.Fatal(err)
+	}
+	// The other lane chained too (the request waited as it committed) and
+	// ran it in that transaction: one chained batch, not this lane's.
+	if got := db.group.chained.Load(); got != 1 {
+		t.Fatalf("%d batches ran in a chained transaction, want 1 (the other lane's)", got)
+	}
+	var open int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions still idle in a transaction 10 s after the queue emptied", open)
+		}
+	}
+	if !exists(t, db, "chaining") || !exists(t, db, "taken-by-the-other-lane") {
+		t.Fatal("a committed request's write is missing")
 	}
 }

@@ -55,6 +55,7 @@ type Option func(*options)
 
 type options struct {
 	maxConns int
+	lanes    int
 }
 
 // MaxConns sets the most connections the DB opens to PostgreSQL, both
@@ -62,6 +63,13 @@ type options struct {
 // needed and closed after 5 idle minutes; n is a ceiling, not a
 // reservation.
 func MaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// CommitLanes sets how many batches of writes the DB runs at once
+// (groupcommit.go), DefaultCommitLanes unless set. Each lane holds a
+// write connection while it runs a batch, so the lanes are at most the
+// write pool's connections less one, which stays free for Snapshot,
+// migrations and the requests of a batch run again one by one.
+func CommitLanes(n int) Option { return func(o *options) { o.lanes = n } }
 
 // PoolSizes splits a limit of n connections between the pool of
 // write transactions (InTx, Snapshot, migrations) and the read-only pool
@@ -80,7 +88,7 @@ func PoolSizes(n int) (writes, reads int) {
 // does not migrate; call Migrate, or CheckSchema to refuse a wrong
 // schema.
 func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
-	o := options{maxConns: DefaultMaxConns}
+	o := options{maxConns: DefaultMaxConns, lanes: DefaultCommitLanes}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -111,7 +119,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	}
 	limitPool(reads, readers)
 	d := &DB{db: db, reads: reads}
-	d.group = newCommitter(d)
+	d.group = newCommitter(d, max(1, min(o.lanes, writes-1)))
 	return d, nil
 }
 
