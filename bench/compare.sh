@@ -24,7 +24,8 @@
 # too: the script marks the figure with * when it saw any. On SQLite the
 # database runs inside the server. Last, the store's committer, which
 # every write of the server waits behind (docs/storage.md, "Group
-# commit"): the share of the run it was busy and how many requests shared
+# commit"): the share of the run it was busy (per lane: PostgreSQL's
+# has two, SQLite's one) and how many requests shared
 # a batch, from the server's /metrics (`thaili bench` prints them as its
 # committer: line). For the sustained runs it prints each
 # run's payments/s, the last's ratio to the first's, and each run's CPU per
