@@ -500,20 +500,64 @@ func TestGroupCommitLaneLetsGoOfItsSession(t *testing.T) {
 	if got := db.group.chained.Load(); got != 1 {
 		t.Fatalf("%d batches ran in a chained transaction, want 1 (the other lane's)", got)
 	}
+	waitNoOpenTransaction(t, db)
+	if !exists(t, db, "chaining") || !exists(t, db, "taken-by-the-other-lane") {
+		t.Fatal("a committed request's write is missing")
+	}
+}
+
+// TestGroupCommitLanesBurst: a burst of concurrent writes on two lanes
+// (which chain BEGIN into their COMMITs while others wait, and take each
+// other's waiting requests) commits every write exactly once and leaves
+// no session in a transaction.
+func TestGroupCommitLanesBurst(t *testing.T) {
+	db := openLanes(t, 2)
+	ctx := context.Background()
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				errs <- db.InTx(ctx, createConsumer(fmt.Sprintf("burst-%d-%d", w, i)))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM consumers WHERE idx LIKE 'c-burst-%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != writers*each {
+		t.Fatalf("%d of the burst's %d consumers committed", n, writers*each)
+	}
+	waitNoOpenTransaction(t, db)
+}
+
+// waitNoOpenTransaction waits until no session of db's database is idle
+// in a transaction: a lane ends a chained one as it comes back to an
+// empty queue, just after answering its last batch.
+func waitNoOpenTransaction(t *testing.T, db *DB) {
+	t.Helper()
 	var open int
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+		if err := db.db.QueryRow(`SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
 		if open == 0 {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions still idle in a transaction 10 s after the queue emptied", open)
+			t.Fatalf("%d sessions still idle in a transaction 10 s after the last request was answered", open)
 		}
-	}
-	if !exists(t, db, "chaining") || !exists(t, db, "taken-by-the-other-lane") {
-		t.Fatal("a committed request's write is missing")
 	}
 }
