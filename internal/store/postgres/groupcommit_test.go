@@ -408,7 +408,10 @@ func TestGroupCommitLanesRunAtOnce(t *testing.T) {
 // TestGroupCommitLanesDeadlock: two lanes' batches that lock the same
 // two rows in opposite orders deadlock; PostgreSQL aborts one of them,
 // whose request then runs again on its own, and both requests commit
-// exactly once.
+// exactly once. The rerun can itself deadlock: it may take its first row
+// before the other request, which waited for that row, is granted it;
+// PostgreSQL then aborts one of them again, so the requests run at least
+// three times, not exactly three.
 func TestGroupCommitLanesDeadlock(t *testing.T) {
 	db := openLanes(t, 2)
 	ctx := context.Background()
@@ -450,8 +453,10 @@ func TestGroupCommitLanesDeadlock(t *testing.T) {
 	if !exists(t, db, "deadlocked-0") || !exists(t, db, "deadlocked-1") {
 		t.Fatal("a committed request's write is missing")
 	}
-	if n := attempts.Load(); n != 3 {
-		t.Fatalf("the two requests ran %d times, want 3 (the deadlock's victim twice)", n)
+	t.Logf("the two requests ran %d times", attempts.Load())
+	// A unique mobile each: a request committed twice would have failed.
+	if n := attempts.Load(); n < 3 {
+		t.Fatalf("the two requests ran %d times, want at least 3 (the deadlock's victim twice)", n)
 	}
 }
 
