@@ -13,6 +13,13 @@
 # tables grow?). Then the same two setups and sustained runs against a
 # server on a temporary SQLite file.
 #
+# Between pgbench TPC-B and the first thaili run, pgbench also runs one
+# legacy payment's own statements (bench/payment.pgbench, set up by
+# bench/payment-setup.sql on a fresh database) with the same clients: the
+# rate of the database's share of a payment with no HTTP, no Go and no
+# group commit, printed as payments/s and as a ratio to TPC-B, and each
+# PostgreSQL row's payments/s as a share of it.
+#
 # For each setup it prints payments/s, the pgbench tps of this run and the
 # ratio payments/s ÷ tps, p50 and p99 of each step (initiate, confirm,
 # verify), the server's peak RSS (VmHWM, since it started), and CPU time
@@ -72,6 +79,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaili-compare.XXXXXX")
 RUN=$$
 PGDB=thaili_bench_$RUN
 SCRATCH=thaili_pgbench_$RUN
+FLOOR=thaili_payment_sql_$RUN
 SERVERS=()
 DATABASES=()
 
@@ -210,6 +218,7 @@ ROWS=()
 SUSTAINED=()
 FAILURES=()
 NOTES=()
+SQLSHARE=''
 
 # row STORE MERCHANTS DB_CPU: a summary row from the last run_bench.
 row() {
@@ -271,6 +280,32 @@ TPS=$(awk '/^tps = / {printf "%.1f", $3; exit}' "$TMP/pgbench.log")
 TPS=${TPS:-0}
 dropdb "$SCRATCH" # free its memory and disk before thaili runs
 DATABASES=("$PGDB")
+
+# The database's share of a payment: one legacy payment's statements as
+# Thaili's store sends them (bench/payment.pgbench, generated from the
+# store's code and kept in step by its tests), driven by pgbench's C client
+# with no HTTP, no Go and no group commit, on a fresh database holding
+# only what bench/payment-setup.sql creates. Every payment it counts must
+# complete and leave a clean ledger.
+echo "-- a payment's statements alone: pgbench -M prepared -f bench/payment.pgbench on $FLOOR, -c $CLIENTS -j 2 -T $DURATION"
+createdb "$FLOOR"
+DATABASES+=("$FLOOR")
+FLOORURL="postgres://$PGUSER@$PGHOST:$PGPORT/$FLOOR"
+"$BIN" migrate --database-url "$FLOORURL" >/dev/null 2>&1
+psql -q -v ON_ERROR_STOP=1 -v payers="$CLIENTS" -f "$ROOT/bench/payment-setup.sql" "$FLOOR" >/dev/null
+timeout $((DURATION + 300)) pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" -f "$ROOT/bench/payment.pgbench" "$FLOOR" 2>&1 |
+	tee "$TMP/pgbench-payment.log" | grep -E '^(tps|latency average|number of (transactions actually processed|failed transactions))'
+SQLTPS=$(awk '/^tps = / {printf "%.1f", $3; exit}' "$TMP/pgbench-payment.log")
+SQLTPS=${SQLTPS:-0}
+open=$(psql -Atqc "select count(*) from payments where state <> 'Completed'" "$FLOOR")
+if grep -q 'aborted' "$TMP/pgbench-payment.log" || [[ "$SQLTPS" == 0 || "$open" != 0 ]]; then
+	FAILURES+=("payment statements alone: pgbench aborted, made no payment or left $open payment(s) not Completed ($TMP/pgbench-payment.log)")
+fi
+if ! "$BIN" ledger check --database-url "$FLOORURL" >"$TMP/ledger-payment.log" 2>&1; then
+	FAILURES+=("payment statements alone: the ledger check failed ($TMP/ledger-payment.log)")
+fi
+dropdb "$FLOOR"
+DATABASES=("$PGDB")
 # Write pgbench's dirty pages out now, not in the checkpointer during the
 # first bench run, where its CPU would count as thaili's (needs superuser
 # or pg_checkpoint; without either the checkpoint comes when it comes).
@@ -286,6 +321,7 @@ for m in 1 16; do
 		NOTES+=("* postgres, $m merchant(s): $others connection(s) of other clients seen before and after the run; their work may count in db")
 	fi
 	row postgres "$m" "$db"
+	SQLSHARE+=" $m merchant(s) $(ratio "$PPS" "$SQLTPS");"
 done
 sustain postgres "$PGURL" "${PG_CPU[@]}"
 PG_PID=$SERVER_PID
@@ -304,9 +340,11 @@ kill "$PG_PID" "$SERVER_PID" 2>/dev/null || true
 echo
 echo "== summary: $CLIENTS clients/payers, ${DURATION}s per run, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "pgbench TPC-B scale 10, $CLIENTS clients, -j 2: $TPS tps; ratio = payments/s ÷ pgbench tps"
+echo "a payment's statements alone (pgbench -f bench/payment.pgbench, same clients): $SQLTPS payments/s, ratio $(ratio "$SQLTPS" "$TPS")"
 printf '%49s %-38s %10s %-27s %s\n' '' '   p50/p99 ms of each step' 'server' '  cpu ms per payment' ' committer'
 printf "$ROWFMT" store merchants payments/s 'pgbench tps' ratio initiate confirm verify VmHWM server db bench 'busy/batch'
 printf '%s\n' "${ROWS[@]}"
+echo "thaili on postgres ÷ its statements alone:${SQLSHARE%;}"
 for n in "${NOTES[@]}"; do echo "$n"; done
 if ((RUNS > 0)); then
 	echo "sustained:"

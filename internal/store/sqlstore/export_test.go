@@ -46,3 +46,9 @@ func PostAndUpdate(e ledger.Entry, at time.Time, p *store.Payment, unhooked bool
 
 // Numbered is query with PostgreSQL's placeholders.
 func Numbered(query string) string { return (&Dialect{Numbered: true}).rebind(query) }
+
+// InsertPayment is CreatePayment's statement, as the store sends it, and
+// its arguments for p.
+func InsertPayment(p *store.Payment) (string, []any) {
+	return insertPayment + " RETURNING id", insertPaymentArgs(p)
+}
