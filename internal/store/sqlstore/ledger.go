@@ -83,9 +83,29 @@ func (t *txn) PostAndUpdate(ctx context.Context, e ledger.Entry, at time.Time, p
 		return t.postOne(ctx, e, postings, at, p, false)
 	}
 	if err := t.Post(ctx, e, at); err != nil {
-		return err
+		return t.overdraftOrConflict(ctx, err, p)
 	}
 	return t.UpdatePayment(ctx, p)
+}
+
+// overdraftOrConflict is err, from posting an entry with payment p's
+// compare-and-set, except for an overdraft of a payment that changed
+// since it was read: the change already moved the money the entry meant
+// to move (the same payment confirmed or captured at once on another
+// committer lane or node), so it is ErrConflict, and the caller reads the
+// payment again and decides on what it finds.
+func (t *txn) overdraftOrConflict(ctx context.Context, err error, p *store.Payment) error {
+	if !errors.Is(err, store.ErrInsufficientFunds) {
+		return err
+	}
+	var one int
+	switch qerr := noRows(t.queryRow(ctx, `SELECT 1 FROM payments WHERE id = ? AND version = ?`, p.ID, p.Version).Scan(&one)); {
+	case errors.Is(qerr, store.ErrNotFound):
+		return store.ErrConflict
+	case qerr != nil:
+		return t.d.MapErr(qerr)
+	}
+	return err
 }
 
 func (t *txn) PostAndUpdateUnhooked(ctx context.Context, e ledger.Entry, at time.Time, p *store.Payment) error {
@@ -248,7 +268,11 @@ func (t *txn) postOne(ctx context.Context, e ledger.Entry, postings []ledger.Pos
 		for i, p := range postings {
 			switch {
 			case found[i] && !ok[i], !found[i] && p.Amount < 0 && !p.Account.Kind.MayGoNegative():
-				return fmt.Errorf("%w: %s", store.ErrInsufficientFunds, p.Account)
+				err := fmt.Errorf("%w: %s", store.ErrInsufficientFunds, p.Account)
+				if pay != nil {
+					return t.overdraftOrConflict(ctx, err, pay)
+				}
+				return err
 			case !found[i]:
 				missing = append(missing, p)
 			}

@@ -337,6 +337,15 @@ func testPostAndUpdate(t *testing.T, s store.Store) {
 	})
 	wantErr(t, "PostAndUpdate(old version)", err, store.ErrConflict)
 	same(t, "balances after the second lost compare-and-set", balances(t, s, wallet, holds), []money.Paisa{0, 1000})
+	// The payment as read before that update, whose money the update
+	// already moved (two committer lanes confirming, or capturing, one
+	// payment at once): the payment changed, so ErrConflict and the caller
+	// reads it again, not an overdraft.
+	before := p
+	before.State = store.Confirmed
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.PostAndUpdate(ctx, hold(1000), base, &before) })
+	wantErr(t, "PostAndUpdate(old version, money already moved)", err, store.ErrConflict)
+	same(t, "balances after the third lost compare-and-set", balances(t, s, wallet, holds), []money.Paisa{0, 1000})
 	checkLedger(t, s)
 }
 
@@ -386,6 +395,12 @@ func testPostAndUpdateUnhooked(t *testing.T, s store.Store) {
 	}
 	same(t, "balances after PostAndUpdateUnhooked", balances(t, s, wallet, holds), []money.Paisa{0, 1000})
 	samePayment(t, "payment after PostAndUpdateUnhooked", read(), confirmed)
+	// The payment as read before, its money already moved: ErrConflict,
+	// as for PostAndUpdate.
+	before := p
+	before.State = store.Confirmed
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.PostAndUpdateUnhooked(ctx, hold(1000), base, &before) })
+	wantErr(t, "PostAndUpdateUnhooked(old version, money already moved)", err, store.ErrConflict)
 
 	// With an endpoint to tell, nothing changes: between accounts that
 	// exist, and where the entry would create its account.
