@@ -36,7 +36,7 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 	if err != nil {
 		return Transaction{}, err
 	}
-	t, err := s.find(ctx, caller.Scope(), in.Token, false)
+	t, err := s.findRecent(ctx, caller.Scope(), in.Token)
 	if errors.Is(err, errNotFound) || (err == nil && t.Payment.Kind == store.EPayment) {
 		return Transaction{}, invalidToken()
 	}
@@ -89,13 +89,18 @@ func (s *Service) Confirm(ctx context.Context, in ConfirmInput) (Transaction, er
 		})
 	})
 	if err != nil {
+		s.recent.forget(in.Token)
 		return Transaction{}, fault.Wrap(err)
 	}
 	if refusal != nil {
+		s.recent.forget(in.Token)
 		if fault.AsError(refusal).TriesRemaining != "" { // a wrong code, counted
 			s.id.ChargeGuess(ctx, in.PublicKey)
 		}
 		return Transaction{}, refusal
+	}
+	if t.Payment.State == store.Confirmed {
+		s.recent.put(t, s.now()) // for the merchant's verify
 	}
 	return t, nil
 }
@@ -238,7 +243,7 @@ func (s *Service) verifyFound(ctx context.Context, tx store.Tx, t *Transaction) 
 // merchant's balance minus the fee. Verifying a captured payment again
 // returns the same record.
 func (s *Service) Verify(ctx context.Context, caller identity.Caller, token string, amount money.Paisa) (Transaction, error) {
-	t, err := s.find(ctx, caller.Scope(), token, false)
+	t, err := s.findRecent(ctx, caller.Scope(), token)
 	if errors.Is(err, errNotFound) || (err == nil && t.Payment.Kind == store.EPayment) {
 		return Transaction{}, invalidToken()
 	}
@@ -277,6 +282,7 @@ func (s *Service) Verify(ctx context.Context, caller identity.Caller, token stri
 			return nil
 		})
 	})
+	s.recent.forget(token) // captured, or refused: verify goes on from the database
 	if err != nil {
 		return Transaction{}, fault.Wrap(err)
 	}
@@ -414,6 +420,16 @@ func (s *Service) find(ctx context.Context, scope store.Scope, tokenOrIdx string
 		t.Payment = p
 	}
 	return t, nil
+}
+
+// findRecent is find for legacy confirm and verify, which try first the
+// payment as this node last wrote it (recentPayments): they only act on
+// it through a compare-and-set on its version.
+func (s *Service) findRecent(ctx context.Context, scope store.Scope, token string) (Transaction, error) {
+	if t, ok := s.recent.get(scope, token, s.now()); ok && !s.overdue(t.Payment) {
+		return t, nil
+	}
+	return s.find(ctx, scope, token, false)
 }
 
 func (s *Service) parties(ctx context.Context, tx store.Tx, p store.Payment) (Transaction, error) {

@@ -97,6 +97,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 	now := s.now()
 	var result InitiateResult
 	var code string
+	var created Transaction
 	check := identity.PayerCheck{Mobile: in.Mobile, MPIN: in.MPIN, Via: "a payment to " + caller.Merchant.Name, Scope: in.PublicKey,
 		Book: caller.Book, Check: func() error {
 			// The fee is fixed here, from the schedule resolved with the
@@ -140,11 +141,13 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 			return err
 		}
 		result.Token = p.Token
+		created = Transaction{Payment: p, Consumer: c, Merchant: caller.Merchant}
 		return nil
 	})
 	if err != nil {
 		return InitiateResult{}, err
 	}
+	s.recent.put(created, now)
 	if caller.Book == ledger.Live {
 		if err := s.notifier.SendOTP(ctx, in.Mobile, code, in.Amount, caller.Merchant.Name); err != nil {
 			s.log.ErrorContext(ctx, "sending confirmation code", "err", err)

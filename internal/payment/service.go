@@ -67,6 +67,9 @@ type Service struct {
 	// id knows the merchants and payers: it resolves API keys into
 	// callers and checks payers' MPINs.
 	id *identity.Service
+	// recent remembers the legacy payments this node just created or
+	// authorised, for the confirm or verify that follows (recent.go).
+	recent *recentPayments
 }
 
 // Deps are the Service's collaborators, all injected.
@@ -98,7 +101,7 @@ func New(d Deps) (*Service, error) {
 		d.Notifier = notify.Log{Logger: d.Log}
 	}
 	return &Service{store: idempotency.Fence(d.Store), cfg: d.Config, now: d.Now, ids: ids.Generator{Rand: d.Rand},
-		ring: ring, log: d.Log, notifier: d.Notifier, id: d.Identity}, nil
+		ring: ring, log: d.Log, notifier: d.Notifier, id: d.Identity, recent: newRecentPayments()}, nil
 }
 
 // Config returns the service's rules.
