@@ -17,8 +17,6 @@ import (
 
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/postgres"
-	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 	"github.com/thaili/thaili/internal/store/sqlstore"
 )
 
@@ -197,14 +195,7 @@ func TestPaymentScript(t *testing.T) {
 // for it is the rate of real, whole payments.
 func TestPaymentScriptPays(t *testing.T) {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := migratedPostgres(t)
 	db := s.SQL()
 	const payers = 3
 	setup, err := os.ReadFile(paymentSetupFile)
