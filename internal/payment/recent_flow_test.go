@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thaili/thaili/internal/fault"
+	"github.com/thaili/thaili/internal/identity"
 	"github.com/thaili/thaili/internal/ledger"
 	"github.com/thaili/thaili/internal/money"
 	"github.com/thaili/thaili/internal/payment"
@@ -92,6 +94,23 @@ func TestRecentPaymentsAcrossNodes(t *testing.T) {
 			Amount: amount, ProductIdentity: "p", ProductName: "P"})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Another merchant's keys with this token, on the node that
+		// remembers it: not found, as from the database.
+		_, otherKeys, err := idA.CreateMerchant(ctx, testActor, identity.NewMerchant{Name: "Other Shop", Email: "other@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := idA.Authenticate(ctx, otherKeys.Secret, store.SecretKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Confirm(ctx, payment.ConfirmInput{PublicKey: otherKeys.Public, Token: res.Token,
+			ConfirmationCode: a.Config().TestOTP, MPIN: pin}); fault.AsError(err).Fields["token"] == nil {
+			t.Errorf("confirm with another merchant's key: %v, want the token refused", err)
+		}
+		if _, err := a.Verify(ctx, other, res.Token, amount); fault.AsError(err).Fields["token"] == nil {
+			t.Errorf("verify with another merchant's key: %v, want the token refused", err)
 		}
 		confirm := func(node *payment.Service) {
 			t.Helper()
