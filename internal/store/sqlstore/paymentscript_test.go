@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
 	"github.com/thaili/thaili/internal/store/sqlstore"
 )
@@ -195,7 +196,7 @@ func TestPaymentScript(t *testing.T) {
 // for it is the rate of real, whole payments.
 func TestPaymentScriptPays(t *testing.T) {
 	ctx := context.Background()
-	s := migratedPostgres(t)
+	s := servicetest.Postgres(t)
 	db := s.SQL()
 	const payers = 3
 	setup, err := os.ReadFile(paymentSetupFile)

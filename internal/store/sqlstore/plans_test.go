@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/thaili/thaili/internal/ledger"
+	"github.com/thaili/thaili/internal/servicetest"
 	"github.com/thaili/thaili/internal/store"
-	"github.com/thaili/thaili/internal/store/postgres"
-	"github.com/thaili/thaili/internal/store/postgres/pgtest"
 	"github.com/thaili/thaili/internal/store/sqlite"
 	"github.com/thaili/thaili/internal/store/sqlstore"
 )
@@ -104,7 +103,7 @@ type planCheck struct {
 // as a prepared statement forced to a generic plan, as a statement
 // cached by pgx gets after five runs and keeps for the connection's life.
 func TestPlansPostgres(t *testing.T) {
-	db := migratedPostgres(t).SQL()
+	db := servicetest.Postgres(t).SQL()
 	// Statistics must not appear while the test runs: autoanalyze would
 	// otherwise decide, by its timing, which plans are checked.
 	for _, table := range []string{"payments", "merchants", "consumers", "accounts", "api_keys", "idempotency_keys", "ledger_txns", "postings"} {
@@ -402,19 +401,4 @@ func TestPlansSQLite(t *testing.T) {
 			}
 		}
 	}
-}
-
-// migratedPostgres is a fresh PostgreSQL database at this build's schema,
-// closed when the test ends.
-func migratedPostgres(t *testing.T) *postgres.DB {
-	t.Helper()
-	s, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
