@@ -20,6 +20,13 @@
 # group commit, printed as payments/s and as a ratio to TPC-B, and each
 # PostgreSQL row's payments/s as a share of it.
 #
+# After the two setups of each store, one more one-merchant run on a fresh
+# database with `thaili bench --in-process`: bench calls the payment
+# service in its own process, as the API's handlers do, with no server and
+# no HTTP. Its rate is what the service and the store can do here; each
+# store's one-merchant rate over HTTP as a share of it is what the HTTP
+# requests cost. The summary prints them on the "no HTTP" lines.
+#
 # For each setup it prints payments/s, the pgbench tps of this run and the
 # ratio payments/s ÷ tps, p50 and p99 of each step (initiate, confirm,
 # verify), the server's peak RSS (VmHWM, since it started), and CPU time
@@ -80,6 +87,7 @@ RUN=$$
 PGDB=thaili_bench_$RUN
 SCRATCH=thaili_pgbench_$RUN
 FLOOR=thaili_payment_sql_$RUN
+NOHTTP=thaili_no_http_$RUN
 SERVERS=()
 DATABASES=()
 
@@ -180,15 +188,18 @@ cpu_of() {
 }
 
 # run_bench NAME DATABASE_URL MERCHANTS [BENCH FLAGS...]: runs thaili bench
-# with its report in $TMP/NAME.out, and sets PPS, LAT (p50/p99 ms of each
+# against the server at $SERVER_URL (or, for a NAME ending in -no-http,
+# with --in-process: the service inside bench, no server) with its report
+# in $TMP/NAME.out, and sets PPS, LAT (p50/p99 ms of each
 # step), CPU_SERVER, CPU_DB, CPU_BENCH (ms/payment, or n/a) and
 # COMMITTER (busy %/requests per batch, or n/a). A run
 # that fails, finds a ledger violation or counts errors joins FAILURES.
 run_bench() {
-	local name=$1 db=$2 merchants=$3 out=$TMP/$1.out rc=0 errs ledger
+	local name=$1 db=$2 merchants=$3 out=$TMP/$1.out rc=0 errs ledger target=(--url "$SERVER_URL")
 	shift 3
-	echo "-- $name: thaili bench --payers $CLIENTS --duration ${DURATION}s --merchants $merchants $*"
-	timeout $((DURATION + 300)) "$BIN" bench --url "$SERVER_URL" --database-url "$db" \
+	if [[ "$name" == *-no-http ]]; then target=(--in-process); fi
+	echo "-- $name: thaili bench ${target[*]} --payers $CLIENTS --duration ${DURATION}s --merchants $merchants $*"
+	timeout $((DURATION + 300)) "$BIN" bench "${target[@]}" --database-url "$db" \
 		--payers "$CLIENTS" --duration "${DURATION}s" --merchants "$merchants" "$@" | tee "$out" || rc=$?
 	PPS=$(awk '/^throughput:/ {print $2}' "$out")
 	PPS=${PPS:-0}
@@ -219,6 +230,7 @@ SUSTAINED=()
 FAILURES=()
 NOTES=()
 SQLSHARE=''
+NOHTTP_LINES=()
 
 # row STORE MERCHANTS DB_CPU: a summary row from the last run_bench.
 row() {
@@ -322,7 +334,23 @@ for m in 1 16; do
 	fi
 	row postgres "$m" "$db"
 	SQLSHARE+=" $m merchant(s) $(ratio "$PPS" "$SQLTPS");"
+	if ((m == 1)); then PG_HTTP=$PPS; fi
 done
+
+# The same payments with no HTTP: bench calls the payment service in its
+# own process on a fresh database, as the API's handlers do. What the
+# server's run loses against it is what the HTTP requests cost (the
+# server's network, JSON and scheduling, on the cores the rest shares).
+createdb "$NOHTTP"
+DATABASES+=("$NOHTTP")
+NOHTTPURL="postgres://$PGUSER@$PGHOST:$PGPORT/$NOHTTP"
+"$BIN" migrate --database-url "$NOHTTPURL" >/dev/null 2>&1
+run_bench postgres-no-http "$NOHTTPURL" 1 ${PM_PID:+--cpu "db=$PM_PID"}
+NOHTTP_LINES+=("$(printf 'postgres: %s payments/s, ratio %s, ÷ its statements alone %s; over HTTP ÷ this %s; cpu ms/payment bench with the service %s, db %s; committer %s' \
+	"$PPS" "$(ratio "$PPS" "$TPS")" "$(ratio "$PPS" "$SQLTPS")" "$(ratio "$PG_HTTP" "$PPS")" "$CPU_BENCH" "$CPU_DB" "$COMMITTER")")
+dropdb "$NOHTTP"
+DATABASES=("$PGDB")
+
 sustain postgres "$PGURL" "${PG_CPU[@]}"
 PG_PID=$SERVER_PID
 
@@ -333,7 +361,13 @@ start_server "$TMP/serve-sqlite.log" "$SQLITE"
 for m in 1 16; do
 	run_bench "sqlite-$m" "$SQLITE" "$m" --cpu "server=$SERVER_PID"
 	row sqlite "$m" "in server"
+	if ((m == 1)); then LITE_HTTP=$PPS; fi
 done
+"$BIN" migrate --database-url "$TMP/no-http.db" >/dev/null 2>&1
+run_bench sqlite-no-http "$TMP/no-http.db" 1
+NOHTTP_LINES+=("$(printf 'sqlite:   %s payments/s, ratio %s; over HTTP ÷ this %s; cpu ms/payment bench with the service and the database %s; committer %s' \
+	"$PPS" "$(ratio "$PPS" "$TPS")" "$(ratio "$LITE_HTTP" "$PPS")" "$CPU_BENCH" "$COMMITTER")")
+rm -f "$TMP"/no-http.db*
 sustain sqlite "$SQLITE" --cpu "server=$SERVER_PID"
 kill "$PG_PID" "$SERVER_PID" 2>/dev/null || true
 
@@ -345,6 +379,8 @@ printf '%49s %-38s %10s %-27s %s\n' '' '   p50/p99 ms of each step' 'server' '  
 printf "$ROWFMT" store merchants payments/s 'pgbench tps' ratio initiate confirm verify VmHWM server db bench 'busy/batch'
 printf '%s\n' "${ROWS[@]}"
 echo "thaili on postgres ÷ its statements alone:${SQLSHARE%;}"
+echo "no HTTP (thaili bench --in-process, 1 merchant, a fresh database):"
+printf '  %s\n' "${NOHTTP_LINES[@]}"
 for n in "${NOTES[@]}"; do echo "$n"; done
 if ((RUNS > 0)); then
 	echo "sustained:"

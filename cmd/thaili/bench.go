@@ -6,6 +6,12 @@ package main
 // concurrent payers for a bounded time, reports throughput, latency
 // percentiles and, on Linux, the CPU time per payment of bench and of the
 // processes named by --cpu (bench_cpu.go), and ends with the ledger check.
+//
+// With --in-process there is no server: bench opens the payment service
+// on --database-url itself and its payers call the service's Initiate,
+// Confirm and Verify, as the API's handlers do, with no HTTP in between.
+// The rate is what the service and its store can do on this machine; a
+// server's run beside it shows what HTTP costs (README, "Performance").
 
 import (
 	"bytes"
@@ -15,6 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -48,6 +55,9 @@ type benchConfig struct {
 	progress  time.Duration // how often a progress line goes to stderr; 0: never
 	cpu       benchCPUFlag  // --cpu LABEL=PID: processes whose CPU time is measured
 	procRoot  string        // where /proc is; a parameter for tests
+	// inProcess drives the service inside bench, with no server (--in-process).
+	inProcess bool
+	urlSet    bool // --url was given
 }
 
 // benchTopup is what every simulated payer is given in the test book:
@@ -94,6 +104,10 @@ type benchRun struct {
 
 	mu        sync.Mutex
 	errBodies []string // the first few error answers
+
+	// app, with --in-process, is the service the payers call instead of a
+	// server; nil over HTTP.
+	app *app
 }
 
 // bench runs `thaili bench`.
@@ -111,26 +125,36 @@ func (e env) bench(args []string) error {
 	fs.Var(&cfg.cpu, "cpu", "`LABEL=PID`: report as LABEL the CPU time that process PID and all its descendants use while the payers run "+
 		"(not setup, not the ledger check), per payment, on the report's cpu: line beside bench's own; repeatable, "+
 		"e.g. --cpu server=<thaili serve's pid> --cpu db=<the postmaster's pid>; Linux only (reads /proc)")
+	fs.BoolVar(&cfg.inProcess, "in-process", false, "no server: open the payment service on --database-url in bench itself and call it as the API's handlers do, "+
+		"with no HTTP (the rate of the service and its store alone; bench's own CPU then includes theirs; not with --url)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) { cfg.urlSet = cfg.urlSet || f.Name == "url" })
 	base, err := cfg.validate()
 	if err != nil {
 		return exitError{code: 2, msg: err.Error()}
 	}
 
-	client := &http.Client{
-		Timeout: benchRequestTimeout,
-		Transport: &http.Transport{
-			Proxy:               nil, // loopback benchmarks never go through a proxy
-			MaxIdleConns:        4 * cfg.payers,
-			MaxIdleConnsPerHost: 4 * cfg.payers,
-			IdleConnTimeout:     90 * time.Second,
-		},
-	}
-	defer client.CloseIdleConnections()
-	if err := benchHealth(e.ctx, client, base); err != nil {
-		return err
+	var client *http.Client
+	if !cfg.inProcess {
+		client = &http.Client{
+			Timeout: benchRequestTimeout,
+			Transport: &http.Transport{
+				Proxy:               nil, // loopback benchmarks never go through a proxy
+				MaxIdleConns:        4 * cfg.payers,
+				MaxIdleConnsPerHost: 4 * cfg.payers,
+				IdleConnTimeout:     90 * time.Second,
+			},
+		}
+		defer client.CloseIdleConnections()
+		if err := benchHealth(e.ctx, client, base); err != nil {
+			return err
+		}
+	} else if cfg.db.Postgres() && cfg.db.MaxConns == config.CommandMaxConns {
+		// The payers stand in for a node's requests: give the store a
+		// node's connections, not a one-off command's few.
+		cfg.db.MaxConns = config.DefaultMaxConns
 	}
 
 	a, err := e.open(cfg.db)
@@ -148,22 +172,31 @@ func (e env) bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := benchSameDatabase(e.ctx, client, base, merchants[0]); err != nil {
-		return err
+	if !cfg.inProcess {
+		if err := benchSameDatabase(e.ctx, client, base, merchants[0]); err != nil {
+			return err
+		}
 	}
 	mobiles, err := benchPayers(e.ctx, a, e.actor(), runID, cfg.payers)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "bench %s: %d payer(s), %d merchant(s), %d paisa per payment, against %s\n",
-		runID, cfg.payers, cfg.merchants, cfg.amount, base)
-
+	against := base
 	r := &benchRun{cfg: cfg, base: base, ctx: e.ctx}
+	readCommit := func() benchCommit { return readBenchCommit(e.ctx, client, base) }
+	if cfg.inProcess {
+		against = "the service in process (no HTTP)"
+		r.app = a
+		readCommit = func() benchCommit { return storeBenchCommit(a.store) }
+	}
+	fmt.Fprintf(e.stdout, "bench %s: %d payer(s), %d merchant(s), %d paisa per payment, against %s\n",
+		runID, cfg.payers, cfg.merchants, cfg.amount, against)
+
 	workers := make([]benchWorker, cfg.payers)
 	// The CPU window is the payers' run alone: setup before it and the
 	// ledger check after it are no part of what a payment costs.
 	cpu := newBenchCPU(cfg.procRoot, cfg.cpu)
-	commitBefore := readBenchCommit(e.ctx, client, base)
+	commitBefore := readCommit()
 	var cpuBefore benchCPUReading
 	if cpu != nil {
 		cpuBefore = cpu.read()
@@ -190,7 +223,7 @@ func (e env) bench(args []string) error {
 	if cpu != nil {
 		cpuAfter = cpu.read()
 	}
-	commitAfter := readBenchCommit(e.ctx, client, base)
+	commitAfter := readCommit()
 	stopProgress()
 
 	failed := r.report(e.stdout, workers, elapsed)
@@ -252,10 +285,13 @@ func (r *benchRun) showProgress(out io.Writer, start time.Time) (stop func()) {
 }
 
 // validate checks the flags and returns the server's base URL without a
-// trailing slash.
+// trailing slash (unused with --in-process).
 func (c benchConfig) validate() (string, error) {
+	if c.inProcess && c.urlSet {
+		return "", errors.New("--in-process runs no server requests: leave out --url")
+	}
 	u, err := url.Parse(c.url)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !c.inProcess && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		return "", fmt.Errorf("--url %q: must be an absolute http or https URL", c.url)
 	}
 	switch {
@@ -410,6 +446,9 @@ func (r *benchRun) payer(w *benchWorker, mobile string, m benchMerchant) {
 
 // pay runs one legacy payment and reports whether it completed.
 func (r *benchRun) pay(w *benchWorker, mobile string, m benchMerchant) bool {
+	if r.app != nil {
+		return r.payInProcess(w, mobile, m)
+	}
 	var init struct {
 		Token string `json:"token"`
 	}
@@ -544,4 +583,51 @@ func benchTruncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// payInProcess is pay with no server: each step calls the service as the
+// API's handler for it does (internal/api/legacy.go), timed as a request
+// would be, without the HTTP, the JSON or the answer's rendering.
+func (r *benchRun) payInProcess(w *benchWorker, mobile string, m benchMerchant) bool {
+	step := func(ep int, call func() error) bool {
+		t0 := time.Now()
+		if err := call(); err != nil {
+			if r.ctx.Err() == nil {
+				w.errors[ep]++
+				r.keepError(fmt.Sprintf("%s: %v", benchEndpoints[ep], cliError(err)))
+			}
+			return false
+		}
+		w.latencies[ep] = append(w.latencies[ep], time.Since(t0))
+		return true
+	}
+	svc, amount := r.app.svc, money.Paisa(r.cfg.amount)
+	var token, idx string
+	if !step(0, func() error {
+		res, err := svc.Initiate(r.ctx, payment.InitiateInput{PublicKey: m.public, Mobile: mobile, MPIN: payment.SandboxMPIN,
+			Amount: amount, ProductIdentity: "bench", ProductName: "Bench payment"})
+		token = res.Token
+		return err
+	}) {
+		return false
+	}
+	if !step(1, func() error {
+		t, err := svc.Confirm(r.ctx, payment.ConfirmInput{PublicKey: m.public, Token: token,
+			ConfirmationCode: payment.DefaultConfig().TestOTP, MPIN: payment.SandboxMPIN})
+		idx = t.Payment.Idx
+		return err
+	}) {
+		return false
+	}
+	return step(2, func() error {
+		caller, err := r.app.id.Authenticate(r.ctx, m.secret, store.SecretKey)
+		if err != nil {
+			return err
+		}
+		t, err := svc.Verify(r.ctx, caller, token, amount)
+		if err == nil && (t.Payment.State != store.Completed || t.Payment.Idx != idx) {
+			err = fmt.Errorf("payment %s is %q after verify, want %s", idx, t.Payment.State, store.Completed)
+		}
+		return err
+	})
 }

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thaili/thaili/internal/store"
 )
 
 // benchCommitNames are the metrics read, in benchCommit's order; the
@@ -106,4 +108,16 @@ func lanesText(n float64) string {
 		return "1 lane"
 	}
 	return fmt.Sprintf("%.0f lanes", n)
+}
+
+// storeBenchCommit reads the counters from a store bench opened itself
+// (--in-process), where there is no /metrics to scrape.
+func storeBenchCommit(st store.Store) benchCommit {
+	cc, ok := st.(store.CommitCounter)
+	if !ok {
+		return benchCommit{}
+	}
+	s := cc.CommitStats()
+	return benchCommit{batches: float64(s.Batches), requests: float64(s.Requests), busy: s.Busy.Seconds(),
+		lanes: float64(max(s.Lanes, 1)), ok: true}
 }
