@@ -82,7 +82,7 @@ func (s *Service) InitiateEPayment(ctx context.Context, caller identity.Caller, 
 	}
 	now := s.now()
 	p := store.Payment{
-		Idx: s.ids.New(), Token: s.ids.New(), FeeIdx: s.ids.New(),
+		Idx: s.ids.NewAt(now), Token: s.ids.NewAt(now), FeeIdx: s.ids.New(),
 		Book: caller.Book, MerchantID: caller.Merchant.ID, Kind: store.EPayment, State: store.Initiated,
 		Amount: in.Amount, ProductIdentity: in.PurchaseOrderID, ProductName: in.PurchaseOrderName, ProductURL: in.WebsiteURL,
 		Extra: extra, Details: details, PurchaseOrderID: in.PurchaseOrderID, PurchaseOrderName: in.PurchaseOrderName,

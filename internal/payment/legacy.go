@@ -129,7 +129,7 @@ func (s *Service) Initiate(ctx context.Context, in InitiateInput) (InitiateResul
 			return err
 		}
 		p := store.Payment{
-			Idx: s.ids.New(), Token: s.ids.New(), FeeIdx: s.ids.New(),
+			Idx: s.ids.NewAt(now), Token: s.ids.NewAt(now), FeeIdx: s.ids.New(),
 			Book: caller.Book, MerchantID: caller.Merchant.ID, ConsumerID: c.ID,
 			State: store.Initiated, Amount: in.Amount, FeeAmount: fee,
 			ProductIdentity: in.ProductIdentity, ProductName: in.ProductName, ProductURL: in.ProductURL,
