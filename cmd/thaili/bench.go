@@ -151,10 +151,14 @@ func (e env) bench(args []string) error {
 		if err := benchHealth(e.ctx, client, base); err != nil {
 			return err
 		}
-	} else if cfg.db.Postgres() && cfg.db.MaxConns == config.CommandMaxConns {
+	} else {
 		// The payers stand in for a node's requests: give the store a
-		// node's connections, not a one-off command's few.
-		cfg.db.MaxConns = config.DefaultMaxConns
+		// node's connections, not a one-off command's few, and the
+		// process a node's garbage collector.
+		if cfg.db.Postgres() && cfg.db.MaxConns == config.CommandMaxConns {
+			cfg.db.MaxConns = config.DefaultMaxConns
+		}
+		tuneGC(e.getenv)
 	}
 
 	a, err := e.open(cfg.db)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -202,6 +203,24 @@ func (e env) openStore(db config.Database) (store.Store, string, error) {
 	return d, path, nil
 }
 
+// serveGCPercent is the garbage collector's target for a node (Go's
+// default is 100): the collector then runs a quarter as often, for a heap
+// that may grow to five times the live data instead of twice. A node's
+// live heap is small (about 8 MiB under bench/compare.sh), so this costs
+// about 10 MiB of memory, and it saved 8-18 % of the server's CPU per
+// payment and raised payments/s by 16-27 % on SQLite, up to 8 % on
+// PostgreSQL, in paired runs (NOTES.md, "Speed").
+const serveGCPercent = 400
+
+// tuneGC gives a node serveGCPercent unless the operator set GOGC, which
+// the runtime has applied already (GOMEMLIMIT, if set, still caps the
+// heap either way).
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+}
+
 // open opens the database and the services for a command other than
 // serve: its deployment (sandbox, hash costs) comes from the environment
 // and the kind of database, since these commands have no --sandbox flag,
@@ -383,6 +402,7 @@ func (e env) serve(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return exitError{code: 2, msg: err.Error()}
 	}
+	tuneGC(e.getenv)
 	// The address is bound first: a busy port fails at once, before a
 	// database is created, migrated or seeded.
 	ln, err := listen(cfg.Addr)
