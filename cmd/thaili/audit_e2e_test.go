@@ -34,16 +34,7 @@ func (r auditRow) String() string {
 // code under test.
 func readAudit(t *testing.T, db string) []auditRow {
 	t.Helper()
-	driver := "sqlite"
-	if strings.HasPrefix(db, "postgres") {
-		driver = "pgx"
-	}
-	conn, err := sql.Open(driver, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rows, err := conn.Query(`SELECT operator_id, operator, action, subject, detail FROM audit_log ORDER BY id`)
+	rows, err := openDatabase(t, db).Query(`SELECT operator_id, operator, action, subject, detail FROM audit_log ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,17 +57,8 @@ func testBenchInProcess(t *testing.T, db string, env map[string]string) {
 		}
 	}
 
-	driver := "sqlite"
-	if strings.HasPrefix(db, "postgres") {
-		driver = "pgx"
-	}
-	conn, err := sql.Open(driver, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	var completed, merchants int
-	err = conn.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT merchant_id) FROM payments WHERE state = 'Completed' AND kind = 'wallet'`).Scan(&completed, &merchants)
+	err = openDatabase(t, db).QueryRow(`SELECT COUNT(*), COUNT(DISTINCT merchant_id) FROM payments WHERE state = 'Completed' AND kind = 'wallet'`).Scan(&completed, &merchants)
 	if err != nil {
 		t.Fatal(err)
 	}

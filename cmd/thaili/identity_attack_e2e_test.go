@@ -34,10 +34,15 @@ type identitySnapshot struct {
 
 // openTestDB opens the server's database directly, to look at what the
 // pages do not show.
-func openTestDB(t *testing.T, s *testServer) *sql.DB {
+func openTestDB(t *testing.T, s *testServer) *sql.DB { return openDatabase(t, s.DB) }
+
+// openDatabase opens dsn (a SQLite path or a postgres:// URL) with SQL
+// alone, so that what a test reads there does not depend on the code
+// under test; it is closed when the test ends.
+func openDatabase(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
-	driver, dsn := "sqlite", s.DB
-	if strings.HasPrefix(s.DB, "postgres") {
+	driver := "sqlite"
+	if strings.HasPrefix(dsn, "postgres") {
 		driver = "pgx"
 	}
 	db, err := sql.Open(driver, dsn)
