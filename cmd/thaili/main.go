@@ -206,10 +206,11 @@ func (e env) openStore(db config.Database) (store.Store, string, error) {
 // serveGCPercent is the garbage collector's target for a node (Go's
 // default is 100): the collector then runs a quarter as often, for a heap
 // that may grow to five times the live data instead of twice. A node's
-// live heap is small (about 8 MiB under bench/compare.sh), so this costs
-// about 10 MiB of memory, and it saved 8-18 % of the server's CPU per
-// payment and raised payments/s by 16-27 % on SQLite, up to 8 % on
-// PostgreSQL, in paired runs (NOTES.md, "Speed").
+// live heap is small (1-2 MiB under bench/compare.sh), so at 100 the
+// collector ran at Go's 4 MiB floor about five times a second; at 400
+// the floor is 16 MiB. That cost 10-12 MiB of peak RSS, saved 8-18 % of
+// the server's CPU per payment, and raised payments/s by 16-27 % on
+// SQLite and up to 8 % on PostgreSQL in paired runs (NOTES.md, "Speed").
 const serveGCPercent = 400
 
 // tuneGC gives a node serveGCPercent unless the operator set GOGC, which
