@@ -77,5 +77,5 @@ func (db *DB) runInSavepoint(tx *sql.Tx, fn func(store.Tx) error) (err error) {
 			err = relErr
 		}
 	}()
-	return fn(sqlstore.NewTx(tx, dialect, db.writeStmts))
+	return fn(sqlstore.NewBatchTx(tx, dialect, db.writeStmts))
 }

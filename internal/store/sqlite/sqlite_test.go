@@ -148,3 +148,38 @@ func TestGroupCommitIsolatesRequests(t *testing.T) {
 		t.Fatal("InTx after Close succeeded")
 	}
 }
+
+// TestBatchOutlivesCallerContext: a write request's statements run under
+// its batch, not under its caller's context. A caller whose context ends
+// while its function runs (a client that went away) neither interrupts a
+// statement of the transaction other requests share nor leaves its own
+// writes half done: the function's writes commit with the batch and InTx
+// reports that, as the queue promises once a request is queued.
+func TestBatchOutlivesCallerContext(t *testing.T) {
+	db := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := db.InTx(ctx, func(tx store.Tx) error {
+		first := store.Consumer{Idx: "gone1", Mobile: "9800000201", Name: "n", MPINHash: "h", CreatedAt: time.Unix(1, 0)}
+		if err := tx.CreateConsumer(ctx, &first); err != nil {
+			return err
+		}
+		cancel()
+		second := store.Consumer{Idx: "gone2", Mobile: "9800000202", Name: "n", MPINHash: "h", CreatedAt: time.Unix(1, 0)}
+		return tx.CreateConsumer(ctx, &second)
+	})
+	if err != nil {
+		t.Fatalf("InTx whose caller's context ended mid-function: %v, want nil (both writes committed)", err)
+	}
+	bg := context.Background()
+	err = db.View(bg, func(tx store.Tx) error {
+		for _, mobile := range []string{"9800000201", "9800000202"} {
+			if _, err := tx.ConsumerByMobile(bg, mobile); err != nil {
+				t.Errorf("consumer %s: %v, want committed", mobile, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

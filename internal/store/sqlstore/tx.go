@@ -33,6 +33,17 @@ func NewTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
 	return &txn{q: tx, tx: tx, write: true, d: d, cache: cache}
 }
 
+// NewBatchTx returns the store.Tx for one request's share of a write
+// transaction that a batch of requests shares (SQLite's group commit).
+// Its statements run under no caller's context: a request whose client
+// went away must not interrupt a statement of a transaction others'
+// writes share, and a context that can end costs the driver a goroutine
+// to watch it for every statement, on the one writer every write waits
+// behind (docs/storage.md, "Group commit").
+func NewBatchTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
+	return &txn{q: tx, tx: tx, write: true, ctx: context.Background(), d: d, cache: cache}
+}
+
 // NewConnTx returns the store.Tx for a write transaction its caller
 // opened on conn with BEGIN (group commit). Every statement runs under
 // ctx rather than its caller's context: a caller whose request ends must
