@@ -332,12 +332,20 @@ const (
 	// fee (from holds for wallet payments, from the wallet for ePayments);
 	// refunded is what reached wallets in refund entries. Both come from
 	// the ledger, not from the payment row, so the check is independent.
-	snapshotPayments = `SELECT py.idx,
-		COALESCE((SELECT SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
-			WHERE l.payment_id = py.id AND l.reason = 'capture' AND a.kind IN ('merchant', 'fees')), 0),
-		COALESCE((SELECT SUM(p.amount) FROM ledger_txns l JOIN postings p ON p.ledger_txn_id = l.id JOIN accounts a ON a.id = p.account_id
-			WHERE l.payment_id = py.id AND l.reason = 'refund' AND a.kind = 'wallet'), 0)
-		FROM payments py WHERE py.refunded > 0 OR py.state IN ('Completed', 'Refunded', 'Partially refunded')`
+	// They are summed for every payment in one pass over the capture and
+	// refund entries' postings, each found by its entry's primary key:
+	// no index leads with a posting's entry or an entry's payment, since
+	// every entry on the hot path would pay for one (docs/storage.md,
+	// "Indexes and plans").
+	snapshotPayments = `WITH sums AS (SELECT l.payment_id,
+			SUM(CASE WHEN l.reason = 'capture' AND a.kind IN ('merchant', 'fees') THEN p.amount ELSE 0 END) AS captured,
+			SUM(CASE WHEN l.reason = 'refund' AND a.kind = 'wallet' THEN p.amount ELSE 0 END) AS refunded
+			FROM postings p JOIN ledger_txns l ON l.id = p.ledger_txn_id JOIN accounts a ON a.id = p.account_id
+			WHERE l.reason IN ('capture', 'refund')
+			GROUP BY l.payment_id)
+		SELECT py.idx, COALESCE(s.captured, 0), COALESCE(s.refunded, 0)
+		FROM payments py LEFT JOIN sums s ON s.payment_id = py.id
+		WHERE py.refunded > 0 OR py.state IN ('Completed', 'Refunded', 'Partially refunded')`
 )
 
 func (t *txn) LedgerSnapshot(ctx context.Context) (ledger.Snapshot, error) {

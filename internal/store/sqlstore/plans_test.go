@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,11 +204,6 @@ func planChecks(t *testing.T, db *sql.DB) []planCheck {
 		{name: "DueEPayments(held)", query: sqlstore.DueHeld, args: []any{future, 100}, want: payments("payments_epayment_open"), sqlite: "USING INDEX payments_epayment_open"},
 		{name: "DailyTotals", query: sqlstore.DailyTotals, args: []any{0, merchantID, ledger.Test, planBase + 300*planDay, planBase + 330*planDay},
 			want: payments("payments_completed"), sqlite: "USING INDEX payments_completed"},
-		// The ledger audit finds each payment's entries and their postings
-		// by index; it needs postings_txn, not the postings_account that
-		// migration 0019 dropped.
-		{name: "LedgerSnapshot(payments)", query: sqlstore.SnapshotPayments,
-			want: map[string][]string{"ledger_txns": {"ledger_txns_payment"}, "postings": {"postings_txn"}}},
 	}
 }
 
@@ -221,6 +217,8 @@ func mustExec(t *testing.T, db *sql.DB, query string) {
 // planNode is a node of EXPLAIN (FORMAT JSON).
 type planNode struct {
 	NodeType    string     `json:"Node Type"`
+	Parent      string     `json:"Parent Relationship"`
+	Loops       float64    `json:"Actual Loops"`
 	Relation    string     `json:"Relation Name"`
 	Index       string     `json:"Index Name"`
 	Filter      string     `json:"Filter"`
@@ -399,6 +397,103 @@ func TestPlansSQLite(t *testing.T) {
 			if !strings.Contains(plan, c.sqlite) || strings.Contains("\n\t"+plan, "\tSCAN ") {
 				t.Errorf("%s, %s: want a plan showing %q and scanning no table, got:\n\t%s", c.name, stats, c.sqlite, plan)
 			}
+		}
+	}
+}
+
+// The ledger check's per-payment sums (migration 0020) read the capture
+// and refund entries' postings in one pass, finding each posting's entry
+// and account by primary key, instead of looking up every payment's
+// entries by indexes that every entry on the hot path would pay for.
+// Without those indexes a lookup per payment would read the whole ledger
+// per payment: these tests pin that each table is read once.
+
+func TestLedgerCheckPlanPostgres(t *testing.T) {
+	db := servicetest.Postgres(t).SQL()
+	seedPlans(t, db)
+	for _, stats := range []string{"without statistics", "analyzed"} {
+		if stats == "analyzed" {
+			mustExec(t, db, `ANALYZE`)
+		}
+		var raw string
+		if err := db.QueryRow(`EXPLAIN (ANALYZE, FORMAT JSON) ` + sqlstore.SnapshotPayments).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var out []struct{ Plan planNode }
+		if err := json.Unmarshal([]byte(raw), &out); err != nil || len(out) != 1 {
+			t.Fatalf("reading the plan: %v\n%s", err, raw)
+		}
+		read := map[string]int{}
+		var walk func(n planNode)
+		walk = func(n planNode) {
+			if n.Parent == "SubPlan" {
+				t.Errorf("%s: a subquery run per row of its parent (%s), want one pass", stats, n.NodeType)
+			}
+			if n.Relation == "ledger_txns" || n.Relation == "postings" {
+				read[n.Relation]++
+				if n.Loops > 1 {
+					t.Errorf("%s: %s on %s runs %v times, want once", stats, n.NodeType, n.Relation, n.Loops)
+				}
+			}
+			for _, c := range n.Plans {
+				walk(c)
+			}
+		}
+		walk(out[0].Plan)
+		if read["ledger_txns"] != 1 || read["postings"] != 1 {
+			t.Errorf("%s: ledger_txns read by %d nodes and postings by %d, want 1 each", stats, read["ledger_txns"], read["postings"])
+		}
+		if t.Failed() {
+			t.Logf("%s", raw)
+		}
+	}
+}
+
+func TestLedgerCheckPlanSQLite(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "plans.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db := s.SQL()
+	seedPlans(t, db)
+	want := []string{
+		"SCAN p", // the postings, once
+		"SEARCH l USING INTEGER PRIMARY KEY (rowid=?)", // each posting's entry
+		"SEARCH a USING INTEGER PRIMARY KEY (rowid=?)", // and account
+		"SCAN py", // the payments, once
+		"SEARCH s USING AUTOMATIC COVERING INDEX (payment_id=?)", // each one's sums
+	}
+	for _, stats := range []string{"without statistics", "analyzed"} {
+		if stats == "analyzed" {
+			mustExec(t, db, `ANALYZE`)
+		}
+		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlstore.SnapshotPayments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var details []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			details = append(details, detail)
+		}
+		rows.Close()
+		plan := "\n\t" + strings.Join(details, "\n\t")
+		for _, w := range want {
+			if !slices.ContainsFunc(details, func(d string) bool { return strings.HasPrefix(d, w) }) {
+				t.Errorf("%s: want a step %q in the plan, got:%s", stats, w, plan)
+			}
+		}
+		if strings.Contains(plan, "CORRELATED") || strings.Count(plan, "\tSCAN ") != 2 {
+			t.Errorf("%s: want two scans (postings and payments) and no correlated subquery, got:%s", stats, plan)
 		}
 	}
 }
