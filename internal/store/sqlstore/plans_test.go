@@ -358,17 +358,7 @@ func contains(list []string, s string) bool {
 // the query names its predicate, which the sweeper's queries and the
 // daily totals do.
 func TestPlansSQLite(t *testing.T) {
-	ctx := context.Background()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "plans.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	db := s.SQL()
-	seedPlans(t, db)
+	db := seededSQLite(t)
 	checks := planChecks(t, db)
 	for _, stats := range []string{"without statistics", "analyzed"} {
 		if stats == "analyzed" {
@@ -379,26 +369,52 @@ func TestPlansSQLite(t *testing.T) {
 				continue
 			}
 			// SQLite has no FOR UPDATE: its single writer queues deciders.
-			rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+strings.TrimSuffix(c.query, " FOR UPDATE"), c.args...)
-			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			var details []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				details = append(details, detail)
-			}
-			rows.Close()
-			plan := strings.Join(details, "\n\t")
+			plan := strings.Join(sqlitePlan(t, db, strings.TrimSuffix(c.query, " FOR UPDATE"), c.args...), "\n\t")
 			if !strings.Contains(plan, c.sqlite) || strings.Contains("\n\t"+plan, "\tSCAN ") {
 				t.Errorf("%s, %s: want a plan showing %q and scanning no table, got:\n\t%s", c.name, stats, c.sqlite, plan)
 			}
 		}
 	}
+}
+
+// seededSQLite is a fresh migrated SQLite database holding planSeed.
+func seededSQLite(t *testing.T) *sql.DB {
+	t.Helper()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "plans.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db := s.SQL()
+	seedPlans(t, db)
+	return db
+}
+
+// sqlitePlan is the detail column of EXPLAIN QUERY PLAN for query, a
+// step a line.
+func sqlitePlan(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN QUERY PLAN %s: %v", query, err)
+	}
+	defer rows.Close()
+	var details []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		details = append(details, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return details
 }
 
 // The ledger check's per-payment sums (migration 0020) read the capture
@@ -450,17 +466,7 @@ func TestLedgerCheckPlanPostgres(t *testing.T) {
 }
 
 func TestLedgerCheckPlanSQLite(t *testing.T) {
-	ctx := context.Background()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "plans.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	db := s.SQL()
-	seedPlans(t, db)
+	db := seededSQLite(t)
 	want := []string{
 		"SCAN p", // the postings, once
 		"SEARCH l USING INTEGER PRIMARY KEY (rowid=?)", // each posting's entry
@@ -472,20 +478,7 @@ func TestLedgerCheckPlanSQLite(t *testing.T) {
 		if stats == "analyzed" {
 			mustExec(t, db, `ANALYZE`)
 		}
-		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlstore.SnapshotPayments)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var details []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			details = append(details, detail)
-		}
-		rows.Close()
+		details := sqlitePlan(t, db, sqlstore.SnapshotPayments)
 		plan := "\n\t" + strings.Join(details, "\n\t")
 		for _, w := range want {
 			if !slices.ContainsFunc(details, func(d string) bool { return strings.HasPrefix(d, w) }) {
