@@ -447,7 +447,11 @@ func TestLedgerCheckPlanPostgres(t *testing.T) {
 			}
 			if n.Relation == "ledger_txns" || n.Relation == "postings" {
 				read[n.Relation]++
-				if n.Loops > 1 {
+				// Finding each posting's entry by primary key, once per
+				// posting, is one pass; anything else run more than once
+				// reads the ledger again for each row of its parent.
+				byKey := (n.NodeType == "Index Scan" || n.NodeType == "Index Only Scan") && n.Index == n.Relation+"_pkey"
+				if n.Loops > 1 && !byKey {
 					t.Errorf("%s: %s on %s runs %v times, want once", stats, n.NodeType, n.Relation, n.Loops)
 				}
 			}
