@@ -26,7 +26,7 @@ func TestMPINHashIsKeyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2, _ := svc.NewMPINHash("1234")
-	if !strings.HasPrefix(h1, "hmac-sha256$") || strings.Contains(h1, "1234") || h1 == h2 {
+	if !keyedHashWithoutMPIN(h1, "1234") || !keyedHashWithoutMPIN(h2, "1234") || h1 == h2 {
 		t.Fatalf("hashes of 1234: %q and %q, want two different hmac-sha256 hashes without the MPIN", h1, h2)
 	}
 	for _, tc := range []struct {
@@ -44,6 +44,37 @@ func TestMPINHashIsKeyed(t *testing.T) {
 	}
 	if other.MPINMatches(h1, "1234") || other.MPINMatches(svc.LegacyMPINHash("1234"), "1234") {
 		t.Fatal("a service with another secret accepted the MPIN")
+	}
+}
+
+// keyedHashWithoutMPIN reports whether hash is "hmac-sha256$salt$digest"
+// with a 64-digit hex digest and no field holding mpin. A substring test
+// would not do: a random salt or digest holds "1234" about once in 700
+// hashes (it failed CI once so).
+func keyedHashWithoutMPIN(hash, mpin string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 3 || parts[0] != "hmac-sha256" || len(parts[2]) != 64 || strings.Trim(parts[2], "0123456789abcdef") != "" {
+		return false
+	}
+	return parts[1] != mpin && parts[2] != mpin
+}
+
+// TestKeyedHashCheck pins keyedHashWithoutMPIN on the hash that failed
+// CI (its digest holds "1234") and on hashes that must fail it.
+func TestKeyedHashCheck(t *testing.T) {
+	for _, tc := range []struct {
+		hash string
+		want bool
+	}{
+		{"hmac-sha256$k5fNHCuc/b3F4vQLJfZ6Bg$780968295572225dfa2fee3311ae13d8e1234e40c326df10481bfae0a815fa96", true},
+		{"hmac-sha256$1234$780968295572225dfa2fee3311ae13d8e1234e40c326df10481bfae0a815fa96", false},
+		{"hmac-sha256$k5fNHCuc/b3F4vQLJfZ6Bg$1234", false},
+		{"plain$k5fNHCuc/b3F4vQLJfZ6Bg$780968295572225dfa2fee3311ae13d8e1234e40c326df10481bfae0a815fa96", false},
+		{"1234", false},
+	} {
+		if got := keyedHashWithoutMPIN(tc.hash, "1234"); got != tc.want {
+			t.Errorf("keyedHashWithoutMPIN(%q) = %v, want %v", tc.hash, got, tc.want)
+		}
 	}
 }
 
