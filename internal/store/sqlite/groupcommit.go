@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -36,17 +35,19 @@ func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // runBatch runs a batch in one transaction and answers every request.
+// The committer holds the write connection between batches (writer), so
+// its statements stay prepared on it and run without database/sql's
+// transaction object, which starts a goroutine for every query's rows.
 func (db *DB) runBatch(batch []groupcommit.Request) {
 	results := make([]error, len(batch))
-	commitErr := db.inTx(context.Background(), func(tx *sql.Tx) error {
+	commitErr := db.inWriterTx(func(stmts *sqlstore.ConnStmts) {
 		for i, r := range batch {
 			if err := r.Ctx.Err(); err != nil {
 				results[i] = err
 				continue
 			}
-			results[i] = db.runInSavepoint(tx, r.Fn)
+			results[i] = db.runInSavepoint(stmts, r.Fn)
 		}
-		return nil
 	})
 	for i, r := range batch {
 		err := results[i]
@@ -57,11 +58,51 @@ func (db *DB) runBatch(batch []groupcommit.Request) {
 	}
 }
 
+// inWriterTx runs fn in a write transaction on the committer's connection,
+// opening the connection first if the committer holds none, and commits.
+// A connection that fails to begin, commit or roll back is let go, so the
+// next batch starts on a fresh one.
+func (db *DB) inWriterTx(fn func(*sqlstore.ConnStmts)) error {
+	ctx := context.Background()
+	if db.writer == nil {
+		conn, err := db.write.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("sqlite: write connection: %w", err)
+		}
+		db.writer, db.writerStmts = conn, sqlstore.NewConnStmts(conn)
+	}
+	stmts := db.writerStmts
+	if err := stmts.Exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		db.dropWriter()
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	fn(stmts)
+	if err := stmts.Exec(ctx, "COMMIT"); err != nil {
+		if rbErr := stmts.Exec(ctx, "ROLLBACK"); rbErr != nil {
+			db.dropWriter()
+		}
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// dropWriter closes the committer's connection (the pool discards a
+// broken one) and its statements.
+func (db *DB) dropWriter() {
+	if db.writer == nil {
+		return
+	}
+	db.writerStmts.Close()
+	db.writer.Close()
+	db.writer, db.writerStmts = nil, nil
+}
+
 // runInSavepoint runs one request's function inside a savepoint, rolling
 // back to it if the function fails. A panic is turned into an error so
 // one bad request cannot take down the committer.
-func (db *DB) runInSavepoint(tx *sql.Tx, fn func(store.Tx) error) (err error) {
-	if _, err := tx.ExecContext(context.Background(), "SAVEPOINT request"); err != nil {
+func (db *DB) runInSavepoint(stmts *sqlstore.ConnStmts, fn func(store.Tx) error) (err error) {
+	ctx := context.Background()
+	if err := stmts.Exec(ctx, "SAVEPOINT request"); err != nil {
 		return err
 	}
 	defer func() {
@@ -69,13 +110,13 @@ func (db *DB) runInSavepoint(tx *sql.Tx, fn func(store.Tx) error) (err error) {
 			err = fmt.Errorf("sqlite: panic in transaction: %v", p)
 		}
 		if err != nil {
-			if _, rbErr := tx.ExecContext(context.Background(), "ROLLBACK TO request"); rbErr != nil {
+			if rbErr := stmts.Exec(ctx, "ROLLBACK TO request"); rbErr != nil {
 				err = errors.Join(err, rbErr)
 			}
 		}
-		if _, relErr := tx.ExecContext(context.Background(), "RELEASE request"); relErr != nil && err == nil {
+		if relErr := stmts.Exec(ctx, "RELEASE request"); relErr != nil && err == nil {
 			err = relErr
 		}
 	}()
-	return fn(sqlstore.NewBatchTx(tx, dialect, db.writeStmts))
+	return fn(sqlstore.NewBatchConnTx(stmts, dialect))
 }

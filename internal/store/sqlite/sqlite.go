@@ -1,8 +1,9 @@
 // Package sqlite is the embedded SQLite implementation of store.Store, on
-// modernc.org/sqlite (pure Go, no cgo). It keeps one write connection,
-// whose transactions start with BEGIN IMMEDIATE so a read never has to be
-// upgraded to a write under contention, and a pool of read connections;
-// the database runs in WAL mode with synchronous=FULL, since it holds money.
+// modernc.org/sqlite (pure Go, no cgo). Its group committer holds one
+// write connection, whose transactions start with BEGIN IMMEDIATE so a
+// read never has to be upgraded to a write under contention (a second
+// serves migrations and tools); reads use a pool of read-only
+// connections; the database runs in WAL mode with synchronous=FULL, since it holds money.
 package sqlite
 
 import (
@@ -33,9 +34,14 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 
-	writeStmts, readStmts *sqlstore.StmtCache
+	readStmts *sqlstore.StmtCache
 
 	group *groupcommit.Queue // InTx's group commit: see groupcommit.go
+	// writer is the write connection the committer holds between
+	// batches, and writerStmts its prepared statements; only the
+	// committer's goroutine, and Close once it has stopped, use them.
+	writer      *sql.Conn
+	writerStmts *sqlstore.ConnStmts
 
 	mu       sync.Mutex
 	isClosed bool
@@ -79,7 +85,10 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
+	// The committer holds one connection for the store's life; a second
+	// serves migrations and tools (SQL), whose writes wait for the
+	// committer's under busy_timeout.
+	w.SetMaxOpenConns(2)
 	if err := w.Ping(); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -91,7 +100,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
-	db := &DB{path: path, write: w, read: r, writeStmts: sqlstore.NewStmtCache(w), readStmts: sqlstore.NewStmtCache(r)}
+	db := &DB{path: path, write: w, read: r, readStmts: sqlstore.NewStmtCache(r)}
 	db.group = groupcommit.New(maxBatch, db.runBatch)
 	return db, nil
 }
@@ -106,7 +115,8 @@ func (db *DB) Close() error {
 	}
 	db.isClosed = true
 	db.group.Close()
-	return errors.Join(db.writeStmts.Close(), db.readStmts.Close(), db.read.Close(), db.write.Close())
+	db.dropWriter()
+	return errors.Join(db.readStmts.Close(), db.read.Close(), db.write.Close())
 }
 
 // Migrate applies the embedded numbered migrations not yet applied, each
@@ -146,21 +156,6 @@ func (db *DB) Snapshot(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	defer tx.Rollback()
 	return fn(sqlstore.NewTx(tx, dialect, db.readStmts))
-}
-
-func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
 }
 
 var dialect = &sqlstore.Dialect{MapErr: mapErr,

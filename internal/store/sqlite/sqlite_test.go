@@ -183,3 +183,86 @@ func TestBatchOutlivesCallerContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriterHeldLeavesToolsAConnection: the committer holds the write
+// connection between batches, and the pool keeps another for migrations
+// and tools (SQL), whose writes wait for the committer's under
+// busy_timeout instead of waiting for the held connection forever.
+func TestWriterHeldLeavesToolsAConnection(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	create := func(i int) error {
+		return db.InTx(ctx, func(tx store.Tx) error {
+			c := store.Consumer{Idx: fmt.Sprintf("held%d", i), Mobile: fmt.Sprintf("98000003%02d", i), Name: "n", MPINHash: "h", CreatedAt: time.Unix(1, 0)}
+			return tx.CreateConsumer(ctx, &c)
+		})
+	}
+	if err := create(1); err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := db.SQL().ExecContext(tctx, `UPDATE consumers SET name = 'tool' WHERE mobile = '9800000301'`); err != nil {
+		t.Fatalf("a tool's write while the committer holds its connection: %v", err)
+	}
+	if err := create(2); err != nil {
+		t.Fatal(err)
+	}
+	var names string
+	if err := db.SQL().QueryRowContext(tctx, `SELECT group_concat(name, ',') FROM (SELECT name FROM consumers WHERE mobile IN ('9800000301', '9800000302') ORDER BY mobile)`).Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	if names != "tool,n" {
+		t.Fatalf("names %q, want tool,n", names)
+	}
+}
+
+// TestWriterBeginFailsAndRecovers: a batch whose BEGIN fails (another
+// connection held the write lock past the wait) is answered with the error
+// and writes nothing; the committer lets its connection go, and the next
+// batch commits on the one it takes next.
+func TestWriterBeginFailsAndRecovers(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	create := func(mobile string) error {
+		return db.InTx(ctx, func(tx store.Tx) error {
+			c := store.Consumer{Idx: "idx" + mobile, Mobile: mobile, Name: "n", MPINHash: "h", CreatedAt: time.Unix(1, 0)}
+			return tx.CreateConsumer(ctx, &c)
+		})
+	}
+	if err := create("9800000401"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ShortenWriterWait(50); err != nil {
+		t.Fatal(err)
+	}
+	tool, err := db.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tool.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("9800000402"); err == nil {
+		t.Fatal("a batch that could not begin reported success")
+	}
+	if _, err := tool.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	tool.Close()
+	if err := create("9800000403"); err != nil {
+		t.Fatalf("the batch after a failed BEGIN: %v", err)
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		for mobile, want := range map[string]bool{"9800000401": true, "9800000402": false, "9800000403": true} {
+			_, err := tx.ConsumerByMobile(ctx, mobile)
+			if (err == nil) != want {
+				t.Errorf("consumer %s present=%v, want %v (%v)", mobile, err == nil, want, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

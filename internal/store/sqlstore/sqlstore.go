@@ -159,6 +159,59 @@ func (c *StmtCache) Close() error {
 	return nil
 }
 
+// ConnStmts keeps statements prepared on one connection that a single
+// goroutine holds for as long as the statements live (SQLite's committer,
+// which holds the write connection for the store's life). Preparing on
+// the held connection cannot wait for another, so a statement is prepared
+// on its first use; statements prepared on a *sql.Conn also run without
+// the goroutine database/sql starts for each query's rows in a
+// transaction. Not safe for concurrent use.
+type ConnStmts struct {
+	conn *sql.Conn
+	m    map[string]*sql.Stmt
+}
+
+// NewConnStmts returns an empty cache of statements on conn.
+func NewConnStmts(conn *sql.Conn) *ConnStmts {
+	return &ConnStmts{conn: conn, m: map[string]*sql.Stmt{}}
+}
+
+// get returns query's statement on the connection, preparing it on first
+// use, or nil if it cannot be prepared (the caller runs it unprepared and
+// meets the error there).
+func (c *ConnStmts) get(ctx context.Context, query string) *sql.Stmt {
+	if s, ok := c.m[query]; ok {
+		return s
+	}
+	s, err := c.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.m[query] = s
+	return s
+}
+
+// Exec runs query (no arguments) as a prepared statement on the
+// connection: the committer's BEGIN, COMMIT and savepoints.
+func (c *ConnStmts) Exec(ctx context.Context, query string) error {
+	if s := c.get(ctx, query); s != nil {
+		_, err := s.ExecContext(ctx)
+		return err
+	}
+	_, err := c.conn.ExecContext(ctx, query)
+	return err
+}
+
+// Close closes every statement.
+func (c *ConnStmts) Close() error {
+	var errs []error
+	for q, s := range c.m {
+		errs = append(errs, s.Close())
+		delete(c.m, q)
+	}
+	return errors.Join(errs...)
+}
+
 // noRows maps sql.ErrNoRows to store.ErrNotFound.
 func noRows(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {

@@ -18,6 +18,9 @@ type txn struct {
 	ctx   context.Context
 	d     *Dialect
 	cache *StmtCache
+	// conn, if set, holds the statements of a connection the caller holds
+	// (NewBatchConnTx); it takes the place of cache.
+	conn *ConnStmts
 }
 
 // querier is what *sql.Tx, *sql.Conn and *sql.DB offer.
@@ -33,15 +36,17 @@ func NewTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
 	return &txn{q: tx, tx: tx, write: true, d: d, cache: cache}
 }
 
-// NewBatchTx returns the store.Tx for one request's share of a write
-// transaction that a batch of requests shares (SQLite's group commit).
-// Its statements run under no caller's context: a request whose client
-// went away must not interrupt a statement of a transaction others'
-// writes share, and a context that can end costs the driver a goroutine
-// to watch it for every statement, on the one writer every write waits
-// behind (docs/storage.md, "Group commit").
-func NewBatchTx(tx *sql.Tx, d *Dialect, cache *StmtCache) store.Tx {
-	return &txn{q: tx, tx: tx, write: true, ctx: context.Background(), d: d, cache: cache}
+// NewBatchConnTx returns the store.Tx for one request's share of a write
+// transaction that a batch of requests shares, opened with BEGIN on the
+// connection stmts belongs to, which the caller holds for as long as
+// stmts lives (SQLite's committer). Its statements run under no caller's
+// context: a request whose client went away must not interrupt a
+// statement of a transaction others' writes share, and a context that
+// can end costs the driver a goroutine to watch it for every statement,
+// on the one writer every write waits behind (docs/storage.md, "Group
+// commit").
+func NewBatchConnTx(stmts *ConnStmts, d *Dialect) store.Tx {
+	return &txn{q: stmts.conn, write: true, ctx: context.Background(), d: d, conn: stmts}
 }
 
 // NewConnTx returns the store.Tx for a write transaction its caller
@@ -72,6 +77,9 @@ func NewReader(db *sql.DB, d *Dialect, cache *StmtCache) store.Tx {
 // stmt returns the cached statement for query (a transaction's copy of
 // it, in a transaction), or nil to run the query unprepared.
 func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.conn != nil {
+		return t.conn.get(ctx, query)
+	}
 	if t.cache == nil {
 		return nil
 	}
