@@ -3,7 +3,8 @@
 // write connection, whose transactions start with BEGIN IMMEDIATE so a
 // read never has to be upgraded to a write under contention (a second
 // serves migrations and tools); reads use a pool of read-only
-// connections; the database runs in WAL mode with synchronous=FULL, since it holds money.
+// connections. The database runs in WAL mode with synchronous=FULL,
+// since it holds money.
 package sqlite
 
 import (
