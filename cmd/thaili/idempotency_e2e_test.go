@@ -324,7 +324,13 @@ func TestIdempotencyDatabaseCutPostgres(t *testing.T) {
 	}
 
 	// Cut: no new connections, and every open one but the holder's ends.
+	// A connection the server was opening as the ALTER committed may
+	// have passed its check already and appear in pg_stat_activity only
+	// once started, after a terminate that ran at once would have looked
+	// (then the release could use it: a CI run failed so once). Such
+	// starts are given time to show before the connections are ended.
 	adminExec("ALTER DATABASE " + name + " WITH ALLOW_CONNECTIONS false")
+	time.Sleep(500 * time.Millisecond)
 	adminExec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2", name, holderPID)
 	var r response
 	select {
