@@ -18,7 +18,12 @@
 # bench/payment-setup.sql on a fresh database) with the same clients: the
 # rate of the database's share of a payment with no HTTP, no Go and no
 # group commit, printed as payments/s and as a ratio to TPC-B, and each
-# PostgreSQL row's payments/s as a share of it.
+# PostgreSQL row's payments/s as a share of it. Then the least a payment
+# with a double-entry ledger can write (bench/ledger-floor.pgbench, set up
+# by bench/ledger-floor-setup.sql): a payment row of five columns, holds,
+# and the two entries, one durable statement per request; what Thaili
+# writes besides is the payment record Khalti's API returns and the
+# payer's checks. Printed as the "ledger floor" line.
 #
 # After the two setups of each store, one more one-merchant run on a fresh
 # database with `thaili bench --in-process`: bench calls the payment
@@ -87,6 +92,7 @@ RUN=$$
 PGDB=thaili_bench_$RUN
 SCRATCH=thaili_pgbench_$RUN
 FLOOR=thaili_payment_sql_$RUN
+LEDGERFLOOR=thaili_ledger_floor_$RUN
 NOHTTP=thaili_no_http_$RUN
 SERVERS=()
 DATABASES=()
@@ -318,6 +324,26 @@ if ! "$BIN" ledger check --database-url "$FLOORURL" >"$TMP/ledger-payment.log" 2
 fi
 dropdb "$FLOOR"
 DATABASES=("$PGDB")
+
+# The least a payment with a double-entry ledger writes, on a database of
+# its own: every payment it counts must complete, every entry sum to zero
+# and every balance be its postings' sum.
+echo "-- the ledger floor: pgbench -M prepared -f bench/ledger-floor.pgbench on $LEDGERFLOOR, -c $CLIENTS -j 2 -T $DURATION"
+createdb "$LEDGERFLOOR"
+DATABASES+=("$LEDGERFLOOR")
+psql -q -v ON_ERROR_STOP=1 -v payers="$CLIENTS" -f "$ROOT/bench/ledger-floor-setup.sql" "$LEDGERFLOOR" >/dev/null
+timeout $((DURATION + 300)) pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" -f "$ROOT/bench/ledger-floor.pgbench" "$LEDGERFLOOR" 2>&1 |
+	tee "$TMP/pgbench-floor.log" | grep -E '^(tps|latency average|number of (transactions actually processed|failed transactions))'
+FLOORTPS=$(awk '/^tps = / {printf "%.1f", $3; exit}' "$TMP/pgbench-floor.log")
+FLOORTPS=${FLOORTPS:-0}
+unsound=$(psql -Atqc "select (select count(*) from floor_payments where state <> 'Completed')
+	+ (select count(*) from (select entry_id from floor_postings group by entry_id having sum(amount) <> 0) as e)
+	+ (select count(*) from floor_accounts a where a.balance <> (select coalesce(sum(p.amount), 0) from floor_postings p where p.account_id = a.id))" "$LEDGERFLOOR")
+if grep -q 'aborted' "$TMP/pgbench-floor.log" || [[ "$FLOORTPS" == 0 || "$unsound" != 0 ]]; then
+	FAILURES+=("ledger floor: pgbench aborted, made no payment, or left $unsound unfinished payment(s), unbalanced entries or balances ($TMP/pgbench-floor.log)")
+fi
+dropdb "$LEDGERFLOOR"
+DATABASES=("$PGDB")
 # Write pgbench's dirty pages out now, not in the checkpointer during the
 # first bench run, where its CPU would count as thaili's (needs superuser
 # or pg_checkpoint; without either the checkpoint comes when it comes).
@@ -375,6 +401,7 @@ echo
 echo "== summary: $CLIENTS clients/payers, ${DURATION}s per run, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "pgbench TPC-B scale 10, $CLIENTS clients, -j 2: $TPS tps; ratio = payments/s ÷ pgbench tps"
 echo "a payment's statements alone (pgbench -f bench/payment.pgbench, same clients): $SQLTPS payments/s, ratio $(ratio "$SQLTPS" "$TPS")"
+echo "ledger floor (pgbench -f bench/ledger-floor.pgbench, same clients): $FLOORTPS payments/s, ratio $(ratio "$FLOORTPS" "$TPS")"
 printf '%49s %-38s %10s %-27s %s\n' '' '   p50/p99 ms of each step' 'server' '  cpu ms per payment' ' committer'
 printf "$ROWFMT" store merchants payments/s 'pgbench tps' ratio initiate confirm verify VmHWM server db bench 'busy/batch'
 printf '%s\n' "${ROWS[@]}"

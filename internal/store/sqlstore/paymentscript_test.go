@@ -23,10 +23,12 @@ import (
 
 var updateScript = flag.Bool("update-payment-script", false, "rewrite bench/payment.pgbench from the store's statements")
 
-// The pgbench script and its setup, from this package's directory.
+// The pgbench scripts and their setups, from this package's directory.
 const (
 	paymentScriptFile = "../../../bench/payment.pgbench"
 	paymentSetupFile  = "../../../bench/payment-setup.sql"
+	floorScriptFile   = "../../../bench/ledger-floor.pgbench"
+	floorSetupFile    = "../../../bench/ledger-floor-setup.sql"
 )
 
 // Stand-ins in a payment's arguments for what differs between the
@@ -247,6 +249,61 @@ func TestPaymentScriptPays(t *testing.T) {
 	}
 	if v := ledger.Check(snap); len(v) > 0 {
 		t.Errorf("ledger check: %v", v)
+	}
+}
+
+// TestLedgerFloorScriptPays runs bench/ledger-floor.pgbench, the least a
+// payment with a double-entry ledger writes, as pgbench would, for three
+// payers twice each: every payment must complete, the money must reach
+// the merchant and the fees through the holds, every entry must sum to
+// zero and every balance must be the sum of its postings. So the floor
+// compare.sh prints beside TPC-B is the rate of whole, balanced payments.
+func TestLedgerFloorScriptPays(t *testing.T) {
+	ctx := context.Background()
+	db := servicetest.Postgres(t).SQL()
+	const payers = 3
+	setup, err := os.ReadFile(floorSetupFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, strings.ReplaceAll(string(setup), ":payers", strconv.Itoa(payers)))
+	script, err := os.ReadFile(floorScriptFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		for client := 0; client < payers; client++ {
+			runScript(t, db, string(script), client)
+		}
+	}
+	const paid = 2 * payers
+	queryInt := func(query string) int64 {
+		t.Helper()
+		var n int64
+		if err := db.QueryRowContext(ctx, query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return n
+	}
+	for _, c := range []struct {
+		what, query string
+		want        int64
+	}{
+		{"completed payments", `SELECT count(*) FROM floor_payments WHERE state = 'Completed'`, paid},
+		{"payments", `SELECT count(*) FROM floor_payments`, paid},
+		{"the payers' wallets", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 1 AND 3`, payers*10_000_000_000 - paid*1000},
+		{"the holds", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 100 AND 115`, 0},
+		{"the merchant", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 120 AND 135`, paid * 970},
+		{"the fees", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 140 AND 155`, paid * 30},
+		{"all balances", `SELECT sum(balance) FROM floor_accounts`, 0},
+		{"entries", `SELECT count(*) FROM floor_entries WHERE reason IN ('authorise', 'capture')`, 2 * paid},
+		{"entries that do not sum to zero", `SELECT count(*) FROM (SELECT entry_id FROM floor_postings GROUP BY entry_id HAVING sum(amount) <> 0) AS e`, 0},
+		{"balances that are not their postings' sum", `SELECT count(*) FROM floor_accounts a
+			WHERE a.balance <> (SELECT COALESCE(sum(p.amount), 0) FROM floor_postings p WHERE p.account_id = a.id)`, 0},
+	} {
+		if got := queryInt(c.query); got != c.want {
+			t.Errorf("%s: %d, want %d", c.what, got, c.want)
+		}
 	}
 }
 
