@@ -258,6 +258,8 @@ func TestPaymentScriptPays(t *testing.T) {
 // the merchant and the fees through the holds, every entry must sum to
 // zero and every balance must be the sum of its postings. So the floor
 // compare.sh prints beside TPC-B is the rate of whole, balanced payments.
+// A fourth payer, whose wallet was emptied, pays nothing: its payment
+// stays initiated and no money or entry moves.
 func TestLedgerFloorScriptPays(t *testing.T) {
 	ctx := context.Background()
 	db := servicetest.Postgres(t).SQL()
@@ -266,13 +268,27 @@ func TestLedgerFloorScriptPays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, db, strings.ReplaceAll(string(setup), ":payers", strconv.Itoa(payers)))
+	mustExec(t, db, strings.ReplaceAll(string(setup), ":payers", strconv.Itoa(payers+1)))
+	// Payer 4's money goes back to the funding account, as a balanced entry.
+	mustExec(t, db, `UPDATE floor_accounts SET balance = balance + 10000000000 WHERE id = 0;
+		UPDATE floor_accounts SET balance = 0 WHERE id = 4;
+		INSERT INTO floor_entries (payment_id, reason) VALUES (0, 'withdrawal');
+		INSERT INTO floor_postings (entry_id, account_id, amount)
+			VALUES ((SELECT max(id) FROM floor_entries), 0, 10000000000), ((SELECT max(id) FROM floor_entries), 4, -10000000000)`)
+	// Every holds account already holds Rs 10 of someone's, so a capture
+	// of the empty wallet's payment would find the money it looks for.
+	mustExec(t, db, `UPDATE floor_accounts SET balance = balance - 16000 WHERE id = 0;
+		UPDATE floor_accounts SET balance = balance + 1000 WHERE id BETWEEN 100 AND 115;
+		INSERT INTO floor_entries (payment_id, reason) VALUES (0, 'held');
+		INSERT INTO floor_postings (entry_id, account_id, amount)
+			SELECT (SELECT max(id) FROM floor_entries), id, CASE id WHEN 0 THEN -16000 ELSE 1000 END
+			FROM floor_accounts WHERE id = 0 OR id BETWEEN 100 AND 115`)
 	script, err := os.ReadFile(floorScriptFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for round := 0; round < 2; round++ {
-		for client := 0; client < payers; client++ {
+		for client := 0; client <= payers; client++ {
 			runScript(t, db, string(script), client)
 		}
 	}
@@ -290,9 +306,11 @@ func TestLedgerFloorScriptPays(t *testing.T) {
 		want        int64
 	}{
 		{"completed payments", `SELECT count(*) FROM floor_payments WHERE state = 'Completed'`, paid},
-		{"payments", `SELECT count(*) FROM floor_payments`, paid},
+		{"the empty wallet's payments, initiated", `SELECT count(*) FROM floor_payments WHERE payer = 4 AND state = 'Initiated'`, 2},
+		{"payments", `SELECT count(*) FROM floor_payments`, paid + 2},
+		{"the empty wallet", `SELECT balance FROM floor_accounts WHERE id = 4`, 0},
 		{"the payers' wallets", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 1 AND 3`, payers*10_000_000_000 - paid*1000},
-		{"the holds", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 100 AND 115`, 0},
+		{"the holds", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 100 AND 115`, 16 * 1000},
 		{"the merchant", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 120 AND 135`, paid * 970},
 		{"the fees", `SELECT sum(balance) FROM floor_accounts WHERE id BETWEEN 140 AND 155`, paid * 30},
 		{"all balances", `SELECT sum(balance) FROM floor_accounts`, 0},
