@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -71,6 +72,10 @@ func audit(ctx context.Context, shot func(window)) (problems []string, err error
 	if err := setFocusEmulation(ctx, true); err != nil {
 		return nil, err
 	}
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`innerWidth`))
+	if err != nil {
+		return nil, fmt.Errorf("reading the window's width: %w", err)
+	}
 	defer func() {
 		restore := chromedp.Do(ctx,
 			chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -81,6 +86,11 @@ func audit(ctx context.Context, shot func(window)) (problems []string, err error
 				_, err := cdp.Call(ctx, t, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{})
 				return err
 			}),
+			// The renderer takes the window back a moment after the
+			// override is cleared: wait for it, so the caller finds the
+			// page as it was.
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`innerWidth === %d`, width),
+				chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)),
 		)
 		if restore == nil {
 			restore = setFocusEmulation(ctx, false)
