@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -72,12 +71,13 @@ func audit(ctx context.Context, shot func(window)) (problems []string, err error
 	if err := setFocusEmulation(ctx, true); err != nil {
 		return nil, err
 	}
-	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`innerWidth`))
-	if err != nil {
-		return nil, fmt.Errorf("reading the window's width: %w", err)
-	}
 	defer func() {
+		// The renderer takes the window back a moment after the override
+		// is cleared, and says so with a resize event: wait for it (or,
+		// when the size does not change, a while), so the caller finds
+		// the page as it was.
 		restore := chromedp.Do(ctx,
+			chromedp.Evaluate[chromedp.Void](restoredJS),
 			chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 				_, err := cdp.Call(ctx, t, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
 				return err
@@ -86,11 +86,7 @@ func audit(ctx context.Context, shot func(window)) (problems []string, err error
 				_, err := cdp.Call(ctx, t, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{})
 				return err
 			}),
-			// The renderer takes the window back a moment after the
-			// override is cleared: wait for it, so the caller finds the
-			// page as it was.
-			chromedp.Poll[chromedp.Void](fmt.Sprintf(`innerWidth === %d`, width),
-				chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.Evaluate[chromedp.Void](awaitRestoredJS, chromedp.EvalAwaitPromise),
 		)
 		if restore == nil {
 			restore = setFocusEmulation(ctx, false)
@@ -133,6 +129,18 @@ func audit(ctx context.Context, shot func(window)) (problems []string, err error
 	}
 	return problems, nil
 }
+
+// restoredJS keeps, on the page, a promise of the next resize or of 5
+// seconds passing without one; awaitRestoredJS waits for it and removes
+// it.
+const (
+	restoredJS = `window.__thailiRestored = new Promise(function (done) {
+		function resized() { clearTimeout(timer); done(); }
+		var timer = setTimeout(function () { removeEventListener("resize", resized); done(); }, 5000);
+		addEventListener("resize", resized, {once: true});
+	}); undefined`
+	awaitRestoredJS = `window.__thailiRestored.then(function () { delete window.__thailiRestored; })`
+)
 
 func setFocusEmulation(ctx context.Context, on bool) error {
 	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
