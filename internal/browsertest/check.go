@@ -45,9 +45,11 @@ func windows() []window {
 //     than the browser's own) has a contrast of at least 3:1 on what is
 //     behind it.
 //
-// Check leaves the page as it found it: the window size, the focused
-// element and the scroll position are put back. It fails the test at once
-// (t.Fatalf) only when the checks themselves cannot run.
+// Check leaves the page as it found it: the focused element and the
+// scroll position are put back, and the window is the browser's own size
+// again by the time Check returns (an emulated size the caller had set is
+// cleared). It fails the test at once (t.Fatalf) only when the checks
+// themselves cannot run.
 func Check(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	problems, err := audit(ctx, func(w window) {
